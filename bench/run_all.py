@@ -1,0 +1,22 @@
+"""Run every benchmark in bench/ in turn (pass --quick for short runs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = ["log.py"]
+
+
+def main() -> int:
+    failed = 0
+    for name in BENCHMARKS:
+        print(f"\n== bench/{name}", flush=True)
+        failed |= subprocess.call([sys.executable, str(HERE / name), *sys.argv[1:]])
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Opening a database by URL: the SQLite recipe for real transactions, and the log on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from civitas_kernel.signing import SiteKey
+
+
+def create_engine(url: str, **kwargs) -> Engine:
+    """An SQLAlchemy engine; for SQLite, one whose transactions really begin when asked (WAL, busy wait)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = sqlalchemy.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _make_sqlite_transactional(engine)
+    return engine
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    # pysqlite's implicit transactions start late; SQLAlchemy documents taking control like this.
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_log(url: str, site: str, key: SiteKey):
+    """The event log at a database URL (sqlite:///path or postgresql://...), created if new."""
+    from civitas_kernel.sql.postgres import PostgresEventLog
+    from civitas_kernel.sql.sqlite import SQLiteEventLog
+
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEventLog(create_engine(url), site, key)
+    if url.startswith("postgresql"):
+        return PostgresEventLog(create_engine(url, pool_size=8, max_overflow=8), site, key)
+    raise ValueError(f"no log backend for {url!r}: use sqlite:///PATH or postgresql://HOST/DB")

@@ -1,0 +1,53 @@
+"""Tables of the event log, the same on every SQL backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, String, Table
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("raw", LargeBinary, nullable=False),  # the sealed envelope, exactly as hashed
+)
+
+# One row per site-stream: writers lock it, so positions never fork or skip.
+heads = Table(
+    "heads",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("signed", LargeBinary, nullable=False),  # a SignedCheckpoint
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("stream", String(64), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+site_keys = Table(
+    "site_keys",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("public_key", LargeBinary, nullable=False),
+)

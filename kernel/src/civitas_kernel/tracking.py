@@ -1,0 +1,90 @@
+"""Consumers that derive rows from the log and keep their position in the same transaction as those rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
+from sqlalchemy.engine import Connection, Engine
+
+from civitas_kernel.events import RecordedEvent
+from civitas_kernel.log import EventLog
+
+tracking_metadata = MetaData()
+
+tracking = Table(
+    "tracking",
+    tracking_metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("site", String(253), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+Apply = Callable[[Connection, RecordedEvent], None]
+CATCH_UP_BATCH = 1_000
+
+
+class Projector:
+    """Applies events to a projection's tables, at most once each, in order per site-stream.
+
+    A redelivered event (at or below the recorded position) is skipped; an event after a gap is
+    not applied, so the projector waits for the missing ones instead of skipping them.
+    """
+
+    def __init__(self, engine: Engine, consumer: str, apply: Apply) -> None:
+        self.engine, self.consumer, self.apply = engine, consumer, apply
+        tracking_metadata.create_all(engine)
+
+    def position(self, site: str, stream: str) -> int:
+        with self.engine.connect() as conn:
+            return self._position(conn, site, stream)
+
+    def _position(self, conn: Connection, site: str, stream: str) -> int:
+        row = conn.execute(
+            select(tracking.c.position).where(
+                tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream
+            )
+        ).first()
+        return row[0] if row else 0
+
+    def handle(self, events: Sequence[RecordedEvent]) -> int:
+        """Apply what is new among `events` in one transaction; returns how many were applied."""
+        applied = 0
+        with self.engine.begin() as conn:
+            positions: dict[tuple[str, str], int] = {}
+            for event in events:
+                key = (event.site, event.stream)
+                if key not in positions:
+                    positions[key] = self._position(conn, *key)
+                if event.seq != positions[key] + 1:
+                    continue  # already applied, or beyond a gap
+                self.apply(conn, event)
+                positions[key] = event.seq
+                applied += 1
+            for (site, stream), position in positions.items():
+                self._save(conn, site, stream, position)
+        return applied
+
+    def _save(self, conn: Connection, site: str, stream: str, position: int) -> None:
+        updated = conn.execute(
+            tracking.update()
+            .where(tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream)
+            .values(position=position)
+        )
+        if updated.rowcount == 0:
+            conn.execute(tracking.insert().values(consumer=self.consumer, site=site, stream=stream, position=position))
+
+    def catch_up(self, log: EventLog, streams: Iterable[tuple[str, str]]) -> int:
+        """Apply everything the log holds beyond this projector's positions for the given (site, stream)s."""
+        applied = 0
+        for site, stream in streams:
+            batch: list[RecordedEvent] = []
+            for event in log.read(stream, site=site, after=self.position(site, stream)):
+                batch.append(event)
+                if len(batch) >= CATCH_UP_BATCH:
+                    applied += self.handle(batch)
+                    batch = []
+            if batch:
+                applied += self.handle(batch)
+        return applied

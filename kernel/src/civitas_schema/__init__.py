@@ -1,0 +1,1 @@
+"""Python code generated from proto/ by `make proto`; do not edit by hand."""

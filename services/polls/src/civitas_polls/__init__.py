@@ -1,0 +1,1 @@
+"""civitas polls service."""

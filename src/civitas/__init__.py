@@ -1,0 +1,1 @@
+"""civitas: the site, its composition root and its `civitas` command."""

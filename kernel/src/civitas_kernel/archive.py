@@ -1,0 +1,135 @@
+"""Record archives: one deterministic tar file holding everything needed to recompile a result.
+
+Members: `manifest.json` (what the record is, its cut, and the SHA-256 of every other member),
+`signature.json` (the site's Ed25519 signature over the manifest), `events.seg` (the cut as a
+verifiable log segment), `config.json`, the result, and any results it depends on (under
+`depends/`). Same inputs, same bytes: members are sorted and carry no times or owners.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from civitas_kernel.canonical import canonical_json
+from civitas_kernel.errors import SegmentError
+from civitas_kernel.signing import SiteKey
+
+FORMAT = "civitas-archive/1"
+MANIFEST, SIGNATURE, EVENTS = "manifest.json", "signature.json", "events.seg"
+SIGNATURE_PREFIX = b"civitas/archive/v1\n"
+
+
+class ArchiveError(SegmentError):
+    """An archive that is not whole, not signed by its site, or not an archive at all."""
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _add(tar: tarfile.TarFile, name: str, data: BinaryIO, size: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = size, 0, 0o644, 0, 0, "", ""
+    tar.addfile(info, data)
+
+
+def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events: Path, key: SiteKey) -> dict:
+    """Write the archive atomically; returns the manifest as written (with file hashes)."""
+    files = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+    files[EVENTS] = _sha256_file(events)
+    manifest = {**manifest, "format": FORMAT, "files": dict(sorted(files.items())), "public_key": key.public_key.hex()}
+    manifest_bytes = canonical_json(manifest)
+    signature = canonical_json({"public_key": key.public_key.hex(),
+                                "signature": key.private_key.sign(SIGNATURE_PREFIX + manifest_bytes).hex()})
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with tarfile.open(partial, "w", format=tarfile.USTAR_FORMAT) as tar:
+            _add(tar, MANIFEST, io.BytesIO(manifest_bytes), len(manifest_bytes))
+            _add(tar, SIGNATURE, io.BytesIO(signature), len(signature))
+            with open(events, "rb") as f:
+                _add(tar, EVENTS, f, events.stat().st_size)
+            for name in sorted(members):
+                _add(tar, name, io.BytesIO(members[name]), len(members[name]))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return manifest
+
+
+@dataclass
+class OpenArchive:
+    """An archive whose manifest signature and member hashes have been checked."""
+
+    path: Path
+    manifest: dict
+    tar: tarfile.TarFile
+
+    def read(self, name: str) -> bytes:
+        return self.tar.extractfile(name).read()
+
+    def open_events(self) -> BinaryIO:
+        return self.tar.extractfile(EVENTS)
+
+    def close(self) -> None:
+        self.tar.close()
+
+
+def open_archive(path: Path, *, public_key: bytes | None = None) -> OpenArchive:
+    """Open and check an archive: its signature, then every member against the manifest."""
+    try:
+        tar = tarfile.open(path, "r:")
+    except (tarfile.TarError, OSError) as e:
+        raise ArchiveError(f"{path} is not a civitas archive ({e})") from None
+    try:
+        names = tar.getnames()
+        if MANIFEST not in names or SIGNATURE not in names:
+            raise ArchiveError(f"{path} is not a civitas archive: it has no manifest or no signature")
+        manifest_bytes = tar.extractfile(MANIFEST).read()
+        manifest = json.loads(manifest_bytes)
+        if manifest.get("format") != FORMAT:
+            raise ArchiveError(f"archive format {manifest.get('format')!r} is not {FORMAT!r}")
+        _check_signature(manifest_bytes, json.loads(tar.extractfile(SIGNATURE).read()), manifest, public_key)
+        listed = set(manifest["files"])
+        present = set(names) - {MANIFEST, SIGNATURE}
+        if listed != present:
+            raise ArchiveError(f"tampered: members {sorted(listed ^ present)} differ from the manifest's list")
+        for name in sorted(listed):
+            digest = hashlib.sha256()
+            member = tar.extractfile(name)
+            while chunk := member.read(1 << 20):
+                digest.update(chunk)
+            if digest.hexdigest() != manifest["files"][name]:
+                raise ArchiveError(f"tampered: {name} does not match the hash in the manifest")
+        return OpenArchive(path, manifest, tar)
+    except ArchiveError:
+        tar.close()
+        raise
+    except (KeyError, ValueError, tarfile.TarError) as e:
+        tar.close()
+        raise ArchiveError(f"{path} is damaged: {e}") from None
+
+
+def _check_signature(manifest_bytes: bytes, signature: dict, manifest: dict, public_key: bytes | None) -> None:
+    key = bytes.fromhex(signature["public_key"])
+    if key.hex() != manifest.get("public_key"):
+        raise ArchiveError("forged: the signature's key is not the key the manifest names")
+    if public_key is not None and key != public_key:
+        raise ArchiveError(f"the archive is signed by key {key.hex()}, not the expected {public_key.hex()}")
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(signature["signature"]), SIGNATURE_PREFIX + manifest_bytes)
+    except (InvalidSignature, ValueError):
+        raise ArchiveError("forged: the manifest's signature does not verify") from None

@@ -1,0 +1,99 @@
+"""Audit: take a record archive alone, check it, recompile its result from the events inside, compare."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from civitas_schema.v1 import envelope_pb2
+
+from civitas_kernel.archive import SIGNATURE_PREFIX, ArchiveError, open_archive
+from civitas_kernel.events import RecordedEvent
+from civitas_kernel.log import Progress
+from civitas_kernel.records import Compile
+from civitas_kernel.segment import SegmentReader
+
+
+@dataclass
+class AuditReport:
+    kind: str
+    id: int
+    site: str
+    public_key: str
+    events: int
+    matches: bool
+    result_sha256: str
+    difference: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def audit_archive(
+    path: Path, compilers: dict[str, Compile], *, public_key: bytes | None = None, progress: Progress | None = None
+) -> AuditReport:
+    archive = open_archive(path, public_key=public_key)
+    try:
+        manifest = archive.manifest
+        kind = manifest.get("kind")
+        if kind not in compilers:
+            raise ArchiveError(f"cannot recompile a {kind!r} record; this civitas knows {', '.join(sorted(compilers))}")
+        site_key = bytes.fromhex(manifest["public_key"])
+        depends = {dep: _checked_dependency(archive, dep, site_key) for dep in manifest.get("depends", {})}
+        stored = archive.read(manifest["result"])
+        reader = SegmentReader(archive.open_events(), public_key=site_key, progress=progress)
+        _check_cut(reader, manifest)
+        recompiled = compilers[kind](_events_of_cut(reader, manifest), archive.read("config.json"), depends)
+        return AuditReport(
+            kind, manifest["id"], manifest["site"], manifest["public_key"], reader.events_read,
+            recompiled == stored, hashlib.sha256(stored).hexdigest(),
+            None if recompiled == stored else first_difference(stored, recompiled),
+        )
+    finally:
+        archive.close()
+
+
+def _checked_dependency(archive, dep: str, site_key: bytes) -> bytes:
+    """A result this record was compiled against, checked against that record's own signed manifest."""
+    base = f"depends/{dep}/"
+    manifest_bytes = archive.read(base + "manifest.json")
+    signature = json.loads(archive.read(base + "signature.json"))
+    try:
+        Ed25519PublicKey.from_public_bytes(site_key).verify(bytes.fromhex(signature["signature"]), SIGNATURE_PREFIX + manifest_bytes)
+    except (InvalidSignature, ValueError):
+        raise ArchiveError(f"forged: the {dep} record this depends on is not signed by the site") from None
+    dep_manifest = json.loads(manifest_bytes)
+    result = archive.read(base + dep_manifest["result"])
+    if hashlib.sha256(result).hexdigest() != dep_manifest["files"][dep_manifest["result"]]:
+        raise ArchiveError(f"tampered: the {dep} result differs from the one its record signed")
+    return result
+
+
+def _check_cut(reader: SegmentReader, manifest: dict) -> None:
+    expected = [(c["stream"], 1, c["seq"]) for c in manifest["cut"] if c["seq"] > 0]
+    held = [(r.stream, r.first_seq, r.last_seq) for r in reader.header.ranges]
+    if held != expected or reader.site != manifest["site"]:
+        raise ArchiveError(f"tampered: the events cover {held}, but the record's cut is {expected}")
+
+
+def _events_of_cut(reader: SegmentReader, manifest: dict) -> Iterator[RecordedEvent]:
+    heads = {c["stream"]: c["head_hash"] for c in manifest["cut"]}
+    for stream_range in reader.ranges():
+        yield from stream_range.events
+        signed_head = envelope_pb2.Checkpoint.FromString(stream_range.checkpoint.checkpoint).head_hash
+        if signed_head.hex() != heads[stream_range.stream]:
+            raise ArchiveError(f"tampered: {stream_range.stream} does not end where the record's cut says")
+
+
+def first_difference(stored: bytes, recompiled: bytes) -> str:
+    old, new = stored.decode(errors="replace").split("\n"), recompiled.decode(errors="replace").split("\n")
+    for number, (a, b) in enumerate(zip(old, new), start=1):
+        if a != b:
+            return f"line {number}: the archive says {a!r}, the recount gives {b!r}"
+    return f"the archive has {len(old)} lines, the recount {len(new)}"

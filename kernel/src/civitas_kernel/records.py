@@ -1,0 +1,234 @@
+"""Snapshot records and their lifecycle: snap -> ready -> mount -> report (and umount, ureport).
+
+`snap` records a cut of the log (the position and hash of each stream) and the configuration
+in force; `ready` compiles the result from exactly that cut into an immutable, signed archive;
+`mount` makes it available for queries; `report` makes it the one every interface shows.
+Records live under ROOT/KIND/NNNNNN/; the reported one is named in ROOT/KIND/reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from civitas_kernel.archive import open_archive, write_archive
+from civitas_kernel.canonical import canonical_json
+from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
+from civitas_kernel.events import RecordedEvent
+from civitas_kernel.log import EventLog, Progress
+from civitas_kernel.segment import SegmentReader, StreamSelection, export_segment
+
+ACTIONS = ("snap", "ready", "mount", "report")
+Compile = Callable[[Iterable[RecordedEvent], bytes, dict[str, bytes]], bytes]
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What a service contributes to the lifecycle: its streams, configuration and compiler."""
+
+    name: str  # "list", "count"
+    streams: tuple[str, ...]
+    result_member: str  # e.g. "result.tsv"
+    compile: Compile  # (events of the cut, configuration, results depended on) -> result bytes
+    config: Callable[[], bytes]  # the configuration in force, canonical bytes
+    depends_on: tuple[str, ...] = ()  # kinds whose reported record this one is compiled against
+
+
+@dataclass
+class Record:
+    kind: str
+    id: int
+    snap: dict
+    ready: bool = False
+    mounted: bool = False
+    reported: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.id}"
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "ready": self.ready, "mounted": self.mounted,
+                "reported": self.reported, "snapped_at_us": self.snap["snapped_at_us"],
+                "cut": self.snap["cut"], "depends": self.snap.get("depends", {})}
+
+
+def cut_events(reader: SegmentReader) -> Iterator[RecordedEvent]:
+    """Every event of a segment, verified as it is read."""
+    for stream_range in reader.ranges():
+        yield from stream_range.events
+
+
+@dataclass
+class RecordStore:
+    root: Path
+    log: EventLog
+    kinds: dict[str, RecordKind]
+    clock: Callable[[], int] = field(default=lambda: 0)
+    _results: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False)
+
+    # -- where things are ----------------------------------------------------------------
+
+    def _kind(self, kind: str) -> RecordKind:
+        if kind not in self.kinds:
+            raise NotFoundError(f"no record kind {kind!r}; kinds: {', '.join(sorted(self.kinds))}")
+        return self.kinds[kind]
+
+    def _dir(self, kind: str, record_id: int) -> Path:
+        return self.root / kind / f"{record_id:06d}"
+
+    def archive_path(self, kind: str, record_id: int) -> Path:
+        return self._dir(kind, record_id) / "archive.tar"
+
+    def _ids(self, kind: str) -> list[int]:
+        base = self.root / kind
+        return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit()) if base.exists() else []
+
+    def get(self, kind: str, record_id: int | None = None) -> Record:
+        """A record by id, or the newest when no id is given."""
+        self._kind(kind)
+        ids = self._ids(kind)
+        if record_id is None:
+            if not ids:
+                raise NotFoundError(f"there is no {kind} record yet; `civitas {kind} snap` makes one")
+            record_id = ids[-1]
+        folder = self._dir(kind, record_id)
+        if not (folder / "snap.json").exists():
+            raise NotFoundError(f"there is no {kind} record {record_id}; `civitas {kind} status` lists them")
+        return Record(
+            kind, record_id, json.loads((folder / "snap.json").read_text()),
+            ready=(folder / "archive.tar").exists(), mounted=(folder / "mounted").exists(),
+            reported=self.reported_id(kind) == record_id,
+        )
+
+    def status(self, kind: str) -> list[Record]:
+        return [self.get(kind, i) for i in self._ids(kind)]
+
+    def reported_id(self, kind: str) -> int | None:
+        marker = self.root / kind / "reported"
+        return int(marker.read_text()) if marker.exists() else None
+
+    # -- the lifecycle ---------------------------------------------------------------------
+
+    def snap(self, kind: str) -> Record:
+        spec = self._kind(kind)
+        depends = {}
+        for dep in spec.depends_on:
+            dep_id = self.reported_id(dep)
+            if dep_id is None:
+                raise CommandError(f"a {kind} is compiled against the reported {dep}, and none is reported: "
+                                   f"run `civitas {dep}` first")
+            depends[dep] = dep_id
+        cut = []
+        for stream in spec.streams:
+            head = self.log.head(stream)
+            cut.append({"site": self.log.site, "stream": stream, "seq": head.seq, "head_hash": head.hash.hex()})
+        ids = self._ids(kind)
+        record_id = (ids[-1] + 1) if ids else 1
+        folder = self._dir(kind, record_id)
+        folder.mkdir(parents=True)
+        snap = {"kind": kind, "id": record_id, "site": self.log.site, "snapped_at_us": self.clock(), "cut": cut,
+                "config": json.loads(spec.config()), "depends": depends}
+        _write_atomically(folder / "snap.json", canonical_json(snap))
+        return self.get(kind, record_id)
+
+    def ready(self, kind: str, record_id: int | None = None, progress: Progress | None = None) -> Record:
+        spec, record = self._kind(kind), self.get(kind, record_id)
+        if record.ready:
+            raise ConflictError(f"{record.label} is already ready; records never change (snap a new one)")
+        folder = self._dir(kind, record.id)
+        members = {"config.json": canonical_json(record.snap["config"])}
+        dep_results = {}
+        for dep, dep_id in record.snap["depends"].items():
+            dep_archive = open_archive(self.archive_path(dep, dep_id), public_key=self.log.key.public_key)
+            try:
+                dep_result_name = self._kind(dep).result_member
+                for name in ("manifest.json", "signature.json", dep_result_name):
+                    members[f"depends/{dep}/{name}"] = dep_archive.tar.extractfile(name).read()
+                dep_results[dep] = members[f"depends/{dep}/{dep_result_name}"]
+            finally:
+                dep_archive.close()
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            segment = Path(tmp) / "events.seg"
+            selections = [StreamSelection(c["stream"], 1, c["seq"]) for c in record.snap["cut"] if c["seq"] > 0]
+            export_segment(self.log, segment, selections)
+            with open(segment, "rb", buffering=1 << 20) as f:
+                reader = SegmentReader(f, public_key=self.log.key.public_key, progress=progress)
+                result = spec.compile(cut_events(reader), members["config.json"], dep_results)
+            members[spec.result_member] = result
+            manifest = {"kind": kind, "id": record.id, "site": record.snap["site"], "cut": record.snap["cut"],
+                        "snapped_at_us": record.snap["snapped_at_us"], "depends": record.snap["depends"],
+                        "result": spec.result_member}
+            write_archive(folder / "archive.tar", manifest, members, segment, self.log.key)
+        return self.get(kind, record.id)
+
+    def mount(self, kind: str, record_id: int | None = None) -> Record:
+        record = self.get(kind, record_id)
+        if not record.ready:
+            raise CommandError(f"{record.label} is not ready; run `civitas {kind} ready {record.id}` first")
+        self.result(kind, record.id)  # loads and checks it now, not at the first query
+        (self._dir(kind, record.id) / "mounted").touch()
+        return self.get(kind, record.id)
+
+    def report(self, kind: str, record_id: int | None = None) -> Record:
+        record = self.get(kind, record_id)
+        if not record.mounted:
+            raise CommandError(f"{record.label} is not mounted; run `civitas {kind} mount {record.id}` first")
+        _write_atomically(self.root / kind / "reported", f"{record.id}\n".encode())
+        return self.get(kind, record.id)
+
+    def ureport(self, kind: str, record_id: int | None = None) -> Record:
+        record = self.get(kind, record_id if record_id is not None else self.reported_id(kind))
+        if not record.reported:
+            raise CommandError(f"{record.label} is not the reported {kind}")
+        (self.root / kind / "reported").unlink()
+        return self.get(kind, record.id)
+
+    def umount(self, kind: str, record_id: int | None = None) -> Record:
+        record = self.get(kind, record_id)
+        if record.reported:
+            raise CommandError(f"{record.label} is reported; run `civitas {kind} ureport` before unmounting it")
+        (self._dir(kind, record.id) / "mounted").unlink(missing_ok=True)
+        self._results.pop((kind, record.id), None)
+        return self.get(kind, record.id)
+
+    def run(self, kind: str, through: str = "report", progress: Progress | None = None) -> list[Record]:
+        """snap and every action after it through `through`; after a report, unmount the one reported before."""
+        if through not in ACTIONS:
+            raise CommandError(f"--etc takes one of {', '.join(ACTIONS)}")
+        previous = self.reported_id(kind)
+        done = [self.snap(kind)]
+        record_id = done[0].id
+        for action in ACTIONS[1 : ACTIONS.index(through) + 1]:
+            step = self.ready(kind, record_id, progress) if action == "ready" else getattr(self, action)(kind, record_id)
+            done.append(step)
+        if through == "report" and previous is not None and previous != record_id:
+            self.umount(kind, previous)
+        return done
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def result(self, kind: str, record_id: int) -> bytes:
+        """The compiled result of a ready record, checked against its signed manifest."""
+        key = (kind, record_id)
+        if key not in self._results:
+            archive = open_archive(self.archive_path(kind, record_id), public_key=self.log.key.public_key)
+            try:
+                self._results[key] = archive.read(archive.manifest["result"])
+            finally:
+                archive.close()
+        return self._results[key]
+
+    def reported_result(self, kind: str) -> bytes | None:
+        record_id = self.reported_id(kind)
+        return None if record_id is None else self.result(kind, record_id)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)

@@ -1,0 +1,153 @@
+"""Records: snap -> ready -> mount -> report, immutable signed archives, and the audit that recompiles them."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from civitas_kernel.archive import ArchiveError, open_archive, write_archive
+from civitas_kernel.audit import audit_archive
+from civitas_kernel.canonical import canonical_json
+from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
+from civitas_kernel.records import RecordKind, RecordStore
+from civitas_kernel.testing.events import votes
+
+
+def tally(events, config, depends) -> bytes:
+    """A toy compiler: votes per candidate, and how many voters the 'roll' record it depends on lists."""
+    counts: dict[str, int] = {}
+    for event in events:
+        candidate = event.message().candidate
+        counts[candidate] = counts.get(candidate, 0) + 1
+    return canonical_json({"counts": counts, "config": json.loads(config), "roll": depends.get("roll", b"").decode()})
+
+
+def roll(events, config, depends) -> bytes:
+    return b"%d voters\n" % sum(1 for _ in events)
+
+
+@pytest.fixture
+def store(make_log, tmp_path):
+    log = make_log()
+    kinds = {
+        "roll": RecordKind("roll", ("vote",), "roll.txt", roll, lambda: canonical_json({})),
+        "tally": RecordKind("tally", ("vote", "poll"), "tally.json", tally, lambda: canonical_json({"rule": 1}), ("roll",)),
+    }
+    return RecordStore(tmp_path / "records", log, kinds, clock=lambda: 42)
+
+
+def test_the_whole_lifecycle(store):
+    store.log.append("vote", votes(3))
+    roll_record = store.run("roll")[-1]
+    assert (roll_record.id, roll_record.ready, roll_record.mounted, roll_record.reported) == (1, True, True, True)
+    store.log.append("vote", votes(2))
+    records = store.run("tally")
+    assert [r.id for r in records] == [1, 1, 1, 1] and records[-1].reported
+    result = json.loads(store.reported_result("tally"))
+    assert result == {"counts": {"c@example.org": 5}, "config": {"rule": 1}, "roll": "3 voters\n"}
+    assert records[0].snap["depends"] == {"roll": 1}
+    assert records[0].snap["cut"][0]["seq"] == 5 and records[0].snap["cut"][1]["seq"] == 0
+
+
+def test_a_record_compiles_exactly_its_cut(store):
+    store.log.append("vote", votes(3))
+    store.snap("roll")
+    store.log.append("vote", votes(4))  # after the snap: not in the record
+    store.ready("roll")
+    assert store.result("roll", 1) == b"3 voters\n"
+
+
+def test_a_new_report_unmounts_the_one_before_and_any_record_can_be_reported_again(store):
+    store.log.append("vote", votes(1))
+    store.run("roll")
+    store.log.append("vote", votes(1))
+    store.run("roll")
+    assert [(r.id, r.mounted, r.reported) for r in store.status("roll")] == [(1, False, False), (2, True, True)]
+    store.mount("roll", 1)
+    store.report("roll", 1)
+    assert store.reported_result("roll") == b"1 voters\n"
+    assert [(r.id, r.mounted, r.reported) for r in store.status("roll")] == [(1, True, True), (2, True, False)]
+
+
+def test_lifecycle_mistakes_are_refused_with_what_to_do(store):
+    with pytest.raises(NotFoundError, match="no roll record yet"):
+        store.ready("roll")
+    with pytest.raises(CommandError, match="none is reported: run `civitas roll` first"):
+        store.snap("tally")
+    assert store.status("tally") == []
+    store.log.append("vote", votes(1))
+    store.snap("roll")
+    with pytest.raises(CommandError, match="not ready"):
+        store.mount("roll")
+    with pytest.raises(CommandError, match="not mounted"):
+        store.report("roll")
+    store.ready("roll")
+    with pytest.raises(ConflictError, match="already ready; records never change"):
+        store.ready("roll")
+    store.mount("roll")
+    store.report("roll")
+    with pytest.raises(CommandError, match="ureport"):
+        store.umount("roll")
+    with pytest.raises(NotFoundError, match="no roll record 7"):
+        store.mount("roll", 7)
+    with pytest.raises(CommandError, match="--etc takes one of"):
+        store.run("roll", through="dance")
+
+
+def test_recompiling_the_same_cut_gives_the_same_archive_bytes(store, tmp_path):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    first = store.result("roll", 1)
+    store.run("roll")
+    assert store.result("roll", 2) == first
+
+
+def test_audit_recompiles_from_the_archive_alone(store):
+    store.log.append("vote", votes(4))
+    store.run("roll")
+    store.run("tally")
+    report = audit_archive(store.archive_path("tally", 1), {"tally": tally, "roll": roll})
+    assert report.matches and report.events == 4 and report.kind == "tally"
+    assert audit_archive(store.archive_path("roll", 1), {"roll": roll}).matches
+
+
+def _rewrite_member(path, name, transform):
+    with tarfile.open(path) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member, data in members:
+            data = transform(data) if member.name == name else data
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
+def test_audit_refuses_a_tampered_archive(store):
+    store.log.append("vote", votes(2))
+    store.run("roll")
+    path = store.archive_path("roll", 1)
+    _rewrite_member(path, "roll.txt", lambda data: b"9 voters\n")
+    with pytest.raises(ArchiveError, match="tampered: roll.txt does not match the hash in the manifest"):
+        audit_archive(path, {"roll": roll})
+    _rewrite_member(path, "manifest.json", lambda data: data.replace(b'"id":1', b'"id":2'))
+    with pytest.raises(ArchiveError, match="forged: the manifest's signature does not verify"):
+        audit_archive(path, {"roll": roll})
+
+
+def test_audit_reports_a_result_the_events_do_not_give(store, tmp_path):
+    # A dishonest site signs a wrong result: the signature holds, the recount says what differs.
+    store.log.append("vote", votes(2))
+    store.run("roll")
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg"))
+    members = {"config.json": honest.read("config.json"), "roll.txt": b"7 voters\n"}
+    honest.close()
+    forged = tmp_path / "dishonest.tar"
+    write_archive(forged, manifest, members, events, store.log.key)
+    report = audit_archive(forged, {"roll": roll})
+    assert not report.matches
+    assert report.difference == "line 1: the archive says '7 voters', the recount gives '2 voters'"

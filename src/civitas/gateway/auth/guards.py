@@ -1,0 +1,84 @@
+"""Who may do what, as FastAPI dependencies: the one place routes learn who is asking.
+
+    def vote(poll: str, voter: CurrentVoter): ...        # signed-in voters only, acting as themselves
+    def results(poll: str, voter: OptionalVoter): ...    # anyone; the voter if signed in
+    def restart(operator: Operator): ...                 # the site's operator only
+
+Public reads need no dependency at all. A voter proves who they are with the session token from
+POST /api/auth/session, sent as `Authorization: Bearer TOKEN`; the operator with the operator token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from civitas_kernel.commands import ForbiddenError
+
+from civitas.gateway.auth.addresses import normalise_email
+from civitas.gateway.auth.state import AuthState, auth_state
+from civitas.gateway.auth.tokens import same
+from civitas.gateway.problems import Problem
+
+OPERATOR = "operator"  # what Operator yields: the actor name for operator actions
+
+voter_scheme = HTTPBearer(
+    auto_error=False, scheme_name="VoterSession", description="The session token from POST /api/auth/session."
+)
+operator_scheme = HTTPBearer(auto_error=False, scheme_name="OperatorToken", description="The site operator's token.")
+
+State = Annotated[AuthState, Depends(auth_state)]
+VoterCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(voter_scheme)]
+OperatorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(operator_scheme)]
+
+
+def unauthenticated(detail: str, *, invalid_token: bool = False) -> Problem:
+    challenge = 'Bearer realm="civitas"' + (', error="invalid_token"' if invalid_token else "")
+    return Problem(401, detail, kind="unauthenticated", headers={"WWW-Authenticate": challenge})
+
+
+def optional_voter(state: State, credentials: VoterCredentials) -> str | None:
+    """The signed-in voter, or None when no token is sent."""
+    if credentials is None:
+        return None
+    voter = state.sign_in.voter_of(credentials.credentials)
+    if voter is None:
+        # A stale token is refused rather than ignored, so the client learns to sign in again.
+        raise unauthenticated("your session has expired or was signed out; sign in again", invalid_token=True)
+    state.voter_limit.check(voter, "requests from you")
+    return voter
+
+
+def current_voter(voter: Annotated[str | None, Depends(optional_voter)]) -> str:
+    """The signed-in voter; 401 if nobody is signed in."""
+    if voter is None:
+        raise unauthenticated("sign in first, then send your session token as `Authorization: Bearer TOKEN`")
+    return voter
+
+
+def require_operator(state: State, credentials: OperatorCredentials) -> str:
+    """The site's operator; 401 without the operator token, 403 for a signed-in voter."""
+    if credentials is None:
+        raise unauthenticated("this needs the site operator's token as `Authorization: Bearer TOKEN`")
+    if same(credentials.credentials, state.operator_token):
+        return OPERATOR
+    if state.sign_in.voter_of(credentials.credentials) is not None:
+        raise Problem(403, "only the site's operator may do this", kind="operator-only")
+    raise unauthenticated("that is not the operator's token", invalid_token=True)
+
+
+def require_self(voter: str, acting_as: str) -> None:
+    """Refuse a voter acting under another voter's name (e.g. an address in the path or the body)."""
+    try:
+        claimed = normalise_email(acting_as)
+    except ValueError:
+        claimed = acting_as
+    if claimed != voter:
+        raise ForbiddenError(f"you are signed in as {voter} and may act only as yourself, not as {acting_as}")
+
+
+CurrentVoter = Annotated[str, Depends(current_voter)]
+OptionalVoter = Annotated[str | None, Depends(optional_voter)]
+Operator = Annotated[str, Depends(require_operator)]

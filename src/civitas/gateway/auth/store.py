@@ -1,0 +1,154 @@
+"""The gateway's own small SQL store: sign-in challenges, sessions and TOTP secrets.
+
+None of this goes into the event log, which is public. Codes and tokens are kept only as
+digests; TOTP secrets must be kept as they are (the server computes codes from them), which is
+why this store's file must stay private to the site (sqlite: CIVITAS_HOME/gateway.sqlite).
+Every change that must not race (spending a try, using a challenge, a TOTP step) is one
+conditional UPDATE whose row count says whether it won.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, Row
+
+metadata = MetaData()
+
+challenges = Table(
+    "auth_challenges",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("code_digest", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),  # seconds since the epoch
+    Column("tries_left", Integer, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("token_digest", String(64), primary_key=True),
+    Column("voter", String(320), nullable=False, index=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+totp_secrets = Table(
+    "auth_totp",
+    metadata,
+    Column("voter", String(320), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("confirmed", Boolean, nullable=False, default=False),
+    Column("last_step", BigInteger, nullable=False, default=0),  # newest time step used: a code works once
+)
+
+KEEP_EXPIRED_CHALLENGES = 24 * 3600  # seconds; long enough to say "expired" rather than "unknown"
+
+
+class AuthStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+        _keep_private(engine)
+
+    # challenges
+
+    def add_challenge(self, id_digest: str, email: str, code_digest: str, expires_at: float, tries: int, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(challenges).where(challenges.c.expires_at < now - KEEP_EXPIRED_CHALLENGES))
+            conn.execute(
+                insert(challenges).values(
+                    id_digest=id_digest, email=email, code_digest=code_digest, expires_at=expires_at, tries_left=tries, used=False
+                )
+            )
+
+    def challenge(self, id_digest: str) -> Row | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(challenges).where(challenges.c.id_digest == id_digest)).first()
+
+    def spend_try(self, id_digest: str) -> int:
+        """One wrong try on the challenge; returns the tries left."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(challenges)
+                .where(challenges.c.id_digest == id_digest, challenges.c.tries_left > 0)
+                .values(tries_left=challenges.c.tries_left - 1)
+            )
+            return conn.execute(select(challenges.c.tries_left).where(challenges.c.id_digest == id_digest)).scalar_one()
+
+    def open_session(self, challenge_digest: str, token_digest: str, voter: str, expires_at: float, now: float) -> bool:
+        """Use the challenge up and open the session, both or neither; False if the challenge was no longer open."""
+        with self.engine.begin() as conn:
+            used = conn.execute(
+                update(challenges)
+                .where(challenges.c.id_digest == challenge_digest, challenges.c.used.is_(False), challenges.c.tries_left > 0)
+                .values(used=True)
+            )
+            if used.rowcount != 1:
+                return False
+            conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
+            conn.execute(insert(sessions).values(token_digest=token_digest, voter=voter, expires_at=expires_at))
+            return True
+
+    # sessions
+
+    def session_voter(self, token_digest: str, now: float) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(sessions.c.voter).where(sessions.c.token_digest == token_digest, sessions.c.expires_at > now)
+            ).scalar_one_or_none()
+
+    def close_session(self, token_digest: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.token_digest == token_digest))
+
+    # two-step sign-in (TOTP)
+
+    def totp(self, voter: str) -> Row | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(totp_secrets).where(totp_secrets.c.voter == voter)).first()
+
+    def set_pending_totp(self, voter: str, secret: str) -> bool:
+        """Store a new, unconfirmed secret (replacing an unconfirmed one); False if one is already on."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(totp_secrets).where(totp_secrets.c.voter == voter, totp_secrets.c.confirmed.is_(False)))
+            if conn.execute(select(totp_secrets.c.voter).where(totp_secrets.c.voter == voter)).first():
+                return False
+            conn.execute(insert(totp_secrets).values(voter=voter, secret=secret, confirmed=False, last_step=0))
+            return True
+
+    def use_totp_step(self, voter: str, step: int, *, confirming: bool) -> bool:
+        """Record `step` as used (and turn TOTP on when confirming); False if that step or a later one was used."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(totp_secrets)
+                .where(
+                    totp_secrets.c.voter == voter,
+                    totp_secrets.c.confirmed.is_(not confirming),
+                    totp_secrets.c.last_step < step,
+                )
+                .values(last_step=step, confirmed=True)
+            )
+            return result.rowcount == 1
+
+
+def _keep_private(engine: Engine) -> None:
+    # The file holds TOTP secrets; SQLite gives its -wal and -shm files the same mode.
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if path and path != ":memory:" and os.path.exists(path):
+        os.chmod(path, 0o600)

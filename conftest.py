@@ -1,3 +1,3 @@
 """Fixtures for every test in the repository: real databases on every backend."""
 
-pytest_plugins = ["civitas_kernel.testing.fixtures"]
+pytest_plugins = ["civitas_kernel.testing.fixtures", "civitas_kernel.testing.brokers"]

@@ -108,6 +108,10 @@ class EventLog(ABC):
         """
 
     @abstractmethod
+    def idempotent_result(self, idempotency_key: str) -> AppendResult | None:
+        """What the append that first used this key appended, if any did."""
+
+    @abstractmethod
     def read(
         self, stream: str, *, site: str | None = None, after: int = 0, until: int | None = None
     ) -> Iterator[RecordedEvent]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, String, Table, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from civitas_kernel.events import RecordedEvent
+from civitas_kernel.events import ZERO_HASH, RecordedEvent
 from civitas_kernel.log import EventLog
 
 tracking_metadata = MetaData()
@@ -19,6 +19,8 @@ tracking = Table(
     Column("site", String(253), primary_key=True),
     Column("stream", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
+    # Own hash of the event at `position`, so a consumer can check the next event's chain link; NULL if unknown.
+    Column("hash", LargeBinary, nullable=True),
 )
 
 Apply = Callable[[Connection, RecordedEvent], None]
@@ -35,6 +37,7 @@ class Projector:
     def __init__(self, engine: Engine, consumer: str, apply: Apply) -> None:
         self.engine, self.consumer, self.apply = engine, consumer, apply
         tracking_metadata.create_all(engine)
+        _add_hash_column(engine)
 
     def position(self, site: str, stream: str) -> int:
         with self.engine.connect() as conn:
@@ -48,11 +51,24 @@ class Projector:
         ).first()
         return row[0] if row else 0
 
+    def head(self, site: str, stream: str) -> tuple[int, bytes | None]:
+        """(position, own hash of the event there); the hash is None if an older version recorded the position."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(tracking.c.position, tracking.c.hash).where(
+                    tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream
+                )
+            ).first()
+        if row is None:
+            return 0, ZERO_HASH
+        return row[0], (bytes(row[1]) if row[1] is not None else None)
+
     def handle(self, events: Sequence[RecordedEvent]) -> int:
         """Apply what is new among `events` in one transaction; returns how many were applied."""
         applied = 0
         with self.engine.begin() as conn:
             positions: dict[tuple[str, str], int] = {}
+            hashes: dict[tuple[str, str], bytes] = {}
             for event in events:
                 key = (event.site, event.stream)
                 if key not in positions:
@@ -61,19 +77,24 @@ class Projector:
                     continue  # already applied, or beyond a gap
                 self.apply(conn, event)
                 positions[key] = event.seq
+                hashes[key] = event.hash
                 applied += 1
-            for (site, stream), position in positions.items():
-                self._save(conn, site, stream, position)
+            for key, event_hash in hashes.items():
+                self._save(conn, *key, positions[key], event_hash)
         return applied
 
-    def _save(self, conn: Connection, site: str, stream: str, position: int) -> None:
+    def _save(self, conn: Connection, site: str, stream: str, position: int, event_hash: bytes) -> None:
         updated = conn.execute(
             tracking.update()
             .where(tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream)
-            .values(position=position)
+            .values(position=position, hash=event_hash)
         )
         if updated.rowcount == 0:
-            conn.execute(tracking.insert().values(consumer=self.consumer, site=site, stream=stream, position=position))
+            conn.execute(
+                tracking.insert().values(
+                    consumer=self.consumer, site=site, stream=stream, position=position, hash=event_hash
+                )
+            )
 
     def catch_up(self, log: EventLog, streams: Iterable[tuple[str, str]]) -> int:
         """Apply everything the log holds beyond this projector's positions for the given (site, stream)s."""
@@ -88,3 +109,12 @@ class Projector:
             if batch:
                 applied += self.handle(batch)
         return applied
+
+
+def _add_hash_column(engine: Engine) -> None:
+    # Tracking tables created before the hash column existed get it (NULL: link unknown until the next event).
+    if "hash" in {c["name"] for c in inspect(engine).get_columns("tracking")}:
+        return
+    blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE tracking ADD COLUMN hash {blob}"))

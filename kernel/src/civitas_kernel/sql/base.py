@@ -191,6 +191,12 @@ class SqlEventLog(EventLog):
             self._insert_checkpoint(cur, self.site, stream, last_seq, signed)
         return AppendResult(self.site, stream, head.seq + 1, last_seq)
 
+    def idempotent_result(self, idempotency_key: str) -> AppendResult | None:
+        rows = self._fetch(
+            "SELECT stream, first_seq, last_seq FROM idempotency WHERE site = ? AND key = ?", self.site, idempotency_key
+        )
+        return AppendResult(self.site, rows[0][0], rows[0][1], rows[0][2], duplicate=True) if rows else None
+
     def _rows(self, site: str, stream: str, after: int, until: int | None) -> Iterator[tuple[int, bytes, bytes]]:
         # Paged by position, so a long stream never sits in memory whole.
         upper = until if until is not None else 2**63 - 1

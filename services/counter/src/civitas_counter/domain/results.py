@@ -1,0 +1,82 @@
+"""Reading a compiled count back: rankings, nodes and the trace of one vote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from civitas_counter.domain.count import NODE_HEADER, SECTION
+
+
+class Node(NamedTuple):
+    node: str
+    receive: int
+    hold: int
+    carry: int
+    cast: bool
+    candidate: str
+    bar: str
+    cycler: bool
+
+
+@dataclass
+class PollCount:
+    name: str
+    turnout: int
+    nodes: list[Node] = field(default_factory=list)
+    _by_node: dict[str, Node] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_node = {n.node: n for n in self.nodes}
+
+    def node(self, name: str) -> Node | None:
+        return self._by_node.get(name)
+
+    @property
+    def ranking(self) -> list[tuple[int, str, int]]:
+        """(rank, candidate, receive count) of every node holding votes; equal counts share a rank."""
+        holders = sorted((n for n in self.nodes if n.hold > 0), key=lambda n: (-n.receive, n.node))
+        ranked, rank = [], 0
+        for position, n in enumerate(holders, start=1):
+            if position == 1 or n.receive != holders[position - 2].receive:
+                rank = position
+            ranked.append((rank, n.node, n.receive))
+        return ranked
+
+    def trace(self, voter: str) -> list[str]:
+        """The path of a voter's vote, ending at the node that holds it; empty when the vote is not cast."""
+        node = self.node(voter)
+        if node is None or not node.cast:
+            return []
+        path, seen = [voter], {voter}
+        while node is not None and node.cast and node.candidate not in seen:
+            path.append(node.candidate)
+            seen.add(node.candidate)
+            node = self.node(node.candidate)
+        return path
+
+
+@dataclass
+class CountResult:
+    polls: dict[str, PollCount] = field(default_factory=dict)
+
+
+def parse_count(data: bytes) -> CountResult:
+    result = CountResult()
+    current: PollCount | None = None
+    for line in data.decode().split("\n"):
+        if not line or line == NODE_HEADER:
+            continue
+        if line.startswith(SECTION):
+            current = PollCount(line[len(SECTION):], 0)
+            result.polls[current.name] = current
+        elif current is None:
+            raise ValueError("not a civitas count (it does not start with a poll section)")
+        elif line.startswith("turnout\t"):
+            current.turnout = int(line.split("\t")[1])
+        else:
+            node, r, h, ca, c, candidate, bar, y = line.split("\t")
+            current.nodes.append(Node(node, int(r), int(h), int(ca), c == "1", candidate, bar, y == "1"))
+    for poll in result.polls.values():
+        poll.__post_init__()
+    return result

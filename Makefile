@@ -19,7 +19,7 @@ up: $(STAMP)
 	$(BIN)/civitas up
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from functools import cached_property
 
+from civitas_counter import CountResult, compile_count, parse_count
+from civitas_kernel.canonical import canonical_json
 from civitas_kernel.log import EventLog
-from civitas_kernel.settings import SiteSettings
+from civitas_kernel.records import RecordKind, RecordStore
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
+from civitas_kernel.voter_list import VoterList, decode_voter_list
+from civitas_polls import POLL_STREAMS, PollCommands
+from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands, compile_voter_list
+
+from civitas.settings import Settings
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _compile_list(events, config: bytes, depends: dict[str, bytes]) -> bytes:
+    return compile_voter_list(events, ListConfig.from_json(config))
+
+
+def _compile_count(events, config: bytes, depends: dict[str, bytes]) -> bytes:
+    return compile_count(events, decode_voter_list(depends["list"]))
+
+
+# How each kind of record is recompiled: used by `ready` on the site and by `audit` anywhere.
+COMPILERS = {"list": _compile_list, "count": _compile_count}
 
 
 @dataclass
 class Site:
-    settings: SiteSettings
+    settings: Settings
+    clock: callable = field(default=now_us)
 
     @cached_property
     def key(self) -> SiteKey:
@@ -23,7 +49,56 @@ class Site:
     def log(self) -> EventLog:
         return open_log(self.settings.log_url, self.settings.SITE, self.key)
 
+    @cached_property
+    def list_config(self) -> ListConfig:
+        return ListConfig(
+            pre_registration_min=self.settings.PRE_REGISTRATION_MIN, range_prefix=self.settings.TRUST_RANGE_PREFIX
+        )
 
-def bootstrap(settings: SiteSettings | None = None) -> Site:
+    @cached_property
+    def records(self) -> RecordStore:
+        kinds = {
+            "list": RecordKind("list", REGISTER_STREAMS, "result.tsv", _compile_list, self.list_config.to_json),
+            "count": RecordKind("count", POLL_STREAMS, "result.tsv", _compile_count, lambda: canonical_json({}), ("list",)),
+        }
+        return RecordStore(self.settings.HOME / "records", self.log, kinds, clock=self.clock)
+
+    _parsed: dict = field(default_factory=dict, repr=False)
+    # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def compile(self, kind: str):
+        """Snap, ready, mount and report a new record of `kind`, unmounting the one reported before."""
+        with self.lock:
+            return self.records.run(kind)
+
+    def _reported(self, kind: str, parse):
+        record_id = self.records.reported_id(kind)
+        if record_id is None:
+            return None
+        if (kind, record_id) not in self._parsed:  # records never change, so parse each once
+            self._parsed[(kind, record_id)] = parse(self.records.result(kind, record_id))
+        return self._parsed[(kind, record_id)]
+
+    def reported_list(self) -> VoterList | None:
+        return self._reported("list", decode_voter_list)
+
+    def reported_count(self) -> CountResult | None:
+        return self._reported("count", parse_count)
+
+    @cached_property
+    def registry(self) -> RegistryCommands:
+        registry = RegistryCommands(self.log, self.list_config, reported_list=self.reported_list)
+        registry.catch_up()
+        return registry
+
+    @cached_property
+    def polls(self) -> PollCommands:
+        polls = PollCommands(self.log, clock=self.clock, reported_count=self.reported_count)
+        polls.catch_up()
+        return polls
+
+
+def bootstrap(settings: Settings | None = None) -> Site:
     """Wire the site from settings (the environment when none are given)."""
-    return Site(settings or SiteSettings())
+    return Site(settings or Settings())

@@ -48,7 +48,6 @@ def test_a_tampered_segment_exits_3_and_names_the_event(site_home, capsys):
     "args, message",
     [
         (["log", "verify", "missing.seg"], "no file missing.seg"),
-        (["log", "verify", "x", "--key", "abc"], "--key takes the site's Ed25519 public key"),
         (["log", "export", "out.seg", "--stream", "vote:a-b"], "range 'vote:a-b' is not valid"),
     ],
 )
@@ -57,6 +56,11 @@ def test_operator_mistakes_get_a_clear_message_and_no_trace(site_home, capsys, a
     assert main(args) == ExitStatus.ERROR
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_malformed_key_is_a_usage_error(site_home, capsys):
+    assert main(["log", "verify", "x", "--key", "abc"]) == ExitStatus.USAGE
+    assert "takes the site's Ed25519 public key as 64 hex digits" in capsys.readouterr().err
 
 
 def test_a_bad_site_name_is_refused(site_home, monkeypatch, capsys):

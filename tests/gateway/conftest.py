@@ -5,11 +5,15 @@ from __future__ import annotations
 import email
 import re
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from email import policy
 from email.message import EmailMessage
 
+import httpx
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -185,3 +189,50 @@ def expect_problem() -> Callable[..., dict]:
         return problem
 
     return check
+
+
+OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
+
+
+@pytest.fixture
+def make_site_app(smtp, tmp_path):
+    """make_site_app() -> (site, app): the whole site's application on a real log, mailing through the real SMTP server."""
+    from civitas.gateway.app import create_app
+    from civitas.settings import Settings
+    from civitas.site import Site
+
+    def make():
+        home = tmp_path / "home"
+        site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0))
+        auth = AuthSettings(HOME=home, SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_TIMEOUT=5,
+                            OPERATOR_TOKEN=OPERATOR_TOKEN)
+        return site, create_app(site, auth)
+
+    return make
+
+
+@pytest.fixture
+def operator_headers() -> dict:
+    return {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@pytest.fixture
+def served(make_site_app):
+    """The site served over real HTTP on a free local port: (site, base URL)."""
+    site, app = make_site_app()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(base + "/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield site, base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer._click import exceptions as click_exceptions  # typer vendors click: its errors are these
 
+from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 
-from civitas.cli import log_commands, site_commands
+from civitas.cli import log_commands, poll_commands, records_commands, show_commands, site_commands, voter_commands
 from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
 
@@ -20,26 +21,41 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(log_commands.app, name="log")
 site_commands.register(app)
+app.add_typer(log_commands.app, name="log")
+app.add_typer(voter_commands.registrar, name="registrar")
+app.command(context_settings=voter_commands.VOTER_CONTEXT)(voter_commands.voter)
+app.command()(voter_commands.signin)
+list_app = records_commands.records_app("list", "voter lists")
+list_app.command("show")(show_commands.show_list)
+app.add_typer(list_app, name="list")
+count_app = records_commands.records_app("count", "counts")
+count_app.command("show")(show_commands.show_count)
+app.add_typer(count_app, name="count")
+app.add_typer(poll_commands.app, name="poll")
+app.command()(show_commands.audit)
+app.command()(poll_commands.sim)
 
 
 def main(args: list[str] | None = None) -> ExitStatus:
     """Run the command line; returns the exit status instead of exiting, so tests run the real thing."""
     try:
         result = app(args=args, prog_name="civitas", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return ExitStatus(e.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         stderr.print("Aborted.")
         return ExitStatus.ERROR
-    except click.exceptions.ClickException as e:
+    except click_exceptions.NoArgsIsHelpError as e:
+        e.show()
+        return ExitStatus.SUCCESS
+    except click_exceptions.ClickException as e:
         e.show()
         return ExitStatus.USAGE
     except (IntegrityError, SegmentError) as e:
         stderr.print(f"[bold red]Verification failed:[/] {e}", highlight=False)
         return ExitStatus.INTEGRITY
-    except (LogError, ValueError) as e:
+    except (CommandError, LogError, ValueError) as e:
         stderr.print(f"[bold red]Error:[/] {e}", highlight=False)
         return ExitStatus.ERROR
     return ExitStatus(result) if isinstance(result, int) else ExitStatus.SUCCESS
@@ -47,3 +63,14 @@ def main(args: list[str] | None = None) -> ExitStatus:
 
 def run() -> None:
     sys.exit(main())
+
+
+def _alias(command: str):
+    def run_alias() -> None:
+        sys.exit(main([command, *sys.argv[1:]]))
+
+    return run_alias
+
+
+# Votorola's names for the same commands.
+run_list, run_count, run_voter = _alias("list"), _alias("count"), _alias("voter")

@@ -24,8 +24,11 @@ def _key(hex_key: str | None) -> bytes | None:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise ValueError("--key takes the site's Ed25519 public key as 64 hex digits (see `civitas site`)")
+        raise typer.BadParameter("takes the site's Ed25519 public key as 64 hex digits (see `civitas site`)")
     return key
+
+
+public_key_option = typer.Option(None, "--key", callback=_key, help="Require this public key (64 hex digits).")
 
 
 @app.command()
@@ -63,7 +66,7 @@ def export(
 @app.command()
 def verify(
     file: Path = typer.Argument(None, help="A segment file. Without it, verify this site's own log."),
-    key: str = typer.Option(None, help="Require this public key (64 hex digits)."),
+    key: str = public_key_option,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check hashes, chain links, positions and signatures; exit 3 naming the first problem."""
@@ -79,7 +82,7 @@ def verify(
         if not file.exists():
             raise ValueError(f"no file {file}")
         with progress_bar(f"verifying {file.name}", None) as advance:
-            summary = verify_segment(file, public_key=_key(key), progress=advance)
+            summary = verify_segment(file, public_key=key, progress=advance)
         result = {"verified": True, "site": summary.site, "public_key": summary.public_key.hex(),
                   "events": summary.events,
                   "ranges": [{"stream": n, "first": f, "last": la} for n, f, la in summary.ranges]}
@@ -92,12 +95,12 @@ def verify(
 @app.command(name="import")
 def import_(
     file: Path = typer.Argument(..., help="A segment file."),
-    key: str = typer.Option(None, help="Require this public key (64 hex digits)."),
+    key: str = public_key_option,
 ) -> None:
     """Add a segment's events to this site's log: all of it if it verifies, else nothing."""
     if not file.exists():
         raise ValueError(f"no file {file}")
     s = bootstrap()
     with progress_bar(f"importing {file.name}", None) as advance:
-        summary, added = import_segment(s.log, file, public_key=_key(key), progress=advance)
+        summary, added = import_segment(s.log, file, public_key=key, progress=advance)
     typer.echo(f"imported {added} new events of {summary.site} ({summary.events - added} already held)")

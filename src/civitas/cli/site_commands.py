@@ -35,9 +35,25 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from civitas.gateway.app import create_app
+        from civitas.gateway.auth import AuthSettings, operator_token_path
+        from civitas.scheduler import CompileScheduler, compile_all
 
         s = bootstrap()
-        s.log  # open (and create) the log before answering anyone
-        typer.echo(f"civitas site {s.settings.SITE} (data in {s.settings.HOME})")
-        typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)")
-        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+        with s.lock:  # open the log and fold the state before answering anyone
+            s.registry.catch_up()
+            s.polls.catch_up()
+        auth = AuthSettings()
+        app = create_app(s, auth)
+        every = s.settings.COMPILE_EVERY_MINUTES * 60
+        scheduler = CompileScheduler(lambda: compile_all(s), every, s.settings.COMPILE_JITTER)
+        typer.echo(f"civitas site {s.settings.SITE}, data in {s.settings.HOME}")
+        if not auth.OPERATOR_TOKEN:
+            typer.echo(f"operator token in {operator_token_path(auth)}")
+        typer.echo(f"compiling a voter list and counts about every {s.settings.COMPILE_EVERY_MINUTES:g} minutes"
+                   if every else "scheduled compiles are off (CIVITAS_COMPILE_EVERY_MINUTES=0)")
+        typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
+        scheduler.start()
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+        finally:
+            scheduler.stop()

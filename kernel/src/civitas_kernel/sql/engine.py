@@ -17,6 +17,8 @@ def create_engine(url: str, **kwargs) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = sqlalchemy.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         _make_sqlite_transactional(engine)
     return engine
 
@@ -43,9 +45,6 @@ def open_log(url: str, site: str, key: SiteKey):
     from civitas_kernel.sql.sqlite import SQLiteEventLog
 
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEventLog(create_engine(url), site, key)
     if url.startswith("postgresql"):
         return PostgresEventLog(create_engine(url, pool_size=8, max_overflow=8), site, key)

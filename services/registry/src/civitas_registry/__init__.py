@@ -1,1 +1,7 @@
-"""civitas registry service."""
+"""civitas registry service: the voter register, the neighbourhood trust network and voter lists."""
+
+from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
+from civitas_registry.domain.addresses import normalise_address
+from civitas_registry.domain.voter_list import ListConfig, compile_voter_list
+
+__all__ = ["REGISTER_STREAMS", "ListConfig", "RegistryCommands", "compile_voter_list", "normalise_address"]

@@ -1,0 +1,263 @@
+"""The registry's application layer: `VOTER register COMMAND ARGS`, the registrar, and reads for the API.
+
+State is folded from this site's registration, trust and doubt streams. A command is decided
+against the state at a known position and appended with that position expected; if another
+writer moved the stream first, the state catches up and the command is decided again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from civitas_kernel.commands import CommandError, Reply
+from civitas_kernel.errors import ConcurrencyError
+from civitas_kernel.events import NewEvent
+from civitas_kernel.log import EventLog
+from civitas_kernel.voter_list import VoterList
+from civitas_schema.v1 import doubt_pb2, registration_pb2, trust_pb2
+
+from civitas_registry.domain import register as r
+from civitas_registry.domain.addresses import normalise_address
+from civitas_registry.domain.register import RegisterState
+from civitas_registry.domain.voter_list import ListConfig
+from civitas_registry.help import HELP, usage
+from civitas_registry.replies import describe_list, shown
+
+REGISTER_STREAMS = ("registration", "trust", "doubt")
+ATTEMPTS = 8
+
+_DECODERS = {
+    r.ATTRIBUTE_SET: registration_pb2.AttributeSet.FromString,
+    r.ATTRIBUTE_UNSET: registration_pb2.AttributeUnset.FromString,
+    r.TRUST_EXTENDED: trust_pb2.TrustExtended.FromString,
+    r.TRUST_WITHDRAWN: trust_pb2.TrustWithdrawn.FromString,
+    r.PRIMARY_EXTENDED: trust_pb2.PrimaryTrustExtended.FromString,
+    r.PRIMARY_WITHDRAWN: trust_pb2.PrimaryTrustWithdrawn.FromString,
+    r.DOUBT_RAISED: doubt_pb2.DoubtRaised.FromString,
+    r.DOUBT_WITHDRAWN: doubt_pb2.DoubtWithdrawn.FromString,
+}
+
+
+class RegistryCommands:
+    def __init__(self, log: EventLog, config: ListConfig = ListConfig(),
+                 reported_list: Callable[[], VoterList | None] = lambda: None) -> None:
+        self.log, self.config, self.reported_list = log, config, reported_list
+        self.state = RegisterState()
+        self.positions = {stream: 0 for stream in REGISTER_STREAMS}
+
+    def catch_up(self) -> int:
+        """Fold this site's new register events into the state; returns how many."""
+        folded = 0
+        evolve = self.state.evolve
+        for stream, position in self.positions.items():
+            for event in self.log.read(stream, after=position):
+                decode = _DECODERS.get(event.type)
+                if decode is not None:
+                    evolve(event.type, decode(event.body), event.actor)
+                self.positions[stream] = event.seq
+                folded += 1
+        return folded
+
+    def _append(self, stream: str, decide: Callable[[], Sequence[NewEvent]], idempotency_key: str | None) -> bool:
+        """Decide and append; False when the register already said so and nothing was written.
+
+        A command retried with a used idempotency key appends nothing and counts as the change it made.
+        """
+        if idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None:
+            self.catch_up()
+            return True
+        for _ in range(ATTEMPTS):
+            self.catch_up()
+            events = decide()
+            if not events:
+                return False
+            try:
+                self.log.append(stream, events, expected_seq=self.positions[stream], idempotency_key=idempotency_key)
+            except ConcurrencyError:
+                continue
+            self.catch_up()
+            return True
+        raise ConcurrencyError(self.log.site, stream, self.positions[stream], self.log.head(stream).seq)
+
+    # -- reads for the HTTP API --------------------------------------------------------------
+
+    def attributes(self, voter: str) -> dict[str, str]:
+        return dict(self.state.attributes.get(normalise_address(voter), {}))
+
+    def trusted_by(self, voter: str) -> list[str]:
+        return self.state.trusted_by(normalise_address(voter))
+
+    def doubted_by(self, voter: str) -> list[tuple[str, str]]:
+        """Whom voter doubts, with the reasons given, by address."""
+        return self.state.doubts_by(normalise_address(voter))
+
+    doubts_by = doubted_by  # the name the gateway uses
+
+    def registrants(self) -> list[str]:
+        return sorted(self.state.registrants)
+
+    # -- the registrar --------------------------------------------------------------------------
+
+    def registrar_trust(self, voter: str, edges: int = 1) -> Reply:
+        voter = normalise_address(voter)
+        before = self.state.primary.get(voter, 0)
+        changed = self._append("trust", lambda: r.decide_primary_trust(self.state, voter, edges), None)
+        note = "" if changed else " (unchanged)"
+        return Reply(f"primary trust in {voter}: {before} -> {edges} edges{note}",
+                     {"voter": voter, "before": before, "edges": edges, "changed": changed})
+
+    def registrar_untrust(self, voter: str) -> Reply:
+        voter = normalise_address(voter)
+        before = self.state.primary.get(voter, 0)
+        changed = self._append("trust", lambda: r.decide_primary_untrust(self.state, voter), None)
+        note = "" if changed else " (the registrar gave none; nothing changed)"
+        return Reply(f"primary trust in {voter}: {before} -> 0 edges{note}",
+                     {"voter": voter, "before": before, "edges": 0, "changed": changed})
+
+    # -- voters ---------------------------------------------------------------------------------
+
+    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
+        voter = normalise_address(voter)
+        self.catch_up()
+        command, rest = (args[0], list(args[1:])) if args else ("help", [])
+        if command not in HELP:
+            raise CommandError(f"the register has no command {command!r}; `help` lists them")
+        if _asks_for_help(command, rest):
+            return Reply(HELP[command], {"command": command, "help": HELP[command]})
+        handler = getattr(self, "_" + command)
+        return handler(voter, rest, idempotency_key)
+
+    def _hello(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        _no_args("hello", rest)
+        reported = self.reported_list()
+        entry = reported.get(voter) if reported else None
+        standing = ("no voter list is reported yet" if reported is None else
+                    "you are not on the reported voter list" if entry is None else
+                    f"in the reported voter list your trust level is {entry.trust_level}"
+                    + (f" (barred: {entry.bar})" if entry.bar else ""))
+        trusts = len(self.state.trusts.get(voter, ()))
+        return Reply(f"hello {voter}, this is the voter register of {self.log.site}; you trust {trusts} "
+                     f"voter{'s' if trusts != 1 else ''}; {standing}. `help` lists the commands.",
+                     {"voter": voter, "site": self.log.site, "trusts": trusts,
+                      "trust_level": entry.trust_level if entry else None, "bar": entry.bar if entry else None})
+
+    def _help(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        _no_args("help", rest)
+        return Reply("Commands of the voter register:\n" + "\n".join(HELP.values()), {"commands": list(HELP)})
+
+    def _target(self, voter: str, rest: list[str]) -> tuple[str, list[str]]:
+        """Whose attributes a set/unset changes: `--alter VOTER` names another registrant."""
+        if rest[:1] == ["--alter"]:
+            if len(rest) < 2:
+                raise CommandError("write `--alter VOTER` with the other voter's email address")
+            return normalise_address(rest[1]), rest[2:]
+        return voter, rest
+
+    def _level(self, voter: str) -> int | None:
+        reported = self.reported_list()
+        if reported is None:
+            return None
+        entry = reported.get(voter)
+        return entry.trust_level if entry else 0
+
+    def _set(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        target, rest = self._target(voter, rest)
+        if len(rest) < 2:
+            raise CommandError(usage("set"))
+        attribute, value = rest[0], _words(rest[1:])
+        return self._change(voter, target, attribute, value, key)
+
+    def _unset(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        target, rest = self._target(voter, rest)
+        if len(rest) != 1:
+            raise CommandError(usage("unset"))
+        return self._change(voter, target, rest[0], None, key)
+
+    def _change(self, voter: str, target: str, attribute: str, value: str | None, key: str | None) -> Reply:
+        level = self._level(voter) if target != voter else None
+        minimum = self.config.pre_registration_min
+        before = self.state.attribute(target, attribute)
+
+        def decide() -> list[NewEvent]:
+            nonlocal before
+            before = self.state.attribute(target, attribute)  # as of the state this attempt decides on
+            if value is None:
+                return r.decide_unset(self.state, voter, target, attribute, level=level, minimum=minimum)
+            return r.decide_set(self.state, voter, target, attribute, value, level=level, minimum=minimum)
+
+        changed = self._append("registration", decide, key)
+        whose = "" if target == voter else f"{target} "
+        note = "" if changed else " (unchanged)"
+        return Reply(f"{whose}{attribute}: {shown(before)} -> {shown(value)}{note}",
+                     {"voter": target, "attribute": attribute, "before": before, "after": value, "changed": changed})
+
+    def _listing_subject(self, voter: str, command: str, rest: list[str]) -> str | None:
+        """`trust` / `doubt` alone list your own; `--alter VOTER` lists another's; None: not a listing."""
+        if not rest:
+            return voter
+        if rest[0] == "--alter":
+            if len(rest) != 2:
+                raise CommandError(f"write `{command} --alter VOTER` to see whom VOTER {command}s")
+            return normalise_address(rest[1])
+        return None
+
+    def _trust(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        subject = self._listing_subject(voter, "trust", rest)
+        if subject is not None:
+            trusted = self.state.trusted_by(subject)
+            return Reply(describe_list(voter, subject, "trust", trusted), {"voter": subject, "trusts": trusted})
+        if len(rest) != 1:
+            raise CommandError(usage("trust"))
+        trustee = normalise_address(rest[0])
+        changed = self._append("trust", lambda: r.decide_trust(self.state, voter, trustee), key)
+        text = f"you trust {trustee}" + ("" if changed else " already; nothing changed")
+        return Reply(text, {"truster": voter, "trustee": trustee, "trusts": True, "changed": changed})
+
+    def _untrust(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        if len(rest) != 1:
+            raise CommandError(usage("untrust"))
+        trustee = normalise_address(rest[0])
+        changed = self._append("trust", lambda: r.decide_untrust(self.state, voter, trustee), key)
+        text = f"you no longer trust {trustee}" if changed else f"you did not trust {trustee}; nothing changed"
+        return Reply(text, {"truster": voter, "trustee": trustee, "trusts": False, "changed": changed})
+
+    def _doubt(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        subject = self._listing_subject(voter, "doubt", rest)
+        if subject is not None:
+            doubts = self.state.doubts_by(subject)
+            lines = [f"{d}: {reason}" if reason else d for d, reason in doubts]
+            return Reply(describe_list(voter, subject, "doubt", lines),
+                         {"voter": subject, "doubts": [{"doubted": d, "reason": why} for d, why in doubts]})
+        doubted, reason = normalise_address(rest[0]), _words(rest[1:])
+        changed = self._append("doubt", lambda: r.decide_doubt(self.state, voter, doubted, reason), key)
+        text = f"you doubt {doubted}" + (f": {reason}" if reason else "") + ("" if changed else " (already; nothing changed)")
+        return Reply(text, {"doubter": voter, "doubted": doubted, "reason": reason, "changed": changed})
+
+    def _undoubt(self, voter: str, rest: list[str], key: str | None) -> Reply:
+        if len(rest) != 1:
+            raise CommandError(usage("undoubt"))
+        doubted = normalise_address(rest[0])
+        changed = self._append("doubt", lambda: r.decide_undoubt(self.state, voter, doubted), key)
+        text = f"you no longer doubt {doubted}" if changed else f"you did not doubt {doubted}; nothing changed"
+        return Reply(text, {"doubter": voter, "doubted": doubted, "changed": changed})
+
+
+def _asks_for_help(command: str, rest: list[str]) -> bool:
+    """`COMMAND --help`; a later `--help` inside a VALUE or REASON is just a word of it."""
+    if command == "set":
+        head = rest[:4] if rest[:1] == ["--alter"] else rest[:2]  # up to the value's first word
+    elif command == "doubt":
+        head = rest[:2]  # VOTER and the reason's first word
+    else:
+        head = rest
+    return "--help" in head
+
+
+def _words(args: list[str]) -> str:
+    """A multi-word VALUE or REASON: the remaining arguments joined by single spaces."""
+    return " ".join(word for arg in args if (word := arg.strip(" ")))
+
+
+def _no_args(command: str, rest: list[str]) -> None:
+    if rest:
+        raise CommandError(f"`{command}` takes no arguments; {usage(command)}")

@@ -1,0 +1,89 @@
+"""`civitas voter` (the voter shell, run locally as the operator's tool) and `civitas registrar`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import typer
+
+from civitas_kernel.commands import CommandError
+
+from civitas.exit_status import ExitStatus
+from civitas.progress import stderr
+from civitas.remote import RemoteSite, load_token, save_token, session_path
+from civitas.settings import Settings
+from civitas.shell import run_command, split_line
+from civitas.site import bootstrap
+
+registrar = typer.Typer(help="The registrar: the site itself, root of the trust network.", no_args_is_help=True)
+
+
+@registrar.command("trust")
+def registrar_trust(
+    voter: str = typer.Argument(..., help="The voter's email address."),
+    edges: int = typer.Option(1, min=1, max=1000, help="How many primary edges the registrar extends."),
+) -> None:
+    """Extend primary trust to a voter (several edges allowed)."""
+    typer.echo(bootstrap().registry.registrar_trust(voter, edges).text)
+
+
+@registrar.command("untrust")
+def registrar_untrust(voter: str = typer.Argument(..., help="The voter's email address.")) -> None:
+    """Withdraw the registrar's primary trust from a voter."""
+    typer.echo(bootstrap().registry.registrar_untrust(voter).text)
+
+
+# Everything after `voter` belongs to the voter's command, `--alter` and `--help` included.
+VOTER_CONTEXT = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def voter(
+    ctx: typer.Context,
+    words: list[str] = typer.Argument(None, help="VOTER SERVICE COMMAND [ARGS]; none: read such lines from stdin."),
+    url: str = typer.Option(None, "--url", envvar="CIVITAS_URL",
+                            help="A remote site: send SERVICE COMMAND [ARGS] as the voter signed in there."),
+) -> int:
+    """Run voter commands: `civitas voter VOTER SERVICE COMMAND [ARGS]`, or one per line from standard input.
+
+    SERVICE is `register` or a poll's name. Examples:
+    `civitas voter alice@example.org register set residence 1 Elm St, Springfield 90210`,
+    `civitas voter alice@example.org test-poll vote bob@example.org`.
+    """
+    if words in (["--help"], ["-h"]):
+        typer.echo(ctx.get_help())
+        return ExitStatus.SUCCESS
+    if url:
+        remote = RemoteSite(url, load_token(session_path(Settings().HOME, url)))
+        run_line = remote.run
+    else:
+        site = bootstrap()
+        def run_line(line: str):
+            return run_command(site, split_line(line))
+    if words:
+        typer.echo(run_line(shlex.join(words)).text)
+        return ExitStatus.SUCCESS
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            typer.echo(run_line(line).text)
+        except CommandError as e:
+            failures += 1
+            stderr.print(f"line {number}: {e}", highlight=False)
+    return ExitStatus.ERROR if failures else ExitStatus.SUCCESS
+
+
+def signin(
+    url: str = typer.Argument(..., help="The site, e.g. https://civitas.example.org"),
+    email: str = typer.Argument(..., help="Your email address."),
+) -> None:
+    """Sign in to a remote site: it mails you a code, you type it here; then `civitas voter --url URL` acts as you."""
+    remote = RemoteSite(url)
+    challenge = remote.request_code(email)
+    code = typer.prompt(f"the code sent to {email}").strip()
+    totp = typer.prompt("authenticator code (Enter if you have none)", default="", show_default=False).strip()
+    save_token(session_path(Settings().HOME, url), remote.open_session(challenge, code, totp or None))
+    typer.echo(f"signed in to {url} as {email}; `civitas voter --url {url} SERVICE COMMAND` now acts as you")

@@ -1,0 +1,33 @@
+"""The voter shell: lines of `VOTER SERVICE COMMAND [ARGS]`, each routed to the service that owns it."""
+
+from __future__ import annotations
+
+import shlex
+
+from civitas_kernel.commands import CommandError, NotFoundError, Reply
+
+from civitas.site import Site
+
+USAGE = "write VOTER SERVICE COMMAND [ARGS], e.g. `alice@example.org register hello`"
+
+
+def split_line(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as e:
+        raise CommandError(f"cannot read that line ({e}); close your quotes") from None
+
+
+def run_command(site: Site, words: list[str], *, idempotency_key: str | None = None) -> Reply:
+    """Run one voter command given as words: VOTER SERVICE COMMAND [ARGS]."""
+    if len(words) < 2:
+        raise CommandError(f"too few words: {USAGE}")
+    if "@" not in words[0]:
+        raise CommandError(f"{words[0]!r} is not a voter's email address: {USAGE}")
+    voter, service, args = words[0], words[1], words[2:]
+    if service == "register":
+        return site.registry.run(voter, args, idempotency_key=idempotency_key)
+    site.polls.catch_up()
+    if site.polls.has_poll(service):
+        return site.polls.run(voter, service, args, idempotency_key=idempotency_key)
+    raise NotFoundError(f"there is no service {service!r}: use `register` or a poll's name (`civitas poll list`)")

@@ -208,3 +208,16 @@ def test_a_log_refuses_another_key_for_its_site(make_log):
     url = log.engine.url.render_as_string(hide_password=False)
     with pytest.raises(IntegrityError, match="another key"):
         make_log(key=SiteKey.generate(), url=url)
+
+
+def test_batches_of_several_streams_append_together_or_not_at_all(make_log):
+    log = make_log()
+    log.append("vote", votes(2))
+    results = log.append_batches([("vote", votes(3), 2), ("trust", votes(1), 0)])
+    assert [(r.stream, r.first_seq, r.last_seq) for r in results] == [("vote", 3, 5), ("trust", 1, 1)]
+    with pytest.raises(ConcurrencyError):
+        log.append_batches([("trust", votes(1), 1), ("vote", votes(1), 4)])  # vote is at 5, not 4
+    assert (log.head("trust").seq, log.head("vote").seq) == (1, 5)
+    with pytest.raises(InvalidAppendError, match="name each stream once"):
+        log.append_batches([("vote", votes(1), None), ("vote", votes(1), None)])
+    assert log.verify().events == 6

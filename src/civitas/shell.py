@@ -12,6 +12,8 @@ USAGE = "write VOTER SERVICE COMMAND [ARGS], e.g. `alice@example.org register he
 
 
 def split_line(line: str) -> list[str]:
+    if not any(c in line for c in "\"'\\"):
+        return line.split()  # nothing quoted: the same words, without shlex's per-character loop
     try:
         return shlex.split(line)
     except ValueError as e:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, compile_count, parse_count
+from civitas_kernel.application import PendingWrites
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordKind, RecordStore
@@ -66,6 +69,31 @@ class Site:
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @contextmanager
+    def batch(self) -> Iterator[PendingWrites]:
+        """Commands inside see each other's events at once; all are written together when it ends.
+
+        If the write fails (another writer moved a stream), the folded state no longer matches the
+        log, so it is dropped and rebuilt from the log on next use.
+        """
+        with self.lock:
+            pending = PendingWrites(self.log)
+            folders = [self.registry.folder, self.polls.folder]
+            for folder in folders:
+                folder.pending = pending
+            try:
+                yield pending
+                for folder in folders:
+                    folder.pending = None
+                pending.flush()
+            except BaseException:
+                self.__dict__.pop("registry", None)
+                self.__dict__.pop("polls", None)
+                raise
+            finally:
+                for folder in folders:
+                    folder.pending = None
 
     def compile(self, kind: str):
         """Snap, ready, mount and report a new record of `kind`, unmounting the one reported before."""

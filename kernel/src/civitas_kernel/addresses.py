@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 
 from civitas_kernel.commands import CommandError
@@ -13,6 +15,7 @@ class AddressError(CommandError):
     """Not a usable email address."""
 
 
+@lru_cache(maxsize=200_000)  # pure, and the same voters come up again and again
 def normalise_address(text: str) -> str:
     """Validate an email address (syntax only, no DNS) and lower-case it whole."""
     text = (text or "").strip()

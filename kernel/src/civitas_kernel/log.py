@@ -108,6 +108,13 @@ class EventLog(ABC):
         """
 
     @abstractmethod
+    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]]) -> list[AppendResult]:
+        """Append several streams' batches in one transaction: all of them, or (on any error) none.
+
+        Each batch is (stream, events, expected_seq); a different head raises ConcurrencyError.
+        """
+
+    @abstractmethod
     def idempotent_result(self, idempotency_key: str) -> AppendResult | None:
         """What the append that first used this key appended, if any did."""
 

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from civitas_kernel.commands import CommandError
+from civitas_kernel.errors import ConcurrencyError
 
 from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
@@ -63,17 +64,61 @@ def voter(
     if words:
         typer.echo(run_line(shlex.join(words)).text)
         return ExitStatus.SUCCESS
+    lines = ((n, line.strip()) for n, line in enumerate(sys.stdin, start=1))
+    lines = ((n, line) for n, line in lines if line and not line.startswith("#"))
     failures = 0
-    for number, line in enumerate(sys.stdin, start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            typer.echo(run_line(line).text)
-        except CommandError as e:
-            failures += 1
-            stderr.print(f"line {number}: {e}", highlight=False)
+    if url:
+        for number, line in lines:
+            failures += _report(number, _outcome(run_line, line))
+    else:
+        for chunk in _chunks(lines, CHUNK):
+            for number, outcome in run_chunk(site, chunk):
+                failures += _report(number, outcome)
     return ExitStatus.ERROR if failures else ExitStatus.SUCCESS
+
+
+CHUNK = 2_000  # lines decided together and written in one transaction
+
+
+def _chunks(items, size):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _outcome(run_line, line: str):
+    try:
+        return run_line(line)
+    except CommandError as e:
+        return e
+
+
+def _report(number: int, outcome) -> int:
+    if isinstance(outcome, CommandError):
+        stderr.print(f"line {number}: {outcome}", highlight=False)
+        return 1
+    typer.echo(outcome.text)
+    return 0
+
+
+def run_chunk(site, chunk: list[tuple[int, str]]) -> list[tuple[int, object]]:
+    """Decide a chunk of lines together and write them at once; replies only once written.
+
+    If another writer moved a stream meanwhile, the chunk is decided again line by line.
+    """
+    def run_line(line: str):
+        return run_command(site, split_line(line))
+
+    try:
+        with site.batch():
+            return [(number, _outcome(run_line, line)) for number, line in chunk]
+    except ConcurrencyError:
+        return [(number, _outcome(run_line, line)) for number, line in chunk]
 
 
 def signin(

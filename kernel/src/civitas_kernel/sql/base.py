@@ -162,33 +162,51 @@ class SqlEventLog(EventLog):
         self, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None
     ) -> AppendResult:
         with self._transaction() as cur:
-            head = self._lock_head(cur, self.site, stream)
-            if idempotency_key is not None:
-                cur.execute(
-                    self._sql("SELECT stream, first_seq, last_seq FROM idempotency WHERE site = ? AND key = ?"),
-                    (self.site, idempotency_key),
-                )
-                prior = cur.fetchone()
-                if prior is not None:
-                    if prior[0] != stream:
-                        raise InvalidAppendError(
-                            f"idempotency key {idempotency_key!r} was already used on stream {prior[0]}; use a new key"
-                        )
-                    return AppendResult(self.site, stream, prior[1], prior[2], duplicate=True)
-            if expected_seq is not None and expected_seq != head.seq:
-                raise ConcurrencyError(self.site, stream, expected_seq, head.seq)
-            ids = [self._new_event_id() for _ in events]
-            sealed = seal_batch(self.site, stream, head.seq, head.hash, events, ids, self._clock())
-            self._insert_events(cur, [(self.site, stream, seq, h, raw) for seq, h, raw in sealed])
-            last_seq, last_hash = sealed[-1][0], sealed[-1][1]
-            self._set_head(cur, self.site, stream, Position(last_seq, last_hash))
-            if idempotency_key is not None:
-                cur.execute(
-                    self._sql("INSERT INTO idempotency (site, key, stream, first_seq, last_seq) VALUES (?, ?, ?, ?, ?)"),
-                    (self.site, idempotency_key, stream, head.seq + 1, last_seq),
-                )
-            signed = self.key.sign_checkpoint(self.site, stream, last_seq, last_hash, self._clock())
-            self._insert_checkpoint(cur, self.site, stream, last_seq, signed)
+            return self._append_in(cur, stream, events, expected_seq, idempotency_key)
+
+    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]]) -> list[AppendResult]:
+        for stream, events, _ in batches:
+            check_append(stream, events)
+        if len({stream for stream, _, _ in batches}) != len(batches):
+            raise InvalidAppendError("name each stream once in a set of batches; join its events into one batch")
+        # Streams in name order, so two writers of overlapping sets lock heads in the same order.
+        ordered = sorted(batches, key=lambda b: b[0])
+        with self._transaction() as cur:
+            results = {stream: self._append_in(cur, stream, events, expected, None) for stream, events, expected in ordered}
+        if results:
+            self._notify_appended()
+        return [results[stream] for stream, _, _ in batches]
+
+    def _append_in(
+        self, cur, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None
+    ) -> AppendResult:
+        head = self._lock_head(cur, self.site, stream)
+        if idempotency_key is not None:
+            cur.execute(
+                self._sql("SELECT stream, first_seq, last_seq FROM idempotency WHERE site = ? AND key = ?"),
+                (self.site, idempotency_key),
+            )
+            prior = cur.fetchone()
+            if prior is not None:
+                if prior[0] != stream:
+                    raise InvalidAppendError(
+                        f"idempotency key {idempotency_key!r} was already used on stream {prior[0]}; use a new key"
+                    )
+                return AppendResult(self.site, stream, prior[1], prior[2], duplicate=True)
+        if expected_seq is not None and expected_seq != head.seq:
+            raise ConcurrencyError(self.site, stream, expected_seq, head.seq)
+        ids = [self._new_event_id() for _ in events]
+        sealed = seal_batch(self.site, stream, head.seq, head.hash, events, ids, self._clock())
+        self._insert_events(cur, [(self.site, stream, seq, h, raw) for seq, h, raw in sealed])
+        last_seq, last_hash = sealed[-1][0], sealed[-1][1]
+        self._set_head(cur, self.site, stream, Position(last_seq, last_hash))
+        if idempotency_key is not None:
+            cur.execute(
+                self._sql("INSERT INTO idempotency (site, key, stream, first_seq, last_seq) VALUES (?, ?, ?, ?, ?)"),
+                (self.site, idempotency_key, stream, head.seq + 1, last_seq),
+            )
+        signed = self.key.sign_checkpoint(self.site, stream, last_seq, last_hash, self._clock())
+        self._insert_checkpoint(cur, self.site, stream, last_seq, signed)
         return AppendResult(self.site, stream, head.seq + 1, last_seq)
 
     def idempotent_result(self, idempotency_key: str) -> AppendResult | None:

@@ -38,21 +38,21 @@ class PollCommands:
     ) -> None:
         self.log, self.clock, self.reported_count = log, clock, reported_count
         self.state = PollsState()
-        self._folder = StreamFolder(log, POLL_STREAMS, self.state.evolve)
+        self.folder = StreamFolder(log, POLL_STREAMS, self.state.evolve)
 
     def catch_up(self) -> None:
-        self._folder.catch_up()
+        self.folder.catch_up()
 
     # -- operators -------------------------------------------------------------------------
 
     def create(self, name: str, **options) -> Reply:
         config = PollConfig(name, options.pop("title", None) or name, **options)
-        self._folder.append("poll", lambda: [decide_create(self.state, config)])
+        self.folder.append("poll", lambda: [decide_create(self.state, config)])
         created = self.state.poll(name)
         return Reply(f"created poll {name}: {created.title}", created.as_dict())
 
     def configure(self, name: str, **changes) -> Reply:
-        self._folder.append("poll", lambda: [decide_configure(self.state, name, changes)])
+        self.folder.append("poll", lambda: [decide_configure(self.state, name, changes)])
         config = self.state.poll(name)
         return Reply(f"configured poll {name}", config.as_dict())
 
@@ -94,7 +94,7 @@ class PollCommands:
         if command == "unvote":
             self._expect_no_args(command, rest)
             before = self.state.vote_of(poll, voter)
-            self._folder.append("vote", lambda: [decide_unvote(self.state, poll, voter, self.clock())],
+            self.folder.append("vote", lambda: [decide_unvote(self.state, poll, voter, self.clock())],
                                 idempotency_key=idempotency_key)
             return Reply(f"you were voting for {before or 'nobody'}; you now vote for nobody",
                          {"poll": poll, "voter": voter, "before": before, "candidate": None})
@@ -108,7 +108,7 @@ class PollCommands:
         if len(rest) != 1:
             raise CommandError("write `vote CANDIDATE` with one candidate")
         before = self.state.vote_of(poll, voter)
-        self._folder.append("vote", lambda: [decide_vote(self.state, poll, voter, rest[0], self.clock())[0]],
+        self.folder.append("vote", lambda: [decide_vote(self.state, poll, voter, rest[0], self.clock())[0]],
                             idempotency_key=idempotency_key)
         now = self.state.vote_of(poll, voter)
         return Reply(

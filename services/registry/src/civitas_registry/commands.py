@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import CommandError, Reply
-from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.events import NewEvent
 from civitas_kernel.log import EventLog
 from civitas_kernel.voter_list import VoterList
-from civitas_schema.v1 import doubt_pb2, registration_pb2, trust_pb2
 
 from civitas_registry.domain import register as r
 from civitas_registry.domain.addresses import normalise_address
@@ -24,60 +23,23 @@ from civitas_registry.help import HELP, usage
 from civitas_registry.replies import describe_list, shown
 
 REGISTER_STREAMS = ("registration", "trust", "doubt")
-ATTEMPTS = 8
-
-_DECODERS = {
-    r.ATTRIBUTE_SET: registration_pb2.AttributeSet.FromString,
-    r.ATTRIBUTE_UNSET: registration_pb2.AttributeUnset.FromString,
-    r.TRUST_EXTENDED: trust_pb2.TrustExtended.FromString,
-    r.TRUST_WITHDRAWN: trust_pb2.TrustWithdrawn.FromString,
-    r.PRIMARY_EXTENDED: trust_pb2.PrimaryTrustExtended.FromString,
-    r.PRIMARY_WITHDRAWN: trust_pb2.PrimaryTrustWithdrawn.FromString,
-    r.DOUBT_RAISED: doubt_pb2.DoubtRaised.FromString,
-    r.DOUBT_WITHDRAWN: doubt_pb2.DoubtWithdrawn.FromString,
-}
-
-
 class RegistryCommands:
     def __init__(self, log: EventLog, config: ListConfig = ListConfig(),
                  reported_list: Callable[[], VoterList | None] = lambda: None) -> None:
         self.log, self.config, self.reported_list = log, config, reported_list
         self.state = RegisterState()
-        self.positions = {stream: 0 for stream in REGISTER_STREAMS}
+        self.folder = StreamFolder(log, REGISTER_STREAMS, self.state.evolve)
 
     def catch_up(self) -> int:
         """Fold this site's new register events into the state; returns how many."""
-        folded = 0
-        evolve = self.state.evolve
-        for stream, position in self.positions.items():
-            for event in self.log.read(stream, after=position):
-                decode = _DECODERS.get(event.type)
-                if decode is not None:
-                    evolve(event.type, decode(event.body), event.actor)
-                self.positions[stream] = event.seq
-                folded += 1
-        return folded
+        return self.folder.catch_up()
 
     def _append(self, stream: str, decide: Callable[[], Sequence[NewEvent]], idempotency_key: str | None) -> bool:
         """Decide and append; False when the register already said so and nothing was written.
 
         A command retried with a used idempotency key appends nothing and counts as the change it made.
         """
-        if idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None:
-            self.catch_up()
-            return True
-        for _ in range(ATTEMPTS):
-            self.catch_up()
-            events = decide()
-            if not events:
-                return False
-            try:
-                self.log.append(stream, events, expected_seq=self.positions[stream], idempotency_key=idempotency_key)
-            except ConcurrencyError:
-                continue
-            self.catch_up()
-            return True
-        raise ConcurrencyError(self.log.site, stream, self.positions[stream], self.log.head(stream).seq)
+        return self.folder.append(stream, decide, idempotency_key=idempotency_key) is not None
 
     # -- reads for the HTTP API --------------------------------------------------------------
 

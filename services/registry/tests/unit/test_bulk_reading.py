@@ -111,3 +111,13 @@ def test_the_fast_paths_hold_over_many_rows(size, monkeypatch):
     ids, addresses = intern(*reader.data(), np.concatenate([s, s2]), np.concatenate([e, e2]))
     decoded = [trust_pb2.TrustExtended.FromString(ev.body) for ev in events]
     assert [addresses[i] for i in ids.tolist()] == [m.truster for m in decoded] + [m.trustee for m in decoded]
+
+
+@pytest.mark.parametrize("keys", [10, 1 << 61])  # packed with positions in one sort; too big for that
+def test_the_last_change_of_each_key_decides(keys):
+    from civitas_registry.domain.voter_list import _last_of_each
+
+    key = np.array([3, 1, 3, 2, 1, 2, 3], dtype=np.int64) * (keys // 10)
+    extended = np.array([1, 1, 0, 1, 0, 0, 1], dtype=bool)  # 3: set, -, set last; 1: withdrawn; 2: withdrawn
+    assert _last_of_each(key, extended, keys).tolist() == [6]
+    assert _last_of_each(key[:3], extended[:3], keys).tolist() == [1]

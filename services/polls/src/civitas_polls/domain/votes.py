@@ -21,7 +21,7 @@ class PollsState:
     polls: dict[str, PollConfig] = field(default_factory=dict)
     votes: dict[str, dict[str, str]] = field(default_factory=dict)  # poll -> voter -> candidate
 
-    def evolve(self, event_type: str, message) -> None:
+    def evolve(self, event_type: str, message, actor: str = "") -> None:
         if event_type == POLL_CONFIGURED:
             self.polls[message.name] = PollConfig.from_message(message)
             self.votes.setdefault(message.name, {})

@@ -101,8 +101,8 @@ def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
     t_src, t_dst, a_voter, d_src, d_dst, p_voter = (ids[bounds[k]:bounds[k + 1]] for k in range(len(parts)))
     n = len(voters)
 
-    trust_src, trust_dst = _standing(t_src, t_dst, codes[trust] == 2)
-    doubt_src, doubt_dst = _standing(d_src, d_dst, codes[doubt] == 6)
+    trust_src, trust_dst = _standing(t_src, t_dst, codes[trust] == 2, n)
+    doubt_src, doubt_dst = _standing(d_src, d_dst, codes[doubt] == 6, n)
     primary = np.zeros(n, dtype=np.int32)
     primary[p_voter] = np.fromiter(primary_edges.values(), dtype=np.int64, count=len(primary_edges))
 
@@ -110,7 +110,7 @@ def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
     attribute_code = np.fromiter(map(_ATTRIBUTE_CODES.get, names, repeat(-1)), dtype=np.int32, count=len(names))
     known = attribute_code >= 0
     owner, field, is_set = a_voter[known], attribute_code[known], codes[registration][known] == 0
-    keep = _last_of_each(owner.astype(np.int64) * len(ATTRIBUTES) + field, is_set)
+    keep = _last_of_each(owner.astype(np.int64) * len(ATTRIBUTES) + field, is_set, n * len(ATTRIBUTES))
     values = reader.text(value[0][known][keep], value[1][known][keep])
     attributes = {}
     for code, name in enumerate(ATTRIBUTES):
@@ -121,21 +121,30 @@ def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
     return FoldedCut(voters, attributes, primary, trust_src, trust_dst, doubt_src, doubt_dst)
 
 
-def _last_of_each(key: np.ndarray, extended: np.ndarray) -> np.ndarray:
-    """Positions of the rows that are the last of their key and extend (set, raise) rather than withdraw."""
-    if len(key) == 0:
+def _last_of_each(key: np.ndarray, extended: np.ndarray, keys: int) -> np.ndarray:
+    """Positions of the rows that are the last of their key and extend (set, raise) rather than withdraw.
+
+    key: int64 in 0..keys-1. When key and position fit one int64 together, a plain sort of the two
+    packed (far faster than a stable argsort) finds the last of each key.
+    """
+    rows = len(key)
+    if rows == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    last = np.ones(len(key), dtype=bool)
+    if keys * rows < 1 << 62:
+        packed = np.sort(key * rows + np.arange(rows, dtype=np.int64))
+        sorted_key, order = np.divmod(packed, rows)
+    else:
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+    last = np.ones(rows, dtype=bool)
     np.not_equal(sorted_key[1:], sorted_key[:-1], out=last[:-1])
     keep = order[last]
     return np.sort(keep[extended[keep]])
 
 
-def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs whose last change extended them."""
-    keep = _last_of_each((src.astype(np.int64) << 32) | dst.astype(np.int64), extended)
+def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs among n voters whose last change extended them."""
+    keep = _last_of_each(src.astype(np.int64) * n + dst, extended, n * n)
     return src[keep], dst[keep]
 
 

@@ -14,7 +14,6 @@ import asyncio
 import email
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,10 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import percentile, save, show  # noqa: E402
+from civitas_kernel.testing.ports import free_port
 
 OPERATOR_TOKEN = "bench-operator-token-0123456789abcdef"
 CIVITAS = str(Path(sys.executable).with_name("civitas"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:

@@ -12,6 +12,7 @@ from civitas_kernel.archive import ArchiveError, open_archive, write_archive
 from civitas_kernel.audit import audit_archive
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
+from civitas_kernel.events import decode_body
 from civitas_kernel.records import RecordKind, RecordStore
 from civitas_kernel.testing.events import votes
 
@@ -20,7 +21,7 @@ def tally(events, config, depends) -> bytes:
     """A toy compiler: votes per candidate, and how many voters the 'roll' record it depends on lists."""
     counts: dict[str, int] = {}
     for event in events:
-        candidate = event.message().candidate
+        candidate = decode_body(event.type, event.body).candidate
         counts[candidate] = counts.get(candidate, 0) + 1
     return canonical_json({"counts": counts, "config": json.loads(config), "roll": depends.get("roll", b"").decode()})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,14 +23,9 @@ from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.sql.engine import create_engine
 
 from civitas.gateway.auth import AuthSettings, CurrentVoter, Operator, OptionalVoter, install_auth
+from civitas_kernel.testing.ports import free_port
 
 START = 1_800_000_000.0  # a fixed "now" (2027), seconds since the epoch
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:
@@ -204,7 +198,7 @@ def make_site_app(smtp, tmp_path):
     def make():
         home = tmp_path / "home"
         site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0))
-        auth = AuthSettings(HOME=home, SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_TIMEOUT=5,
+        auth = AuthSettings(HOME=home, SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_TIMEOUT=30,
                             OPERATOR_TOKEN=OPERATOR_TOKEN)
         return site, create_app(site, auth)
 

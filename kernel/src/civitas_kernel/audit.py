@@ -85,7 +85,7 @@ def _check_cut(reader: SegmentReader, manifest: dict) -> None:
 def _events_of_cut(reader: SegmentReader, manifest: dict) -> Iterator[RecordedEvent]:
     heads = {c["stream"]: c["head_hash"] for c in manifest["cut"]}
     for stream_range in reader.ranges():
-        yield from stream_range.events
+        yield from stream_range.envelopes
         signed_head = envelope_pb2.Checkpoint.FromString(stream_range.checkpoint.checkpoint).head_hash
         if signed_head.hex() != heads[stream_range.stream]:
             raise ArchiveError(f"tampered: {stream_range.stream} does not end where the record's cut says")

@@ -15,15 +15,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from civitas_schema.v1 import envelope_pb2
+
 from civitas_kernel.archive import open_archive, write_archive
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
-from civitas_kernel.events import RecordedEvent
 from civitas_kernel.log import EventLog, Progress
 from civitas_kernel.segment import SegmentReader, StreamSelection, export_segment
 
 ACTIONS = ("snap", "ready", "mount", "report")
-Compile = Callable[[Iterable[RecordedEvent], bytes, dict[str, bytes]], bytes]
+# A compiler gets the cut's events as verified envelopes (type, actor, body ...), the configuration and its dependencies.
+Compile = Callable[[Iterable[envelope_pb2.Envelope], bytes, dict[str, bytes]], bytes]
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,10 @@ class Record:
                 "cut": self.snap["cut"], "depends": self.snap.get("depends", {})}
 
 
-def cut_events(reader: SegmentReader) -> Iterator[RecordedEvent]:
-    """Every event of a segment, verified as it is read."""
+def cut_events(reader: SegmentReader) -> Iterator[envelope_pb2.Envelope]:
+    """Every event of a segment, verified as it is read (as envelopes: type, actor and body are what compilers read)."""
     for stream_range in reader.ranges():
-        yield from stream_range.events
+        yield from stream_range.envelopes
 
 
 @dataclass

@@ -22,6 +22,7 @@ from civitas_kernel.events import ZERO_HASH, RecordedEvent
 from civitas_kernel.log import EventLog, IngestRange, Progress
 from civitas_kernel.signing import open_checkpoint
 
+envelope_from = envelope_pb2.Envelope.FromString
 MAGIC = b"CIVSEG1\n"
 FORMAT = "civitas-segment/1"
 _LENGTH = struct.Struct(">I")
@@ -294,7 +295,12 @@ class _RangeEvents:
         self.finish()
         return self._checkpoint
 
-    def iter_events(self, decode: bool) -> Iterator[RecordedEvent]:
+    @property
+    def envelopes(self) -> Iterator[envelope_pb2.Envelope]:
+        """The range's envelopes, verified: enough for compilers (type, actor, body), cheaper than events."""
+        return self.iter_events(decode=False, envelopes=True)
+
+    def iter_events(self, decode: bool, envelopes: bool = False) -> Iterator[RecordedEvent]:
         reader, r, verifier = self._reader, self._range, self._verifier
         progress, sealed, frames = reader._progress, envelope_pb2.SealedEvent(), reader._frames
         while verifier.seq < r.last_seq:
@@ -312,6 +318,8 @@ class _RangeEvents:
                 progress(PROGRESS_STEP)
             if decode:
                 yield RecordedEvent.from_envelope(envelope, sealed.envelope, sealed.hash)
+            elif envelopes:
+                yield envelope_from(sealed.envelope)
 
     def finish(self) -> None:
         if self._checkpoint is not None:

@@ -7,7 +7,7 @@ refuses control characters), so no escaping is needed and the bytes are reproduc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 COLUMNS = ("voter", "trust_level", "bar", "doubts", "neighbourhood", "name", "residence", "link", "note")
 HEADER = "\t".join(COLUMNS)
@@ -29,19 +29,36 @@ class VoterEntry:
         return "\t".join(str(getattr(self, c)) for c in COLUMNS)
 
 
-@dataclass
 class VoterList:
-    entries: list[VoterEntry] = field(default_factory=list)
-    _by_voter: dict[str, VoterEntry] = field(default_factory=dict, repr=False)
+    """A compiled voter list, read lazily: a line is parsed only when its registrant is asked for."""
 
-    def __post_init__(self) -> None:
-        self._by_voter = {e.voter: e for e in self.entries}
+    def __init__(self, entries: list[VoterEntry] | None = None, *, lines: dict[str, str] | None = None) -> None:
+        # lines: voter -> the rest of that voter's line (every column after the address)
+        self._lines = lines if lines is not None else {e.voter: e.to_line().split("\t", 1)[1] for e in entries or []}
 
     def get(self, voter: str) -> VoterEntry | None:
-        return self._by_voter.get(voter)
+        rest = self._lines.get(voter)
+        return None if rest is None else _entry(voter, rest)
+
+    def standing(self, voter: str) -> tuple[int, str, str] | None:
+        """(trust level, bar, neighbourhood) alone: what deciding who may vote needs, without a whole entry."""
+        rest = self._lines.get(voter)
+        if rest is None:
+            return None
+        level, bar, _doubts, hood, _ = rest.split("\t", 4)
+        return int(level), bar, hood
+
+    @property
+    def entries(self) -> list[VoterEntry]:
+        return [_entry(voter, rest) for voter, rest in sorted(self._lines.items())]
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._lines)
+
+
+def _entry(voter: str, rest: str) -> VoterEntry:
+    level, bar, doubts, hood, name, residence, link, note = rest.split("\t")
+    return VoterEntry(voter, int(level), bar, int(doubts), hood, name, residence, link, note)
 
 
 def encode_voter_list(entries: list[VoterEntry]) -> bytes:
@@ -50,13 +67,8 @@ def encode_voter_list(entries: list[VoterEntry]) -> bytes:
 
 
 def decode_voter_list(data: bytes) -> VoterList:
-    lines = data.decode().split("\n")
-    if not lines or lines[0] != HEADER:
+    text = data.decode()
+    header, _, body = text.partition("\n")
+    if header != HEADER:
         raise ValueError("not a civitas voter list (its header line is missing or different)")
-    entries = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        v, level, bar, doubts, hood, name, residence, link, note = line.split("\t")
-        entries.append(VoterEntry(v, int(level), bar, int(doubts), hood, name, residence, link, note))
-    return VoterList(entries)
+    return VoterList(lines=dict(line.split("\t", 1) for line in body.split("\n") if line))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -177,24 +178,11 @@ def neighbours(request: Request, q: str = ""):
     return render(request, "neighbours.html", q=q, results=results)
 
 
-@router.post("/trust")
-def trust(request: Request, voter: str = Form(..., max_length=254), csrf: str = Form("")):
-    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, ["trust", voter]))
-
-
-@router.post("/untrust")
-def untrust(request: Request, voter: str = Form(..., max_length=254), csrf: str = Form("")):
-    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, ["untrust", voter]))
-
-
-@router.post("/doubt")
-def doubt(request: Request, voter: str = Form(..., max_length=254), csrf: str = Form("")):
-    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, ["doubt", voter]))
-
-
-@router.post("/undoubt")
-def undoubt(request: Request, voter: str = Form(..., max_length=254), csrf: str = Form("")):
-    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, ["undoubt", voter]))
+@router.post("/register/{action}")
+def vouch(request: Request, action: Literal["trust", "untrust", "doubt", "undoubt"],
+          voter: str = Form(..., max_length=254), csrf: str = Form("")):
+    """Trust, doubt, or withdraw either, from the neighbours and registration pages."""
+    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, [action, voter]))
 
 
 @router.get("/polls", response_class=HTMLResponse)

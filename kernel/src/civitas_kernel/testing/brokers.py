@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from civitas_kernel.kafka.settings import KafkaSettings
+from civitas_kernel.testing.ports import free_port
 
 BROKERS = ["noida", "tansu"]
 START_TIMEOUT = 30.0
@@ -28,12 +29,6 @@ START_TIMEOUT = 30.0
 
 class BrokerUnavailable(RuntimeError):
     """The broker's program is not installed or does not come up."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def kafka_answers(port: int, timeout: float = 1.0) -> bool:

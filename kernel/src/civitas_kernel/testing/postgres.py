@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -15,12 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from civitas_kernel.testing.ports import free_port
 
 
 def _pg_bindir() -> Path:
@@ -55,7 +49,7 @@ def _throwaway_server(durable: bool = False) -> Iterator[str]:
     run_as = ["runuser", "-u", "postgres", "--"] if root else []
     if root:
         shutil.chown(workdir, "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
                     "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c max_connections=200"

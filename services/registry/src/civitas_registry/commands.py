@@ -23,6 +23,8 @@ from civitas_registry.help import HELP, usage
 from civitas_registry.replies import describe_list, shown
 
 REGISTER_STREAMS = ("registration", "trust", "doubt")
+
+
 class RegistryCommands:
     def __init__(self, log: EventLog, config: ListConfig = ListConfig(),
                  reported_list: Callable[[], VoterList | None] = lambda: None) -> None:

@@ -55,14 +55,15 @@ def poll_bar(node: str, poll: poll_pb2.PollConfigured, voter_list: VoterList) ->
     """Why a voter's vote is not cast in this poll, in words; empty when it is cast."""
     if "@" not in node:
         return ""  # a proposal, not a voter
-    entry = voter_list.get(node)
-    if entry is None:
+    standing = voter_list.standing(node)
+    if standing is None:
         return "not on the voter list"
-    if entry.bar:
-        return entry.bar
-    if entry.trust_level < poll.min_trust:
-        return f"trust level {entry.trust_level} below the poll's minimum {poll.min_trust}"
-    if poll.district and not entry.neighbourhood.startswith(poll.district):
+    level, bar, neighbourhood = standing
+    if bar:
+        return bar
+    if level < poll.min_trust:
+        return f"trust level {level} below the poll's minimum {poll.min_trust}"
+    if poll.district and not neighbourhood.startswith(poll.district):
         return f"residence outside the district {poll.district}"
     return ""
 

@@ -10,8 +10,10 @@ interleaving of the streams in the cut gives the same bytes.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -76,8 +78,26 @@ _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST
 _ATTRIBUTE_CODES = {name.encode(): code for code, name in enumerate(ATTRIBUTES)}
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: compiling makes millions of objects and no cycles, and each
+    collection would walk every event of the cut again (a third of the time, measured on 6M events)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
     """Fold the register events of a cut: the order within each stream decides, nothing else."""
+    with _collector_paused():
+        return _fold(events)
+
+
+def _fold(events: Iterable[RecordedEvent]) -> FoldedCut:
     events = events if isinstance(events, list) else list(events)
     types = list(map(attrgetter("type"), events))
     codes = np.fromiter(map(_CODES.get, types, repeat(-1)), dtype=np.int8, count=len(types))
@@ -150,7 +170,11 @@ def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) ->
 
 def compile_voter_list(events: Iterable[RecordedEvent], config: ListConfig) -> bytes:
     """The voter list of a cut: every registrant in address order with trust level, bar and doubts."""
-    cut = fold_cut(events)
+    with _collector_paused():
+        return _compile(_fold(events), config)
+
+
+def _compile(cut: FoldedCut, config: ListConfig) -> bytes:
     n = len(cut.voters)
     codes, bars = (list(column) for column in zip(*map(code_and_bar, cut.attributes["residence"]))) if n else ([], [])
     barred = np.fromiter(map(bool, bars), dtype=bool, count=n)

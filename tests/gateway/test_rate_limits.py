@@ -77,3 +77,13 @@ def test_rates_are_written_count_per_period(text, rate):
 def test_a_bad_rate_says_how_to_write_one(text):
     with pytest.raises(ValueError, match="COUNT/PERIOD|positive"):
         Rate.parse(text)
+
+
+def test_an_operator_sets_rates_in_the_environment(monkeypatch, tmp_path):
+    from civitas.gateway.auth import AuthSettings
+
+    monkeypatch.setenv("CIVITAS_HOME", str(tmp_path))
+    monkeypatch.setenv("CIVITAS_RATE_ADDRESS", "1000/1min")
+    monkeypatch.setenv("CIVITAS_RATE_CODE_EMAIL", "3/1h")
+    settings = AuthSettings()
+    assert (settings.RATE_ADDRESS, settings.RATE_CODE_EMAIL) == (Rate(1000, 60), Rate(3, 3600))

@@ -25,7 +25,7 @@ Attribute = Literal["name", "residence", "link", "note"]
 Address = Annotated[str, Field(min_length=3, max_length=254)]
 
 
-def get_site(request: Request) -> Site:
+async def get_site(request: Request) -> Site:
     return request.app.state.site
 
 

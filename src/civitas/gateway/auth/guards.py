@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from civitas_kernel.commands import ForbiddenError
 
 from civitas.gateway.auth.addresses import normalise_email
-from civitas.gateway.auth.state import AuthState, auth_state
+from civitas.gateway.auth.state import AuthState, auth_state_dependency
 from civitas.gateway.auth.tokens import same
 from civitas.gateway.problems import Problem
 
@@ -29,7 +29,7 @@ voter_scheme = HTTPBearer(
 )
 operator_scheme = HTTPBearer(auto_error=False, scheme_name="OperatorToken", description="The site operator's token.")
 
-State = Annotated[AuthState, Depends(auth_state)]
+State = Annotated[AuthState, Depends(auth_state_dependency)]
 VoterCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(voter_scheme)]
 OperatorCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(operator_scheme)]
 
@@ -39,7 +39,7 @@ def unauthenticated(detail: str, *, invalid_token: bool = False) -> Problem:
     return Problem(401, detail, kind="unauthenticated", headers={"WWW-Authenticate": challenge})
 
 
-def optional_voter(state: State, credentials: VoterCredentials) -> str | None:
+async def optional_voter(state: State, credentials: VoterCredentials) -> str | None:
     """The signed-in voter, or None when no token is sent."""
     if credentials is None:
         return None
@@ -51,14 +51,14 @@ def optional_voter(state: State, credentials: VoterCredentials) -> str | None:
     return voter
 
 
-def current_voter(voter: Annotated[str | None, Depends(optional_voter)]) -> str:
+async def current_voter(voter: Annotated[str | None, Depends(optional_voter)]) -> str:
     """The signed-in voter; 401 if nobody is signed in."""
     if voter is None:
         raise unauthenticated("sign in first, then send your session token as `Authorization: Bearer TOKEN`")
     return voter
 
 
-def require_operator(state: State, credentials: OperatorCredentials) -> str:
+async def require_operator(state: State, credentials: OperatorCredentials) -> str:
     """The site's operator; 401 without the operator token, 403 for a signed-in voter."""
     if credentials is None:
         raise unauthenticated("this needs the site operator's token as `Authorization: Bearer TOKEN`")

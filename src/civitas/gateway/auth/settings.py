@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from civitas_kernel.settings import SiteSettings
 
 from civitas.gateway.ratelimit import Rate
 
-RateSetting = Annotated[Rate, BeforeValidator(Rate.parse)]
+# NoDecode: a rate comes from the environment as text like 5/10min, not as JSON.
+RateSetting = Annotated[Rate, NoDecode, BeforeValidator(Rate.parse)]
 
 # Values people paste from examples; a real site must not run on them.
 PLACEHOLDERS = frozenset(

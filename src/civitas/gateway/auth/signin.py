@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -22,6 +22,8 @@ from civitas.gateway.auth.totp import TwoStep
 from civitas.gateway.mail import Mailer, MailError
 from civitas.gateway.problems import Problem
 
+SESSION_CACHE_SECONDS = 30.0
+SESSION_CACHE_SIZE = 100_000
 MAIL_RETRY_AFTER = "60"  # seconds; a relay that is down is usually back within minutes
 
 log = logging.getLogger("civitas.gateway.auth")
@@ -51,6 +53,9 @@ class SignIn:
     mailer: Mailer
     two_step: TwoStep
     clock: Callable[[], float]
+    # Sessions seen lately, so a busy voter's requests skip the store; another process's sign-out
+    # takes effect here within SESSION_CACHE_SECONDS.
+    _recent: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
 
     def send_code(self, email: str) -> Challenge:
         """Mail a fresh code to `email`; raises a 503 problem if the mail cannot be sent."""
@@ -117,9 +122,21 @@ class SignIn:
         return refused(kind, f"{what}; {left} {'try' if left == 1 else 'tries'} left", tries_left=left)
 
     def voter_of(self, token: str) -> str | None:
-        return self.store.session_voter(digest(token), self.clock())
+        token_digest, now = digest(token), self.clock()
+        cached = self._recent.get(token_digest)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        session = self.store.session_voter(token_digest, now)
+        if session is None:
+            return None
+        voter, expires_at = session
+        if len(self._recent) >= SESSION_CACHE_SIZE:
+            self._recent.clear()
+        self._recent[token_digest] = (voter, min(expires_at, now + SESSION_CACHE_SECONDS))
+        return voter
 
     def close_session(self, token: str) -> None:
+        self._recent.pop(digest(token), None)
         self.store.close_session(digest(token))
 
 

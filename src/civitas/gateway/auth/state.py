@@ -27,3 +27,8 @@ def auth_state(request: Request) -> AuthState:
         return request.app.state.civitas_auth
     except AttributeError:
         raise RuntimeError("the gateway's auth is not installed: call install_auth(app, settings, engine)") from None
+
+
+async def auth_state_dependency(request: Request) -> AuthState:
+    """auth_state as a FastAPI dependency; async, so resolving it costs no thread hop."""
+    return auth_state(request)

@@ -107,11 +107,14 @@ class AuthStore:
 
     # sessions
 
-    def session_voter(self, token_digest: str, now: float) -> str | None:
+    def session_voter(self, token_digest: str, now: float) -> tuple[str, float] | None:
+        """(voter, expires_at) of a live session."""
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(sessions.c.voter).where(sessions.c.token_digest == token_digest, sessions.c.expires_at > now)
-            ).scalar_one_or_none()
+            row = conn.execute(
+                select(sessions.c.voter, sessions.c.expires_at)
+                .where(sessions.c.token_digest == token_digest, sessions.c.expires_at > now)
+            ).first()
+        return (row[0], row[1]) if row else None
 
     def close_session(self, token_digest: str) -> None:
         with self.engine.begin() as conn:

@@ -21,6 +21,7 @@ from civitas_polls import POLL_STREAMS, PollCommands
 from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands, compile_voter_list
 
 from civitas.settings import Settings
+from civitas.writer import GroupWriter
 
 
 def now_us() -> int:
@@ -94,6 +95,14 @@ class Site:
             finally:
                 for folder in folders:
                     folder.pending = None
+
+    @cached_property
+    def writer(self) -> GroupWriter:
+        return GroupWriter(self)
+
+    def execute(self, command, *, alone: bool = False):
+        """Run a voter's command with others arriving at the same time, in one transaction."""
+        return self.writer.execute(command, alone=alone)
 
     def compile(self, kind: str):
         """Snap, ready, mount and report a new record of `kind`, unmounting the one reported before."""

@@ -64,8 +64,7 @@ class ShellLine(BaseModel):
 
 
 def _register(site: Site, voter: str, args: list[str], key: str | None = None) -> dict:
-    with site.lock:
-        reply = site.registry.run(voter, args, idempotency_key=key)
+    reply = site.execute(lambda: site.registry.run(voter, args, idempotency_key=key), alone=key is not None)
     return {"text": reply.text, "data": reply.data}
 
 
@@ -170,15 +169,13 @@ def vote_of(poll: str, voter: str, site: SiteDep) -> dict:
 @router.put("/polls/{poll}/vote", tags=["votes"])
 def vote(poll: str, body: Candidate, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Cast or change your vote."""
-    with site.lock:
-        reply = site.polls.run(me, poll, ["vote", body.candidate], idempotency_key=key)
+    reply = site.execute(lambda: site.polls.run(me, poll, ["vote", body.candidate], idempotency_key=key), alone=key is not None)
     return {"text": reply.text, "data": reply.data}
 
 
 @router.delete("/polls/{poll}/vote", tags=["votes"])
 def unvote(poll: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    with site.lock:
-        reply = site.polls.run(me, poll, ["unvote"], idempotency_key=key)
+    reply = site.execute(lambda: site.polls.run(me, poll, ["unvote"], idempotency_key=key), alone=key is not None)
     return {"text": reply.text, "data": reply.data}
 
 
@@ -191,8 +188,7 @@ def shell(body: ShellLine, me: CurrentVoter, site: SiteDep, key: IdempotencyKey 
     words = split_line(body.line)
     if words and "@" in words[0]:
         raise CommandError("send SERVICE COMMAND [ARGS]: the shell runs as you, the signed-in voter")
-    with site.lock:
-        reply = run_command(site, [me, *words], idempotency_key=key)
+    reply = site.execute(lambda: run_command(site, [me, *words], idempotency_key=key), alone=key is not None)
     return {"text": reply.text, "data": reply.data}
 
 

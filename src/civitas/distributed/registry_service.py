@@ -1,0 +1,59 @@
+"""`civitas serve registry`: the register's commands over its own log of record, published to Kafka."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from civitas_kernel.voter_list import decode_voter_list
+from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands
+
+from civitas.distributed.calls import ServiceClient
+from civitas.distributed.owner import Command, Owner, open_owner_log, owner_app, reply_json
+from civitas.distributed.reported import ReportedRecord
+from civitas.distributed.settings import ServiceSettings
+
+
+class PrimaryTrust(BaseModel):
+    voter: str = Field(min_length=3, max_length=254)
+    edges: int = Field(1, ge=1, le=1000)
+
+
+def create_registry_app(settings: ServiceSettings, **owner_options) -> FastAPI:
+    log = open_owner_log(settings)
+    owner = Owner("registry", settings, log, REGISTER_STREAMS, **owner_options)
+    counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
+    config = ListConfig(pre_registration_min=settings.PRE_REGISTRATION_MIN, range_prefix=settings.TRUST_RANGE_PREFIX)
+    registry = RegistryCommands(log, config, reported_list=ReportedRecord(counter, "list", decode_voter_list,
+                                                                          settings.REPORTED_TTL_S))
+    app = owner_app(owner, registry.catch_up, "civitas registry (internal)")
+    app.state.registry = registry
+
+    @app.post("/commands")
+    async def command(body: Command) -> dict:
+        """`VOTER register ARGS` as the voter shell runs it."""
+        reply = await owner.run(lambda: registry.run(body.voter, body.args, idempotency_key=body.idempotency_key))
+        return reply_json(reply)
+
+    @app.post("/registrar/trust")
+    async def registrar_trust(body: PrimaryTrust) -> dict:
+        return reply_json(await owner.run(lambda: registry.registrar_trust(body.voter, body.edges)))
+
+    @app.delete("/registrar/trust/{voter}")
+    async def registrar_untrust(voter: str) -> dict:
+        return reply_json(await owner.run(lambda: registry.registrar_untrust(voter)))
+
+    @app.get("/registrants")
+    async def registrants() -> list[str]:
+        return await owner.read(lambda: (registry.catch_up(), registry.registrants())[1])
+
+    @app.get("/registrants/{voter}")
+    async def registrant(voter: str) -> dict:
+        def read() -> dict:
+            registry.catch_up()
+            return {"attributes": registry.attributes(voter), "trusts": registry.trusted_by(voter),
+                    "doubts": registry.doubts_by(voter)}
+
+        return await owner.read(read)
+
+    return app

@@ -1,0 +1,48 @@
+"""`civitas serve SERVICE`: one service of the site in this process, configured from the environment."""
+
+from __future__ import annotations
+
+import typer
+
+from civitas.distributed.settings import SERVICES, ServiceSettings
+
+
+def build_app(settings: ServiceSettings):
+    """The FastAPI application of settings.SERVICE (imports only what that service needs)."""
+    if settings.SERVICE == "registry":
+        from civitas.distributed.registry_service import create_registry_app
+        return create_registry_app(settings)
+    if settings.SERVICE == "polls":
+        from civitas.distributed.polls_service import create_polls_app
+        return create_polls_app(settings)
+    if settings.SERVICE == "counter":
+        from civitas.distributed.counter_service import create_counter_app
+        return create_counter_app(settings)
+    if settings.SERVICE == "gateway":
+        from civitas.distributed.gateway_service import create_gateway_app
+        return create_gateway_app(settings)
+    raise typer.BadParameter(f"name a service: one of {', '.join(SERVICES)} (or set CIVITAS_SERVICE)")
+
+
+def serve(
+    service: str = typer.Argument(None, help=f"One of {', '.join(SERVICES)}; default $CIVITAS_SERVICE.", show_default=False),
+    host: str = typer.Option(None, help="Address to listen on (default $CIVITAS_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default $CIVITAS_PORT, else gateway 8000, registry 8001, polls 8002, counter 8003)."),
+) -> None:
+    """Run one service on its own: PostgreSQL at CIVITAS_LOG_URL, Kafka at CIVITAS_KAFKA_BOOTSTRAP_SERVERS."""
+    import logging
+
+    import uvicorn
+
+    from civitas.distributed.owner import configure_telemetry
+
+    overrides = {k: v for k, v in {"SERVICE": service, "HOST": host, "PORT": port}.items() if v is not None}
+    settings = ServiceSettings(**overrides)
+    if settings.SERVICE is None:
+        raise typer.BadParameter(f"name a service: one of {', '.join(SERVICES)} (or set CIVITAS_SERVICE)")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {settings.SERVICE} %(levelname)s %(name)s: %(message)s")
+    configure_telemetry(settings.SERVICE)
+    app = build_app(settings)
+    port_ = settings.port_of(settings.SERVICE)
+    typer.echo(f"civitas {settings.SERVICE} of site {settings.SITE} on http://{settings.HOST}:{port_}")
+    uvicorn.run(app, host=settings.HOST, port=port_, log_level="warning")

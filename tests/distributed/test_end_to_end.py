@@ -62,16 +62,19 @@ class Driver:
 
     def _retrying(self, send, key: str) -> dict:
         # Same key on every attempt, so a command whose answer was lost is applied once.
-        for attempt in range(20):
+        last = "no answer"
+        for _ in range(40):
             try:
                 response = send()
-            except httpx.TransportError:
+            except httpx.TransportError as error:
+                last = repr(error)
                 time.sleep(0.25)
                 continue
             if response.status_code < 500:
                 return self._ok(response)
+            last = f"{response.status_code} {response.text}"
             time.sleep(0.25)
-        raise AssertionError(f"command with key {key} kept failing")
+        raise AssertionError(f"command with key {key} kept failing; last: {last}")
 
     def shell(self, voter: str, line: str, key: str) -> dict:
         headers = {"Authorization": f"Bearer {self.tokens[voter]}", "Idempotency-Key": key}
@@ -123,10 +126,13 @@ def set_up_neighbourhood(driver: Driver) -> None:
 
 def stream_votes(driver: Driver, count: int, progress: list[int], failure: list[BaseException]) -> None:
     rng = random.Random(7)
+    current = {step[1]: step[2][2] for step in driver.script if step[0] == "voter" and step[2][1:2] == ["vote"]}
     try:
         for n in range(count):
-            voter, candidate = rng.sample(VOTERS, 2)
+            voter = rng.choice(VOTERS)
+            candidate = rng.choice([v for v in VOTERS if v not in (voter, current.get(voter))])  # always a change
             driver.vote(voter, candidate, f"stream-{n}")
+            current[voter] = candidate
             progress[0] = n + 1
     except BaseException as error:  # noqa: BLE001 - reported by the test's thread
         failure.append(error)
@@ -157,7 +163,7 @@ def assert_replica_whole(cluster: Cluster, postgres_url: str) -> None:
         wait_for(converged, "the counter's replica to reach the owners' heads", CONVERGE_S)
     except AssertionError as error:
         raise AssertionError(f"{error}\ncounter: {heads(cluster.urls['counter'])}\nowners: {owners_heads(cluster)}\n"
-                             f"counter output:\n{cluster.tail('counter')}") from None
+                             f"counter output:\n{cluster.tail('counter')}\npolls output:\n{cluster.tail('polls')}") from None
     base, _, _ = postgres_url.rpartition("/")
     replica = open_log(f"{base}/{cluster.databases['counter']}", "localhost", SiteKey.load_or_create(cluster.key_file))
     try:
@@ -190,10 +196,12 @@ def run_site(tmp_path: Path, postgres_url: str, broker, gateway_env: dict, inbox
         streamer.start()
         wait_for(lambda: progress[0] >= 40 or failure, "40 streamed votes", 30)
         cluster.stop_service("counter", signal.SIGKILL)  # mid-stream, without a chance to commit anything
+        assert progress[0] < STREAMED_VOTES, "the votes all arrived before the counter was killed: stream more"
         cluster.start_service("counter")
         if restart_broker:
             wait_for(lambda: progress[0] >= 120 or failure, "120 streamed votes", 60)
             broker.restart()  # same port, same data directory
+            assert progress[0] < STREAMED_VOTES, "the votes all arrived before the broker restarted: stream more"
         cluster.wait_ready("counter", timeout=CONVERGE_S)
         streamer.join(timeout=120)
         assert not streamer.is_alive(), f"the vote stream did not finish; at vote {progress[0]}"

@@ -11,6 +11,7 @@ from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 
 from civitas.cli import log_commands, poll_commands, records_commands, show_commands, site_commands, voter_commands
+from civitas.distributed import serve_command
 from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
 
@@ -35,6 +36,7 @@ app.add_typer(count_app, name="count")
 app.add_typer(poll_commands.app, name="poll")
 app.command()(show_commands.audit)
 app.command()(poll_commands.sim)
+app.command()(serve_command.serve)
 
 
 def main(args: list[str] | None = None) -> ExitStatus:

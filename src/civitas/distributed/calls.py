@@ -28,10 +28,12 @@ class ServiceUnavailable(Problem):
 class ServiceClient:
     """One keep-alive HTTP client to one service; thread-safe (httpx.Client is)."""
 
-    def __init__(self, name: str, base_url: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, name: str, base_url: str, *, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
+        """http: a client of one's own (e.g. a TestClient of the service's app, in tests); else a new one for base_url."""
         self.name = name
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, limits=limits, transport=transport)
+        # Idle connections are dropped before the server's keep-alive timeout (serve: 30 s), so none is reused as it closes.
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=10)
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout, limits=limits)
 
     def call(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
         headers: dict[str, str] = {}

@@ -24,10 +24,11 @@ from civitas_kernel.signing import SiteKey
 from civitas_polls import POLL_STREAMS
 from civitas_registry import REGISTER_STREAMS
 
+from civitas.distributed.calls import ServiceClient
 from civitas.distributed.keys import shared_site_key
+from civitas.distributed.owner_logs import OwnerLogs
 from civitas.distributed.replica import ReplicaConsumer, ReplicaProjector
 from civitas.distributed.settings import ServiceSettings
-from civitas.distributed.tracing import TraceContextMiddleware
 from civitas.gateway.problems import Problem, install_problem_handlers
 from civitas.site import Site
 
@@ -97,8 +98,10 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
     site = ReplicaSite(settings, site_key=shared_site_key(settings.key_file))
     replica = site.log
     projector = ReplicaProjector(replica)
+    owners = OwnerLogs({"registry": ServiceClient("registry", settings.REGISTRY_URL, timeout=10),
+                        "polls": ServiceClient("polls", settings.POLLS_URL, timeout=10)})
     consumer = ReplicaConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
-                               site_keys={settings.SITE: site.key.public_key})
+                               site_keys={settings.SITE: site.key.public_key}, source=owners)
     follower = Follower(consumer)
 
     @asynccontextmanager
@@ -112,7 +115,6 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
 
     app = FastAPI(title="civitas counter (internal)", lifespan=lifespan)
     install_problem_handlers(app)
-    app.add_middleware(TraceContextMiddleware, service="counter")
     app.state.site, app.state.follower = site, follower
 
     def heads() -> dict[str, int]:

@@ -6,9 +6,12 @@ whose errors come back as the same CommandError classes, so the gateway answers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from civitas_counter import CountResult, parse_count
 from civitas_kernel.commands import Reply
@@ -144,12 +147,13 @@ class RemoteLog:
 class RemoteSite:
     """A Site for create_app whose services run elsewhere."""
 
-    def __init__(self, settings: ServiceSettings, *, transports: dict[str, Any] | None = None) -> None:
-        transports = transports or {}
+    def __init__(self, settings: ServiceSettings, *, http_clients: dict[str, httpx.Client] | None = None) -> None:
+        """http_clients: a client per service name to use instead of one made from its URL (tests)."""
+        http_clients = http_clients or {}
         timeout = settings.CALL_TIMEOUT_S
 
         def client(name: str, url: str) -> ServiceClient:
-            return ServiceClient(name, url, timeout=timeout, transport=transports.get(name))
+            return ServiceClient(name, url, timeout=timeout, http=http_clients.get(name))
 
         self.settings = settings
         self.clients = {"registry": client("registry", settings.REGISTRY_URL),
@@ -162,6 +166,10 @@ class RemoteSite:
         self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
+
+    def execute(self, command: Callable[[], Any], *, alone: bool = False) -> Any:
+        """Run a command now: the owning service groups and serialises commands itself."""
+        return command()
 
     def reported_list(self) -> VoterList | None:
         return self._reported["list"]()

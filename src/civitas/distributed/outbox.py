@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 
@@ -24,6 +25,8 @@ class Publisher:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._next: tuple[asyncio.Future, contextvars.Context] | None = None  # the round requests wait for
+        self._running = False
         self.started = False
         self.last_error: str | None = None
         self.last_success = 0.0
@@ -40,14 +43,38 @@ class Publisher:
         await self.relay.stop()
 
     async def publish_now(self, wait_s: float) -> None:
-        """Publish what is pending in the caller's trace context, waiting for the ack up to `wait_s` (never failing)."""
+        """Publish what is pending, waiting for Kafka's ack up to `wait_s` (never failing: the loop retries).
+
+        Requests that arrive while a round is publishing share the next round, so a burst of commands
+        costs one round trip to the broker, not one each. Each round runs in the trace context of the
+        first request that asked for it, so its producer span joins that command's trace.
+        """
         if not self.started:
             self._wake.set()
             return
-        task = asyncio.create_task(self._publish_once())  # copies the caller's context: its span parents the producer's
-        done, _ = await asyncio.wait({task}, timeout=wait_s)
+        if self._next is None:
+            self._next = (asyncio.get_running_loop().create_future(), contextvars.copy_context())
+        round_done = self._next[0]  # taken before a round may start and clear _next
+        if not self._running:
+            self._start_round()
+        done, _ = await asyncio.wait({round_done}, timeout=wait_s)
         if not done:
-            self._wake.set()  # still in flight; the loop takes over if it fails
+            self._wake.set()
+
+    def _start_round(self) -> None:
+        future, context = self._next
+        self._next, self._running = None, True
+        asyncio.get_running_loop().create_task(self._round(future), context=context)
+
+    async def _round(self, future: asyncio.Future) -> None:
+        try:
+            await self._publish_once()
+        finally:
+            if not future.done():
+                future.set_result(None)
+            self._running = False
+            if self._next is not None:
+                self._start_round()
 
     async def _publish_once(self) -> int:
         async with self._lock:

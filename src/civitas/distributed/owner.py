@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextvars
 import threading
-from collections.abc import Callable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Generic, TypeVar
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from civitas_kernel import telemetry
-from civitas_kernel.commands import Reply
+from civitas_kernel.application import PendingWrites
+from civitas_kernel.commands import NotFoundError, Reply
 from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.sql import open_log
 from civitas_kernel.sql.base import SqlEventLog
@@ -21,10 +24,11 @@ from civitas_kernel.sql.base import SqlEventLog
 from civitas.distributed.keys import shared_site_key
 from civitas.distributed.outbox import Publisher
 from civitas.distributed.settings import ServiceSettings
-from civitas.distributed.tracing import TraceContextMiddleware
 from civitas.gateway.problems import install_problem_handlers
+from civitas.writer import GroupWriter
 
 T = TypeVar("T")
+C = TypeVar("C")  # the service's command layer: RegistryCommands or PollCommands
 
 
 class Command(BaseModel):
@@ -43,29 +47,49 @@ def open_owner_log(settings: ServiceSettings) -> SqlEventLog:
     return open_log(settings.LOG_URL, settings.SITE, shared_site_key(settings.key_file))
 
 
-class Owner:
-    """A service that is the one writer of `streams`: commands one at a time, then published in their trace."""
+class Owner(Generic[C]):
+    """A service that is the one writer of `streams`: concurrent commands are grouped into one transaction
+    (civitas.writer.GroupWriter, as the embedded site does), then published in the request's trace."""
 
     def __init__(self, name: str, settings: ServiceSettings, log: SqlEventLog, streams: tuple[str, ...],
-                 kafka: KafkaSettings | None = None) -> None:
+                 make_commands: Callable[[], C], kafka: KafkaSettings | None = None) -> None:
         self.name, self.settings, self.log, self.streams = name, settings, log, streams
+        self.make_commands = make_commands
+        self.commands: C = make_commands()
         self.publisher = Publisher(log, kafka or KafkaSettings(), streams)
-        self.lock = threading.Lock()  # the folded state is one writer's: decide on a settled state
+        self.lock = threading.RLock()  # the folded state is one writer's: decide on a settled state
+        self.writer = GroupWriter(self)
 
-    async def run(self, command: Callable[[], T]) -> T:
-        """Run `command` in a thread under the lock (context copied, so its append is in the request's span), then publish."""
-        def locked() -> T:
-            with self.lock:
-                return command()
+    @contextmanager
+    def batch(self) -> Iterator[PendingWrites]:
+        """What GroupWriter needs of a site: commands inside see each other's events; written together at the end."""
+        with self.lock:
+            pending = PendingWrites(self.log)
+            folder = self.commands.folder
+            folder.pending = pending
+            try:
+                yield pending
+                folder.pending = None
+                pending.flush()
+            except BaseException:
+                self.commands = self.make_commands()  # the folded state may be ahead of the log: fold again
+                self.commands.catch_up()
+                raise
+            finally:
+                folder.pending = None
 
-        result = await asyncio.to_thread(locked)
+    async def run(self, command: Callable[[C], T], *, alone: bool = False) -> T:
+        """Run `command(commands)` in the next group (alone: in a transaction of its own, e.g. with an idempotency
+        key), then publish what it wrote inside the request's trace context."""
+        context = contextvars.copy_context()  # deciding runs on the writer's thread, still in the request's trace
+        result = await asyncio.to_thread(self.writer.execute, lambda: context.run(command, self.commands), alone=alone)
         await self.publisher.publish_now(self.settings.PUBLISH_WAIT_S)
         return result
 
-    async def read(self, query: Callable[[], T]) -> T:
+    async def read(self, query: Callable[[C], T]) -> T:
         def locked() -> T:
             with self.lock:
-                return query()
+                return query(self.commands)
 
         return await asyncio.to_thread(locked)
 
@@ -85,12 +109,12 @@ class Owner:
         return ready, report
 
 
-def owner_app(owner: Owner, catch_up: Callable[[], Any], title: str) -> FastAPI:
+def owner_app(owner: Owner, title: str) -> FastAPI:
     """The app around an owner: lifespan (fold state, start the outbox), /health, /ready, /streams."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await owner.read(catch_up)  # fold the state before the first command
+        await owner.read(lambda commands: commands.catch_up())  # fold the state before the first command
         await owner.publisher.start()
         try:
             yield
@@ -100,7 +124,6 @@ def owner_app(owner: Owner, catch_up: Callable[[], Any], title: str) -> FastAPI:
 
     app = FastAPI(title=title, lifespan=lifespan)
     install_problem_handlers(app)
-    app.add_middleware(TraceContextMiddleware, service=owner.name)
     app.state.owner = owner
 
     @app.get("/health")
@@ -117,7 +140,23 @@ def owner_app(owner: Owner, catch_up: Callable[[], Any], title: str) -> FastAPI:
     async def streams() -> list[dict]:
         return await asyncio.to_thread(owner.streams_json)
 
+    @app.get("/events/{stream}")
+    async def events(stream: str, after: int = Query(0, ge=0), until: int | None = Query(None, ge=0)) -> list[dict]:
+        """Sealed events of this service's stream, exactly as sealed: consumers fill gaps from here."""
+        if stream not in owner.streams:
+            raise NotFoundError(f"{owner.name} does not own stream {stream!r}")
+        return await asyncio.to_thread(sealed_events, owner.log, stream, after, until)
+
     return app
+
+
+EVENTS_PAGE = 5_000
+
+
+def sealed_events(log_: SqlEventLog, stream: str, after: int, until: int | None) -> list[dict]:
+    upper = after + EVENTS_PAGE if until is None else min(until, after + EVENTS_PAGE)
+    return [{"raw": base64.b64encode(e.raw).decode(), "hash": base64.b64encode(e.hash).decode()}
+            for e in log_.read(stream, after=after, until=upper)]
 
 
 def configure_telemetry(service: str) -> None:

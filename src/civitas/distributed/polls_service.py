@@ -32,40 +32,41 @@ class NewPoll(BaseModel):
 
 def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)
-    owner = Owner("polls", settings, log, POLL_STREAMS, **owner_options)
     counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
-    polls = PollCommands(log, reported_count=ReportedRecord(counter, "count", parse_count, settings.REPORTED_TTL_S))
-    app = owner_app(owner, polls.catch_up, "civitas polls (internal)")
-    app.state.polls = polls
+    reported_count = ReportedRecord(counter, "count", parse_count, settings.REPORTED_TTL_S)
+    owner: Owner[PollCommands] = Owner("polls", settings, log, POLL_STREAMS,
+                                       lambda: PollCommands(log, reported_count=reported_count), **owner_options)
+    app = owner_app(owner, "civitas polls (internal)")
 
     @app.post("/commands")
     async def command(body: PollCommand) -> dict:
         """`VOTER POLL ARGS` as the voter shell runs it."""
-        reply = await owner.run(lambda: polls.run(body.voter, body.poll, body.args, idempotency_key=body.idempotency_key))
+        reply = await owner.run(lambda p: p.run(body.voter, body.poll, body.args, idempotency_key=body.idempotency_key),
+                                alone=body.idempotency_key is not None)
         return reply_json(reply)
 
     @app.post("/polls", status_code=201)
     async def create(body: NewPoll) -> dict:
-        return reply_json(await owner.run(lambda: polls.create(body.name, **body.model_dump(exclude={"name"}))))
+        return reply_json(await owner.run(lambda p: p.create(body.name, **body.model_dump(exclude={"name"}))))
 
     @app.get("/polls")
     async def list_polls() -> dict:
-        return reply_json(await owner.read(polls.list_polls))
+        return reply_json(await owner.read(lambda p: p.list_polls()))
 
     @app.get("/polls/{poll}")
     async def poll(poll: str) -> dict:
-        return await owner.read(lambda: polls.poll(poll).as_dict())
+        return await owner.read(lambda p: p.poll(poll).as_dict())
 
     @app.get("/polls/{poll}/votes")
     async def votes(poll: str) -> dict[str, str]:
-        return await owner.read(lambda: polls.votes(poll))
+        return await owner.read(lambda p: p.votes(poll))
 
     @app.get("/polls/{poll}/votes/{voter}")
     async def vote_of(poll: str, voter: str) -> dict:
-        def read() -> dict:
-            polls.catch_up()
-            polls.state.poll(poll)
-            return {"poll": poll, "voter": voter, "candidate": polls.state.vote_of(poll, voter)}
+        def read(p: PollCommands) -> dict:
+            p.catch_up()
+            p.state.poll(poll)
+            return {"poll": poll, "voter": voter, "candidate": p.state.vote_of(poll, voter)}
 
         return await owner.read(read)
 

@@ -21,38 +21,37 @@ class PrimaryTrust(BaseModel):
 
 def create_registry_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)
-    owner = Owner("registry", settings, log, REGISTER_STREAMS, **owner_options)
     counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
     config = ListConfig(pre_registration_min=settings.PRE_REGISTRATION_MIN, range_prefix=settings.TRUST_RANGE_PREFIX)
-    registry = RegistryCommands(log, config, reported_list=ReportedRecord(counter, "list", decode_voter_list,
-                                                                          settings.REPORTED_TTL_S))
-    app = owner_app(owner, registry.catch_up, "civitas registry (internal)")
-    app.state.registry = registry
+    reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
+    owner: Owner[RegistryCommands] = Owner("registry", settings, log, REGISTER_STREAMS,
+                                           lambda: RegistryCommands(log, config, reported_list=reported_list), **owner_options)
+    app = owner_app(owner, "civitas registry (internal)")
 
     @app.post("/commands")
     async def command(body: Command) -> dict:
         """`VOTER register ARGS` as the voter shell runs it."""
-        reply = await owner.run(lambda: registry.run(body.voter, body.args, idempotency_key=body.idempotency_key))
+        reply = await owner.run(lambda r: r.run(body.voter, body.args, idempotency_key=body.idempotency_key),
+                                alone=body.idempotency_key is not None)
         return reply_json(reply)
 
     @app.post("/registrar/trust")
     async def registrar_trust(body: PrimaryTrust) -> dict:
-        return reply_json(await owner.run(lambda: registry.registrar_trust(body.voter, body.edges)))
+        return reply_json(await owner.run(lambda r: r.registrar_trust(body.voter, body.edges)))
 
     @app.delete("/registrar/trust/{voter}")
     async def registrar_untrust(voter: str) -> dict:
-        return reply_json(await owner.run(lambda: registry.registrar_untrust(voter)))
+        return reply_json(await owner.run(lambda r: r.registrar_untrust(voter)))
 
     @app.get("/registrants")
     async def registrants() -> list[str]:
-        return await owner.read(lambda: (registry.catch_up(), registry.registrants())[1])
+        return await owner.read(lambda r: (r.catch_up(), r.registrants())[1])
 
     @app.get("/registrants/{voter}")
     async def registrant(voter: str) -> dict:
-        def read() -> dict:
-            registry.catch_up()
-            return {"attributes": registry.attributes(voter), "trusts": registry.trusted_by(voter),
-                    "doubts": registry.doubts_by(voter)}
+        def read(r: RegistryCommands) -> dict:
+            r.catch_up()
+            return {"attributes": r.attributes(voter), "trusts": r.trusted_by(voter), "doubts": r.doubts_by(voter)}
 
         return await owner.read(read)
 

@@ -6,6 +6,8 @@ import typer
 
 from civitas.distributed.settings import SERVICES, ServiceSettings
 
+KEEP_ALIVE_S = 30  # longer than callers keep idle connections (ServiceClient: 10 s), so a reused one is never closing
+
 
 def build_app(settings: ServiceSettings):
     """The FastAPI application of settings.SERVICE (imports only what that service needs)."""
@@ -41,8 +43,9 @@ def serve(
     if settings.SERVICE is None:
         raise typer.BadParameter(f"name a service: one of {', '.join(SERVICES)} (or set CIVITAS_SERVICE)")
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {settings.SERVICE} %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per internal call drowns what matters
     configure_telemetry(settings.SERVICE)
     app = build_app(settings)
     port_ = settings.port_of(settings.SERVICE)
     typer.echo(f"civitas {settings.SERVICE} of site {settings.SITE} on http://{settings.HOST}:{port_}")
-    uvicorn.run(app, host=settings.HOST, port=port_, log_level="warning")
+    uvicorn.run(app, host=settings.HOST, port=port_, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId
 from aiokafka.errors import KafkaError
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind
@@ -38,6 +39,9 @@ outbox = Table(
     Column("position", BigInteger, nullable=False),  # last position the broker acknowledged
 )
 
+
+# Errors after which an idempotent producer's state is useless; only a fresh producer recovers.
+PRODUCER_STATE_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
 
 class OutboxRelay:
     """Copies sealed events of `streams` from an SQL log to their Kafka topics, in order, at least once.
@@ -149,7 +153,14 @@ class OutboxRelay:
                     events, checkpoints = await asyncio.to_thread(self._next_batch, site, stream)
                     if not events:
                         break
-                    await self._publish(site, stream, events, checkpoints)
+                    try:
+                        await self._publish(site, stream, events, checkpoints)
+                    except PRODUCER_STATE_ERRORS:
+                        # The broker no longer knows this producer's sequence (e.g. it restarted):
+                        # a new producer starts a new sequence; the retry re-sends from the saved position.
+                        await self.stop()
+                        await self.start()
+                        raise
                     await asyncio.to_thread(self._save, site, stream, events[-1].seq)
                     published += len(events)
                     if len(events) < self.batch_size:

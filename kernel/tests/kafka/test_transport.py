@@ -139,3 +139,34 @@ def test_a_broker_restarted_mid_stream_loses_and_doubles_nothing(noida_broker, s
 
     asyncio.run(scenario())
     assert projection.rows(SITE, "vote") == list(range(1, 1301))
+
+
+def test_a_relay_whose_producer_the_broker_forgot_starts_a_new_one_and_publishes_again(
+    kafka_broker, sqlite_log, projection, consume_until, monkeypatch
+):
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    settings = kafka_broker.settings()
+    sqlite_log.append("vote", votes(50))
+
+    async def scenario():
+        async with OutboxRelay(sqlite_log, settings, ["vote"]) as relay:
+            first_producer, real_publish = relay._producer, relay._publish
+            failures = []
+
+            async def forgotten_once(*args):
+                if not failures:
+                    failures.append(1)
+                    raise OutOfOrderSequenceNumber()  # what a broker that lost the producer's sequence answers
+                await real_publish(*args)
+
+            monkeypatch.setattr(relay, "_publish", forgotten_once)
+            with pytest.raises(OutOfOrderSequenceNumber):
+                await relay.publish_pending()
+            assert relay._producer is not first_producer and relay.position(SITE, "vote") == 0
+            assert await relay.publish_pending() == 50
+            async with StreamConsumer(settings, projection.projector, ["vote"]) as consumer:
+                await consume_until(consumer, lambda: projection.projector.position(SITE, "vote") == 50)
+
+    asyncio.run(scenario())
+    assert projection.rows(SITE, "vote") == list(range(1, 51))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from civitas_counter import parse_count
 from civitas_polls import POLL_STREAMS, PollCommands
@@ -14,21 +12,10 @@ from civitas.distributed.calls import ServiceClient
 from civitas.distributed.owner import Command, Owner, open_owner_log, owner_app, reply_json
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
-
+from civitas.gateway.api import NewPoll  # the same request the gateway takes
 
 class PollCommand(Command):
     poll: str = Field(min_length=1, max_length=40)
-
-
-class NewPoll(BaseModel):
-    name: str = Field(min_length=2, max_length=40)
-    title: str | None = Field(None, max_length=200)
-    kind: Literal["electoral", "normative"] = "electoral"
-    district: str = Field("", max_length=20)
-    min_trust: int = Field(0, ge=0, le=1000)
-    opens_at_us: int = Field(0, ge=0)
-    closes_at_us: int = Field(0, ge=0)
-
 
 def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)

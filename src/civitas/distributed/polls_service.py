@@ -14,8 +14,10 @@ from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
 from civitas.gateway.api import NewPoll  # the same request the gateway takes
 
+
 class PollCommand(Command):
     poll: str = Field(min_length=1, max_length=40)
+
 
 def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)

@@ -152,3 +152,19 @@ def test_audit_reports_a_result_the_events_do_not_give(store, tmp_path):
     report = audit_archive(forged, {"roll": roll})
     assert not report.matches
     assert report.difference == "line 1: the archive says '7 voters', the recount gives '2 voters'"
+
+
+def test_audit_refuses_events_that_fail_their_chain_even_in_a_signed_archive(store, tmp_path):
+    # The recount reads events unverified while another process verifies them: the verdict must still hold.
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg").replace(b"v1@example.org", b"v7@example.org"))
+    members = {"config.json": honest.read("config.json"), "roll.txt": honest.read("roll.txt")}
+    honest.close()
+    forged = tmp_path / "forged.tar"
+    write_archive(forged, manifest, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="vote at position 2: tampered"):
+        audit_archive(forged, {"roll": roll})

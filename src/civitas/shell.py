@@ -7,6 +7,7 @@ import shlex
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
 
 from civitas.site import Site
+from civitas.voter_command import VoterCommand, dispatch
 
 USAGE = "write VOTER SERVICE COMMAND [ARGS], e.g. `alice@example.org register hello`"
 
@@ -26,10 +27,9 @@ def run_command(site: Site, words: list[str], *, idempotency_key: str | None = N
         raise CommandError(f"too few words: {USAGE}")
     if "@" not in words[0]:
         raise CommandError(f"{words[0]!r} is not a voter's email address: {USAGE}")
-    voter, service, args = words[0], words[1], words[2:]
-    if service == "register":
-        return site.registry.run(voter, args, idempotency_key=idempotency_key)
-    site.polls.catch_up()
-    if site.polls.has_poll(service):
-        return site.polls.run(voter, service, args, idempotency_key=idempotency_key)
-    raise NotFoundError(f"there is no service {service!r}: use `register` or a poll's name (`civitas poll list`)")
+    command = VoterCommand(words[0], words[1], tuple(words[2:]), idempotency_key)
+    if command.service != "register":
+        site.polls.catch_up()
+        if not site.polls.has_poll(command.service):
+            raise NotFoundError(f"there is no service {command.service!r}: use `register` or a poll's name (`civitas poll list`)")
+    return dispatch(site, command)

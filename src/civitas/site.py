@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from functools import cached_property
 from civitas_counter import CountResult, compile_count, parse_count
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.canonical import canonical_json
+from civitas_kernel.commands import Reply
 from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordKind, RecordStore
 from civitas_kernel.signing import SiteKey
@@ -21,6 +23,7 @@ from civitas_polls import POLL_STREAMS, PollCommands
 from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands, compile_voter_list
 
 from civitas.settings import Settings
+from civitas.voter_command import VoterCommand, dispatch
 from civitas.writer import GroupWriter
 
 
@@ -100,9 +103,9 @@ class Site:
     def writer(self) -> GroupWriter:
         return GroupWriter(self)
 
-    def execute(self, command, *, alone: bool = False):
-        """Run a voter's command with others arriving at the same time, in one transaction."""
-        return self.writer.execute(command, alone=alone)
+    async def submit(self, command: VoterCommand) -> Reply:
+        """Run a voter's command with others arriving at the same time, in one transaction (GroupWriter)."""
+        return await asyncio.wrap_future(self.writer.submit(lambda: dispatch(self, command), alone=command.alone))
 
     def compile(self, kind: str):
         """Snap, ready, mount and report a new record of `kind`, unmounting the one reported before."""

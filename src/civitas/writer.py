@@ -8,6 +8,7 @@ moved a stream meanwhile, the batch's commands are decided again one by one.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -28,19 +29,22 @@ class GroupWriter:
         self._thread = threading.Thread(target=self._run, name="civitas-writer", daemon=True)
         self._started = threading.Lock()
 
-    def execute(self, command: Command, *, alone: bool = False) -> Any:
-        """Run `command` (which appends through the site's folders) in the next batch; its result or error.
+    def submit(self, command: Command, *, alone: bool = False) -> Future:
+        """Queue `command` (which appends through the site's folders) for the next batch; a future of its result.
 
         alone: run it in a transaction of its own (a command carrying an idempotency key must, so
-        that its key is recorded with exactly its events).
+        that its key is recorded with exactly its events). The command runs on the writer's thread in
+        the caller's context, so its spans join the caller's trace. Asyncio callers await
+        asyncio.wrap_future(...) of it, holding no thread while they wait.
         """
         if not self._thread.is_alive():
             with self._started:
                 if not self._thread.is_alive():
                     self._thread.start()
         future: Future = Future()
-        self._queue.put((command, future, alone))
-        return future.result()
+        context = contextvars.copy_context()
+        self._queue.put((lambda: context.run(command), future, alone))
+        return future
 
     def _run(self) -> None:
         while True:

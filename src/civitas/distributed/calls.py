@@ -44,7 +44,7 @@ class ServiceClient:
             raise ServiceUnavailable(self.name, type(error).__name__) from None
         if response.status_code < 400:
             return response.json() if response.content else None
-        raise _error_of(self.name, response)
+        raise error_of(self.name, response)
 
     def get(self, path: str, **params) -> Any:
         return self.call("GET", path, params=params or None)
@@ -59,12 +59,22 @@ class ServiceClient:
         self.http.close()
 
 
-def _error_of(service: str, response: httpx.Response) -> Exception:
+def error_of(service: str, response: httpx.Response) -> Exception:
+    """The error a service's problem answer stands for: the same CommandError class, else ServiceUnavailable."""
     try:
         detail = response.json().get("detail") or response.reason_phrase
     except ValueError:
         detail = response.reason_phrase
-    error_class = ERRORS_BY_STATUS.get(response.status_code)
+    return _error(service, response.status_code, detail)
+
+
+def error_of_result(service: str, result: dict[str, Any]) -> Exception:
+    """The error one command of a batch failed with (`{"status": ..., "detail": ...}`)."""
+    return _error(service, int(result["status"]), str(result.get("detail", "")))
+
+
+def _error(service: str, status: int, detail: str) -> Exception:
+    error_class = ERRORS_BY_STATUS.get(status)
     if error_class is not None:
         return error_class(detail)
-    return ServiceUnavailable(service, f"it answered {response.status_code}: {detail}")
+    return ServiceUnavailable(service, f"it answered {status}: {detail}")

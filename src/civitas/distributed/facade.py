@@ -6,12 +6,10 @@ whose errors come back as the same CommandError classes, so the gateway answers 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from civitas_counter import CountResult, parse_count
 from civitas_kernel.commands import Reply
@@ -22,9 +20,11 @@ from civitas_polls import POLL_STREAMS, PollConfig
 from civitas_registry import REGISTER_STREAMS
 
 from civitas.distributed.calls import ServiceClient
+from civitas.distributed.forwarder import CommandForwarder
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
 from civitas.distributed.tracing import command_span
+from civitas.voter_command import VoterCommand
 
 STREAMS_OF_KIND = {"list": REGISTER_STREAMS, "count": POLL_STREAMS}
 
@@ -40,7 +40,7 @@ def _reply(body: dict) -> Reply:
     return Reply(body["text"], body.get("data"))
 
 
-def _verb(args: list[str]) -> str:
+def _verb(args: Sequence[str]) -> str:
     return args[0] if args else "help"
 
 
@@ -50,10 +50,6 @@ class RemoteRegistry:
 
     def catch_up(self) -> int:
         return 0  # the registry service folds its own state
-
-    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
-        with command_span(f"register {_verb(args)}"):
-            return _reply(self.client.post("/commands", {"voter": voter, "args": list(args), "idempotency_key": idempotency_key}))
 
     def registrar_trust(self, voter: str, edges: int = 1) -> Reply:
         with command_span("registrar trust"):
@@ -96,11 +92,6 @@ class RemotePolls:
 
     def catch_up(self) -> None:
         return None  # the polls service folds its own state
-
-    def run(self, voter: str, poll: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
-        with command_span(f"poll {_verb(args)}"):
-            return _reply(self.client.post("/commands", {"voter": voter, "poll": poll, "args": list(args),
-                                                         "idempotency_key": idempotency_key}))
 
     def create(self, name: str, **options) -> Reply:
         with command_span("poll create"):
@@ -147,18 +138,12 @@ class RemoteLog:
 class RemoteSite:
     """A Site for create_app whose services run elsewhere."""
 
-    def __init__(self, settings: ServiceSettings, *, http_clients: dict[str, httpx.Client] | None = None) -> None:
-        """http_clients: a client per service name to use instead of one made from its URL (tests)."""
-        http_clients = http_clients or {}
+    def __init__(self, settings: ServiceSettings) -> None:
         timeout = settings.CALL_TIMEOUT_S
-
-        def client(name: str, url: str) -> ServiceClient:
-            return ServiceClient(name, url, timeout=timeout, http=http_clients.get(name))
-
+        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL}
         self.settings = settings
-        self.clients = {"registry": client("registry", settings.REGISTRY_URL),
-                        "polls": client("polls", settings.POLLS_URL),
-                        "counter": client("counter", settings.COUNTER_URL)}
+        self.clients = {name: ServiceClient(name, url, timeout=timeout) for name, url in urls.items()}
+        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout) for name in ("registry", "polls")}
         self.lock = NoLock()
         self.registry = RemoteRegistry(self.clients["registry"])
         self.polls = RemotePolls(self.clients["polls"])
@@ -167,9 +152,11 @@ class RemoteSite:
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
 
-    def execute(self, command: Callable[[], Any], *, alone: bool = False) -> Any:
-        """Run a command now: the owning service groups and serialises commands itself."""
-        return command()
+    async def submit(self, command: VoterCommand) -> Reply:
+        """Send a voter's command to the service that owns it, with whatever else is on its way there."""
+        owner, kind = ("registry", "register") if command.service == "register" else ("polls", "poll")
+        with command_span(f"{kind} {_verb(command.args)}"):
+            return await self.forwarders[owner].submit(command)
 
     def reported_list(self) -> VoterList | None:
         return self._reported["list"]()
@@ -185,6 +172,8 @@ class RemoteSite:
         self._reported[kind].forget()
         return records
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         for c in self.clients.values():
             c.close()
+        for f in self.forwarders.values():
+            await f.aclose()

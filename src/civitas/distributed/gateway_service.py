@@ -50,7 +50,7 @@ def create_gateway_app(settings: ServiceSettings, auth: AuthSettings | None = No
             try:
                 yield state
             finally:
-                site.close()
+                await site.aclose()
 
     app.router.lifespan_context = lifespan
     return app

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
+import logging
+import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -16,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
-from civitas_kernel.commands import NotFoundError, Reply
+from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.sql import open_log
 from civitas_kernel.sql.base import SqlEventLog
@@ -24,8 +26,11 @@ from civitas_kernel.sql.base import SqlEventLog
 from civitas.distributed.keys import shared_site_key
 from civitas.distributed.outbox import Publisher
 from civitas.distributed.settings import ServiceSettings
-from civitas.gateway.problems import install_problem_handlers
-from civitas.writer import GroupWriter
+from civitas.gateway.problems import UNEXPECTED_DETAIL, install_problem_handlers
+from civitas.voter_command import VoterCommand
+from civitas.writer import MAX_BATCH, GroupWriter
+
+logger = logging.getLogger("civitas.distributed.owner")
 
 T = TypeVar("T")
 C = TypeVar("C")  # the service's command layer: RegistryCommands or PollCommands
@@ -33,12 +38,33 @@ C = TypeVar("C")  # the service's command layer: RegistryCommands or PollCommand
 
 class Command(BaseModel):
     voter: str = Field(min_length=3, max_length=254)
+    service: str = Field(min_length=1, max_length=40)  # "register", or a poll's name
     args: list[str] = Field(default_factory=list, max_length=200)
     idempotency_key: str | None = Field(None, max_length=200)
+
+    def to_command(self) -> VoterCommand:
+        return VoterCommand(self.voter, self.service, tuple(self.args), self.idempotency_key)
+
+
+class Commands(BaseModel):
+    commands: list[Command] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 def reply_json(reply: Reply) -> dict:
     return {"text": reply.text, "data": reply.data}
+
+
+def result_json(service: str, outcome: Reply | BaseException) -> dict:
+    """One command's answer in a batch: its reply, or its error's status and detail (500 for a fault of ours)."""
+    if isinstance(outcome, Reply):
+        return reply_json(outcome)
+    if isinstance(outcome, CommandError):
+        return {"status": outcome.status, "detail": str(outcome)}
+    if isinstance(outcome, ConcurrencyError):
+        return {"status": 409, "detail": str(outcome)}
+    incident = secrets.token_hex(6)
+    logger.error("incident %s: a command in a batch to %s failed", incident, service, exc_info=outcome)
+    return {"status": 500, "detail": f"{UNEXPECTED_DETAIL} (incident {incident})"}
 
 
 def open_owner_log(settings: ServiceSettings) -> SqlEventLog:
@@ -81,10 +107,18 @@ class Owner(Generic[C]):
     async def run(self, command: Callable[[C], T], *, alone: bool = False) -> T:
         """Run `command(commands)` in the next group (alone: in a transaction of its own, e.g. with an idempotency
         key), then publish what it wrote inside the request's trace context."""
-        context = contextvars.copy_context()  # deciding runs on the writer's thread, still in the request's trace
-        result = await asyncio.to_thread(self.writer.execute, lambda: context.run(command, self.commands), alone=alone)
+        (outcome,) = await self.run_all([(command, alone)])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def run_all(self, commands: Sequence[tuple[Callable[[C], T], bool]]) -> list[T | BaseException]:
+        """Run every `(command, alone)` in the next group, then publish once; each command's result or error."""
+        futures = [asyncio.wrap_future(self.writer.submit(lambda c=command: c(self.commands), alone=alone))
+                   for command, alone in commands]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
         await self.publisher.publish_now(self.settings.PUBLISH_WAIT_S)
-        return result
+        return outcomes
 
     async def read(self, query: Callable[[C], T]) -> T:
         def locked() -> T:
@@ -109,8 +143,11 @@ class Owner(Generic[C]):
         return ready, report
 
 
-def owner_app(owner: Owner, title: str) -> FastAPI:
-    """The app around an owner: lifespan (fold state, start the outbox), /health, /ready, /streams."""
+def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand], Reply]) -> FastAPI:
+    """The app around an owner: lifespan (fold state, start the outbox), /commands, /health, /ready, /streams.
+
+    dispatch(commands, command) runs one voter's command on the service's command layer.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -125,6 +162,13 @@ def owner_app(owner: Owner, title: str) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan)
     install_problem_handlers(app)
     app.state.owner = owner
+
+    @app.post("/commands")
+    async def commands(body: Commands) -> dict:
+        """Voters' commands, decided together in one group commit; a result per command, in order."""
+        batch = [(lambda c, command=item.to_command(): dispatch(c, command), item.idempotency_key is not None)
+                 for item in body.commands]
+        return {"results": [result_json(owner.name, outcome) for outcome in await owner.run_all(batch)]}
 
     @app.get("/health")
     def health() -> dict:

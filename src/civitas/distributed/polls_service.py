@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from pydantic import Field
 
 from civitas_counter import parse_count
+from civitas_kernel.commands import Reply
 from civitas_polls import POLL_STREAMS, PollCommands
 
 from civitas.distributed.calls import ServiceClient
-from civitas.distributed.owner import Command, Owner, open_owner_log, owner_app, reply_json
+from civitas.distributed.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
 from civitas.gateway.api import NewPoll  # the same request the gateway takes
+from civitas.voter_command import VoterCommand
 
 
-class PollCommand(Command):
-    poll: str = Field(min_length=1, max_length=40)
+def run_poll_command(polls: PollCommands, command: VoterCommand) -> Reply:
+    """`VOTER POLL ARGS` as the voter shell runs it."""
+    return polls.run(command.voter, command.service, list(command.args), idempotency_key=command.idempotency_key)
 
 
 def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
@@ -25,14 +27,7 @@ def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     reported_count = ReportedRecord(counter, "count", parse_count, settings.REPORTED_TTL_S)
     owner: Owner[PollCommands] = Owner("polls", settings, log, POLL_STREAMS,
                                        lambda: PollCommands(log, reported_count=reported_count), **owner_options)
-    app = owner_app(owner, "civitas polls (internal)")
-
-    @app.post("/commands")
-    async def command(body: PollCommand) -> dict:
-        """`VOTER POLL ARGS` as the voter shell runs it."""
-        reply = await owner.run(lambda p: p.run(body.voter, body.poll, body.args, idempotency_key=body.idempotency_key),
-                                alone=body.idempotency_key is not None)
-        return reply_json(reply)
+    app = owner_app(owner, "civitas polls (internal)", run_poll_command)
 
     @app.post("/polls", status_code=201)
     async def create(body: NewPoll) -> dict:

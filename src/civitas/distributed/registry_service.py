@@ -5,18 +5,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from civitas_kernel.commands import NotFoundError, Reply
 from civitas_kernel.voter_list import decode_voter_list
 from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands
 
 from civitas.distributed.calls import ServiceClient
-from civitas.distributed.owner import Command, Owner, open_owner_log, owner_app, reply_json
+from civitas.distributed.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
+from civitas.voter_command import VoterCommand
 
 
 class PrimaryTrust(BaseModel):
     voter: str = Field(min_length=3, max_length=254)
     edges: int = Field(1, ge=1, le=1000)
+
+
+def run_register_command(registry: RegistryCommands, command: VoterCommand) -> Reply:
+    """`VOTER register ARGS` as the voter shell runs it."""
+    if command.service != "register":
+        raise NotFoundError(f"the registry runs register commands, not {command.service!r} ones")
+    return registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
 
 
 def create_registry_app(settings: ServiceSettings, **owner_options) -> FastAPI:
@@ -26,14 +35,7 @@ def create_registry_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
     owner: Owner[RegistryCommands] = Owner("registry", settings, log, REGISTER_STREAMS,
                                            lambda: RegistryCommands(log, config, reported_list=reported_list), **owner_options)
-    app = owner_app(owner, "civitas registry (internal)")
-
-    @app.post("/commands")
-    async def command(body: Command) -> dict:
-        """`VOTER register ARGS` as the voter shell runs it."""
-        reply = await owner.run(lambda r: r.run(body.voter, body.args, idempotency_key=body.idempotency_key),
-                                alone=body.idempotency_key is not None)
-        return reply_json(reply)
+    app = owner_app(owner, "civitas registry (internal)", run_register_command)
 
     @app.post("/registrar/trust")
     async def registrar_trust(body: PrimaryTrust) -> dict:

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from civitas_kernel.commands import CommandError, NotFoundError
 
 from civitas.gateway.auth import CurrentVoter, Operator
-from civitas.shell import run_command, split_line
+from civitas.shell import split_line
 from civitas.site import Site
+from civitas.voter_command import VoterCommand
 
 router = APIRouter(prefix="/api")
 
@@ -63,9 +64,13 @@ class ShellLine(BaseModel):
     line: str = Field(min_length=1, max_length=2000, description="SERVICE COMMAND [ARGS], run as the signed-in voter")
 
 
-def _register(site: Site, voter: str, args: list[str], key: str | None = None) -> dict:
-    reply = site.execute(lambda: site.registry.run(voter, args, idempotency_key=key), alone=key is not None)
+async def _run(site: Site, command: VoterCommand) -> dict:
+    reply = await site.submit(command)
     return {"text": reply.text, "data": reply.data}
+
+
+async def _register(site: Site, voter: str, args: list[str], key: str | None = None) -> dict:
+    return await _run(site, VoterCommand(voter, "register", tuple(args), key))
 
 
 # -- the register -------------------------------------------------------------------------
@@ -81,39 +86,39 @@ def registrant(voter: str, site: SiteDep) -> dict:
 
 
 @router.put("/register/{voter}/attributes/{attribute}", tags=["register"])
-def set_attribute(voter: str, attribute: Attribute, body: Value, me: CurrentVoter, site: SiteDep,
+async def set_attribute(voter: str, attribute: Attribute, body: Value, me: CurrentVoter, site: SiteDep,
                   key: IdempotencyKey = None) -> dict:
     """Set your own attribute, or pre-register another (`--alter`) where the site allows it."""
     alter = [] if voter == me else ["--alter", voter]
-    return _register(site, me, ["set", *alter, attribute, *body.value.split()], key)
+    return await _register(site, me, ["set", *alter, attribute, *body.value.split()], key)
 
 
 @router.delete("/register/{voter}/attributes/{attribute}", tags=["register"])
-def unset_attribute(voter: str, attribute: Attribute, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def unset_attribute(voter: str, attribute: Attribute, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     alter = [] if voter == me else ["--alter", voter]
-    return _register(site, me, ["unset", *alter, attribute], key)
+    return await _register(site, me, ["unset", *alter, attribute], key)
 
 
 @router.put("/trust/{trustee}", tags=["trust"])
-def trust(trustee: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def trust(trustee: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Vouch for a neighbour."""
-    return _register(site, me, ["trust", trustee], key)
+    return await _register(site, me, ["trust", trustee], key)
 
 
 @router.delete("/trust/{trustee}", tags=["trust"])
-def untrust(trustee: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    return _register(site, me, ["untrust", trustee], key)
+async def untrust(trustee: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+    return await _register(site, me, ["untrust", trustee], key)
 
 
 @router.put("/doubt/{doubted}", tags=["doubt"])
-def doubt(doubted: str, body: Reason, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def doubt(doubted: str, body: Reason, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Signal doubt about a registrant (it never changes a trust level)."""
-    return _register(site, me, ["doubt", doubted, *body.reason.split()], key)
+    return await _register(site, me, ["doubt", doubted, *body.reason.split()], key)
 
 
 @router.delete("/doubt/{doubted}", tags=["doubt"])
-def undoubt(doubted: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    return _register(site, me, ["undoubt", doubted], key)
+async def undoubt(doubted: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+    return await _register(site, me, ["undoubt", doubted], key)
 
 
 @router.post("/registrar/trust", tags=["registrar"])
@@ -167,29 +172,26 @@ def vote_of(poll: str, voter: str, site: SiteDep) -> dict:
 
 
 @router.put("/polls/{poll}/vote", tags=["votes"])
-def vote(poll: str, body: Candidate, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def vote(poll: str, body: Candidate, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Cast or change your vote."""
-    reply = site.execute(lambda: site.polls.run(me, poll, ["vote", body.candidate], idempotency_key=key), alone=key is not None)
-    return {"text": reply.text, "data": reply.data}
+    return await _run(site, VoterCommand(me, poll, ("vote", body.candidate), key))
 
 
 @router.delete("/polls/{poll}/vote", tags=["votes"])
-def unvote(poll: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    reply = site.execute(lambda: site.polls.run(me, poll, ["unvote"], idempotency_key=key), alone=key is not None)
-    return {"text": reply.text, "data": reply.data}
+async def unvote(poll: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+    return await _run(site, VoterCommand(me, poll, ("unvote",), key))
 
 
 # -- the voter shell over HTTP ----------------------------------------------------------------
 
 
 @router.post("/shell", tags=["shell"])
-def shell(body: ShellLine, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def shell(body: ShellLine, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Run one voter-shell line, `SERVICE COMMAND [ARGS]`, as the signed-in voter."""
     words = split_line(body.line)
-    if words and "@" in words[0]:
+    if not words or "@" in words[0]:
         raise CommandError("send SERVICE COMMAND [ARGS]: the shell runs as you, the signed-in voter")
-    reply = site.execute(lambda: run_command(site, [me, *words], idempotency_key=key), alone=key is not None)
-    return {"text": reply.text, "data": reply.data}
+    return await _run(site, VoterCommand(me, words[0], tuple(words[1:]), key))
 
 
 # -- reported results and records --------------------------------------------------------------

@@ -22,6 +22,7 @@ from civitas_kernel.commands import CommandError
 from civitas.gateway.auth.state import auth_state
 from civitas.gateway.charts import cascade_graph, ranking_chart
 from civitas.gateway.problems import Problem
+from civitas.voter_command import VoterCommand
 
 HERE = Path(__file__).parent
 COOKIE = "civitas_session"
@@ -74,13 +75,11 @@ def signed_in(request: Request, csrf: str) -> str:
     return voter
 
 
-def act(request: Request, csrf: str, path: str, command) -> RedirectResponse:
-    """Run a voter's command from a form and come back to `path` saying how it went."""
+async def act(request: Request, csrf: str, path: str, service: str, *args: str) -> RedirectResponse:
+    """Run the signed-in voter's command from a form and come back to `path` saying how it went."""
     voter = signed_in(request, csrf)
-    site = request.app.state.site
     try:
-        with site.lock:
-            reply = command(site, voter)
+        reply = await request.app.state.site.submit(VoterCommand(voter, service, args))
     except CommandError as e:
         return back(path, error=str(e))
     return back(path, message=reply.text.split("\n")[0])
@@ -155,10 +154,10 @@ def me(request: Request):
 
 
 @router.post("/me/{attribute}")
-def set_attribute(request: Request, attribute: str, value: str = Form("", max_length=1000), csrf: str = Form("")):
+async def set_attribute(request: Request, attribute: str, value: str = Form("", max_length=1000), csrf: str = Form("")):
     words = value.split()
     args = ["set", attribute, *words] if words else ["unset", attribute]
-    return act(request, csrf, "/me", lambda site, voter: site.registry.run(voter, args))
+    return await act(request, csrf, "/me", "register", *args)
 
 
 @router.get("/neighbours", response_class=HTMLResponse)
@@ -179,10 +178,10 @@ def neighbours(request: Request, q: str = ""):
 
 
 @router.post("/register/{action}")
-def vouch(request: Request, action: Literal["trust", "untrust", "doubt", "undoubt"],
-          voter: str = Form(..., max_length=254), csrf: str = Form("")):
+async def vouch(request: Request, action: Literal["trust", "untrust", "doubt", "undoubt"],
+                voter: str = Form(..., max_length=254), csrf: str = Form("")):
     """Trust, doubt, or withdraw either, from the neighbours and registration pages."""
-    return act(request, csrf, "/me", lambda site, me: site.registry.run(me, [action, voter]))
+    return await act(request, csrf, "/me", "register", action, voter)
 
 
 @router.get("/polls", response_class=HTMLResponse)
@@ -209,13 +208,13 @@ def poll(request: Request, name: str):
 
 
 @router.post("/polls/{name}/vote")
-def vote(request: Request, name: str, candidate: str = Form(..., max_length=500), csrf: str = Form("")):
-    return act(request, csrf, f"/polls/{name}", lambda site, voter: site.polls.run(voter, name, ["vote", candidate]))
+async def vote(request: Request, name: str, candidate: str = Form(..., max_length=500), csrf: str = Form("")):
+    return await act(request, csrf, f"/polls/{name}", name, "vote", candidate)
 
 
 @router.post("/polls/{name}/unvote")
-def unvote(request: Request, name: str, csrf: str = Form("")):
-    return act(request, csrf, f"/polls/{name}", lambda site, voter: site.polls.run(voter, name, ["unvote"]))
+async def unvote(request: Request, name: str, csrf: str = Form("")):
+    return await act(request, csrf, f"/polls/{name}", name, "unvote")
 
 
 @router.get("/records", response_class=HTMLResponse)

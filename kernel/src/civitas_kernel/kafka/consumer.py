@@ -31,6 +31,7 @@ from civitas_kernel.tracking import Projector
 log = logging.getLogger("civitas.kafka.consumer")
 
 Key = tuple[str, str]  # (site, stream)
+PACED_WINDOW_MS = 1  # with idle_backoff_ms: how long one poll lets the fetcher run (a fetch round trip, with room)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class StreamConsumer:
         if self._consumer is None:
             raise RuntimeError("the consumer is not started: use `async with StreamConsumer(...)` or await start()")
         consumer = self._consumer
-        batch = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_poll_records)
+        batch = await self._fetch(consumer, timeout_ms)
         async with self._lock:
             batch = {tp: records for tp, records in batch.items() if tp in consumer.assignment()}
             try:
@@ -162,6 +163,21 @@ class StreamConsumer:
             await self._commit(consumer)
             self._record_lag(consumer, batch)
         return applied
+
+    async def _fetch(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> dict[TopicPartition, list]:
+        backoff_ms = self.settings.idle_backoff_ms
+        if not backoff_ms:
+            return await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_poll_records)
+        # Paced: the fetcher runs only inside this window, so a broker that never holds a fetch cannot make it spin.
+        assigned = consumer.assignment()
+        consumer.resume(*assigned)
+        try:
+            batch = await consumer.getmany(timeout_ms=min(timeout_ms, PACED_WINDOW_MS), max_records=self.settings.max_poll_records)
+        finally:
+            consumer.pause(*assigned)
+        if not batch:
+            await asyncio.sleep(min(timeout_ms, backoff_ms) / 1000)
+        return batch
 
     async def run(self, stop: asyncio.Event | None = None, *, retry_delay: float = 1.0) -> None:
         """Poll until `stop` is set; a failing round is logged, rolled back and retried."""

@@ -23,6 +23,9 @@ class KafkaSettings(BaseSettings):
     max_batch_bytes: int = Field(1_048_576, ge=1024)  # producer batch per partition
     fetch_partition_bytes: int = Field(8_388_608, ge=1024)  # consumer fetch per partition
     max_poll_records: int = Field(10_000, ge=1)  # messages applied per Projector transaction at most
+    # For brokers that answer an empty fetch at once instead of holding it up to fetch.max.wait.ms
+    # (noida-db): fetch only inside a poll, and rest this long after a poll that found nothing. 0: off.
+    idle_backoff_ms: int = Field(0, ge=0)
 
     @field_validator("topic_template")
     @classmethod

@@ -51,6 +51,7 @@ class Broker:
     idempotent_producer = True
     session_timeout_ms = 6_000
     heartbeat_interval_ms = 1_000
+    idle_backoff_ms = 0
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir, self.port = workdir, port or free_port()
@@ -74,6 +75,7 @@ class Broker:
             idempotent_producer=self.idempotent_producer,
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
+            idle_backoff_ms=self.idle_backoff_ms,
         )
         return KafkaSettings(**{**values, **overrides})
 
@@ -121,6 +123,7 @@ class NoidaBroker(Broker):
 
     name = "noida"
     session_timeout_ms = 6_000  # its minimum
+    idle_backoff_ms = 20  # it answers an empty fetch at once, ignoring fetch.max.wait.ms: a consumer would spin
 
     def command(self) -> list[str]:
         binary = files("noida_db").joinpath("noida-db")  # the real server; the `noida-db` script only wraps it

@@ -68,6 +68,9 @@ class IngestRange(Protocol):
 
 
 Progress = Callable[[int], None]
+# Told of every append once it is committed: (site, stream, sealed (seq, own hash, raw envelope) in order, the
+# serialised SignedCheckpoint closing them). Called on the appending thread: keep it short and thread-safe.
+AppendListener = Callable[[str, str, Sequence[tuple[int, bytes, bytes]], bytes], None]
 
 
 def check_append(stream: str, events: Sequence[NewEvent]) -> None:
@@ -91,6 +94,11 @@ class EventLog(ABC):
 
     def __init__(self) -> None:
         self._appended = threading.Condition()
+        self._listeners: list[AppendListener] = []
+
+    def on_append(self, listener: AppendListener) -> None:
+        """Tell `listener` of every append this object commits from now on (e.g. an outbox relay in this process)."""
+        self._listeners.append(listener)
 
     @abstractmethod
     def append(
@@ -172,6 +180,10 @@ class EventLog(ABC):
                 with self._appended:
                     self._appended.wait(poll_interval)
 
-    def _notify_appended(self) -> None:
+    def _notify_appended(self, written: Sequence[tuple[str, Sequence[tuple[int, bytes, bytes]], bytes]] = ()) -> None:
+        """After a commit: wake followers, and tell listeners what was sealed ((stream, sealed, checkpoint) per stream)."""
+        for stream, sealed, checkpoint in written:
+            for listener in self._listeners:
+                listener(self.site, stream, sealed, checkpoint)
         with self._appended:
             self._appended.notify_all()

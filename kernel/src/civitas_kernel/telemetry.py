@@ -56,8 +56,30 @@ def configure(service_name: str, environ: Mapping[str, str] | None = None) -> bo
         return True
 
 
+# The API's proxy: it follows whatever provider is installed later, without a lookup per span.
+_GLOBAL_TRACER = trace.get_tracer(INSTRUMENTATION)
+
+
 def tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
-    return (provider or trace.get_tracer_provider()).get_tracer(INSTRUMENTATION)
+    return provider.get_tracer(INSTRUMENTATION) if provider is not None else _GLOBAL_TRACER
+
+
+def exporting() -> bool:
+    """Whether a real tracer or meter provider is installed (by configure, or by a test), so spans go somewhere."""
+    return not _is_proxy(trace.get_tracer_provider()) or not _is_proxy(metrics.get_meter_provider())
+
+
+def web_telemetry() -> dict[str, bool]:
+    """FastAPI(telemetry=...) for a service: its own server spans and metrics when something exports them, else off.
+
+    Decided when the app is made (after configure), since FastAPI otherwise asks the API's providers on every request.
+    """
+    on = exporting()
+    return {"tracing": on, "metrics": on, "logs": on}
+
+
+def _is_proxy(provider: object) -> bool:
+    return type(provider).__name__.startswith(("Proxy", "_Proxy"))
 
 
 # -- trace context in Kafka headers ---------------------------------------------------------

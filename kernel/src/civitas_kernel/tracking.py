@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, String, Table, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -24,6 +24,7 @@ tracking = Table(
 )
 
 Apply = Callable[[Connection, RecordedEvent], None]
+Checkpoints = Mapping[tuple[str, str, int], bytes]  # verified SignedCheckpoints by (site, stream, seq)
 CATCH_UP_BATCH = 1_000
 
 
@@ -31,25 +32,22 @@ class Projector:
     """Applies events to a projection's tables, at most once each, in order per site-stream.
 
     A redelivered event (at or below the recorded position) is skipped; an event after a gap is
-    not applied, so the projector waits for the missing ones instead of skipping them.
+    not applied, so the projector waits for the missing ones instead of skipping them. Give `apply`
+    (one event at a time) or override `apply_all` (every new event of a batch at once).
     """
 
-    def __init__(self, engine: Engine, consumer: str, apply: Apply) -> None:
+    def __init__(self, engine: Engine, consumer: str, apply: Apply | None = None) -> None:
         self.engine, self.consumer, self.apply = engine, consumer, apply
         tracking_metadata.create_all(engine)
         _add_hash_column(engine)
 
-    def position(self, site: str, stream: str) -> int:
-        with self.engine.connect() as conn:
-            return self._position(conn, site, stream)
+    def apply_all(self, conn: Connection, events: Sequence[RecordedEvent], checkpoints: Checkpoints) -> None:
+        """Apply new events, in order, inside the projector's transaction (`checkpoints`: those travelling with them)."""
+        for event in events:
+            self.apply(conn, event)
 
-    def _position(self, conn: Connection, site: str, stream: str) -> int:
-        row = conn.execute(
-            select(tracking.c.position).where(
-                tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream
-            )
-        ).first()
-        return row[0] if row else 0
+    def position(self, site: str, stream: str) -> int:
+        return self.head(site, stream)[0]
 
     def head(self, site: str, stream: str) -> tuple[int, bytes | None]:
         """(position, own hash of the event there); the hash is None if an older version recorded the position."""
@@ -63,33 +61,39 @@ class Projector:
             return 0, ZERO_HASH
         return row[0], (bytes(row[1]) if row[1] is not None else None)
 
-    def handle(self, events: Sequence[RecordedEvent]) -> int:
+    def handle(self, events: Sequence[RecordedEvent], checkpoints: Checkpoints | None = None) -> int:
         """Apply what is new among `events` in one transaction; returns how many were applied."""
-        applied = 0
         with self.engine.begin() as conn:
-            positions: dict[tuple[str, str], int] = {}
+            held = self._positions(conn)
+            positions = dict(held)
+            fresh: list[RecordedEvent] = []
             hashes: dict[tuple[str, str], bytes] = {}
             for event in events:
                 key = (event.site, event.stream)
-                if key not in positions:
-                    positions[key] = self._position(conn, *key)
-                if event.seq != positions[key] + 1:
+                if event.seq != positions.get(key, 0) + 1:
                     continue  # already applied, or beyond a gap
-                self.apply(conn, event)
+                fresh.append(event)
                 positions[key] = event.seq
                 hashes[key] = event.hash
-                applied += 1
+            if fresh:
+                self.apply_all(conn, fresh, checkpoints or {})
             for key, event_hash in hashes.items():
-                self._save(conn, *key, positions[key], event_hash)
-        return applied
+                self._save(conn, *key, positions[key], event_hash, known=key in held)
+        return len(fresh)
 
-    def _save(self, conn: Connection, site: str, stream: str, position: int, event_hash: bytes) -> None:
-        updated = conn.execute(
-            tracking.update()
-            .where(tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream)
-            .values(position=position, hash=event_hash)
-        )
-        if updated.rowcount == 0:
+    def _positions(self, conn: Connection) -> dict[tuple[str, str], int]:
+        c = tracking.c
+        rows = conn.execute(select(c.site, c.stream, c.position).where(c.consumer == self.consumer))
+        return {(site, stream): position for site, stream, position in rows}
+
+    def _save(self, conn: Connection, site: str, stream: str, position: int, event_hash: bytes, *, known: bool) -> None:
+        if known:
+            conn.execute(
+                tracking.update()
+                .where(tracking.c.consumer == self.consumer, tracking.c.site == site, tracking.c.stream == stream)
+                .values(position=position, hash=event_hash)
+            )
+        else:
             conn.execute(
                 tracking.insert().values(
                     consumer=self.consumer, site=site, stream=stream, position=position, hash=event_hash

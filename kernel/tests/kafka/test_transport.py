@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from civitas_kernel.kafka import OutboxRelay, StreamConsumer
+from civitas_kernel.sql import open_log
 from civitas_kernel.testing.events import trust, votes
 
 SITE = "alpha.example.org"
@@ -46,14 +47,15 @@ def test_a_relay_that_crashes_before_saving_its_position_publishes_again_and_not
     sqlite_log.append("vote", votes(300))
 
     async def scenario():
-        crashing = OutboxRelay(sqlite_log, settings, ["vote"], batch_size=100)
+        crashing = OutboxRelay(sqlite_log, settings, ["vote"], batch_size=100, save_every_s=0)  # save after each batch
         calls = []
 
         def crash_after_second_batch(site, stream, position):
             calls.append(position)
             if len(calls) == 2:
                 raise KeyboardInterrupt("power cut after the broker acknowledged")
-            OutboxRelay._save(crashing, site, stream, position)
+            if len(calls) == 1:  # after the cut the process is gone: it writes nothing more
+                OutboxRelay._save(crashing, site, stream, position)
 
         monkeypatch.setattr(crashing, "_save", crash_after_second_batch)
         async with crashing:
@@ -170,3 +172,38 @@ def test_a_relay_whose_producer_the_broker_forgot_starts_a_new_one_and_publishes
 
     asyncio.run(scenario())
     assert projection.rows(SITE, "vote") == list(range(1, 51))
+
+
+def test_a_relay_publishes_its_own_process_appends_from_memory_and_reads_the_rest_from_the_log(
+    kafka_broker, sqlite_log, tmp_path, projection, consume_until, monkeypatch
+):
+    settings = kafka_broker.settings()
+    elsewhere = open_log(str(sqlite_log.engine.url), SITE, sqlite_log.key)  # another process on the same database
+    sqlite_log.append("vote", votes(5))  # before the relay existed
+    relay = OutboxRelay(sqlite_log, settings, ["vote"], save_every_s=3600)
+    sqlite_log.append("vote", votes(3))
+    elsewhere.append("vote", votes(2))
+    sqlite_log.append("vote", votes(2))
+    read_from_log: list[int] = []
+    real_read = sqlite_log.read
+
+    def read(stream, **kwargs):
+        for event in real_read(stream, **kwargs):
+            read_from_log.append(event.seq)
+            yield event
+
+    monkeypatch.setattr(sqlite_log, "read", read)
+
+    async def scenario():
+        async with relay:
+            assert await relay.publish_pending() == 12
+            assert relay.acknowledged(SITE, "vote") == 12 and relay.position(SITE, "vote") == 0  # written down later
+            async with StreamConsumer(settings, projection.projector, ["vote"],
+                                      site_keys={SITE: sqlite_log.key.public_key}) as consumer:
+                await consume_until(consumer, lambda: projection.projector.position(SITE, "vote") == 12)
+                assert not consumer.parked  # every checkpoint travelled with the event it closes, and verified
+        assert relay.position(SITE, "vote") == 12  # stopping wrote it down
+
+    asyncio.run(scenario())
+    assert read_from_log == [1, 2, 3, 4, 5, 9, 10]  # what this relay's process did not append itself
+    assert projection.rows(SITE, "vote") == list(range(1, 13))

@@ -10,6 +10,8 @@ _EXPORTS = {
     "OutboxRelay": "civitas_kernel.kafka.relay",
     "StreamConsumer": "civitas_kernel.kafka.consumer",
     "ParkedMessage": "civitas_kernel.kafka.consumer",
+    "LogSource": "civitas_kernel.kafka.source",
+    "Source": "civitas_kernel.kafka.source",
     "ensure_topics": "civitas_kernel.kafka.topics",
     "TopicError": "civitas_kernel.kafka.topics",
 }

@@ -16,7 +16,12 @@ class UndecodableMessage(ValueError):
 
 
 def encode(event: RecordedEvent) -> bytes:
-    return envelope_pb2.SealedEvent(envelope=event.raw, hash=event.hash).SerializeToString(deterministic=True)
+    return encode_sealed(event.raw, event.hash)
+
+
+def encode_sealed(raw: bytes, own_hash: bytes) -> bytes:
+    """The message value of a sealed envelope (its exact bytes) and its own hash."""
+    return envelope_pb2.SealedEvent(envelope=raw, hash=own_hash).SerializeToString(deterministic=True)
 
 
 def key_of(site: str) -> bytes:

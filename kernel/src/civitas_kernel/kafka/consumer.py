@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -24,8 +24,8 @@ from civitas_kernel import telemetry
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.kafka.settings import KafkaSettings
 from civitas_kernel.kafka.topics import ensure_topics
-from civitas_kernel.kafka.verify import Verdict, check_signature, decode_message, judge
-from civitas_kernel.log import EventLog
+from civitas_kernel.kafka.source import Source
+from civitas_kernel.kafka.verify import Verdict, check_checkpoint, checkpoint_of, decode_message, judge
 from civitas_kernel.tracking import Projector
 
 log = logging.getLogger("civitas.kafka.consumer")
@@ -59,14 +59,29 @@ class _Held:
     event: RecordedEvent
     tp: TopicPartition
     offset: int
+    checkpoint: bytes | None  # verified against the pinned key, when it travelled with the event
+
+
+@dataclass(slots=True)
+class _Accepted:
+    """What one round hands the Projector: events that continue their chains, and the checkpoints closing some."""
+
+    events: list[RecordedEvent] = field(default_factory=list)
+    checkpoints: dict[tuple[str, str, int], bytes] = field(default_factory=dict)
+
+    def add(self, event: RecordedEvent, checkpoint: bytes | None) -> None:
+        self.events.append(event)
+        if checkpoint is not None:
+            self.checkpoints[(event.site, event.stream, event.seq)] = checkpoint
 
 
 class StreamConsumer:
     """Applies the events of `streams` from Kafka to `projector`, verified, in order, each once.
 
     group: the consumer group (default settings.consumer_group); one group per projection.
-    source: the log of record, if this process can read it: gaps are then filled from it.
-    site_keys: pinned Ed25519 public keys per site; checkpoints travelling with messages must verify against them.
+    source: the log of record (a Source, e.g. LogSource(log)), if this process can reach it: gaps are then filled from it.
+    site_keys: pinned Ed25519 public keys per site; checkpoints travelling with messages must verify against them,
+        and only checkpoints of a pinned site reach the projector (Projector.apply_all's `checkpoints`).
     gap_retry_s: how long a gap may last before the consumer re-reads the partition or asks `source`.
     """
 
@@ -77,7 +92,7 @@ class StreamConsumer:
         streams: Sequence[str],
         *,
         group: str | None = None,
-        source: EventLog | None = None,
+        source: Source | None = None,
         site_keys: Mapping[str, bytes] | None = None,
         gap_retry_s: float = 1.0,
         max_held: int = 100_000,
@@ -198,7 +213,7 @@ class StreamConsumer:
     # -- one round (runs in a worker thread; the lock keeps rebalances out) -----------------
 
     def _round(self, batch: dict[TopicPartition, list]) -> int:
-        accepted: list[RecordedEvent] = []
+        accepted = _Accepted()
         spans: list[trace.Span] = []
         for tp, records in batch.items():
             stream = self._topic_stream[tp.topic]
@@ -218,13 +233,13 @@ class StreamConsumer:
                 self._take(tp, stream, record, unsettled, accepted)
             if span_count:
                 spans[-1].set_attribute("messaging.batch.message_count", span_count)
-        accepted += self._fill_from_source()
+        self._fill_from_source(accepted)
         try:
-            applied = self.projector.handle(accepted) if accepted else 0
+            applied = self.projector.handle(accepted.events, accepted.checkpoints) if accepted.events else 0
         finally:
             for span in spans:
                 span.end()
-        if applied != len(accepted):
+        if applied != len(accepted.events):
             # The projection moved under us (another process applied some): re-read its positions.
             self._heads.clear()
         if applied:
@@ -250,7 +265,7 @@ class StreamConsumer:
             head = self._heads[key] = self.projector.head(*key)
         return head
 
-    def _take(self, tp: TopicPartition, stream: str, record, unsettled: set[int], accepted: list[RecordedEvent]) -> None:
+    def _take(self, tp: TopicPartition, stream: str, record, unsettled: set[int], accepted: _Accepted) -> None:
         event = decode_message(record.value, stream)
         if isinstance(event, str):
             self._park(tp, record.offset, None, event, record.value)
@@ -260,17 +275,20 @@ class StreamConsumer:
         verdict, reason = judge(event, head_seq, head_hash)
         if verdict is Verdict.DUPLICATE:
             return
-        if verdict is not Verdict.BAD and self.site_keys is not None and record.headers:
-            problem = check_signature(event, record.headers, self.site_keys)
+        checkpoint = checkpoint_of(record.headers) if verdict is not Verdict.BAD else None
+        if checkpoint is not None:
+            problem = check_checkpoint(event, checkpoint, self.site_keys)
             if problem is not None:
                 verdict, reason = Verdict.BAD, problem
+            elif event.site not in self.site_keys:
+                checkpoint = None  # signed, but by a key nobody pinned: not for the projector to rely on
         if verdict is Verdict.NEXT:
-            accepted.append(event)
+            accepted.add(event, checkpoint)
             self._heads[key] = (event.seq, event.hash)
             if key in self._held:
                 self._release(key, accepted)
         elif verdict is Verdict.GAP:
-            self._hold(key, _Held(event, tp, record.offset), unsettled, reason, record.value)
+            self._hold(key, _Held(event, tp, record.offset, checkpoint), unsettled, reason, record.value)
         else:
             self._park(tp, record.offset, event, reason, record.value)
 
@@ -286,7 +304,7 @@ class StreamConsumer:
         waiting[held.event.seq] = held
         self._park(held.tp, held.offset, held.event, reason, value, quiet=len(waiting) > 1)
 
-    def _release(self, key: Key, accepted: list[RecordedEvent]) -> None:
+    def _release(self, key: Key, accepted: _Accepted) -> None:
         """Apply held events that now continue the chain; settle those the chain has passed."""
         waiting = self._held[key]
         head_seq, head_hash = self._head(key)
@@ -299,7 +317,7 @@ class StreamConsumer:
             if verdict is not Verdict.NEXT:
                 self._park(held.tp, held.offset, held.event, reason, None)
                 break
-            accepted.append(held.event)
+            accepted.add(held.event, held.checkpoint)
             head_seq, head_hash = held.event.seq, held.event.hash
         self._heads[key] = (head_seq, head_hash)
         if not waiting:
@@ -328,27 +346,28 @@ class StreamConsumer:
                    "site": site, "stream": stream, "seq": seq, "reason": reason, "group": self.group},
         )
 
-    def _fill_from_source(self) -> list[RecordedEvent]:
+    def _fill_from_source(self, accepted: _Accepted) -> None:
         """Ask the log of record for the events missing before held ones, once a gap has lasted."""
         if self.source is None:
-            return []
-        accepted: list[RecordedEvent] = []
+            return
         now = time.monotonic()
         for key in [k for k, since in self._gap_since.items() if now - since >= self.gap_retry_s]:
             site, stream = key
             head_seq, head_hash = self._head(key)
             until = min(self._held[key]) - 1
-            for event in self.source.read(stream, site=site, after=head_seq, until=until):
+            for event, checkpoint in self.source.sealed(stream, site=site, after=head_seq, until=until):
                 verdict, reason = judge(event, head_seq, head_hash)
+                if verdict is Verdict.NEXT and checkpoint is not None:
+                    problem = check_checkpoint(event, checkpoint, self.site_keys)
+                    verdict, reason = (Verdict.BAD, problem) if problem else (verdict, reason)
                 if verdict is not Verdict.NEXT:
                     log.error("%s/%s: the log of record fails at %d: %s", site, stream, event.seq, reason)
                     break
-                accepted.append(event)
+                accepted.add(event, checkpoint if site in self.site_keys else None)
                 head_seq, head_hash = event.seq, event.hash
             self._heads[key] = (head_seq, head_hash)
             self._gap_since[key] = now
             self._release(key, accepted)
-        return accepted
 
     # -- offsets --------------------------------------------------------------------------
 

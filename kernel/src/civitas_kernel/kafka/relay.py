@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -19,11 +21,9 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 
 from civitas_kernel import telemetry
-from civitas_kernel.events import RecordedEvent
 from civitas_kernel.kafka import codec
 from civitas_kernel.kafka.settings import KafkaSettings
 from civitas_kernel.kafka.topics import ensure_topics
-from civitas_kernel.sql import schema
 from civitas_kernel.sql.base import SqlEventLog
 
 log = logging.getLogger("civitas.kafka.relay")
@@ -42,11 +42,70 @@ outbox = Table(
 
 # Errors after which an idempotent producer's state is useless; only a fresh producer recovers.
 PRODUCER_STATE_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
+MAX_FRESH = 50_000  # events per stream kept in memory for publishing; beyond that (Kafka down), the log is read
+
+Key = tuple[str, str]  # (site, stream)
+Sealed = tuple[int, bytes, bytes]  # (seq, own hash, raw envelope)
+
+
+class FreshEvents:
+    """What this process just appended, per (site, stream), until the relay has published it (thread-safe)."""
+
+    def __init__(self, keys: set[Key]) -> None:
+        self._keys = keys
+        self._lock = threading.Lock()
+        self._events: dict[Key, dict[int, tuple[bytes, bytes]]] = {}
+        self._checkpoints: dict[Key, dict[int, bytes]] = {}
+
+    def add(self, site: str, stream: str, sealed: Sequence[Sealed], checkpoint: bytes) -> None:
+        key = (site, stream)
+        if key not in self._keys:
+            return
+        with self._lock:
+            events = self._events.setdefault(key, {})
+            if len(events) + len(sealed) > MAX_FRESH:
+                events.clear()  # bounded: the relay reads these from the log instead
+                self._checkpoints.pop(key, None)
+                return
+            for seq, own_hash, raw in sealed:
+                events[seq] = (own_hash, raw)
+            self._checkpoints.setdefault(key, {})[sealed[-1][0]] = checkpoint
+
+    def take(self, key: Key, after: int, limit: int) -> tuple[list[Sealed], dict[int, bytes]] | None:
+        """The run of events right after `after` (at most `limit`), with their checkpoints; None if it is not here."""
+        with self._lock:
+            events = self._events.get(key)
+            if not events or after + 1 not in events:
+                return None
+            taken, seq = [], after + 1
+            while seq in events and len(taken) < limit:
+                taken.append((seq, *events[seq]))
+                seq += 1
+            checkpoints = self._checkpoints.get(key, {})
+            return taken, {s: checkpoints[s] for s, _, _ in taken if s in checkpoints}
+
+    def first(self, key: Key) -> int | None:
+        with self._lock:
+            events = self._events.get(key)
+            return min(events) if events else None
+
+    def forget(self, key: Key, upto: int) -> None:
+        """Drop what the broker acknowledged."""
+        with self._lock:
+            for table in (self._events.get(key), self._checkpoints.get(key)):
+                if table:
+                    for seq in [s for s in table if s <= upto]:
+                        del table[seq]
 
 class OutboxRelay:
     """Copies sealed events of `streams` from an SQL log to their Kafka topics, in order, at least once.
 
     sites: whose events to publish; default the log's own site (the one writer of its streams).
+    save_every_s: how often the acknowledged positions are written down (and always at stop); a crash
+        in between publishes those events again, which consumers skip by position.
+
+    What this process appends through `log` is published from memory (the log tells the relay of each
+    commit); anything else (appended elsewhere, or before the relay started) is read from the log.
     """
 
     def __init__(
@@ -59,6 +118,7 @@ class OutboxRelay:
         sites: Iterable[str] | None = None,
         batch_size: int = 5_000,
         poll_interval: float = 0.2,
+        save_every_s: float = 1.0,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
@@ -66,11 +126,16 @@ class OutboxRelay:
             raise TypeError("the outbox relay needs an SQL log (its position table lives in the log's database)")
         self.log, self.settings, self.streams, self.name = log, settings, list(streams), name
         self.sites = list(sites) if sites is not None else [log.site]
-        self.batch_size, self.poll_interval = batch_size, poll_interval
+        self.batch_size, self.poll_interval, self.save_every_s = batch_size, poll_interval, save_every_s
         self._tracer = telemetry.tracer(tracer_provider)
         self._metrics = telemetry.instruments(meter_provider)
         self._producer: AIOKafkaProducer | None = None
+        self._acknowledged: dict[Key, int] = {}  # by the broker; read from the table at first use
+        self._saved: dict[Key, int] = {}
+        self._last_save = time.monotonic()
+        self._fresh = FreshEvents({(site, stream) for site in self.sites for stream in self.streams})
         outbox_metadata.create_all(log.engine)
+        log.on_append(self._fresh.add)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -90,6 +155,7 @@ class OutboxRelay:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        await asyncio.to_thread(self._save_acknowledged)
 
     async def __aenter__(self) -> OutboxRelay:
         await self.start()
@@ -101,7 +167,7 @@ class OutboxRelay:
     # -- positions ----------------------------------------------------------------------
 
     def position(self, site: str, stream: str) -> int:
-        """The last position of (site, stream) the broker acknowledged."""
+        """The last position of (site, stream) written down as acknowledged: where a restarted relay resumes."""
         with self.log.engine.connect() as conn:
             row = conn.execute(
                 select(outbox.c.position).where(
@@ -110,9 +176,17 @@ class OutboxRelay:
             ).first()
         return row[0] if row else 0
 
+    def acknowledged(self, site: str, stream: str) -> int:
+        """The last position of (site, stream) the broker acknowledged to this relay (at least `position`)."""
+        key = (site, stream)
+        if key not in self._acknowledged:
+            self._acknowledged[key] = self._saved[key] = self.position(site, stream)
+        return self._acknowledged[key]
+
     def rewind(self, site: str, stream: str, position: int) -> None:
         """Publish again everything after `position` (e.g. to heal a consumer parked on a lost message)."""
         self._save(site, stream, position)
+        self._acknowledged[(site, stream)] = self._saved[(site, stream)] = position
 
     def _save(self, site: str, stream: str, position: int) -> None:
         key = (outbox.c.relay == self.name, outbox.c.site == site, outbox.c.stream == stream)
@@ -120,72 +194,95 @@ class OutboxRelay:
             if conn.execute(outbox.update().where(*key).values(position=position)).rowcount == 0:
                 conn.execute(outbox.insert().values(relay=self.name, site=site, stream=stream, position=position))
 
-    def _next_batch(self, site: str, stream: str) -> tuple[list[RecordedEvent], dict[int, bytes]]:
-        after = self.position(site, stream)
-        events: list[RecordedEvent] = []
-        for event in self.log.read(stream, site=site, after=after):
-            events.append(event)
-            if len(events) >= self.batch_size:
-                break
+    def _save_acknowledged(self) -> None:
+        for (site, stream), position in list(self._acknowledged.items()):
+            if self._saved.get((site, stream)) != position:
+                self._save(site, stream, position)
+                self._saved[(site, stream)] = position
+        self._last_save = time.monotonic()
+
+    def _next_batch(self, site: str, stream: str) -> tuple[list[Sealed], dict[int, bytes]]:
+        after = self.acknowledged(site, stream)
+        taken = self._fresh.take((site, stream), after, self.batch_size)
+        if taken is not None:
+            return taken
+        # Not in memory (appended elsewhere, or before we started): read the log, up to what memory holds.
+        self._fresh.forget((site, stream), after)
+        until = self._fresh.first((site, stream))
+        until = min(until - 1, after + self.batch_size) if until is not None else after + self.batch_size
+        events = [(e.seq, e.hash, e.raw) for e in self.log.read(stream, site=site, after=after, until=until)]
         if not events:
             return events, {}
-        return events, self._checkpoints(site, stream, after, events[-1].seq)
-
-    def _checkpoints(self, site: str, stream: str, after: int, until: int) -> dict[int, bytes]:
-        # The site's signed checkpoints travel with the events they close, so consumers can check signatures.
-        c = schema.checkpoints.c
-        with self.log.engine.connect() as conn:
-            rows = conn.execute(
-                select(c.seq, c.signed).where(c.site == site, c.stream == stream, c.seq > after, c.seq <= until)
-            ).all()
-        return {seq: bytes(signed) for seq, signed in rows}
+        return events, self.log.checkpoints_between(stream, site=site, after=after, until=events[-1][0])
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish_pending(self) -> int:
-        """Publish everything beyond the saved positions; returns how many messages were acknowledged."""
+    async def publish_pending(self, *, read_log: bool = True) -> int:
+        """Publish everything beyond the acknowledged positions; returns how many messages were acknowledged.
+
+        read_log=False: only what this process appended (and any gap before it), not what others may have:
+        the quick round right after an append, with no database round trip for streams that did not move.
+        """
         if self._producer is None:
             raise RuntimeError("the relay is not started: use `async with OutboxRelay(...)` or await start()")
         published = 0
         for stream in self.streams:
             for site in self.sites:
                 while True:
-                    events, checkpoints = await asyncio.to_thread(self._next_batch, site, stream)
+                    events, checkpoints = await self._batch(site, stream, read_log)
                     if not events:
                         break
                     try:
                         await self._publish(site, stream, events, checkpoints)
                     except PRODUCER_STATE_ERRORS:
                         # The broker no longer knows this producer's sequence (e.g. it restarted):
-                        # a new producer starts a new sequence; the retry re-sends from the saved position.
-                        await self.stop()
-                        await self.start()
+                        # a new producer starts a new sequence; the retry re-sends from the acknowledged position.
+                        await self._restart_producer()
                         raise
-                    await asyncio.to_thread(self._save, site, stream, events[-1].seq)
+                    self._acknowledged[(site, stream)] = events[-1][0]
+                    self._fresh.forget((site, stream), events[-1][0])
                     published += len(events)
-                    if len(events) < self.batch_size:
-                        break
+                    if time.monotonic() - self._last_save >= self.save_every_s:
+                        await asyncio.to_thread(self._save_acknowledged)
+                    if len(events) < self.batch_size and self._fresh.first((site, stream)) is None:
+                        break  # nothing more known: what others append, the next round finds
         return published
 
-    async def _publish(self, site: str, stream: str, events: list[RecordedEvent], checkpoints: dict[int, bytes]) -> None:
+    async def _batch(self, site: str, stream: str, read_log: bool) -> tuple[list[Sealed], dict[int, bytes]]:
+        key = (site, stream)
+        if key in self._acknowledged:
+            taken = self._fresh.take(key, self._acknowledged[key], self.batch_size)
+            if taken is not None:
+                return taken  # the common case: just appended here, no database round trip
+            if not read_log and self._fresh.first(key) is None:
+                return [], {}
+        return await asyncio.to_thread(self._next_batch, site, stream)
+
+    async def _restart_producer(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        await self.start()
+
+    async def _publish(self, site: str, stream: str, events: list[Sealed], checkpoints: dict[int, bytes]) -> None:
         topic, key = self.settings.topic(stream), codec.key_of(site)
         attributes = {
             "messaging.system": "kafka",
             "messaging.destination.name": topic,
             "messaging.batch.message_count": len(events),
             "civitas.site": site,
-            "civitas.first_seq": events[0].seq,
-            "civitas.last_seq": events[-1].seq,
+            "civitas.first_seq": events[0][0],
+            "civitas.last_seq": events[-1][0],
         }
         with self._tracer.start_as_current_span(f"{topic} publish", kind=SpanKind.PRODUCER, attributes=attributes):
             headers = telemetry.inject_headers()
             send = self._producer.send
             acks = []
             try:
-                for event in events:
-                    signed = checkpoints.get(event.seq)
+                for seq, own_hash, raw in events:
+                    signed = checkpoints.get(seq)
                     extra = headers + [(codec.CHECKPOINT_HEADER, signed)] if signed is not None else headers
-                    acks.append(await send(topic, value=codec.encode(event), key=key, headers=extra))
+                    acks.append(await send(topic, value=codec.encode_sealed(raw, own_hash), key=key, headers=extra))
                 await asyncio.gather(*acks)  # raises if any was not acknowledged: the position stays put
             except BaseException:
                 # Let what is in flight settle before a retry re-sends it, so retries do not interleave.

@@ -40,11 +40,13 @@ def decode_message(value: bytes | None, topic_stream: str) -> RecordedEvent | st
     return RecordedEvent.from_envelope(envelope, raw, stated)
 
 
-def check_signature(event: RecordedEvent, headers: Sequence[tuple[str, bytes]] | None, site_keys: Mapping[str, bytes]) -> str | None:
-    """Why the checkpoint travelling with the event fails, or None (also when there is none to check)."""
-    signed_bytes = next((v for k, v in headers or () if k == codec.CHECKPOINT_HEADER), None)
-    if signed_bytes is None:
-        return None
+def checkpoint_of(headers: Sequence[tuple[str, bytes]] | None) -> bytes | None:
+    """The signed checkpoint travelling in a message's headers, if the site signed one at its position."""
+    return next((v for k, v in headers or () if k == codec.CHECKPOINT_HEADER and v), None)
+
+
+def check_checkpoint(event: RecordedEvent, signed_bytes: bytes, site_keys: Mapping[str, bytes]) -> str | None:
+    """Why a checkpoint said to close at `event` fails (signature, pinned key, or what it states), or None."""
     try:
         signed = envelope_pb2.SignedCheckpoint.FromString(signed_bytes)
         checkpoint = open_checkpoint(signed, site_keys.get(event.site))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
@@ -29,6 +29,7 @@ from civitas_kernel.signing import SiteKey, open_checkpoint
 from civitas_kernel.sql import schema
 
 Row = tuple[str, str, int, bytes, bytes]
+Written = tuple[str, Sequence[tuple[int, bytes, bytes]], bytes]  # (stream, sealed (seq, hash, raw), signed checkpoint)
 RETRIES = 5
 
 
@@ -115,10 +116,12 @@ class SqlEventLog(EventLog):
             (site, stream, position.seq, position.hash),
         )
 
-    def _insert_checkpoint(self, cur, site: str, stream: str, seq: int, signed: envelope_pb2.SignedCheckpoint) -> None:
+    def _insert_checkpoint(self, cur, site: str, stream: str, seq: int, signed: envelope_pb2.SignedCheckpoint | bytes) -> None:
+        if not isinstance(signed, bytes):
+            signed = signed.SerializeToString(deterministic=True)
         cur.execute(
             self._sql("INSERT INTO checkpoints (site, stream, seq, signed) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-            (site, stream, seq, signed.SerializeToString(deterministic=True)),
+            (site, stream, seq, signed),
         )
 
     def _record_site_key(self, site: str, public_key: bytes) -> None:
@@ -147,22 +150,18 @@ class SqlEventLog(EventLog):
     ) -> AppendResult:
         check_append(stream, events)
         for attempt in range(RETRIES):
+            written: list[Written] = []
             try:
-                result = self._append_once(stream, events, expected_seq, idempotency_key)
+                with self._transaction() as cur:
+                    result = self._append_in(cur, stream, events, expected_seq, idempotency_key, written)
                 break
             except self.unique_violation:
                 # A concurrent writer created the same head or key first; reading again settles it.
                 if attempt == RETRIES - 1:
                     raise
         if not result.duplicate:
-            self._notify_appended()
+            self._notify_appended(written)
         return result
-
-    def _append_once(
-        self, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None
-    ) -> AppendResult:
-        with self._transaction() as cur:
-            return self._append_in(cur, stream, events, expected_seq, idempotency_key)
 
     def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]]) -> list[AppendResult]:
         for stream, events, _ in batches:
@@ -171,14 +170,17 @@ class SqlEventLog(EventLog):
             raise InvalidAppendError("name each stream once in a set of batches; join its events into one batch")
         # Streams in name order, so two writers of overlapping sets lock heads in the same order.
         ordered = sorted(batches, key=lambda b: b[0])
+        written: list[Written] = []
         with self._transaction() as cur:
-            results = {stream: self._append_in(cur, stream, events, expected, None) for stream, events, expected in ordered}
+            results = {stream: self._append_in(cur, stream, events, expected, None, written)
+                       for stream, events, expected in ordered}
         if results:
-            self._notify_appended()
+            self._notify_appended(written)
         return [results[stream] for stream, _, _ in batches]
 
     def _append_in(
-        self, cur, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None
+        self, cur, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None,
+        written: list[Written],
     ) -> AppendResult:
         head = self._lock_head(cur, self.site, stream)
         if idempotency_key is not None:
@@ -205,8 +207,10 @@ class SqlEventLog(EventLog):
                 self._sql("INSERT INTO idempotency (site, key, stream, first_seq, last_seq) VALUES (?, ?, ?, ?, ?)"),
                 (self.site, idempotency_key, stream, head.seq + 1, last_seq),
             )
-        signed = self.key.sign_checkpoint(self.site, stream, last_seq, last_hash, self._clock())
+        checkpoint = self.key.sign_checkpoint(self.site, stream, last_seq, last_hash, self._clock())
+        signed = checkpoint.SerializeToString(deterministic=True)
         self._insert_checkpoint(cur, self.site, stream, last_seq, signed)
+        written.append((stream, sealed, signed))
         return AppendResult(self.site, stream, head.seq + 1, last_seq)
 
     def idempotent_result(self, idempotency_key: str) -> AppendResult | None:
@@ -249,6 +253,34 @@ class SqlEventLog(EventLog):
             "SELECT signed FROM checkpoints WHERE site = ? AND stream = ? ORDER BY seq", site or self.site, stream
         )
         return [envelope_pb2.SignedCheckpoint.FromString(bytes(r[0])) for r in rows]
+
+    def checkpoints_between(self, stream: str, *, site: str | None = None, after: int = 0,
+                            until: int | None = None) -> dict[int, bytes]:
+        """The site's signed checkpoints (serialised SignedCheckpoint) at positions after `after` up to `until`."""
+        upper = until if until is not None else 2**63 - 1
+        rows = self._fetch(
+            "SELECT seq, signed FROM checkpoints WHERE site = ? AND stream = ? AND seq > ? AND seq <= ?",
+            site or self.site, stream, after, upper,
+        )
+        return {seq: bytes(signed) for seq, signed in rows}
+
+    def add_verified(self, cur, events: Sequence[RecordedEvent], checkpoints: Mapping[tuple[str, str, int], bytes]) -> None:
+        """Store events that continue their chains, as a caller verified them, inside the caller's transaction (`cur`).
+
+        A replica's way in: each stream's head moves to its last event closed by one of `checkpoints`
+        (verified SignedCheckpoints by (site, stream, seq)), so heads stand only where the site signed.
+        """
+        if not events:
+            return
+        self._insert_events(cur, [(e.site, e.stream, e.seq, e.hash, e.raw) for e in events])
+        heads: dict[tuple[str, str], Position] = {}
+        for event in events:
+            signed = checkpoints.get((event.site, event.stream, event.seq))
+            if signed is not None:
+                self._insert_checkpoint(cur, event.site, event.stream, event.seq, signed)
+                heads[(event.site, event.stream)] = Position(event.seq, event.hash)
+        for (site, stream), position in heads.items():
+            self._set_head(cur, site, stream, position)
 
     def public_key_of(self, site: str) -> bytes | None:
         rows = self._fetch("SELECT public_key FROM site_keys WHERE site = ?", site)

@@ -65,15 +65,11 @@ def error_of(service: str, response: httpx.Response) -> Exception:
         detail = response.json().get("detail") or response.reason_phrase
     except ValueError:
         detail = response.reason_phrase
-    return _error(service, response.status_code, detail)
+    return error_of_status(service, response.status_code, detail)
 
 
-def error_of_result(service: str, result: dict[str, Any]) -> Exception:
-    """The error one command of a batch failed with (`{"status": ..., "detail": ...}`)."""
-    return _error(service, int(result["status"]), str(result.get("detail", "")))
-
-
-def _error(service: str, status: int, detail: str) -> Exception:
+def error_of_status(service: str, status: int, detail: str) -> Exception:
+    """The error a service means by answering `status` (for a whole request, or for one command of a batch)."""
     error_class = ERRORS_BY_STATUS.get(status)
     if error_class is not None:
         return error_class(detail)

@@ -33,7 +33,7 @@ def kafka_environment(kafka: KafkaSettings) -> dict[str, str]:
 
 class Cluster:
     def __init__(self, workdir: Path, postgres_url: str, kafka: KafkaSettings, *, extra_env: dict[str, str] | None = None,
-                 services: tuple[str, ...] = ORDER) -> None:
+                 services: tuple[str, ...] = ORDER, gateway_workers: int = 1) -> None:
         self.workdir, self.postgres_url, self.kafka, self.services = workdir, postgres_url, kafka, services
         self.ports = {name: free_port() for name in services}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -41,6 +41,7 @@ class Cluster:
         self.databases: dict[str, str] = {}
         self.key_file = workdir / "site-key.pem"
         self.extra_env = extra_env or {}
+        self.gateway_workers = gateway_workers
 
     # -- setting up -------------------------------------------------------------------------
 
@@ -62,6 +63,8 @@ class Cluster:
         }
         if service in self._log_urls:
             env["CIVITAS_LOG_URL"] = self._log_urls[service]
+        if service == "gateway":
+            env["CIVITAS_WORKERS"] = str(self.gateway_workers)
         return env | self.extra_env
 
     def start(self) -> Cluster:

@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from civitas_kernel import telemetry
 from civitas_kernel.commands import NotFoundError
-from civitas_kernel.kafka import KafkaSettings
+from civitas_kernel.kafka import KafkaSettings, StreamConsumer
 from civitas_kernel.signing import SiteKey
 from civitas_polls import POLL_STREAMS
 from civitas_registry import REGISTER_STREAMS
@@ -27,7 +28,7 @@ from civitas_registry import REGISTER_STREAMS
 from civitas.distributed.calls import ServiceClient
 from civitas.distributed.keys import shared_site_key
 from civitas.distributed.owner_logs import OwnerLogs
-from civitas.distributed.replica import ReplicaConsumer, ReplicaProjector
+from civitas.distributed.replica import ReplicaProjector
 from civitas.distributed.settings import ServiceSettings
 from civitas.gateway.problems import Problem, install_problem_handlers
 from civitas.site import Site
@@ -55,7 +56,7 @@ class CompileRequest(BaseModel):
 class Follower:
     """The consumer loop: connects (retrying), polls, and remembers when a round last went well."""
 
-    def __init__(self, consumer: ReplicaConsumer) -> None:
+    def __init__(self, consumer: StreamConsumer) -> None:
         self.consumer = consumer
         self.started = False
         self.last_success = 0.0
@@ -100,7 +101,7 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
     projector = ReplicaProjector(replica)
     owners = OwnerLogs({"registry": ServiceClient("registry", settings.REGISTRY_URL, timeout=10),
                         "polls": ServiceClient("polls", settings.POLLS_URL, timeout=10)})
-    consumer = ReplicaConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
+    consumer = StreamConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
                                site_keys={settings.SITE: site.key.public_key}, source=owners)
     follower = Follower(consumer)
 
@@ -113,7 +114,7 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
             await follower.stop()
             replica.engine.dispose()
 
-    app = FastAPI(title="civitas counter (internal)", lifespan=lifespan)
+    app = FastAPI(title="civitas counter (internal)", lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
     app.state.site, app.state.follower = site, follower
 

@@ -68,7 +68,7 @@ class Publisher:
 
     async def _round(self, future: asyncio.Future) -> None:
         try:
-            await self._publish_once()
+            await self._publish_once(read_log=False)  # what the commands just appended; the loop reads the log
         finally:
             if not future.done():
                 future.set_result(None)
@@ -76,10 +76,10 @@ class Publisher:
             if self._next is not None:
                 self._start_round()
 
-    async def _publish_once(self) -> int:
+    async def _publish_once(self, *, read_log: bool = True) -> int:
         async with self._lock:
             try:
-                published = await self.relay.publish_pending()
+                published = await self.relay.publish_pending(read_log=read_log)
             except KafkaError as error:
                 self.last_error = repr(error)
                 log.warning("publishing failed, the loop retries: %r", error)
@@ -122,4 +122,4 @@ class Publisher:
     def unpublished(self) -> int:
         """Events the log holds beyond what Kafka acknowledged (blocking: call from a thread)."""
         site = self.log.site
-        return sum(max(0, self.log.head(s).seq - self.relay.position(site, s)) for s in self.streams)
+        return sum(max(0, self.log.head(s).seq - self.relay.acknowledged(site, s)) for s in self.streams)

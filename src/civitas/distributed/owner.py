@@ -114,11 +114,11 @@ class Owner(Generic[C]):
 
     async def run_all(self, commands: Sequence[tuple[Callable[[C], T], bool]]) -> list[T | BaseException]:
         """Run every `(command, alone)` in the next group, then publish once; each command's result or error."""
-        futures = [asyncio.wrap_future(self.writer.submit(lambda c=command: c(self.commands), alone=alone))
-                   for command, alone in commands]
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        outcomes = await asyncio.wrap_future(
+            self.writer.submit_all([(lambda c=command: c(self.commands), alone) for command, alone in commands])
+        )
         await self.publisher.publish_now(self.settings.PUBLISH_WAIT_S)
-        return outcomes
+        return [value for _, value in outcomes]
 
     async def read(self, query: Callable[[C], T]) -> T:
         def locked() -> T:
@@ -159,7 +159,7 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
             await owner.publisher.stop()
             owner.log.engine.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
     app.state.owner = owner
 
@@ -186,7 +186,7 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
 
     @app.get("/events/{stream}")
     async def events(stream: str, after: int = Query(0, ge=0), until: int | None = Query(None, ge=0)) -> list[dict]:
-        """Sealed events of this service's stream, exactly as sealed: consumers fill gaps from here."""
+        """Sealed events of this service's stream, exactly as sealed, with the checkpoints closing appends: consumers fill gaps from here."""
         if stream not in owner.streams:
             raise NotFoundError(f"{owner.name} does not own stream {stream!r}")
         return await asyncio.to_thread(sealed_events, owner.log, stream, after, until)
@@ -199,7 +199,12 @@ EVENTS_PAGE = 5_000
 
 def sealed_events(log_: SqlEventLog, stream: str, after: int, until: int | None) -> list[dict]:
     upper = after + EVENTS_PAGE if until is None else min(until, after + EVENTS_PAGE)
-    return [{"raw": base64.b64encode(e.raw).decode(), "hash": base64.b64encode(e.hash).decode()}
+    checkpoints = log_.checkpoints_between(stream, after=after, until=upper)
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    return [{"raw": b64(e.raw), "hash": b64(e.hash), "checkpoint": b64(checkpoints[e.seq]) if e.seq in checkpoints else None}
             for e in log_.read(stream, after=after, until=upper)]
 
 

@@ -73,6 +73,20 @@ async def _register(site: Site, voter: str, args: list[str], key: str | None = N
     return await _run(site, VoterCommand(voter, "register", tuple(args), key))
 
 
+# -- votes: first, since routes are tried in order and votes are most of a site's traffic ---------------
+
+
+@router.put("/polls/{poll}/vote", tags=["votes"])
+async def vote(poll: str, body: Candidate, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+    """Cast or change your vote."""
+    return await _run(site, VoterCommand(me, poll, ("vote", body.candidate), key))
+
+
+@router.delete("/polls/{poll}/vote", tags=["votes"])
+async def unvote(poll: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+    return await _run(site, VoterCommand(me, poll, ("unvote",), key))
+
+
 # -- the register -------------------------------------------------------------------------
 
 
@@ -169,17 +183,6 @@ def votes(poll: str, site: SiteDep) -> dict[str, str]:
 def vote_of(poll: str, voter: str, site: SiteDep) -> dict:
     with site.lock:
         return site.polls.run(voter, poll, ["vote"]).data
-
-
-@router.put("/polls/{poll}/vote", tags=["votes"])
-async def vote(poll: str, body: Candidate, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    """Cast or change your vote."""
-    return await _run(site, VoterCommand(me, poll, ("vote", body.candidate), key))
-
-
-@router.delete("/polls/{poll}/vote", tags=["votes"])
-async def unvote(poll: str, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    return await _run(site, VoterCommand(me, poll, ("unvote",), key))
 
 
 # -- the voter shell over HTTP ----------------------------------------------------------------

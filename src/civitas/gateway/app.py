@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from civitas_kernel import telemetry
 from civitas_kernel.sql import create_engine
 
 from civitas.gateway import api, pages
@@ -20,10 +21,11 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         description="Voters register, vouch for their neighbours and vote; every input is an event in a "
         "hash-chained, signed log. Sign in with POST /api/auth/code and POST /api/auth/session.",
         version="0.1.0",
+        telemetry=telemetry.web_telemetry(),
     )
     app.state.site = site
+    app.include_router(api.router)  # first: routes are tried in order, and votes are most of the traffic
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
-    app.include_router(api.router)
     app.include_router(pages.router)
     pages.mount_static(app)
 

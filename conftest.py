@@ -1,3 +1,3 @@
-"""Fixtures for every test in the repository: real databases on every backend."""
+"""Fixtures for every test in the repository: real databases on every backend, brokers, mail, served apps."""
 
-pytest_plugins = ["civitas_kernel.testing.fixtures", "civitas_kernel.testing.brokers"]
+pytest_plugins = ["civitas_kernel.testing.fixtures", "civitas_kernel.testing.brokers", "civitas.testing"]

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).parent / "results"
-console = Console()
+console = Console(width=max(120, Console().width))  # tables of figures stay readable in a log
 
 
 class Timer:

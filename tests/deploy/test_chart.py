@@ -1,4 +1,5 @@
-"""The Helm chart renders to valid Kubernetes manifests, and skaffold.yaml builds and deploys what exists."""
+"""The Helm chart renders to valid Kubernetes manifests wired as `civitas serve` needs them, and skaffold.yaml
+builds and deploys what exists."""
 
 from __future__ import annotations
 
@@ -15,13 +16,43 @@ CHART = REPO / "charts" / "civitas"
 KUBE_VERSION = "1.30.0"
 
 
-def render(values: dict) -> list[dict]:
+# Whom each service calls over HTTP: the gateway its owners and the counter (civitas/distributed/facade.py), the owners
+# the counter for the reported records, the counter the owners to fill gaps in its replica.
+CALLS = {"gateway": {"registry", "polls", "counter"}, "registry": {"counter"}, "polls": {"counter"},
+         "counter": {"registry", "polls"}}
+
+
+def render(values: dict, release: str = "civitas") -> list[dict]:
     chart = helm.Chart.load(str(CHART))
     try:
-        rendered = chart.render(values, name="civitas", namespace="civitas", is_install=True)
+        rendered = chart.render(values, name=release, namespace="civitas", is_install=True)
     finally:
         chart.close()
     return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+
+
+def deployments(docs: list[dict]) -> dict[str, dict]:
+    """service name -> its Deployment."""
+    return {d["metadata"]["labels"]["app.kubernetes.io/name"]: d for d in docs if d["kind"] == "Deployment"}
+
+
+def container(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def env(deployment: dict) -> dict[str, object]:
+    """variable -> its value, or (secret, key) where it comes from a secret."""
+    found = {}
+    for var in container(deployment)["env"]:
+        ref = var.get("valueFrom", {}).get("secretKeyRef")
+        found[var["name"]] = (ref["name"], ref["key"]) if ref else var["value"]
+    return found
+
+
+def volume(deployment: dict, mount_path: str) -> dict:
+    """The volume mounted at mount_path."""
+    name = next(m["name"] for m in container(deployment)["volumeMounts"] if m["mountPath"] == mount_path)
+    return next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == name)
 
 
 def test_the_chart_lints_clean():
@@ -29,15 +60,29 @@ def test_the_chart_lints_clean():
     assert result["errors"] == [] and not [m for m in result["messages"] if m["severity"] > 1]
 
 
-@pytest.mark.parametrize("values", [{}, {"services": {"deployer": {"enabled": True}, "sync": {"enabled": True}}}])
+SOME_VALUES = [
+    {},
+    {"services": {"deployer": {"enabled": True}, "sync": {"enabled": True}}},
+    {"services": {"gateway": {"workers": 4}, "counter": {"persistence": {"size": "50Gi", "storageClass": "fast-ssd"}}},
+     "otel": {"endpoint": "http://otel-collector:4318"}},
+]
+
+
+@pytest.mark.parametrize("values", SOME_VALUES[1:])
+def test_the_chart_lints_clean_with_other_values(values):
+    result = helm.lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSION}")
+    assert result["errors"] == [] and not [m for m in result["messages"] if m["severity"] > 1]
+
+
+@pytest.mark.parametrize("values", SOME_VALUES)
 def test_every_rendered_manifest_is_valid_kubernetes(values):
     docs = render(values)
     for doc in docs:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
-    deployments = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    names = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
     expected = {"civitas-gateway", "civitas-registry", "civitas-polls", "civitas-counter"}
-    assert expected <= deployments
-    assert ("civitas-deployer" in deployments) == bool(values)
+    assert expected <= names
+    assert ("civitas-deployer" in names) == values.get("services", {}).get("deployer", {}).get("enabled", False)
 
 
 def test_each_deployment_serves_its_own_service_with_probes():
@@ -71,3 +116,92 @@ def test_skaffold_builds_images_the_chart_uses():
         doc["spec"]["template"]["spec"]["containers"][0]["image"] for doc in render(values) if doc["kind"] == "Deployment"
     }
     assert {v["image"] for v in values["services"].values()} <= images
+
+
+def test_registry_polls_and_counter_each_read_their_own_database():
+    found = deployments(render({"secrets": {"database": "db-urls"}}))
+
+    logs = {name: env(found[name]).get("CIVITAS_LOG_URL") for name in found}
+    assert logs == {"registry": ("db-urls", "registry-url"), "polls": ("db-urls", "polls-url"),
+                    "counter": ("db-urls", "counter-url"), "gateway": None}
+    assert env(found["gateway"])["CIVITAS_AUTH_STORE_URL"] == ("db-urls", "gateway-url")
+
+
+def test_how_to_create_the_database_secret_is_written_down():
+    keys = {ref[1] for d in deployments(render({})).values() for ref in env(d).values()
+            if isinstance(ref, tuple) and ref[0] == "civitas-database"}
+    assert keys == {"registry-url", "polls-url", "counter-url", "gateway-url"}
+    values, readme = (CHART / "values.yaml").read_text(), (REPO / "README.md").read_text()
+    assert "kubectl create secret generic civitas-database" in values
+    for key in keys:
+        assert f"--from-literal={key}=postgresql://" in values
+        assert key in readme
+
+
+def test_services_call_each_other_at_their_in_cluster_addresses():
+    ports = {"gateway": 9100, "registry": 9101, "polls": 9102, "counter": 9103}
+    docs = render({"services": {name: {"port": port} for name, port in ports.items()}}, release="town")
+    services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in docs if d["kind"] == "Service"}
+
+    for name, deployment in deployments(docs).items():
+        urls = {callee: env(deployment)[f"CIVITAS_{callee.upper()}_URL"] for callee in ports
+                if f"CIVITAS_{callee.upper()}_URL" in env(deployment)}
+        assert set(urls) == CALLS[name], name
+        for callee, url in urls.items():
+            assert url == f"http://town-{callee}:{ports[callee]}"
+            assert services[f"town-{callee}"] == ports[callee]
+        assert container(deployment)["ports"][0]["containerPort"] == ports[name]
+
+
+def test_every_service_listens_where_its_probes_and_service_reach_it():
+    for name, deployment in deployments(render({})).items():
+        assert env(deployment)["CIVITAS_HOST"] == "0.0.0.0", name  # the default, 127.0.0.1, answers only inside the pod
+
+
+def test_every_service_signs_with_the_one_mounted_site_key():
+    for name, deployment in deployments(render({"secrets": {"siteKey": "town-key"}})).items():
+        key_file = env(deployment)["CIVITAS_KEY_FILE"]
+        assert key_file == "/var/lib/civitas/site-key.pem", name
+        assert volume(deployment, key_file)["secret"]["secretName"] == "town-key"
+
+
+def test_the_counter_keeps_its_records_on_a_persistent_volume():
+    docs = render({"services": {"counter": {"persistence": {"size": "50Gi", "storageClass": "fast-ssd"}}}})
+    found = deployments(docs)
+    claims = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PersistentVolumeClaim"}
+
+    counter = found["counter"]
+    home = volume(counter, env(counter)["CIVITAS_HOME"])
+    claim = claims[home["persistentVolumeClaim"]["claimName"]]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"
+    assert claim["spec"]["storageClassName"] == "fast-ssd"
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert counter["spec"]["replicas"] == 1 and counter["spec"]["strategy"]["type"] == "Recreate"
+    assert counter["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001  # the volume is writable
+    assert list(claims) == [claim["metadata"]["name"]]
+    for name in ("gateway", "registry", "polls"):
+        assert volume(found[name], env(found[name])["CIVITAS_HOME"]) == {"name": "home", "emptyDir": {}}
+
+
+def test_the_counters_volume_has_the_clusters_default_storage_class_unless_one_is_named():
+    claim = next(d for d in render({}) if d["kind"] == "PersistentVolumeClaim")
+    assert "storageClassName" not in claim["spec"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+
+
+@pytest.mark.parametrize("service", ["registry", "polls", "counter"])
+def test_a_second_copy_of_a_single_writer_is_refused_and_upgrades_replace_it(service):
+    with pytest.raises(helm.HelmError, match=f"services.{service}.replicas must be 1"):
+        render({"services": {service: {"replicas": 2}}})
+    deployment = deployments(render({}))[service]
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # never the old and the new writing at once
+    assert "strategy" not in deployments(render({}))["gateway"]["spec"]  # the gateway rolls: it keeps no state
+
+
+def test_only_the_gateway_runs_several_workers():
+    assert env(deployments(render({}))["gateway"])["CIVITAS_WORKERS"] == "1"
+
+    found = deployments(render({"services": {"gateway": {"workers": 4}, "registry": {"workers": 3}}}))
+
+    workers = {name: env(d).get("CIVITAS_WORKERS") for name, d in found.items()}
+    assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None}

@@ -7,7 +7,6 @@ with a real broker, PostgreSQL and SMTP server, so the spans land in one in-memo
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -17,13 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from civitas.distributed.counter_service import create_counter_app
-from civitas.distributed.gateway_service import create_gateway_app
-from civitas.distributed.polls_service import create_polls_app
-from civitas.distributed.registry_service import create_registry_app
-from civitas.distributed.settings import ServiceSettings
 from civitas.gateway.auth import AuthSettings
-from civitas.gateway.mail import SMTPMailer
 
 TOKEN = "operator-token-for-tracing-tests-0123456789"
 VOTER = "alice@example.org"
@@ -40,30 +33,14 @@ def exporter() -> InMemorySpanExporter:
     return exporter
 
 
-def test_a_command_is_one_trace_from_gateway_to_the_counters_consumer(
-    tmp_path, kafka_broker, make_database_url, exporter, smtp, server_thread
-):
-    kafka = kafka_broker.settings()
-    home = tmp_path / "home"
-    servers = {name: server_thread() for name in ("registry", "polls", "counter", "gateway")}
-
-    def settings(service: str, log_url: str | None = None) -> ServiceSettings:
-        return ServiceSettings(SERVICE=service, HOME=home, SITE="localhost", LOG_URL=log_url, PUBLISH_WAIT_S=5,
-                               REGISTRY_URL=servers["registry"].url, POLLS_URL=servers["polls"].url,
-                               COUNTER_URL=servers["counter"].url)
-
+def test_a_command_is_one_trace_from_gateway_to_the_counters_consumer(kafka_broker, exporter, smtp, threaded_services,
+                                                                      tmp_path):
     inbox, smtp_port = smtp
-    auth = AuthSettings(HOME=home, SITE="localhost", OPERATOR_TOKEN=TOKEN)
-    apps = {"registry": create_registry_app(settings("registry", make_database_url("postgres")), kafka=kafka),
-            "polls": create_polls_app(settings("polls", make_database_url("postgres")), kafka=kafka),
-            "counter": create_counter_app(settings("counter", make_database_url("postgres")), kafka=kafka),
-            "gateway": create_gateway_app(settings("gateway"), auth, mailer=SMTPMailer("127.0.0.1", smtp_port))}
-    with ExitStack() as stack:
-        for name, app in apps.items():  # each in a thread of this process, so every span lands in one exporter
-            stack.enter_context(servers[name].serving(app))
-        gateway = stack.enter_context(httpx.Client(base_url=servers["gateway"].url, timeout=30))
-        counter = stack.enter_context(httpx.Client(base_url=servers["counter"].url, timeout=30))
-
+    auth = AuthSettings(HOME=tmp_path / "home", SITE="localhost", OPERATOR_TOKEN=TOKEN, SMTP_HOST="127.0.0.1",
+                        SMTP_PORT=smtp_port)
+    urls = threaded_services(kafka_broker.settings(), auth, PUBLISH_WAIT_S=5)  # each in a thread: spans land here
+    with httpx.Client(base_url=urls["gateway"], timeout=30) as gateway, \
+            httpx.Client(base_url=urls["counter"], timeout=30) as counter:
         def replica_holds(stream: str, seq: int) -> None:
             deadline = time.monotonic() + 30
             while not any(s["stream"] == stream and s["seq"] >= seq for s in counter.get("/streams").json()):
@@ -109,7 +86,10 @@ def connected_trace(spans, command_name: str, gateway_route: str, service_route:
 
     gateway = next(s for s in in_trace if s.kind is SpanKind.SERVER and s.name == gateway_route)
     service = next(s for s in in_trace if s.kind is SpanKind.SERVER and s.name == service_route)
-    (producer,) = [s for s in in_trace if s.kind is SpanKind.PRODUCER]
+    producers = [s for s in in_trace if s.kind is SpanKind.PRODUCER]
+    assert len(producers) == 1, f"{command_name}: producer spans in its trace {[dict(p.attributes) for p in producers]}, " \
+        f"in all {[(dict(p.attributes), p.context.trace_id == command.context.trace_id) for p in spans if p.kind is SpanKind.PRODUCER]}"
+    (producer,) = producers
     consumers = [s for s in in_trace if s.kind is SpanKind.CONSUMER]
     assert consumers, f"the counter's consumer span is not in the trace of {command_name}"
     assert command in ancestors(service)  # the owning service joined the gateway's trace over HTTP

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import email
-import re
-import threading
-import time
 from collections.abc import Callable, Iterator
-from email import policy
-from email.message import EmailMessage
 
-import httpx
 import pytest
-import uvicorn
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -23,48 +14,9 @@ from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.sql.engine import create_engine
 
 from civitas.gateway.auth import AuthSettings, CurrentVoter, Operator, OptionalVoter, install_auth
-from civitas_kernel.testing.ports import free_port
+from civitas.testing import ServerThread
 
 START = 1_800_000_000.0  # a fixed "now" (2027), seconds since the epoch
-
-
-class Inbox:
-    """What the SMTP server received, as parsed messages."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-    def last_to(self, address: str) -> EmailMessage:
-        found = [m for m in self.messages if m["To"] == address]
-        assert found, f"no mail to {address}; got mail to {[m['To'] for m in self.messages]}"
-        return found[-1]
-
-    def code_for(self, address: str) -> str:
-        body = self.last_to(address).get_content()
-        return re.search(r"^[ \t]+(\d{6})\r?$", body, re.M)[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server on a free local port: (its inbox, its port)."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def inbox(smtp) -> Inbox:
-    return smtp[0]
 
 
 class Clock:
@@ -214,19 +166,5 @@ def operator_headers() -> dict:
 def served(make_site_app):
     """The site served over real HTTP on a free local port: (site, base URL)."""
     site, app = make_site_app()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield site, base
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
+    with ServerThread().serving(app) as base:
+        yield site, base

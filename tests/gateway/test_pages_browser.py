@@ -1,10 +1,17 @@
-"""The web pages in a real headless browser (Debian's Chromium driven by Playwright), as a voter uses them."""
+"""The web pages in a real headless browser (Debian's Chromium driven by Playwright), as a voter uses them,
+from the embedded site and from a gateway in front of the services running on their own."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
+
+from civitas.gateway.auth import AuthSettings
+
+from .conftest import OPERATOR_TOKEN
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -20,6 +27,22 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(params=["embedded", "distributed"])
+def site_url(request, smtp, tmp_path) -> str:
+    """The site's pages: from `civitas up`'s app, or from a gateway in front of registry, polls and counter."""
+    if request.param == "embedded":
+        return request.getfixturevalue("served")[1]
+    broker = request.getfixturevalue("noida_broker")
+    auth = AuthSettings(HOME=tmp_path / "gateway", SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1],
+                        SMTP_TIMEOUT=30, OPERATOR_TOKEN=OPERATOR_TOKEN)
+    base = request.getfixturevalue("threaded_services")(broker.settings(), auth)["gateway"]
+    deadline = time.monotonic() + 30
+    while httpx.get(base + "/ready").status_code != 200:
+        assert time.monotonic() < deadline, httpx.get(base + "/ready").text
+        time.sleep(0.05)
+    return base
+
+
 def sign_in(page, base, inbox, address):
     page.goto(base + "/signin")
     page.fill("input[name=email]", address)
@@ -29,8 +52,8 @@ def sign_in(page, base, inbox, address):
     page.wait_for_url(base + "/me*")
 
 
-def test_a_voter_signs_in_registers_votes_and_sees_the_count(served, browser, inbox, operator_headers, tmp_path):
-    site, base = served
+def test_a_voter_signs_in_registers_votes_and_sees_the_count(site_url, browser, inbox, operator_headers, tmp_path):
+    base = site_url
     httpx.post(base + "/api/polls", json={"name": "test-poll", "title": "Test poll"}, headers=operator_headers).raise_for_status()
     page = browser.new_page()
     sign_in(page, base, inbox, "alice@example.org")

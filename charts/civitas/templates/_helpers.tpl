@@ -11,3 +11,56 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- else -}}{{- if $root.Values.image.registry -}}{{ $root.Values.image.registry }}/{{- end -}}{{ $svc.image }}:{{ $root.Values.image.tag }}
 {{- end -}}
 {{- end -}}
+
+{{/* Every service's CIVITAS_HOME; the site key is mounted inside it. */}}
+{{- define "civitas.home" -}}/var/lib/civitas{{- end -}}
+
+{{/* A service's in-cluster address: http://RELEASE-NAME:PORT. */}}
+{{- define "civitas.url" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+http://{{ $root.Release.Name }}-{{ $name }}:{{ (index $root.Values.services $name).port }}
+{{- end -}}
+
+{{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
+{{- define "civitas.calls" -}}
+gateway: [registry, polls, counter]
+registry: [counter]
+polls: [counter]
+counter: [registry, polls]
+{{- end -}}
+
+{{/* The variable each service's database (key SERVICE-url of the database secret) goes into. */}}
+{{- define "civitas.databases" -}}
+registry: CIVITAS_LOG_URL
+polls: CIVITAS_LOG_URL
+counter: CIVITAS_LOG_URL
+gateway: CIVITAS_AUTH_STORE_URL
+{{- end -}}
+
+{{/* A service's environment: what `civitas serve NAME` reads (see civitas/distributed/settings.py). */}}
+{{- define "civitas.env" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}{{- $svc := index . 2 -}}
+{{- $home := include "civitas.home" $root -}}
+- {name: CIVITAS_SITE, value: {{ $root.Values.site | quote }}}
+- {name: CIVITAS_HOME, value: {{ $home }}}
+- {name: CIVITAS_HOST, value: "0.0.0.0"}  # the pod's address, where probes and the Service reach it
+- {name: CIVITAS_KEY_FILE, value: {{ $home }}/site-key.pem}
+{{- with get (include "civitas.databases" $root | fromYaml) $name }}
+- name: {{ . }}
+  valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.database }}, key: {{ $name }}-url}}
+{{- end }}
+{{- range get (include "civitas.calls" $root | fromYaml) $name | default (list) }}
+- {name: CIVITAS_{{ upper . }}_URL, value: {{ include "civitas.url" (list $root .) | quote }}}
+{{- end }}
+- name: CIVITAS_OPERATOR_TOKEN
+  valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.operator }}, key: token}}
+- {name: CIVITAS_KAFKA_BOOTSTRAP_SERVERS, value: {{ $root.Values.kafka.bootstrapServers | quote }}}
+- {name: CIVITAS_KAFKA_TOPIC_TEMPLATE, value: {{ $root.Values.kafka.topicTemplate | quote }}}
+{{- if eq $name "gateway" }}
+- {name: CIVITAS_WORKERS, value: {{ $svc.workers | default 1 | quote }}}
+{{- end }}
+{{- if $root.Values.otel.endpoint }}
+- {name: OTEL_EXPORTER_OTLP_ENDPOINT, value: {{ $root.Values.otel.endpoint | quote }}}
+- {name: OTEL_SERVICE_NAME, value: {{ printf "civitas-%s" $name | quote }}}
+{{- end }}
+{{- end -}}

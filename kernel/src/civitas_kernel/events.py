@@ -102,13 +102,18 @@ def seal_batch(
 
 
 _POOL = descriptor_pool.Default()
+_CLASSES: dict[str, type[Message]] = {}  # a replay decodes millions of bodies of a handful of types
 
 
 def message_class(type_name: str) -> type[Message]:
+    found = _CLASSES.get(type_name)
+    if found is not None:
+        return found
     try:
-        return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(type_name))
+        found = _CLASSES[type_name] = message_factory.GetMessageClass(_POOL.FindMessageTypeByName(type_name))
     except KeyError:
         raise LookupError(f"unknown event type {type_name!r}; is its schema in proto/ and generated?") from None
+    return found
 
 
 def decode_body(type_name: str, body: bytes) -> Message:

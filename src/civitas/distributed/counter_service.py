@@ -26,11 +26,13 @@ from civitas_polls import POLL_STREAMS
 from civitas_registry import REGISTER_STREAMS
 
 from civitas.distributed.calls import ServiceClient
+from civitas.distributed.compiling import Compiler
 from civitas.distributed.keys import shared_site_key
 from civitas.distributed.owner_logs import OwnerLogs
 from civitas.distributed.replica import ReplicaProjector
 from civitas.distributed.settings import ServiceSettings
-from civitas.gateway.problems import Problem, install_problem_handlers
+from civitas.gateway.problems import install_problem_handlers
+from civitas.scheduler import CompileScheduler
 from civitas.site import Site
 
 log = logging.getLogger("civitas.distributed.counter")
@@ -99,27 +101,33 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
     site = ReplicaSite(settings, site_key=shared_site_key(settings.key_file))
     replica = site.log
     projector = ReplicaProjector(replica)
-    owners = OwnerLogs({"registry": ServiceClient("registry", settings.REGISTRY_URL, timeout=10),
-                        "polls": ServiceClient("polls", settings.POLLS_URL, timeout=10)})
+    clients = {"registry": ServiceClient("registry", settings.REGISTRY_URL, timeout=10),
+               "polls": ServiceClient("polls", settings.POLLS_URL, timeout=10)}
     consumer = StreamConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
-                               site_keys={settings.SITE: site.key.public_key}, source=owners)
+                              site_keys={settings.SITE: site.key.public_key}, source=OwnerLogs(clients))
     follower = Follower(consumer)
+
+    def heads() -> dict[str, int]:
+        return {stream: head.seq for s, stream, head in replica.streams() if s == settings.SITE}
+
+    compiler = Compiler(site, heads, clients, settings.COMPILE_WAIT_S)
+    # As `civitas up` does: a list and a count at randomly jittered intervals (CIVITAS_COMPILE_EVERY_MINUTES).
+    scheduler = CompileScheduler(compiler.compile_all, settings.COMPILE_EVERY_MINUTES * 60, settings.COMPILE_JITTER)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await follower.start()
+        scheduler.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(scheduler.stop)
             await follower.stop()
             replica.engine.dispose()
 
     app = FastAPI(title="civitas counter (internal)", lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
     app.state.site, app.state.follower = site, follower
-
-    def heads() -> dict[str, int]:
-        return {stream: head.seq for s, stream, head in replica.streams() if s == settings.SITE}
 
     @app.get("/health")
     def health() -> dict:
@@ -150,19 +158,7 @@ def create_counter_app(settings: ServiceSettings, kafka: KafkaSettings | None = 
     async def compile_record(kind: Kind, body: CompileRequest | None = None) -> list[dict]:
         """Snap, ready, mount and report a new record, once the replica holds at least `at_least`."""
         wanted = (body or CompileRequest()).at_least
-
-        async def behind() -> dict[str, tuple[int, int]]:
-            held = await asyncio.to_thread(heads)
-            return {s: (held.get(s, 0), seq) for s, seq in wanted.items() if held.get(s, 0) < seq}
-
-        deadline = time.monotonic() + settings.COMPILE_WAIT_S
-        while lag := await behind():
-            if time.monotonic() > deadline:
-                raise Problem(503, f"the counter's replica is still behind the owners' logs after "
-                              f"{settings.COMPILE_WAIT_S:g}s (stream: held, wanted): {lag}; is Kafka up?",
-                              kind="replica-behind")
-            await asyncio.sleep(0.05)
-        return [r.as_dict() for r in await asyncio.to_thread(site.compile, kind)]
+        return [r.as_dict() for r in await asyncio.to_thread(compiler.compile, kind, wanted)]
 
     @app.get("/records/{kind}/reported")
     async def reported(kind: Kind) -> dict:

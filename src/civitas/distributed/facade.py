@@ -16,17 +16,16 @@ from civitas_kernel.commands import Reply
 from civitas_kernel.log import Position
 from civitas_kernel.records import Record
 from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import POLL_STREAMS, PollConfig
-from civitas_registry import REGISTER_STREAMS
+from civitas_polls import PollConfig
 
 from civitas.distributed.calls import ServiceClient
+from civitas.distributed.compiling import STREAMS_OF_KIND
 from civitas.distributed.forwarder import CommandForwarder
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
 from civitas.distributed.tracing import command_span
 from civitas.voter_command import VoterCommand
 
-STREAMS_OF_KIND = {"list": REGISTER_STREAMS, "count": POLL_STREAMS}
 
 
 class NoLock(AbstractContextManager):
@@ -96,6 +95,10 @@ class RemotePolls:
     def create(self, name: str, **options) -> Reply:
         with command_span("poll create"):
             return _reply(self.client.post("/polls", {"name": name, **options}))
+
+    def configure(self, name: str, **changes) -> Reply:
+        with command_span("poll configure"):
+            return _reply(self.client.call("PATCH", f"/polls/{name}", json=changes))
 
     def list_polls(self) -> Reply:
         return _reply(self.client.get("/polls"))

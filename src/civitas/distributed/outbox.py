@@ -79,7 +79,8 @@ class Publisher:
     async def _publish_once(self, *, read_log: bool = True) -> int:
         async with self._lock:
             try:
-                published = await self.relay.publish_pending(read_log=read_log)
+                # The loop's rounds (read_log) leave a command's fresh events to that command's own round.
+                published = await self.relay.publish_pending(read_log=read_log, leave_recent=read_log)
             except KafkaError as error:
                 self.last_error = repr(error)
                 log.warning("publishing failed, the loop retries: %r", error)

@@ -12,7 +12,7 @@ from civitas.distributed.calls import ServiceClient
 from civitas.distributed.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
-from civitas.gateway.api import NewPoll  # the same request the gateway takes
+from civitas.gateway.api import NewPoll, PollChanges  # the same requests the gateway takes
 from civitas.voter_command import VoterCommand
 
 
@@ -32,6 +32,10 @@ def create_polls_app(settings: ServiceSettings, **owner_options) -> FastAPI:
     @app.post("/polls", status_code=201)
     async def create(body: NewPoll) -> dict:
         return reply_json(await owner.run(lambda p: p.create(body.name, **body.model_dump(exclude={"name"}))))
+
+    @app.patch("/polls/{poll}")
+    async def configure(poll: str, body: PollChanges) -> dict:
+        return reply_json(await owner.run(lambda p: p.configure(poll, **body.changes())))
 
     @app.get("/polls")
     async def list_polls() -> dict:

@@ -56,10 +56,15 @@ def serve(
     if settings.WORKERS > 1 and settings.SERVICE != "gateway":
         raise typer.BadParameter(f"only the gateway runs several workers; {settings.SERVICE} is the one writer of its "
                                  "streams (or of its replica), so run it with one (unset CIVITAS_WORKERS)")
+    if settings.SERVICE == "gateway":
+        from civitas.gateway.auth import AuthSettings
+
+        AuthSettings()  # read here once, so a mistake in it is said once, before any worker starts
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {settings.SERVICE} %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per internal call drowns what matters
     port_ = settings.port_of(settings.SERVICE)
-    options = {"host": settings.HOST, "port": port_, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE_S}
+    options = {"host": settings.HOST, "port": port_, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE_S,
+               "proxy_headers": bool(settings.FORWARDED_ALLOW_IPS), "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS or None}
     typer.echo(f"civitas {settings.SERVICE} of site {settings.SITE} on http://{settings.HOST}:{port_}"
                + (f" ({settings.WORKERS} workers)" if settings.WORKERS > 1 else ""))
     if settings.WORKERS > 1:

@@ -26,6 +26,9 @@ class ServiceSettings(Settings):
     PORT: int | None = Field(None, ge=1, le=65535)  # default: DEFAULT_PORTS[SERVICE]
     KEY_FILE: Path | None = None  # the site key all services sign with; default CIVITAS_HOME/site-key.pem
     WORKERS: int = Field(1, ge=1, le=64)  # gateway only: processes serving it side by side (it keeps no state)
+    # Proxies trusted to say who the client is (X-Forwarded-For), e.g. an ingress's address or "*"; empty: none,
+    # so rate limits count the peer's own address.
+    FORWARDED_ALLOW_IPS: str = ""
 
     REGISTRY_URL: str = "http://127.0.0.1:8001"
     POLLS_URL: str = "http://127.0.0.1:8002"

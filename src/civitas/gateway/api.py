@@ -60,6 +60,19 @@ class NewPoll(BaseModel):
     closes_at_us: int = Field(0, ge=0)
 
 
+class PollChanges(BaseModel):
+    """What may change in a poll after it is made; fields left out stay as they are."""
+
+    title: str | None = Field(None, max_length=200)
+    district: str | None = Field(None, max_length=20)
+    min_trust: int | None = Field(None, ge=0, le=1000)
+    opens_at_us: int | None = Field(None, ge=0)
+    closes_at_us: int | None = Field(None, ge=0)
+
+    def changes(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
 class ShellLine(BaseModel):
     line: str = Field(min_length=1, max_length=2000, description="SERVICE COMMAND [ARGS], run as the signed-in voter")
 
@@ -164,6 +177,13 @@ def create_poll(body: NewPoll, _: Operator, site: SiteDep) -> dict:
     """Create a poll (operator only)."""
     with site.lock:
         return site.polls.create(body.name, **body.model_dump(exclude={"name"})).data
+
+
+@router.patch("/polls/{poll}", tags=["polls"])
+def configure_poll(poll: str, body: PollChanges, _: Operator, site: SiteDep) -> dict:
+    """Change a poll's title, district, minimum trust or opening times (operator only)."""
+    with site.lock:
+        return site.polls.configure(poll, **body.changes()).data
 
 
 @router.get("/polls/{poll}", tags=["polls"])

@@ -107,6 +107,7 @@ class StreamConsumer:
         self._metrics = telemetry.instruments(meter_provider)
         self._topic_stream = {settings.topic(s): s for s in self.streams}
         self._consumer: AIOKafkaConsumer | None = None
+        self._backlog = True  # until a round comes back short: a new consumer usually starts behind
         self._lock = asyncio.Lock()  # one processing round or rebalance at a time
         self.parked: dict[tuple[str, int, int], ParkedMessage] = {}
         self._forget_all()
@@ -180,16 +181,21 @@ class StreamConsumer:
         return applied
 
     async def _fetch(self, consumer: AIOKafkaConsumer, timeout_ms: int) -> dict[TopicPartition, list]:
-        backoff_ms = self.settings.idle_backoff_ms
+        backoff_ms, most = self.settings.idle_backoff_ms, self.settings.max_poll_records
         if not backoff_ms:
-            return await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_poll_records)
+            return await consumer.getmany(timeout_ms=timeout_ms, max_records=most)
         # Paced: the fetcher runs only inside this window, so a broker that never holds a fetch cannot make it spin.
+        # Behind a backlog (the last round was full) the next fetch surely brings data: let it take its time,
+        # and keep fetching while this round is applied.
+        window = timeout_ms if self._backlog else min(timeout_ms, PACED_WINDOW_MS)
         assigned = consumer.assignment()
         consumer.resume(*assigned)
         try:
-            batch = await consumer.getmany(timeout_ms=min(timeout_ms, PACED_WINDOW_MS), max_records=self.settings.max_poll_records)
+            batch = await consumer.getmany(timeout_ms=window, max_records=most)
+            self._backlog = sum(len(records) for records in batch.values()) >= most
         finally:
-            consumer.pause(*assigned)
+            if not self._backlog:
+                consumer.pause(*assigned)
         if not batch:
             await asyncio.sleep(min(timeout_ms, backoff_ms) / 1000)
         return batch

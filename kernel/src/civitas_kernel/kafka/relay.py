@@ -43,6 +43,9 @@ outbox = Table(
 # Errors after which an idempotent producer's state is useless; only a fresh producer recovers.
 PRODUCER_STATE_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
 MAX_FRESH = 50_000  # events per stream kept in memory for publishing; beyond that (Kafka down), the log is read
+# A full round (read_log=True, e.g. a timer's) leaves what was appended this recently to the quick round of the
+# command that appended it, which publishes in that command's trace.
+HANDOFF_S = 1.0
 
 Key = tuple[str, str]  # (site, stream)
 Sealed = tuple[int, bytes, bytes]  # (seq, own hash, raw envelope)
@@ -54,7 +57,7 @@ class FreshEvents:
     def __init__(self, keys: set[Key]) -> None:
         self._keys = keys
         self._lock = threading.Lock()
-        self._events: dict[Key, dict[int, tuple[bytes, bytes]]] = {}
+        self._events: dict[Key, dict[int, tuple[bytes, bytes, float]]] = {}  # seq -> (hash, raw, when added)
         self._checkpoints: dict[Key, dict[int, bytes]] = {}
 
     def add(self, site: str, stream: str, sealed: Sequence[Sealed], checkpoint: bytes) -> None:
@@ -67,20 +70,25 @@ class FreshEvents:
                 events.clear()  # bounded: the relay reads these from the log instead
                 self._checkpoints.pop(key, None)
                 return
+            now = time.monotonic()
             for seq, own_hash, raw in sealed:
-                events[seq] = (own_hash, raw)
+                events[seq] = (own_hash, raw, now)
             self._checkpoints.setdefault(key, {})[sealed[-1][0]] = checkpoint
 
-    def take(self, key: Key, after: int, limit: int) -> tuple[list[Sealed], dict[int, bytes]] | None:
-        """The run of events right after `after` (at most `limit`), with their checkpoints; None if it is not here."""
+    def take(self, key: Key, after: int, limit: int, *, older_than: float = 0.0) -> tuple[list[Sealed], dict[int, bytes]] | None:
+        """The run of events right after `after` (at most `limit`, added at least `older_than` seconds ago), with
+        their checkpoints; None if it is not here."""
         with self._lock:
             events = self._events.get(key)
             if not events or after + 1 not in events:
                 return None
-            taken, seq = [], after + 1
-            while seq in events and len(taken) < limit:
-                taken.append((seq, *events[seq]))
+            taken, seq, before = [], after + 1, time.monotonic() - older_than
+            while seq in events and len(taken) < limit and events[seq][2] <= before:
+                own_hash, raw, _ = events[seq]
+                taken.append((seq, own_hash, raw))
                 seq += 1
+            if not taken:
+                return None
             checkpoints = self._checkpoints.get(key, {})
             return taken, {s: checkpoints[s] for s, _, _ in taken if s in checkpoints}
 
@@ -201,9 +209,9 @@ class OutboxRelay:
                 self._saved[(site, stream)] = position
         self._last_save = time.monotonic()
 
-    def _next_batch(self, site: str, stream: str) -> tuple[list[Sealed], dict[int, bytes]]:
+    def _next_batch(self, site: str, stream: str, older_than: float = 0.0) -> tuple[list[Sealed], dict[int, bytes]]:
         after = self.acknowledged(site, stream)
-        taken = self._fresh.take((site, stream), after, self.batch_size)
+        taken = self._fresh.take((site, stream), after, self.batch_size, older_than=older_than)
         if taken is not None:
             return taken
         # Not in memory (appended elsewhere, or before we started): read the log, up to what memory holds.
@@ -217,11 +225,13 @@ class OutboxRelay:
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish_pending(self, *, read_log: bool = True) -> int:
+    async def publish_pending(self, *, read_log: bool = True, leave_recent: bool = False) -> int:
         """Publish everything beyond the acknowledged positions; returns how many messages were acknowledged.
 
         read_log=False: only what this process appended (and any gap before it), not what others may have:
         the quick round right after an append, with no database round trip for streams that did not move.
+        leave_recent: leave what this process appended in the last HANDOFF_S to the quick round of the command
+        that appended it (a timer's round, so that each command's events are published in its own trace).
         """
         if self._producer is None:
             raise RuntimeError("the relay is not started: use `async with OutboxRelay(...)` or await start()")
@@ -229,7 +239,7 @@ class OutboxRelay:
         for stream in self.streams:
             for site in self.sites:
                 while True:
-                    events, checkpoints = await self._batch(site, stream, read_log)
+                    events, checkpoints = await self._batch(site, stream, read_log, HANDOFF_S if leave_recent else 0.0)
                     if not events:
                         break
                     try:
@@ -248,15 +258,15 @@ class OutboxRelay:
                         break  # nothing more known: what others append, the next round finds
         return published
 
-    async def _batch(self, site: str, stream: str, read_log: bool) -> tuple[list[Sealed], dict[int, bytes]]:
+    async def _batch(self, site: str, stream: str, read_log: bool, older_than: float) -> tuple[list[Sealed], dict[int, bytes]]:
         key = (site, stream)
         if key in self._acknowledged:
-            taken = self._fresh.take(key, self._acknowledged[key], self.batch_size)
+            taken = self._fresh.take(key, self._acknowledged[key], self.batch_size, older_than=older_than)
             if taken is not None:
                 return taken  # the common case: just appended here, no database round trip
             if not read_log and self._fresh.first(key) is None:
                 return [], {}
-        return await asyncio.to_thread(self._next_batch, site, stream)
+        return await asyncio.to_thread(self._next_batch, site, stream, older_than)
 
     async def _restart_producer(self) -> None:
         if self._producer is not None:

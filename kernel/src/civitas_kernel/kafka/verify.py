@@ -42,7 +42,10 @@ def decode_message(value: bytes | None, topic_stream: str) -> RecordedEvent | st
 
 def checkpoint_of(headers: Sequence[tuple[str, bytes]] | None) -> bytes | None:
     """The signed checkpoint travelling in a message's headers, if the site signed one at its position."""
-    return next((v for k, v in headers or () if k == codec.CHECKPOINT_HEADER and v), None)
+    for k, v in headers or ():  # a plain loop: this runs for every message
+        if k == codec.CHECKPOINT_HEADER:
+            return v or None
+    return None
 
 
 def check_checkpoint(event: RecordedEvent, signed_bytes: bytes, site_keys: Mapping[str, bytes]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from civitas_kernel.settings import SiteSettings
@@ -21,10 +21,12 @@ PLACEHOLDERS = frozenset(
 )
 MIN_OPERATOR_TOKEN = 24  # characters; a shorter token can be guessed online
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")  # what civitas_kernel.sql.create_engine opens
 
 
 class AuthSettings(SiteSettings):
-    """CIVITAS_SMTP_*, CIVITAS_MAIL_FROM, CIVITAS_SESSION_HOURS, CIVITAS_OPERATOR_TOKEN, CIVITAS_RATE_*."""
+    """CIVITAS_SMTP_*, CIVITAS_MAIL_FROM, CIVITAS_SESSION_HOURS, CIVITAS_OPERATOR_TOKEN, CIVITAS_AUTH_STORE_URL,
+    CIVITAS_RATE_*."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_", hide_input_in_errors=True)  # errors must not print secrets
 
@@ -43,6 +45,9 @@ class AuthSettings(SiteSettings):
 
     OPERATOR_TOKEN: SecretStr | None = None  # default: generated once into HOME/operator-token
 
+    # Where sign-in challenges and sessions live; gateways side by side must share one (postgresql://...).
+    AUTH_STORE_URL: str | None = None  # default: the SQLite file gateway.sqlite in HOME
+
     RATE_ADDRESS: RateSetting = Field("600/1min", validate_default=True)  # every request, per client address
     RATE_VOTER: RateSetting = Field("120/1min", validate_default=True)  # signed-in requests, per voter
     RATE_CODE_ADDRESS: RateSetting = Field("5/10min", validate_default=True)  # code requests, per address
@@ -56,12 +61,23 @@ class AuthSettings(SiteSettings):
 
     @property
     def store_url(self) -> str:
-        """Where the embedded site keeps the sign-in store: CIVITAS_HOME/gateway.sqlite."""
-        return f"sqlite:///{self.HOME / 'gateway.sqlite'}"
+        """The sign-in store's database: CIVITAS_AUTH_STORE_URL, else CIVITAS_HOME/gateway.sqlite."""
+        return self.AUTH_STORE_URL or f"sqlite:///{self.HOME / 'gateway.sqlite'}"
 
     @property
     def mail_from(self) -> str:
         return self.MAIL_FROM or f"civitas@{self.SITE}"
+
+    @field_validator("AUTH_STORE_URL")
+    @classmethod
+    def _store_opens(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(STORE_SCHEMES):
+            # Name the scheme only, never the URL: it may carry a password.
+            scheme = value.partition("://")[0] if "://" in value else None
+            what = f"names a {scheme!r} database" if scheme else "is not a database URL"
+            raise ValueError(f"CIVITAS_AUTH_STORE_URL {what}; set it to postgresql://USER:PASSWORD@HOST/DB (one store "
+                             "every gateway shares) or sqlite:///PATH, or unset it for CIVITAS_HOME/gateway.sqlite")
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> AuthSettings:

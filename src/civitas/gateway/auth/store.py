@@ -2,7 +2,8 @@
 
 None of this goes into the event log, which is public. Codes and tokens are kept only as
 digests; TOTP secrets must be kept as they are (the server computes codes from them), which is
-why this store's file must stay private to the site (sqlite: CIVITAS_HOME/gateway.sqlite).
+why this store must stay private to the site (CIVITAS_AUTH_STORE_URL; by default the SQLite file
+CIVITAS_HOME/gateway.sqlite, on PostgreSQL when several gateways serve the site side by side).
 Every change that must not race (spending a try, using a challenge, a TOTP step) is one
 conditional UPDATE whose row count says whether it won.
 """
@@ -23,6 +24,7 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine, Row
@@ -63,7 +65,11 @@ KEEP_EXPIRED_CHALLENGES = 24 * 3600  # seconds; long enough to say "expired" rat
 class AuthStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Gateways starting together on one database would otherwise race to create the tables.
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('civitas auth store schema'))"))
+            metadata.create_all(conn)
         _keep_private(engine)
 
     # challenges

@@ -135,7 +135,7 @@ def one_round(cluster: Cluster, base: str, tokens: list[str], args, others: dict
 def run(args) -> dict:
     env = {"CIVITAS_OPERATOR_TOKEN": OPERATOR_TOKEN, **UNLIMITED_RATES, **dict(v.split("=", 1) for v in args.set)}
     with smtp_inbox() as (inbox, smtp_port), tempfile.TemporaryDirectory() as tmp, \
-            postgres_server(durable=True) as pg, running_broker("noida") as broker:
+            postgres_server(durable=True) as pg, running_broker(args.broker) as broker:
         env |= {"CIVITAS_SMTP_HOST": "127.0.0.1", "CIVITAS_SMTP_PORT": str(smtp_port)}
         started = time.perf_counter()
         with Cluster(Path(tmp), pg, broker.settings(partitions=1), extra_env=env,
@@ -152,7 +152,8 @@ def run(args) -> dict:
                     rounds.append(one_round(cluster, base, tokens, args, others, n))
     median = sorted(rounds, key=lambda r: r["accepted_per_s"])[len(rounds) // 2]
     return {"startup_s": startup_s, "seconds": args.seconds, "clients": args.clients, "voters": args.voters,
-            "gateway_workers": args.gateway_workers, "load": args.load, "rounds": rounds, "median": median}
+            "gateway_workers": args.gateway_workers, "broker": args.broker, "load": args.load, "rounds": rounds,
+            "median": median}
 
 
 def main() -> None:
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=1000)
     parser.add_argument("--gateway-workers", type=int, default=1, help="gateway processes (it keeps no state)")
     parser.add_argument("--load", choices=sorted(LOADS), default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument("--broker", choices=["noida", "tansu"], default="noida", help="the Kafka-compatible broker")
     parser.add_argument("--profile", action="append", default=[], metavar="SERVICE",
                         help="record a py-spy profile of SERVICE during each round (pip install py-spy)")
     parser.add_argument("--profile-dir", default=".", help="where --profile writes SERVICE.txt (py-spy raw format)")
@@ -173,7 +175,7 @@ def main() -> None:
     if args.quick:
         args.rounds, args.seconds, args.voters = 1, 5, 200
     f = run(args)
-    show(f"civitas serve x4 (gateway x{args.gateway_workers}; PostgreSQL fsync on; noida-db): votes through the "
+    show(f"civitas serve x4 (gateway x{args.gateway_workers}; PostgreSQL fsync on; {args.broker}): votes through the "
          "gateway into the counter's replica",
          ["round", "votes", "failed", "accepted/s", "reply p50 ms", "reply p99 ms", "lag p50 ms", "lag p99 ms",
           "lag max ms", "not in replica"],

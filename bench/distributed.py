@@ -115,7 +115,8 @@ def one_round(cluster: Cluster, base: str, tokens: list[str], args, others: dict
     while settled < 10 and time.perf_counter() < deadline:
         owner, replica = sampler.latest("owner"), sampler.latest("replica")
         time.sleep(SAMPLE_S)
-        settled = settled + 1 if (owner, replica) == (sampler.latest("owner"), sampler.latest("replica")) == (owner, owner) else 0
+        now = (sampler.latest("owner"), sampler.latest("replica"))
+        settled = settled + 1 if now == (owner, replica) == (owner, owner) else 0
     sampler.stop.set()
     sampler.join()
     last, replica_last = sampler.latest("owner"), sampler.latest("replica")

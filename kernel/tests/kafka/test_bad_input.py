@@ -118,7 +118,8 @@ def test_a_gap_is_filled_from_the_log_of_record_when_the_consumer_can_read_it(
     async def scenario():
         producer = AIOKafkaProducer(bootstrap_servers=settings.servers, acks="all")
         await producer.start()
-        async with StreamConsumer(settings, projection.projector, ["vote"], source=LogSource(sqlite_log), gap_retry_s=0.2) as consumer:
+        async with StreamConsumer(settings, projection.projector, ["vote"], source=LogSource(sqlite_log),
+                                  gap_retry_s=0.2) as consumer:
             for event in events[:3] + events[5:]:  # 4 and 5 never reach Kafka
                 await producer.send_and_wait(settings.topic("vote"), value=codec.encode(event), key=codec.key_of(SITE))
             await consume_until(consumer, lambda: projection.projector.position(SITE, "vote") == 8)

@@ -27,7 +27,6 @@ from civitas.distributed.tracing import command_span
 from civitas.voter_command import VoterCommand
 
 
-
 class NoLock(AbstractContextManager):
     """The site's lock, which the routes take: the owning services serialise their own commands, so nothing here."""
 

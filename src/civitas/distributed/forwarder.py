@@ -45,7 +45,8 @@ class CommandForwarder:
 
     async def submit(self, command: VoterCommand) -> Reply:
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append(Waiting(command, future, contextvars.copy_context(), trace.get_current_span().get_span_context()))
+        span = trace.get_current_span().get_span_context()
+        self._waiting.append(Waiting(command, future, contextvars.copy_context(), span))
         self._send_what_waits()
         return await future
 

@@ -186,7 +186,9 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
 
     @app.get("/events/{stream}")
     async def events(stream: str, after: int = Query(0, ge=0), until: int | None = Query(None, ge=0)) -> list[dict]:
-        """Sealed events of this service's stream, exactly as sealed, with the checkpoints closing appends: consumers fill gaps from here."""
+        """Sealed events of this service's stream, exactly as sealed, with the checkpoints closing appends.
+
+        Consumers fill gaps from here."""
         if stream not in owner.streams:
             raise NotFoundError(f"{owner.name} does not own stream {stream!r}")
         return await asyncio.to_thread(sealed_events, owner.log, stream, after, until)
@@ -204,7 +206,8 @@ def sealed_events(log_: SqlEventLog, stream: str, after: int, until: int | None)
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()
 
-    return [{"raw": b64(e.raw), "hash": b64(e.hash), "checkpoint": b64(checkpoints[e.seq]) if e.seq in checkpoints else None}
+    return [{"raw": b64(e.raw), "hash": b64(e.hash),
+             "checkpoint": b64(checkpoints[e.seq]) if e.seq in checkpoints else None}
             for e in log_.read(stream, after=after, until=upper)]
 
 

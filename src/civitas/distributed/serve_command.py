@@ -39,7 +39,8 @@ def serve(
     service: str = typer.Argument(None, help=f"One of {', '.join(SERVICES)}; default $CIVITAS_SERVICE.", show_default=False),
     host: str = typer.Option(None, help="Address to listen on (default $CIVITAS_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default $CIVITAS_PORT, else gateway 8000, registry 8001, polls 8002, counter 8003)."),
-    workers: int = typer.Option(None, help="Gateway only: processes serving it side by side (default $CIVITAS_WORKERS or 1)."),
+    workers: int = typer.Option(None, help="Gateway only: processes serving it side by side "
+                                           "(default $CIVITAS_WORKERS or 1)."),
 ) -> None:
     """Run one service on its own: PostgreSQL at CIVITAS_LOG_URL, Kafka at CIVITAS_KAFKA_BOOTSTRAP_SERVERS."""
     import logging

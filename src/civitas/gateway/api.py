@@ -114,7 +114,7 @@ def registrant(voter: str, site: SiteDep) -> dict:
 
 @router.put("/register/{voter}/attributes/{attribute}", tags=["register"])
 async def set_attribute(voter: str, attribute: Attribute, body: Value, me: CurrentVoter, site: SiteDep,
-                  key: IdempotencyKey = None) -> dict:
+                        key: IdempotencyKey = None) -> dict:
     """Set your own attribute, or pre-register another (`--alter`) where the site allows it."""
     alter = [] if voter == me else ["--alter", voter]
     return await _register(site, me, ["set", *alter, attribute, *body.value.split()], key)

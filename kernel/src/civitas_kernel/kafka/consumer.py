@@ -79,7 +79,8 @@ class StreamConsumer:
     """Applies the events of `streams` from Kafka to `projector`, verified, in order, each once.
 
     group: the consumer group (default settings.consumer_group); one group per projection.
-    source: the log of record (a Source, e.g. LogSource(log)), if this process can reach it: gaps are then filled from it.
+    source: the log of record (a Source, e.g. LogSource(log)), if this process can reach it: gaps are then
+        filled from it.
     site_keys: pinned Ed25519 public keys per site; checkpoints travelling with messages must verify against them,
         and only checkpoints of a pinned site reach the projector (Projector.apply_all's `checkpoints`).
     gap_retry_s: how long a gap may last before the consumer re-reads the partition or asks `source`.

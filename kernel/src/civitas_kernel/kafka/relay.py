@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 
@@ -22,6 +21,7 @@ from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 
 from civitas_kernel import telemetry
 from civitas_kernel.kafka import codec
+from civitas_kernel.kafka.fresh import FreshEvents, Key, SealedRow
 from civitas_kernel.kafka.settings import KafkaSettings
 from civitas_kernel.kafka.topics import ensure_topics
 from civitas_kernel.sql.base import SqlEventLog
@@ -42,68 +42,10 @@ outbox = Table(
 
 # Errors after which an idempotent producer's state is useless; only a fresh producer recovers.
 PRODUCER_STATE_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
-MAX_FRESH = 50_000  # events per stream kept in memory for publishing; beyond that (Kafka down), the log is read
 # A full round (read_log=True, e.g. a timer's) leaves what was appended this recently to the quick round of the
 # command that appended it, which publishes in that command's trace.
 HANDOFF_S = 1.0
 
-Key = tuple[str, str]  # (site, stream)
-Sealed = tuple[int, bytes, bytes]  # (seq, own hash, raw envelope)
-
-
-class FreshEvents:
-    """What this process just appended, per (site, stream), until the relay has published it (thread-safe)."""
-
-    def __init__(self, keys: set[Key]) -> None:
-        self._keys = keys
-        self._lock = threading.Lock()
-        self._events: dict[Key, dict[int, tuple[bytes, bytes, float]]] = {}  # seq -> (hash, raw, when added)
-        self._checkpoints: dict[Key, dict[int, bytes]] = {}
-
-    def add(self, site: str, stream: str, sealed: Sequence[Sealed], checkpoint: bytes) -> None:
-        key = (site, stream)
-        if key not in self._keys:
-            return
-        with self._lock:
-            events = self._events.setdefault(key, {})
-            if len(events) + len(sealed) > MAX_FRESH:
-                events.clear()  # bounded: the relay reads these from the log instead
-                self._checkpoints.pop(key, None)
-                return
-            now = time.monotonic()
-            for seq, own_hash, raw in sealed:
-                events[seq] = (own_hash, raw, now)
-            self._checkpoints.setdefault(key, {})[sealed[-1][0]] = checkpoint
-
-    def take(self, key: Key, after: int, limit: int, *, older_than: float = 0.0) -> tuple[list[Sealed], dict[int, bytes]] | None:
-        """The run of events right after `after` (at most `limit`, added at least `older_than` seconds ago), with
-        their checkpoints; None if it is not here."""
-        with self._lock:
-            events = self._events.get(key)
-            if not events or after + 1 not in events:
-                return None
-            taken, seq, before = [], after + 1, time.monotonic() - older_than
-            while seq in events and len(taken) < limit and events[seq][2] <= before:
-                own_hash, raw, _ = events[seq]
-                taken.append((seq, own_hash, raw))
-                seq += 1
-            if not taken:
-                return None
-            checkpoints = self._checkpoints.get(key, {})
-            return taken, {s: checkpoints[s] for s, _, _ in taken if s in checkpoints}
-
-    def first(self, key: Key) -> int | None:
-        with self._lock:
-            events = self._events.get(key)
-            return min(events) if events else None
-
-    def forget(self, key: Key, upto: int) -> None:
-        """Drop what the broker acknowledged."""
-        with self._lock:
-            for table in (self._events.get(key), self._checkpoints.get(key)):
-                if table:
-                    for seq in [s for s in table if s <= upto]:
-                        del table[seq]
 
 class OutboxRelay:
     """Copies sealed events of `streams` from an SQL log to their Kafka topics, in order, at least once.
@@ -209,7 +151,8 @@ class OutboxRelay:
                 self._saved[(site, stream)] = position
         self._last_save = time.monotonic()
 
-    def _next_batch(self, site: str, stream: str, older_than: float = 0.0) -> tuple[list[Sealed], dict[int, bytes]]:
+    def _next_batch(self, site: str, stream: str, older_than: float = 0.0
+                    ) -> tuple[list[SealedRow], dict[int, bytes]]:
         after = self.acknowledged(site, stream)
         taken = self._fresh.take((site, stream), after, self.batch_size, older_than=older_than)
         if taken is not None:
@@ -258,7 +201,8 @@ class OutboxRelay:
                         break  # nothing more known: what others append, the next round finds
         return published
 
-    async def _batch(self, site: str, stream: str, read_log: bool, older_than: float) -> tuple[list[Sealed], dict[int, bytes]]:
+    async def _batch(self, site: str, stream: str, read_log: bool, older_than: float
+                     ) -> tuple[list[SealedRow], dict[int, bytes]]:
         key = (site, stream)
         if key in self._acknowledged:
             taken = self._fresh.take(key, self._acknowledged[key], self.batch_size, older_than=older_than)
@@ -274,7 +218,7 @@ class OutboxRelay:
             self._producer = None
         await self.start()
 
-    async def _publish(self, site: str, stream: str, events: list[Sealed], checkpoints: dict[int, bytes]) -> None:
+    async def _publish(self, site: str, stream: str, events: list[SealedRow], checkpoints: dict[int, bytes]) -> None:
         topic, key = self.settings.topic(stream), codec.key_of(site)
         attributes = {
             "messaging.system": "kafka",

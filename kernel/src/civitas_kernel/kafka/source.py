@@ -1,4 +1,4 @@
-"""Where a consumer fills a gap Kafka left: the owner's log of record, event by event with the checkpoints that close appends."""
+"""Where a consumer fills a gap Kafka left: the log of record, event by event, with the checkpoints that close appends."""
 
 from __future__ import annotations
 

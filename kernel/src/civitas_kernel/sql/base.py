@@ -116,7 +116,8 @@ class SqlEventLog(EventLog):
             (site, stream, position.seq, position.hash),
         )
 
-    def _insert_checkpoint(self, cur, site: str, stream: str, seq: int, signed: envelope_pb2.SignedCheckpoint | bytes) -> None:
+    def _insert_checkpoint(self, cur, site: str, stream: str, seq: int,
+                           signed: envelope_pb2.SignedCheckpoint | bytes) -> None:
         if not isinstance(signed, bytes):
             signed = signed.SerializeToString(deterministic=True)
         cur.execute(

@@ -35,9 +35,28 @@ def show(title: str, columns: list[str], rows: list[list]) -> None:
     console.print(table)
 
 
+def machine_speed_ms() -> float:
+    """How long this machine takes, now, for a fixed loop of Python (median of 5, ms): lower is faster.
+
+    A shared virtual machine's speed drifts by a third or more from hour to hour; saved with every
+    result, so figures taken at different times can be compared.
+    """
+    def loop() -> float:
+        started, total = time.perf_counter(), 0
+        for i in range(1_000_000):
+            total += i * i
+        return time.perf_counter() - started
+
+    return 1000 * statistics.median(loop() for _ in range(5))
+
+
 def save(name: str, figures: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    figures = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()}, **figures}
+    speed = machine_speed_ms()
+    machine = {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+               "loop_ms_after": speed}
+    figures = {"machine": machine, **figures}
     path.write_text(json.dumps(figures, indent=2))
+    console.print(f"machine speed when saved: {speed:.0f} ms for the reference loop (lower is faster)")
     return path

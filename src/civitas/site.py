@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, compile_count, parse_count
+from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import Reply
@@ -105,7 +106,8 @@ class Site:
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Run a voter's command with others arriving at the same time, in one transaction (GroupWriter)."""
-        return await asyncio.wrap_future(self.writer.submit(lambda: dispatch(self, command), alone=command.alone))
+        with telemetry.instruments().command_timer(command.verb):
+            return await asyncio.wrap_future(self.writer.submit(lambda: dispatch(self, command), alone=command.alone))
 
     def compile(self, kind: str):
         """Snap, ready, mount and report a new record of `kind`, unmounting the one reported before."""

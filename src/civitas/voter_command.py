@@ -17,6 +17,11 @@ class VoterCommand:
     idempotency_key: str | None = None
 
     @property
+    def verb(self) -> str:
+        """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`."""
+        return f"{'register' if self.service == 'register' else 'poll'} {self.args[0] if self.args else 'help'}"
+
+    @property
     def alone(self) -> bool:
         """A command with an idempotency key is written in a transaction of its own, with its key."""
         return self.idempotency_key is not None

@@ -9,8 +9,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from opentelemetry import metrics
+
 from civitas_schema.v1 import envelope_pb2
 
+from civitas_kernel import telemetry
 from civitas_kernel.errors import InvalidAppendError
 from civitas_kernel.events import NewEvent, RecordedEvent
 from civitas_kernel.signing import SiteKey
@@ -92,9 +95,10 @@ class EventLog(ABC):
     site: str
     key: SiteKey
 
-    def __init__(self) -> None:
+    def __init__(self, meter_provider: metrics.MeterProvider | None = None) -> None:
         self._appended = threading.Condition()
         self._listeners: list[AppendListener] = []
+        self._metrics = telemetry.instruments(meter_provider)
 
     def on_append(self, listener: AppendListener) -> None:
         """Tell `listener` of every append this object commits from now on (e.g. an outbox relay in this process)."""
@@ -183,6 +187,7 @@ class EventLog(ABC):
     def _notify_appended(self, written: Sequence[tuple[str, Sequence[tuple[int, bytes, bytes]], bytes]] = ()) -> None:
         """After a commit: wake followers, and tell listeners what was sealed ((stream, sealed, checkpoint) per stream)."""
         for stream, sealed, checkpoint in written:
+            self._metrics.events_appended.add(len(sealed), {"civitas.stream": stream})
             for listener in self._listeners:
                 listener(self.site, stream, sealed, checkpoint)
         with self._appended:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -122,10 +122,10 @@ class Instruments:
         """`with instruments().command_timer("vote.cast"): ...` records the command's latency."""
         return _timed(self.command_latency, {"civitas.command": command})
 
-    def count_append(self, result) -> None:
-        """Count what an EventLog.append sealed (nothing for an idempotent repeat)."""
-        if not result.duplicate:
-            self.events_appended.add(result.last_seq - result.first_seq + 1, {"civitas.stream": result.stream})
+    def commands_took(self, seconds: float, commands: Iterable[str]) -> None:
+        """Record one latency for each of several commands decided and sealed together (a group commit)."""
+        for command in commands:
+            self.command_latency.record(seconds, {"civitas.command": command})
 
 
 @contextmanager

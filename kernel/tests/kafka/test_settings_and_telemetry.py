@@ -41,3 +41,33 @@ def test_trace_context_travels_in_headers():
     assert extracted.trace_id == span.get_span_context().trace_id
     assert extracted.span_id == span.get_span_context().span_id
     assert trace.get_current_span(telemetry.extract_context(None)).get_span_context().is_valid is False
+
+
+def test_the_relay_and_the_consumer_count_what_they_publish_apply_and_lag(kafka_broker, sqlite_log, projection,
+                                                                         consume_until):
+    import asyncio
+
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from civitas_kernel.kafka import OutboxRelay, StreamConsumer
+    from civitas_kernel.testing.events import votes
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    settings = kafka_broker.settings()
+    sqlite_log.append("vote", votes(20))
+
+    async def scenario():
+        async with OutboxRelay(sqlite_log, settings, ["vote"], meter_provider=provider) as relay:
+            await relay.publish_pending()
+        async with StreamConsumer(settings, projection.projector, ["vote"], meter_provider=provider) as consumer:
+            await consume_until(consumer, lambda: projection.projector.position(sqlite_log.site, "vote") == 20)
+
+    asyncio.run(scenario())
+    points = {m.name: list(m.data.data_points) for r in reader.get_metrics_data().resource_metrics
+              for s in r.scope_metrics for m in s.metrics}
+    assert sum(p.value for p in points["civitas.kafka.events.published"]) == 20
+    assert sum(p.value for p in points["civitas.kafka.events.applied"]) == 20
+    lag = points["civitas.kafka.consumer.lag"]
+    assert lag and sum(p.count for p in lag) >= 1 and all(p.min >= 0 for p in lag)

@@ -6,7 +6,6 @@ whose errors come back as the same CommandError classes, so the gateway answers 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +35,6 @@ class NoLock(AbstractContextManager):
 
 def _reply(body: dict) -> Reply:
     return Reply(body["text"], body.get("data"))
-
-
-def _verb(args: Sequence[str]) -> str:
-    return args[0] if args else "help"
 
 
 class RemoteRegistry:
@@ -156,8 +151,8 @@ class RemoteSite:
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Send a voter's command to the service that owns it, with whatever else is on its way there."""
-        owner, kind = ("registry", "register") if command.service == "register" else ("polls", "poll")
-        with command_span(f"{kind} {_verb(command.args)}"):
+        owner = "registry" if command.service == "register" else "polls"
+        with command_span(command.verb):
             return await self.forwarders[owner].submit(command)
 
     def reported_list(self) -> VoterList | None:

@@ -7,6 +7,7 @@ import base64
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Generic, TypeVar
@@ -162,13 +163,17 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
     app = FastAPI(title=title, lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
     app.state.owner = owner
+    metrics = telemetry.instruments()
 
     @app.post("/commands")
     async def commands(body: Commands) -> dict:
         """Voters' commands, decided together in one group commit; a result per command, in order."""
-        batch = [(lambda c, command=item.to_command(): dispatch(c, command), item.idempotency_key is not None)
-                 for item in body.commands]
-        return {"results": [result_json(owner.name, outcome) for outcome in await owner.run_all(batch)]}
+        commands = [item.to_command() for item in body.commands]
+        started = time.perf_counter()
+        outcomes = await owner.run_all([(lambda c, command=command: dispatch(c, command), command.alone)
+                                        for command in commands])
+        metrics.commands_took(time.perf_counter() - started, (command.verb for command in commands))
+        return {"results": [result_json(owner.name, outcome) for outcome in outcomes]}
 
     @app.get("/health")
     def health() -> dict:

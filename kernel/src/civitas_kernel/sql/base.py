@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+from opentelemetry import metrics
 from sqlalchemy.engine import Engine
 
 from civitas_schema.v1 import envelope_pb2
@@ -55,8 +56,9 @@ class SqlEventLog(EventLog):
         *,
         clock: Callable[[], int] = _now_us,
         new_event_id: Callable[[], str] = _new_event_id,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(meter_provider)
         self.engine, self.site, self.key = engine, site, key
         self._clock, self._new_event_id = clock, new_event_id
         schema.metadata.create_all(engine)

@@ -24,9 +24,8 @@ from civitas.gateway.problems import Problem
 
 OPERATOR = "operator"  # what Operator yields: the actor name for operator actions
 
-voter_scheme = HTTPBearer(
-    auto_error=False, scheme_name="VoterSession", description="The session token from POST /api/auth/session."
-)
+SESSION_SCHEME = {"scheme_name": "VoterSession", "description": "The session token from POST /api/auth/session."}
+voter_scheme = HTTPBearer(auto_error=False, **SESSION_SCHEME)  # the token itself, e.g. to close its session
 operator_scheme = HTTPBearer(auto_error=False, scheme_name="OperatorToken", description="The site operator's token.")
 
 State = Annotated[AuthState, Depends(auth_state_dependency)]
@@ -51,17 +50,26 @@ def _voter_of(request: Request, credentials: HTTPAuthorizationCredentials | None
     return voter
 
 
-async def optional_voter(request: Request, credentials: VoterCredentials) -> str | None:
-    """The signed-in voter, or None when no token is sent."""
-    return _voter_of(request, credentials)
+class VoterSession(HTTPBearer):
+    """The signed-in voter from `Authorization: Bearer TOKEN`, and the OpenAPI security scheme that says so.
+
+    One dependency that is also the scheme, not a chain of them: FastAPI's cost per request grows with
+    each, and every vote pays it.
+    """
+
+    def __init__(self, *, required: bool) -> None:
+        super().__init__(auto_error=False, **SESSION_SCHEME)
+        self.required = required
+
+    async def __call__(self, request: Request) -> str | None:
+        voter = _voter_of(request, await super().__call__(request))
+        if voter is None and self.required:
+            raise unauthenticated("sign in first, then send your session token as `Authorization: Bearer TOKEN`")
+        return voter
 
 
-async def current_voter(request: Request, credentials: VoterCredentials) -> str:
-    """The signed-in voter; 401 if nobody is signed in. One dependency, not a chain: a vote pays for each."""
-    voter = _voter_of(request, credentials)
-    if voter is None:
-        raise unauthenticated("sign in first, then send your session token as `Authorization: Bearer TOKEN`")
-    return voter
+optional_voter = VoterSession(required=False)  # the signed-in voter, or None when no token is sent
+current_voter = VoterSession(required=True)  # the signed-in voter; 401 if nobody is signed in
 
 
 async def require_operator(request: Request, credentials: OperatorCredentials) -> str:

@@ -113,6 +113,7 @@ class SignIn:
         token, expires_at = new_token(), now + self.settings.SESSION_HOURS * 3600
         if not self.store.open_session(challenge_digest, digest(token), row.email, expires_at, now):
             raise refused("code-used", "this code was used already; ask for a new one")  # a concurrent attempt won
+        self._remember(digest(token), row.email, expires_at, now)  # the voter's next request asks no database
         return Session(token, row.email, expires_at)
 
     def _wrong_try(self, challenge_digest: str, kind: str, what: str) -> Problem:
@@ -130,10 +131,13 @@ class SignIn:
         if session is None:
             return None
         voter, expires_at = session
+        self._remember(token_digest, voter, expires_at, now)
+        return voter
+
+    def _remember(self, token_digest: str, voter: str, expires_at: float, now: float) -> None:
         if len(self._recent) >= SESSION_CACHE_SIZE:
             self._recent.clear()
         self._recent[token_digest] = (voter, min(expires_at, now + SESSION_CACHE_SECONDS))
-        return voter
 
     def close_session(self, token: str) -> None:
         self._recent.pop(digest(token), None)

@@ -103,8 +103,9 @@ def one_round(cluster: Cluster, base: str, tokens: list[str], args, others: dict
     cpu_before, started = {n: cpu_seconds(p) for n, p in pids.items()}, time.perf_counter()
     if args.profile:  # py-spy on each service while the load runs: where a vote's CPU goes
         import subprocess
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # also when run unactivated
         for name in args.profile:
-            subprocess.Popen(["py-spy", "record", "-d", str(int(args.seconds) - 1), "-r", "200", "--gil", "-f", "raw",
+            subprocess.Popen([py_spy, "record", "-d", str(int(args.seconds) - 1), "-r", "200", "--gil", "-f", "raw",
                               "-o", str(Path(args.profile_dir) / f"{name}.txt"), "-p", str(pids[name])],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     measured = LOADS[args.load](base, tokens, args.clients, args.seconds, number)

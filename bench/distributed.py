@@ -187,7 +187,9 @@ def main() -> None:
     show("CPU per accepted vote, median round (ms; the machine has 2 cores: 1 ms/vote caps it at 2,000 votes/s)",
          ["service", "CPU %", "ms per vote"],
          [[n, m["cpu_percent"][n], f"{m['cpu_ms_per_vote'][n]:.3f}"] for n in m["cpu_percent"]]
-         + [["all of them", sum(m["cpu_percent"].values()), f"{sum(m['cpu_ms_per_vote'].values()):.3f}"]])
+         + [["all of them", sum(m["cpu_percent"].values()), f"{sum(m['cpu_ms_per_vote'].values()):.3f}"]]
+         + ([["load generator (wrk)", 100 * m["load_cpu_s"] / args.seconds,
+              f"{1000 * m['load_cpu_s'] / max(1, m['accepted_events']):.3f}"]] if "load_cpu_s" in m else []))
     met = m["accepted_per_s"] >= TARGET_PER_S and (m["lag_p99_ms"] or 0) <= TARGET_LAG_P99_MS
     console.print(f"median round: {m['accepted_per_s']:,.0f} votes/s, lag p99 {m['lag_p99_ms'] or 0:,.0f} ms; "
                   f"target ≥ {TARGET_PER_S:,}/s with lag p99 ≤ {TARGET_LAG_P99_MS:,} ms: {'met' if met else 'NOT met'}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import threading
@@ -71,11 +72,14 @@ end
 def load_with_wrk(base: str, tokens: list[str], clients: int, seconds: float, round_: int = 0) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (",".join(f'"{t}"' for t in tokens), 2 * round_, POLL))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child that ends meanwhile
     try:
         out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "-s", script.name, base],
                              capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
     def ms(label: str) -> float:
         value = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -84,7 +88,7 @@ def load_with_wrk(base: str, tokens: list[str], clients: int, seconds: float, ro
     requests = int(re.search(r"(\d+) requests in", out)[1])
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"votes": requests, "failures": int(bad[1]) if bad else 0, "votes_per_s": requests / seconds,
-            "p50_ms": ms("50"), "p99_ms": ms("99")}
+            "p50_ms": ms("50"), "p99_ms": ms("99"), "load_cpu_s": load_cpu_s}
 
 
 def load_with_python(base: str, tokens: list[str], clients: int, seconds: float, round_: int = 0) -> dict:

@@ -9,17 +9,11 @@ from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import create_engine
 from civitas_kernel.sql.sqlite import SQLiteEventLog
 from civitas_kernel.testing.events import trust, votes
+from civitas_kernel.testing.metrics import metric_points
 
 
 def appended(reader: InMemoryMetricReader) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for resource in reader.get_metrics_data().resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "civitas.events.appended":
-                    for point in metric.data.data_points:
-                        counts[point.attributes["civitas.stream"]] = point.value
-    return counts
+    return {p.attributes["civitas.stream"]: p.value for p in metric_points(reader, "civitas.events.appended")}
 
 
 def test_appends_are_counted_per_stream_once(tmp_path):

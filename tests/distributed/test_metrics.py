@@ -8,6 +8,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from civitas_kernel import telemetry
 from civitas_kernel.kafka import KafkaSettings
+from civitas_kernel.testing.metrics import metric_points
 from civitas_kernel.testing.ports import free_port
 
 from civitas.distributed.polls_service import create_polls_app
@@ -29,13 +30,9 @@ def test_command_latency_is_recorded_for_each_command_of_a_batch(tmp_path, make_
                     for i in range(3)] + [{"voter": "v0@example.org", "service": "mayor", "args": ["unvote"]}]
         assert httpx.post(url + "/commands", json={"commands": commands}).status_code == 200
 
-    latency = {tuple(p.attributes.items()): p for r in reader.get_metrics_data().resource_metrics
-               for s in r.scope_metrics for m in s.metrics if m.name == "civitas.command.latency"
-               for p in m.data.data_points}
+    latency = {tuple(p.attributes.items()): p for p in metric_points(reader, "civitas.command.latency")}
     assert latency[(("civitas.command", "poll vote"),)].count == 3
     assert latency[(("civitas.command", "poll unvote"),)].count == 1
     assert all(0 < p.max < 30 for p in latency.values())
-    appended = {p.attributes["civitas.stream"]: p.value for r in reader.get_metrics_data().resource_metrics
-                for s in r.scope_metrics for m in s.metrics if m.name == "civitas.events.appended"
-                for p in m.data.data_points}
+    appended = {p.attributes["civitas.stream"]: p.value for p in metric_points(reader, "civitas.events.appended")}
     assert appended == {"poll": 1, "vote": 4}

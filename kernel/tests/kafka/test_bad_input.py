@@ -14,6 +14,7 @@ from civitas_kernel.kafka import codec
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 from civitas_kernel.testing.events import votes
+from civitas_kernel.testing.metrics import metric_points
 from civitas_schema.v1 import envelope_pb2
 
 SITE = "alpha.example.org"
@@ -31,14 +32,7 @@ def with_checkpoint(signed) -> list[tuple[str, bytes]]:
 
 
 def parked_counts(reader: InMemoryMetricReader) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for resource in reader.get_metrics_data().resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == "civitas.kafka.events.parked":
-                    for point in metric.data.data_points:
-                        counts[point.attributes["civitas.reason"]] = point.value
-    return counts
+    return {p.attributes["civitas.reason"]: p.value for p in metric_points(reader, "civitas.kafka.events.parked")}
 
 
 def test_corrupt_forged_forked_and_gapped_messages_are_parked_until_the_missing_events_arrive(

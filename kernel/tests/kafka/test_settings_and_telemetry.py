@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from civitas_kernel import telemetry
 from civitas_kernel.kafka.settings import KafkaSettings
+from civitas_kernel.testing.metrics import metric_points
 
 
 def test_settings_come_from_civitas_kafka_variables(monkeypatch):
@@ -65,9 +66,7 @@ def test_the_relay_and_the_consumer_count_what_they_publish_apply_and_lag(kafka_
             await consume_until(consumer, lambda: projection.projector.position(sqlite_log.site, "vote") == 20)
 
     asyncio.run(scenario())
-    points = {m.name: list(m.data.data_points) for r in reader.get_metrics_data().resource_metrics
-              for s in r.scope_metrics for m in s.metrics}
-    assert sum(p.value for p in points["civitas.kafka.events.published"]) == 20
-    assert sum(p.value for p in points["civitas.kafka.events.applied"]) == 20
-    lag = points["civitas.kafka.consumer.lag"]
+    assert sum(p.value for p in metric_points(reader, "civitas.kafka.events.published")) == 20
+    assert sum(p.value for p in metric_points(reader, "civitas.kafka.events.applied")) == 20
+    lag = metric_points(reader, "civitas.kafka.consumer.lag")
     assert lag and sum(p.count for p in lag) >= 1 and all(p.min >= 0 for p in lag)

@@ -60,15 +60,26 @@ def test_a_command_is_one_trace_from_gateway_to_the_counters_consumer(kafka_brok
         assert voted.status_code == 200, voted.text
         replica_holds("poll", 1)
         replica_holds("vote", 1)
-        time.sleep(0.2)  # the consumer span ends right after its transaction commits
 
-    spans = exporter.get_finished_spans()
+    spans = consumers_finished(exporter, ["poll create", "poll vote"])
     # An operator's command, one call to the owner; and a voter's, which travels in a batch of commands.
     create = connected_trace(spans, "poll create", "POST /api/polls", "POST /polls")
     vote = connected_trace(spans, "poll vote", "PUT /api/polls/{poll}/vote", "POST /commands")
     batch = next(s for s in vote if s.kind is SpanKind.CLIENT and s.name == "polls commands")
     assert batch.attributes["civitas.batch.command_count"] == 1
     assert {s.context.trace_id for s in create}.isdisjoint({s.context.trace_id for s in vote})
+
+
+def consumers_finished(exporter: InMemorySpanExporter, command_names: list[str], timeout: float = 10.0) -> tuple:
+    """The finished spans, once each command's trace holds a consumer span (it ends just after its transaction)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        spans = exporter.get_finished_spans()
+        traces = {s.context.trace_id for s in spans if s.name in command_names}
+        consumed = {s.context.trace_id for s in spans if s.kind is SpanKind.CONSUMER}
+        if len(traces) == len(command_names) and traces <= consumed or time.monotonic() > deadline:
+            return spans  # past the deadline, connected_trace says what is missing
+        time.sleep(0.02)
 
 
 def connected_trace(spans, command_name: str, gateway_route: str, service_route: str) -> list:

@@ -29,10 +29,16 @@ def key_of(site: str) -> bytes:
     return site.encode()
 
 
+_SEALED_TAIL = 34  # field 2's tag, its length (32) and the hash
+
+
 def decode(value: bytes | None) -> tuple[bytes, bytes]:
     """(envelope bytes, stated hash) of a message value; raises UndecodableMessage."""
     if not value:
         raise UndecodableMessage("empty message value")
+    sliced = _slice_canonical(value)
+    if sliced is not None:
+        return sliced
     sealed = envelope_pb2.SealedEvent()
     try:
         sealed.ParseFromString(value)
@@ -41,3 +47,28 @@ def decode(value: bytes | None) -> tuple[bytes, bytes]:
     if len(sealed.hash) != 32 or not sealed.envelope:
         raise UndecodableMessage("not a SealedEvent: missing envelope or 32-byte hash")
     return sealed.envelope, sealed.hash
+
+
+def _slice_canonical(value: bytes) -> tuple[bytes, bytes] | None:
+    """The two fields of a value laid out as encode_sealed writes it, by slicing; None for any other layout.
+
+    That layout is field 1 (the envelope) then field 2 (a 32-byte hash) and nothing else, which a protobuf
+    parser reads the same way; replay reads millions of them, and slicing is several times cheaper than parsing.
+    """
+    end = len(value) - _SEALED_TAIL
+    if end < 3 or value[0] != 0x0A or value[end] != 0x12 or value[end + 1] != 32:
+        return None
+    length = shift = 0
+    at = 1
+    while at < 6:  # envelopes are far below 2**35 bytes: a longer length is not this layout
+        byte = value[at]
+        at += 1
+        length |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+    else:
+        return None
+    if length == 0 or at + length != end:
+        return None
+    return value[at:end], value[end + 2:]

@@ -21,6 +21,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind
 
 from civitas_kernel import telemetry
+from civitas_kernel.collector import collector_paused
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.kafka.settings import KafkaSettings
 from civitas_kernel.kafka.topics import ensure_topics
@@ -220,6 +221,10 @@ class StreamConsumer:
     # -- one round (runs in a worker thread; the lock keeps rebalances out) -----------------
 
     def _round(self, batch: dict[TopicPartition, list]) -> int:
+        with collector_paused():  # a round makes tens of thousands of objects and no cycles
+            return self._apply_round(batch)
+
+    def _apply_round(self, batch: dict[TopicPartition, list]) -> int:
         accepted = _Accepted()
         spans: list[trace.Span] = []
         for tp, records in batch.items():

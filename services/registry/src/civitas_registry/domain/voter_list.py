@@ -10,16 +10,15 @@ interleaving of the streams in the cut gives the same bytes.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
 
+from civitas_kernel.collector import collector_paused
 from civitas_kernel.events import RecordedEvent, decode_body
 from civitas_kernel.voter_list import COLUMNS, HEADER
 
@@ -78,22 +77,9 @@ _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST
 _ATTRIBUTE_CODES = {name.encode(): code for code, name in enumerate(ATTRIBUTES)}
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector: compiling makes millions of objects and no cycles, and each
-    collection would walk every event of the cut again (a third of the time, measured on 6M events)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
     """Fold the register events of a cut: the order within each stream decides, nothing else."""
-    with _collector_paused():
+    with collector_paused():  # millions of objects, no cycles: collections would walk the cut again (a third of the time)
         return _fold(events)
 
 
@@ -170,7 +156,7 @@ def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) ->
 
 def compile_voter_list(events: Iterable[RecordedEvent], config: ListConfig) -> bytes:
     """The voter list of a cut: every registrant in address order with trust level, bar and doubts."""
-    with _collector_paused():
+    with collector_paused():
         return _compile(_fold(events), config)
 
 

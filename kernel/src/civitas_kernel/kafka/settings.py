@@ -19,7 +19,7 @@ class KafkaSettings(BaseSettings):
     idempotent_producer: bool = True  # off for brokers without InitProducerId (Tansu)
     session_timeout_ms: int = Field(10_000, ge=1)
     heartbeat_interval_ms: int = Field(3_000, ge=1)
-    linger_ms: int = Field(5, ge=0)  # a few ms of batching multiplies producer throughput
+    linger_ms: int = Field(0, ge=0)  # the relay hands the producer a whole round at once: lingering only adds latency
     max_batch_bytes: int = Field(1_048_576, ge=1024)  # producer batch per partition
     fetch_partition_bytes: int = Field(8_388_608, ge=1024)  # consumer fetch per partition
     max_poll_records: int = Field(10_000, ge=1)  # messages applied per Projector transaction at most

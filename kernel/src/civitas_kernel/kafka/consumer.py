@@ -187,14 +187,14 @@ class StreamConsumer:
         if not backoff_ms:
             return await consumer.getmany(timeout_ms=timeout_ms, max_records=most)
         # Paced: the fetcher runs only inside this window, so a broker that never holds a fetch cannot make it spin.
-        # Behind a backlog (the last round was full) the next fetch surely brings data: let it take its time,
-        # and keep fetching while this round is applied.
+        # Behind a backlog the next fetch surely brings data: let it take its time, and keep fetching while this
+        # round is applied.
         window = timeout_ms if self._backlog else min(timeout_ms, PACED_WINDOW_MS)
         assigned = consumer.assignment()
         consumer.resume(*assigned)
         try:
             batch = await consumer.getmany(timeout_ms=window, max_records=most)
-            self._backlog = sum(len(records) for records in batch.values()) >= most
+            self._backlog = _behind(consumer, assigned, batch, most)
         finally:
             if not self._backlog:
                 consumer.pause(*assigned)
@@ -459,6 +459,21 @@ class StreamConsumer:
                     del self._held[key]
                     self._gap_since.pop(key, None)
             self._heads.clear()  # another member may move these site-streams now
+
+
+def _behind(consumer: AIOKafkaConsumer, assigned, batch: dict[TopicPartition, list], most: int) -> bool:
+    """Whether the next fetch surely brings data: the round was full, a partition's first fetch has not answered
+    yet (a large topic's first fetch can take longer than a poll), or the broker's answer showed more than we took."""
+    if sum(len(records) for records in batch.values()) >= most:
+        return True
+    for tp in assigned:
+        highwater = consumer.highwater(tp)  # from the last fetch response; None before the first
+        if highwater is None:
+            return True
+        records = batch.get(tp)
+        if records and highwater > records[-1].offset + 1:
+            return True
+    return False
 
 
 class _Rebalance(ConsumerRebalanceListener):

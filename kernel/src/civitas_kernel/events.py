@@ -61,7 +61,7 @@ class RecordedEvent(NamedTuple):
     @classmethod
     def from_envelope(cls, envelope: envelope_pb2.Envelope, raw: bytes, own_hash: bytes) -> RecordedEvent:
         e = envelope
-        return _new_event(cls, (e.site, e.stream, e.seq, e.event_id, e.type, e.actor, e.recorded_at_us, e.body, e.prev_hash, own_hash, raw))
+        return cls(e.site, e.stream, e.seq, e.event_id, e.type, e.actor, e.recorded_at_us, e.body, e.prev_hash, own_hash, raw)
 
     @classmethod
     def decode(cls, raw: bytes, own_hash: bytes) -> RecordedEvent:
@@ -71,9 +71,6 @@ class RecordedEvent(NamedTuple):
 
     def message(self) -> Message:
         return decode_body(self.type, self.body)
-
-
-_new_event = tuple.__new__  # the fields in order, without the generated __new__'s argument handling
 
 
 def seal_batch(

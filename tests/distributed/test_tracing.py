@@ -77,7 +77,7 @@ def consumers_finished(exporter: InMemorySpanExporter, command_names: list[str],
         spans = exporter.get_finished_spans()
         traces = {s.context.trace_id for s in spans if s.name in command_names}
         consumed = {s.context.trace_id for s in spans if s.kind is SpanKind.CONSUMER}
-        if len(traces) == len(command_names) and traces <= consumed or time.monotonic() > deadline:
+        if (len(traces) == len(command_names) and traces <= consumed) or time.monotonic() > deadline:
             return spans  # past the deadline, connected_trace says what is missing
         time.sleep(0.02)
 

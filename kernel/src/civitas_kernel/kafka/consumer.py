@@ -461,7 +461,7 @@ class StreamConsumer:
             self._heads.clear()  # another member may move these site-streams now
 
 
-def _behind(consumer: AIOKafkaConsumer, assigned, batch: dict[TopicPartition, list], most: int) -> bool:
+def _behind(consumer: AIOKafkaConsumer, assigned: set[TopicPartition], batch: dict[TopicPartition, list], most: int) -> bool:
     """Whether the next fetch surely brings data: the round was full, a partition's first fetch has not answered
     yet (a large topic's first fetch can take longer than a poll), or the broker's answer showed more than we took."""
     if sum(len(records) for records in batch.values()) >= most:

@@ -88,3 +88,15 @@ def test_the_api_is_published(api):
     spec = api.get("/openapi.json").json()
     assert "/api/polls/{poll}/vote" in spec["paths"] and "/api/auth/session" in spec["paths"]
     assert api.get("/health").json()["status"] == "ok" and api.get("/ready").json()["status"] == "ready"
+
+
+def test_the_vote_routes_honour_the_apps_dependency_overrides(make_site_app, operator_headers):
+    from civitas.gateway.auth.guards import current_voter
+
+    _, app = make_site_app()
+    app.dependency_overrides[current_voter] = lambda: "stand-in@example.org"  # as a test of a site would sign in
+    with TestClient(app, raise_server_exceptions=False) as api:
+        assert api.post("/api/polls", json={"name": "test-poll"}, headers=operator_headers).status_code == 201
+        reply = api.put("/api/polls/test-poll/vote", json={"candidate": "c@example.org"})
+        assert reply.status_code == 200, reply.text
+        assert api.delete("/api/polls/test-poll/vote").status_code == 200

@@ -24,11 +24,11 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         telemetry=telemetry.web_telemetry(),
     )
     app.state.site = site
-    app.include_router(api.voting)  # first: routes are tried in order, and votes are most of the traffic
     app.include_router(api.router)
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
     app.include_router(pages.router)
     pages.mount_static(app)
+    api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
 
     @app.get("/health", tags=["site"])
     def health() -> dict:

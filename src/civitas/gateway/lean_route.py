@@ -11,7 +11,7 @@ error reads exactly as on any other route. The signature still documents the rou
 Errors raised on the lean path meet the app's exception handlers in its ExceptionMiddleware;
 FastAPI's per-route telemetry spans (when exporting) are left out, its server span is not.
 
-    voting = APIRouter(prefix="/api", route_class=LeanRoute)
+    votes = APIRouter(route_class=LeanRoute)  # see api.add_vote_routes
 
 Give such a router no dependencies or body limit of its own when including it: the plan sees
 the route's only.

@@ -66,7 +66,12 @@ def tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
 
 def exporting() -> bool:
     """Whether a real tracer or meter provider is installed (by configure, or by a test), so spans go somewhere."""
-    return not _is_proxy(trace.get_tracer_provider()) or not _is_proxy(metrics.get_meter_provider())
+    return tracing() or not _is_proxy(metrics.get_meter_provider())
+
+
+def tracing() -> bool:
+    """Whether a real tracer provider is installed, so spans are recorded (else the API's spans do nothing)."""
+    return not _is_proxy(trace.get_tracer_provider())
 
 
 def web_telemetry() -> dict[str, bool]:

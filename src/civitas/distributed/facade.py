@@ -22,7 +22,7 @@ from civitas.distributed.compiling import STREAMS_OF_KIND
 from civitas.distributed.forwarder import CommandForwarder
 from civitas.distributed.reported import ReportedRecord
 from civitas.distributed.settings import ServiceSettings
-from civitas.distributed.tracing import command_span
+from civitas.distributed.tracing import command_span, command_spans
 from civitas.voter_command import VoterCommand
 
 
@@ -146,13 +146,14 @@ class RemoteSite:
         self.polls = RemotePolls(self.clients["polls"])
         self.records = RemoteRecords(self.clients["counter"])
         self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
+        self._command_span = command_spans()
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Send a voter's command to the service that owns it, with whatever else is on its way there."""
         owner = "registry" if command.service == "register" else "polls"
-        with command_span(command.verb):
+        with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)
 
     def reported_list(self) -> VoterList | None:

@@ -1,7 +1,8 @@
 """The counter service: counts of every poll, the delegate cascade traced from a snapshot."""
 
+from civitas_kernel.count_result import CountResult, Node, PollCount, parse_count
+
 from civitas_counter.domain.count import compile_count
-from civitas_counter.domain.results import CountResult, Node, PollCount, parse_count
 
 COUNT_STREAMS = ("poll", "vote")
 

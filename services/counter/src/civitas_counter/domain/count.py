@@ -16,14 +16,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from civitas_kernel.count_result import NODE_HEADER, SECTION
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.voter_list import VoterList
 from civitas_schema.v1 import poll_pb2, vote_pb2
 
 from civitas_counter.domain.cascade import count_cascade
 
-SECTION = "# poll "
-NODE_HEADER = "node\treceive\thold\tcarry\tcast\tcandidate\tbar\tcycler"
 POLL_CONFIGURED = poll_pb2.PollConfigured.DESCRIPTOR.full_name
 VOTE_CAST = vote_pb2.VoteCast.DESCRIPTOR.full_name
 VOTE_WITHDRAWN = vote_pb2.VoteWithdrawn.DESCRIPTOR.full_name

@@ -1,11 +1,13 @@
-"""Reading a compiled count back: rankings, nodes and the trace of one vote."""
+"""The count record format, shared by the counter (writes it) and polls and the gateway (read it back): rankings,
+nodes and the trace of one vote."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from civitas_counter.domain.count import NODE_HEADER, SECTION
+SECTION = "# poll "  # a poll's section starts with this line, then its name
+NODE_HEADER = "node\treceive\thold\tcarry\tcast\tcandidate\tbar\tcycler"
 
 
 class Node(NamedTuple):

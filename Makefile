@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := kernel services/registry services/polls services/counter services/deployer services/sync
+PACKAGES := kernel services/registry services/polls services/counter services/gateway services/deployer services/sync
 STAMP := $(VENV)/.installed
 
 .PHONY: up test bench proto install clean
@@ -12,7 +12,7 @@ install: $(STAMP)
 # Reinstall whenever a project's metadata changes; pins live in those files and constraints.txt.
 $(STAMP): pyproject.toml constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt $(addprefix -e ,$(PACKAGES)) -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e 'kernel[service]' $(addprefix -e ,$(filter-out kernel,$(PACKAGES))) -e '.[test]'
 	touch $(STAMP)
 
 up: $(STAMP)

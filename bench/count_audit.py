@@ -18,7 +18,9 @@ from cascade import generate  # noqa: E402
 from common import Timer, console, save, show  # noqa: E402
 
 from civitas.settings import Settings  # noqa: E402
-from civitas.site import COMPILERS, Site  # noqa: E402
+from civitas_counter import COMPILERS  # noqa: E402
+
+from civitas.site import Site  # noqa: E402
 from civitas_counter import compile_count, parse_count  # noqa: E402
 from civitas_kernel.audit import audit_archive  # noqa: E402
 from civitas_kernel.events import NewEvent  # noqa: E402

@@ -33,7 +33,7 @@ from vote_load import LOADS, POLL, UNLIMITED_RATES, cpu_seconds, sign_in_all, sm
 from civitas_kernel.testing.brokers import running_broker  # noqa: E402
 from civitas_kernel.testing.postgres import postgres_server  # noqa: E402
 
-from civitas.distributed.cluster import Cluster  # noqa: E402
+from civitas.cluster import Cluster  # noqa: E402
 
 OPERATOR_TOKEN = "bench-operator-token-0123456789abcdef"
 SAMPLE_S = 0.05  # 20 Hz: finer sampling would itself load the services it measures

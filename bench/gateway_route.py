@@ -28,11 +28,11 @@ from sqlalchemy import insert  # noqa: E402
 
 from common import save, show  # noqa: E402
 from civitas_kernel.commands import Reply  # noqa: E402
-from civitas.gateway import api  # noqa: E402
-from civitas.gateway.app import create_app  # noqa: E402
-from civitas.gateway.auth import AuthSettings  # noqa: E402
-from civitas.gateway.auth.store import sessions  # noqa: E402
-from civitas.gateway.auth.tokens import digest  # noqa: E402
+from civitas_gateway import api  # noqa: E402
+from civitas_gateway.app import create_app  # noqa: E402
+from civitas_gateway.auth import AuthSettings  # noqa: E402
+from civitas_gateway.auth.store import sessions  # noqa: E402
+from civitas_gateway.auth.tokens import digest  # noqa: E402
 from civitas.settings import SiteSettings  # noqa: E402
 
 BODY = b'{"candidate":"c1@bench.example.org"}'

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from common import percentile
-from civitas.testing import Inbox, smtp_inbox  # noqa: F401 - smtp_inbox is the benchmarks' SMTP server
+from civitas_kernel.testing.mail import Inbox, smtp_inbox  # noqa: F401 - smtp_inbox is the benchmarks' SMTP server
 
 POLL = "bench"
 # One client address signs in many voters at once and sends every vote.

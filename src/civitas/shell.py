@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import shlex
-
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.voter_command import VoterCommand
 
-from civitas.site import Site
-from civitas.voter_command import VoterCommand, dispatch
+from civitas.site import Site, dispatch
 
 USAGE = "write VOTER SERVICE COMMAND [ARGS], e.g. `alice@example.org register hello`"
-
-
-def split_line(line: str) -> list[str]:
-    if not any(c in line for c in "\"'\\"):
-        return line.split()  # nothing quoted: the same words, without shlex's per-character loop
-    try:
-        return shlex.split(line)
-    except ValueError as e:
-        raise CommandError(f"cannot read that line ({e}); close your quotes") from None
 
 
 def run_command(site: Site, words: list[str], *, idempotency_key: str | None = None) -> Reply:

@@ -10,38 +10,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from civitas_counter import CountResult, compile_count, parse_count
+from civitas_counter import CountResult, parse_count, record_store
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
-from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import Reply
 from civitas_kernel.log import EventLog
-from civitas_kernel.records import RecordKind, RecordStore
+from civitas_kernel.records import RecordStore
+from civitas_kernel.service.writer import GroupWriter
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
+from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import POLL_STREAMS, PollCommands
-from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands, compile_voter_list
+from civitas_polls import PollCommands
+from civitas_registry import ListConfig, RegistryCommands
 
 from civitas.settings import Settings
-from civitas.voter_command import VoterCommand, dispatch
-from civitas.writer import GroupWriter
 
 
 def now_us() -> int:
     return time.time_ns() // 1000
-
-
-def _compile_list(events, config: bytes, depends: dict[str, bytes]) -> bytes:
-    return compile_voter_list(events, ListConfig.from_json(config))
-
-
-def _compile_count(events, config: bytes, depends: dict[str, bytes]) -> bytes:
-    return compile_count(events, decode_voter_list(depends["list"]))
-
-
-# How each kind of record is recompiled: used by `ready` on the site and by `audit` anywhere.
-COMPILERS = {"list": _compile_list, "count": _compile_count}
 
 
 @dataclass
@@ -59,17 +46,11 @@ class Site:
 
     @cached_property
     def list_config(self) -> ListConfig:
-        return ListConfig(
-            pre_registration_min=self.settings.PRE_REGISTRATION_MIN, range_prefix=self.settings.TRUST_RANGE_PREFIX
-        )
+        return self.settings.list_config
 
     @cached_property
     def records(self) -> RecordStore:
-        kinds = {
-            "list": RecordKind("list", REGISTER_STREAMS, "result.tsv", _compile_list, self.list_config.to_json),
-            "count": RecordKind("count", POLL_STREAMS, "result.tsv", _compile_count, lambda: canonical_json({}), ("list",)),
-        }
-        return RecordStore(self.settings.HOME / "records", self.log, kinds, clock=self.clock)
+        return record_store(self.settings.HOME, self.log, self.list_config, clock=self.clock)
 
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
@@ -114,6 +95,11 @@ class Site:
         with self.lock:
             return self.records.run(kind)
 
+    def has_polls(self) -> bool:
+        with self.lock:
+            self.polls.catch_up()
+            return bool(self.polls.state.polls)
+
     def _reported(self, kind: str, parse):
         record_id = self.records.reported_id(kind)
         if record_id is None:
@@ -144,3 +130,10 @@ class Site:
 def bootstrap(settings: Settings | None = None) -> Site:
     """Wire the site from settings (the environment when none are given)."""
     return Site(settings or Settings())
+
+
+def dispatch(site: Site, command: VoterCommand) -> Reply:
+    """Run a command at the service that owns it: the register, or a poll (which says so if it does not exist)."""
+    if command.service == "register":
+        return site.registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
+    return site.polls.run(command.voter, command.service, list(command.args), idempotency_key=command.idempotency_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
-from civitas.scheduler import CompileScheduler, next_delay
+from civitas_counter.scheduler import CompileScheduler, next_delay
 
 
 def test_each_wait_moves_by_at_most_the_jitter():

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from civitas.gateway.auth import AuthSettings
+from civitas_gateway.auth import AuthSettings
 
 TOKEN = "operator-token-for-tracing-tests-0123456789"
 VOTER = "alice@example.org"

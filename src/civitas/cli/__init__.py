@@ -10,8 +10,15 @@ from typer._click import exceptions as click_exceptions  # typer vendors click: 
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 
-from civitas.cli import log_commands, poll_commands, records_commands, show_commands, site_commands, voter_commands
-from civitas.distributed import serve_command
+from civitas.cli import (
+    log_commands,
+    poll_commands,
+    records_commands,
+    serve_command,
+    show_commands,
+    site_commands,
+    voter_commands,
+)
 from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
 

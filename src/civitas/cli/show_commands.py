@@ -15,7 +15,9 @@ from civitas_kernel.commands import CommandError
 from civitas.cli.log_commands import public_key_option
 from civitas.exit_status import ExitStatus
 from civitas.progress import progress_bar, render
-from civitas.site import COMPILERS, bootstrap
+from civitas_counter import COMPILERS
+
+from civitas.site import bootstrap
 
 
 def show_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:

@@ -34,9 +34,8 @@ def register(app: typer.Typer) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
         import uvicorn
 
-        from civitas.gateway.app import create_app
-        from civitas.gateway.auth import AuthSettings, operator_token_path
-        from civitas.scheduler import CompileScheduler, compile_all
+        from civitas_counter import CompileScheduler, compile_all
+        from civitas_gateway import AuthSettings, create_app, operator_token_path
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
@@ -45,7 +44,7 @@ def register(app: typer.Typer) -> None:
         auth = AuthSettings()
         app = create_app(s, auth)
         every = s.settings.COMPILE_EVERY_MINUTES * 60
-        scheduler = CompileScheduler(lambda: compile_all(s), every, s.settings.COMPILE_JITTER)
+        scheduler = CompileScheduler(lambda: compile_all(s.compile, s.has_polls), every, s.settings.COMPILE_JITTER)
         typer.echo(f"civitas site {s.settings.SITE}, data in {s.settings.HOME}")
         if not auth.OPERATOR_TOKEN:
             typer.echo(f"operator token in {operator_token_path(auth)}")

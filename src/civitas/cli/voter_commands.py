@@ -14,7 +14,9 @@ from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
 from civitas.remote import RemoteSite, load_token, save_token, session_path
 from civitas.settings import Settings
-from civitas.shell import run_command, split_line
+from civitas_kernel.voter_command import split_line
+
+from civitas.shell import run_command
 from civitas.site import bootstrap
 
 registrar = typer.Typer(help="The registrar: the site itself, root of the trust network.", no_args_is_help=True)

@@ -2,5 +2,6 @@
 
 from civitas_polls.commands import POLL_STREAMS, PollCommands
 from civitas_polls.domain.polls import PollConfig
+from civitas_polls.requests import NewPoll, PollChanges
 
-__all__ = ["POLL_STREAMS", "PollCommands", "PollConfig"]
+__all__ = ["POLL_STREAMS", "NewPoll", "PollChanges", "PollCommands", "PollConfig"]

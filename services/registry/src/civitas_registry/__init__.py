@@ -3,5 +3,6 @@
 from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
 from civitas_registry.domain.addresses import normalise_address
 from civitas_registry.domain.voter_list import ListConfig, compile_voter_list
+from civitas_registry.settings import ListRules
 
-__all__ = ["REGISTER_STREAMS", "ListConfig", "RegistryCommands", "compile_voter_list", "normalise_address"]
+__all__ = ["REGISTER_STREAMS", "ListConfig", "ListRules", "RegistryCommands", "compile_voter_list", "normalise_address"]

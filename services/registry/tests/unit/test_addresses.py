@@ -4,7 +4,7 @@ import pytest
 
 from civitas_kernel.commands import CommandError
 from civitas_registry import normalise_address
-from civitas.gateway.auth.addresses import normalise_email
+from civitas_gateway.auth.addresses import normalise_email
 
 
 @pytest.mark.parametrize("given, expected", [

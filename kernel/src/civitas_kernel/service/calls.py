@@ -1,0 +1,76 @@
+"""Calling another service over HTTP: W3C trace context in the headers, its problems raised as the same errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from opentelemetry import propagate
+
+from civitas_kernel.commands import CommandError, ConflictError, ForbiddenError, NotFoundError
+
+from civitas_kernel.service.problems import Problem
+
+# A service answers a user's mistake with the status of its CommandError class; raise that class again here.
+ERRORS_BY_STATUS: dict[int, type[CommandError]] = {
+    400: CommandError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError, 422: CommandError,
+}
+
+
+class ServiceUnavailable(Problem):
+    """Another service did not answer, or failed: the gateway says 503 and names it."""
+
+    def __init__(self, service: str, why: str) -> None:
+        super().__init__(503, f"the {service} service is not available right now ({why}); try again shortly",
+                         kind="service-unavailable", service=service)
+
+
+class ServiceClient:
+    """One keep-alive HTTP client to one service; thread-safe (httpx.Client is)."""
+
+    def __init__(self, name: str, base_url: str, *, timeout: float = 30.0, http: httpx.Client | None = None) -> None:
+        """http: a client of one's own (e.g. a TestClient of the service's app, in tests); else a new one for base_url."""
+        self.name = name
+        # Idle connections are dropped before the server's keep-alive timeout (serve: 30 s), so none is reused as it closes.
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=10)
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout, limits=limits)
+
+    def call(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)  # the caller's span becomes the parent of the service's
+        try:
+            response = self.http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TransportError as error:
+            raise ServiceUnavailable(self.name, type(error).__name__) from None
+        if response.status_code < 400:
+            return response.json() if response.content else None
+        raise error_of(self.name, response)
+
+    def get(self, path: str, **params) -> Any:
+        return self.call("GET", path, params=params or None)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.call("POST", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.call("DELETE", path)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def error_of(service: str, response: httpx.Response) -> Exception:
+    """The error a service's problem answer stands for: the same CommandError class, else ServiceUnavailable."""
+    try:
+        detail = response.json().get("detail") or response.reason_phrase
+    except ValueError:
+        detail = response.reason_phrase
+    return error_of_status(service, response.status_code, detail)
+
+
+def error_of_status(service: str, status: int, detail: str) -> Exception:
+    """The error a service means by answering `status` (for a whole request, or for one command of a batch)."""
+    error_class = ERRORS_BY_STATUS.get(status)
+    if error_class is not None:
+        return error_class(detail)
+    return ServiceUnavailable(service, f"it answered {status}: {detail}")

@@ -1,0 +1,148 @@
+"""The counter as a service of its own: every stream from Kafka into its own replica log; lists and counts compiled
+there.
+
+The records are the embedded site's (the same RecordStore and compilers, civitas_counter.records), only over the
+replica, so a count here equals the one an embedded site compiles from the same events. Routes: /records/{kind}
+(status, compile), the reported record and each record's result; /health, /ready and /streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from civitas_kernel import telemetry
+from civitas_kernel.commands import NotFoundError
+from civitas_kernel.kafka import KafkaSettings, StreamConsumer
+from civitas_kernel.records import Record
+from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.service.keys import shared_site_key
+from civitas_kernel.service.problems import install_problem_handlers
+from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.sql import open_log
+from civitas_polls import POLL_STREAMS, PollCommands
+from civitas_registry import REGISTER_STREAMS
+
+from civitas_counter.compiling import Compiler
+from civitas_counter.following import Follower
+from civitas_counter.owner_logs import OwnerLogs
+from civitas_counter.records import record_store
+from civitas_counter.replica import ReplicaProjector
+from civitas_counter.scheduler import CompileScheduler
+from civitas_counter.settings import CounterSettings
+
+STREAMS = REGISTER_STREAMS + POLL_STREAMS
+Kind = Literal["list", "count"]
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class CompileRequest(BaseModel):
+    at_least: dict[str, int] = Field(default_factory=dict, description="stream -> position the replica must reach first")
+
+
+def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = None) -> FastAPI:
+    if not settings.LOG_URL:
+        raise ValueError("set CIVITAS_LOG_URL to the counter's own database (postgresql://HOST/DB): its replica")
+    key = shared_site_key(settings.key_file)
+    replica = open_log(settings.LOG_URL, settings.SITE, key)
+    records = record_store(settings.HOME, replica, settings.list_config, clock=now_us)
+    polls = PollCommands(replica)  # read only: whether the replica holds a poll to count
+    lock = threading.Lock()  # one compile at a time
+
+    def run(kind: str) -> list[Record]:
+        with lock:
+            return records.run(kind)
+
+    def has_polls() -> bool:
+        with lock:
+            polls.catch_up()
+            return bool(polls.state.polls)
+
+    projector = ReplicaProjector(replica)
+    clients = {"registry": ServiceClient("registry", settings.REGISTRY_URL, timeout=10),
+               "polls": ServiceClient("polls", settings.POLLS_URL, timeout=10)}
+    consumer = StreamConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
+                              site_keys={settings.SITE: key.public_key}, source=OwnerLogs(clients))
+    follower = Follower(consumer)
+
+    def heads() -> dict[str, int]:
+        return {stream: head.seq for s, stream, head in replica.streams() if s == settings.SITE}
+
+    compiler = Compiler(run, has_polls, heads, clients, settings.COMPILE_WAIT_S)
+    # As `civitas up` does: a list and a count at randomly jittered intervals (CIVITAS_COMPILE_EVERY_MINUTES).
+    scheduler = CompileScheduler(compiler.compile_all, settings.COMPILE_EVERY_MINUTES * 60, settings.COMPILE_JITTER)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await follower.start()
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(scheduler.stop)
+            await follower.stop()
+            replica.engine.dispose()
+
+    app = FastAPI(title="civitas counter (internal)", lifespan=lifespan, telemetry=telemetry.web_telemetry())
+    install_problem_handlers(app)
+    app.state.follower = follower
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "service": "counter"}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        try:
+            held = await asyncio.to_thread(heads)
+        except Exception as error:  # noqa: BLE001 - any database failure means not ready
+            return JSONResponse({"status": "not ready", "database": f"unreachable: {type(error).__name__}"}, 503)
+        fresh = follower.started and time.monotonic() - follower.last_success < settings.READY_MAX_STALE_S
+        body = {"status": "ready" if fresh else "not ready", "service": "counter", "database": "ok",
+                "kafka": "connected" if follower.started else "connecting", "heads": held,
+                "waiting": {f"{k[0]}/{k[1]}": v for k, v in consumer.waiting.items()}, "last_error": follower.last_error}
+        return JSONResponse(body, status_code=200 if fresh else 503)
+
+    @app.get("/streams")
+    async def streams() -> list[dict]:
+        return [{"site": s, "stream": stream, "seq": head.seq, "head_hash": head.hash.hex()}
+                for s, stream, head in await asyncio.to_thread(replica.streams)]
+
+    @app.get("/records/{kind}")
+    async def status(kind: Kind) -> list[dict]:
+        return [r.as_dict() for r in await asyncio.to_thread(records.status, kind)]
+
+    @app.post("/records/{kind}", status_code=201)
+    async def compile_record(kind: Kind, body: CompileRequest | None = None) -> list[dict]:
+        """Snap, ready, mount and report a new record, once the replica holds at least `at_least`."""
+        wanted = (body or CompileRequest()).at_least
+        return [r.as_dict() for r in await asyncio.to_thread(compiler.compile, kind, wanted)]
+
+    @app.get("/records/{kind}/reported")
+    async def reported(kind: Kind) -> dict:
+        return {"id": await asyncio.to_thread(records.reported_id, kind)}
+
+    @app.get("/records/{kind}/{record_id}/result")
+    async def result(kind: Kind, record_id: int) -> dict:
+        def read() -> bytes:
+            if not records.get(kind, record_id).ready:
+                raise NotFoundError(f"{kind} {record_id} is not ready yet")
+            return records.result(kind, record_id)
+
+        data = await asyncio.to_thread(read)
+        return {"kind": kind, "id": record_id, "result": data.decode()}
+
+    return app
+
+
+SERVICE = ServiceEntry("counter", 8003, CounterSettings, create_counter_app)

@@ -1,0 +1,25 @@
+"""The counter's settings: when it compiles, how long a compile waits for its replica, when /ready says no."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from civitas_kernel.service.settings import ServiceSettings
+from civitas_registry import ListRules
+
+
+class CompileSchedule(BaseSettings):
+    """CIVITAS_COMPILE_EVERY_MINUTES and CIVITAS_COMPILE_JITTER: the counter's schedule, and the embedded site's."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVITAS_")
+
+    COMPILE_EVERY_MINUTES: float = Field(60, ge=0)  # how often a list and a count are compiled; 0: never
+    COMPILE_JITTER: float = Field(0.25, ge=0, lt=1)  # each wait moves by up to this share of itself, at random
+
+
+class CounterSettings(ServiceSettings, ListRules, CompileSchedule):
+    """`civitas serve counter`: where its replica is (CIVITAS_LOG_URL), the list rules and the schedule."""
+
+    COMPILE_WAIT_S: float = Field(30.0, ge=0)  # how long a compile waits for the replica to reach the owners
+    READY_MAX_STALE_S: float = Field(30.0, gt=0)  # seconds without a good consumer round before /ready says no

@@ -1,0 +1,54 @@
+"""The HTTP application of the site: the voters' API, sign-in, web pages, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from civitas_kernel import telemetry
+from civitas_kernel.sql import create_engine
+
+from civitas_gateway import api, pages
+from civitas_gateway.auth import AuthSettings, install_auth
+from civitas_gateway.mail import Mailer
+from civitas_gateway.site import Site
+
+
+def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
+    auth_settings = auth_settings or AuthSettings()
+    app = FastAPI(
+        title="civitas",
+        summary="A self-governing, federated service for communities.",
+        description="Voters register, vouch for their neighbours and vote; every input is an event in a "
+        "hash-chained, signed log. Sign in with POST /api/auth/code and POST /api/auth/session.",
+        version="0.1.0",
+        telemetry=telemetry.web_telemetry(),
+    )
+    app.state.site = site
+    app.include_router(api.router)
+    install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
+    app.include_router(pages.router)
+    pages.mount_static(app)
+    api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
+
+    @app.get("/health", tags=["site"])
+    def health() -> dict:
+        """The process is alive."""
+        return {"status": "ok", "site": site.settings.SITE}
+
+    @app.get("/ready", tags=["site"])
+    def ready() -> dict:
+        """The site can answer: its log opens and its state is caught up."""
+        with site.lock:
+            site.registry.catch_up()
+            site.polls.catch_up()
+        return {"status": "ready", "site": site.settings.SITE}
+
+    @app.get("/api/log/streams", tags=["site"])
+    def streams() -> list[dict]:
+        """Every stream the site holds and where it stands."""
+        return [
+            {"site": s, "stream": stream, "seq": head.seq, "head_hash": head.hash.hex()}
+            for s, stream, head in site.log.streams()
+        ]
+
+    return app

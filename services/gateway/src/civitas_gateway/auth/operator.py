@@ -1,0 +1,52 @@
+"""The site operator's credential: CIVITAS_OPERATOR_TOKEN, or a token generated once into HOME/operator-token."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from civitas_gateway.auth.settings import AuthSettings
+from civitas_gateway.auth.tokens import new_token
+
+TOKEN_FILE = "operator-token"
+
+
+def operator_token_path(settings: AuthSettings) -> Path:
+    return settings.HOME / TOKEN_FILE
+
+
+def operator_token(settings: AuthSettings) -> str:
+    """The operator's bearer token: the configured one, else the stored one, else a new one stored 0600."""
+    if settings.OPERATOR_TOKEN is not None:
+        return settings.OPERATOR_TOKEN.get_secret_value()
+    path = operator_token_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path, new_token())
+    return _read(path)
+
+
+def _create(path: Path, token: str) -> None:
+    # Written aside, then linked into place: of two processes starting at once, one wins and
+    # both read the same whole token, never a half-written file.
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
+
+
+def _read(path: Path) -> str:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PermissionError(f"{path} can be read by others (mode {mode:o}); run `chmod 600 {path}` or delete it")
+    token = path.read_text().strip()
+    if not token:
+        raise ValueError(f"{path} is empty; delete it and a new operator token is made at the next start")
+    return token

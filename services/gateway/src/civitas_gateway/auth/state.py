@@ -1,0 +1,34 @@
+"""What the sign-in routes and the access dependencies share, kept on the app by install_auth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from civitas_gateway.auth.signin import SignIn
+from civitas_gateway.auth.totp import TwoStep
+from civitas_gateway.ratelimit import RateLimiter
+
+
+@dataclass
+class AuthState:
+    sign_in: SignIn
+    two_step: TwoStep
+    operator_token: str
+    voter_limit: RateLimiter  # every signed-in request, per voter
+    code_address_limit: RateLimiter  # code requests, per client address
+    code_email_limit: RateLimiter  # code requests, per email address
+    session_address_limit: RateLimiter  # sign-in attempts, per client address
+
+
+def auth_state(request: Request) -> AuthState:
+    try:
+        return request.app.state.civitas_auth
+    except AttributeError:
+        raise RuntimeError("the gateway's auth is not installed: call install_auth(app, settings, engine)") from None
+
+
+async def auth_state_dependency(request: Request) -> AuthState:
+    """auth_state as a FastAPI dependency; async, so resolving it costs no thread hop."""
+    return auth_state(request)

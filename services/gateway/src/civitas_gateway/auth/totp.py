@@ -1,0 +1,63 @@
+"""Two-step sign-in: a time-based one-time code (TOTP, RFC 6238) from the voter's authenticator app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyotp
+
+from civitas_gateway.auth.store import AuthStore
+from civitas_gateway.auth.tokens import same
+from civitas_kernel.service.problems import Problem
+
+DRIFT_STEPS = 1  # accept the code of the previous and next 30 s step too: phone clocks drift
+
+log = logging.getLogger("civitas.gateway.auth")
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    uri: str  # otpauth://totp/... for a QR code
+
+
+@dataclass
+class TwoStep:
+    store: AuthStore
+    issuer: str  # shown in the authenticator app: the site's name
+    clock: Callable[[], float]
+
+    def is_on(self, voter: str) -> bool:
+        row = self.store.totp(voter)
+        return bool(row and row.confirmed)
+
+    def enrol(self, voter: str) -> Enrolment:
+        secret = pyotp.random_base32()
+        if not self.store.set_pending_totp(voter, secret):
+            raise Problem(409, "two-step sign-in is already on for you", kind="totp-already-on")
+        uri = pyotp.TOTP(secret).provisioning_uri(name=voter, issuer_name=self.issuer)
+        return Enrolment(secret, uri)
+
+    def confirm(self, voter: str, code: str) -> None:
+        row = self.store.totp(voter)
+        if row is None or row.confirmed:
+            raise Problem(409, "there is no enrolment to confirm; enrol first", kind="totp-not-enrolled")
+        if not self._use(voter, row.secret, code, confirming=True):
+            raise Problem(400, "that code is wrong; check your authenticator app's clock and try the current code", kind="wrong-totp")
+        log.info("two-step sign-in turned on for a voter")
+
+    def check(self, voter: str, code: str) -> bool:
+        """True if `code` is the voter's current code and was not used before (it is used now)."""
+        row = self.store.totp(voter)
+        return bool(row and row.confirmed and self._use(voter, row.secret, code, confirming=False))
+
+    def _use(self, voter: str, secret: str, code: str, *, confirming: bool) -> bool:
+        code = code.replace(" ", "")
+        totp = pyotp.TOTP(secret)
+        now_step = int(self.clock() // totp.interval)
+        for step in range(now_step - DRIFT_STEPS, now_step + DRIFT_STEPS + 1):
+            if same(totp.generate_otp(step), code):
+                return self.store.use_totp_step(voter, step, confirming=confirming)
+        return False

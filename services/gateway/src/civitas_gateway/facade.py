@@ -1,0 +1,177 @@
+"""What the gateway's routes use of a Site (api.py, pages.py, shell.py), as HTTP calls to the services that own it.
+
+Thin on purpose: each method is one call to the owning service, whose command layer decides and
+whose errors come back as the same CommandError classes, so the gateway answers as the embedded site does.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from civitas_counter import STREAMS_OF_KIND, CountResult, parse_count
+from civitas_kernel.commands import Reply
+from civitas_kernel.log import Position
+from civitas_kernel.records import Record
+from civitas_kernel.voter_list import VoterList, decode_voter_list
+from civitas_polls import PollConfig
+
+from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.service.reported import ReportedRecord
+from civitas_kernel.service.settings import ServiceSettings
+from civitas_kernel.voter_command import VoterCommand
+
+from civitas_gateway.forwarder import CommandForwarder
+from civitas_gateway.tracing import command_span, command_spans
+
+
+class NoLock(AbstractContextManager):
+    """The site's lock, which the routes take: the owning services serialise their own commands, so nothing here."""
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _reply(body: dict) -> Reply:
+    return Reply(body["text"], body.get("data"))
+
+
+class RemoteRegistry:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    def catch_up(self) -> int:
+        return 0  # the registry service folds its own state
+
+    def registrar_trust(self, voter: str, edges: int = 1) -> Reply:
+        with command_span("registrar trust"):
+            return _reply(self.client.post("/registrar/trust", {"voter": voter, "edges": edges}))
+
+    def registrar_untrust(self, voter: str) -> Reply:
+        with command_span("registrar untrust"):
+            return _reply(self.client.delete(f"/registrar/trust/{voter}"))
+
+    def registrants(self) -> list[str]:
+        return self.client.get("/registrants")
+
+    def _registrant(self, voter: str) -> dict:
+        return self.client.get(f"/registrants/{voter}")
+
+    def attributes(self, voter: str) -> dict[str, str]:
+        return self._registrant(voter)["attributes"]
+
+    def trusted_by(self, voter: str) -> list[str]:
+        return self._registrant(voter)["trusts"]
+
+    def doubts_by(self, voter: str) -> list[tuple[str, str]]:
+        return [tuple(d) for d in self._registrant(voter)["doubts"]]
+
+
+@dataclass
+class RemoteVotes:
+    """`site.polls.state.vote_of`, as the poll page asks it."""
+
+    client: ServiceClient
+
+    def vote_of(self, poll: str, voter: str) -> str | None:
+        return self.client.get(f"/polls/{poll}/votes/{voter}")["candidate"]
+
+
+class RemotePolls:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+        self.state = RemoteVotes(client)
+
+    def catch_up(self) -> None:
+        return None  # the polls service folds its own state
+
+    def create(self, name: str, **options) -> Reply:
+        with command_span("poll create"):
+            return _reply(self.client.post("/polls", {"name": name, **options}))
+
+    def configure(self, name: str, **changes) -> Reply:
+        with command_span("poll configure"):
+            return _reply(self.client.call("PATCH", f"/polls/{name}", json=changes))
+
+    def list_polls(self) -> Reply:
+        return _reply(self.client.get("/polls"))
+
+    def has_poll(self, name: str) -> bool:
+        return any(p["name"] == name for p in self.list_polls().data)
+
+    def poll(self, name: str) -> PollConfig:
+        return PollConfig(**self.client.get(f"/polls/{name}"))
+
+    def votes(self, poll: str) -> dict[str, str]:
+        return self.client.get(f"/polls/{poll}/votes")
+
+
+class RemoteRecords:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    def status(self, kind: str) -> list[Record]:
+        return [_record(d) for d in self.client.get(f"/records/{kind}")]
+
+
+def _record(d: dict[str, Any]) -> Record:
+    snap = {"snapped_at_us": d["snapped_at_us"], "cut": d["cut"], "depends": d["depends"]}
+    return Record(d["kind"], d["id"], snap, ready=d["ready"], mounted=d["mounted"], reported=d["reported"])
+
+
+class RemoteLog:
+    """`site.log.streams()`: the owners' logs of record, where the streams really stand."""
+
+    def __init__(self, *owners: ServiceClient) -> None:
+        self.owners = owners
+
+    def streams(self) -> list[tuple[str, str, Position]]:
+        found = [(s["site"], s["stream"], Position(s["seq"], bytes.fromhex(s["head_hash"])))
+                 for owner in self.owners for s in owner.get("/streams")]
+        return sorted(found, key=lambda t: (t[0], t[1]))
+
+
+class RemoteSite:
+    """A Site for create_app whose services run elsewhere."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        timeout = settings.CALL_TIMEOUT_S
+        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL}
+        self.settings = settings
+        self.clients = {name: ServiceClient(name, url, timeout=timeout) for name, url in urls.items()}
+        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout) for name in ("registry", "polls")}
+        self.lock = NoLock()
+        self.registry = RemoteRegistry(self.clients["registry"])
+        self.polls = RemotePolls(self.clients["polls"])
+        self.records = RemoteRecords(self.clients["counter"])
+        self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
+        self._command_span = command_spans()
+        self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
+                          "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
+
+    async def submit(self, command: VoterCommand) -> Reply:
+        """Send a voter's command to the service that owns it, with whatever else is on its way there."""
+        owner = "registry" if command.service == "register" else "polls"
+        with self._command_span(command.verb):
+            return await self.forwarders[owner].submit(command)
+
+    def reported_list(self) -> VoterList | None:
+        return self._reported["list"]()
+
+    def reported_count(self) -> CountResult | None:
+        return self._reported["count"]()
+
+    def compile(self, kind: str) -> list[Record]:
+        """Compile at least everything the owners hold now, so a compile right after a command includes it."""
+        with command_span(f"compile {kind}"):
+            heads = {stream: pos.seq for _, stream, pos in self.log.streams() if stream in STREAMS_OF_KIND.get(kind, ())}
+            records = [_record(d) for d in self.clients["counter"].post(f"/records/{kind}", {"at_least": heads})]
+        self._reported[kind].forget()
+        return records
+
+    async def aclose(self) -> None:
+        for c in self.clients.values():
+            c.close()
+        for f in self.forwarders.values():
+            await f.aclose()

@@ -1,0 +1,68 @@
+"""The registry as a service of its own: the register's commands over its own log of record, published to Kafka.
+
+Routes: POST /commands (voters' commands in a batch, from the gateway), the registrar's primary trust, and reads
+of registrants; /health, /ready, /streams and /events/{stream} come with every owner (civitas_kernel.service.owner).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from civitas_kernel.commands import NotFoundError, Reply
+from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
+from civitas_kernel.service.reported import ReportedRecord
+from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.voter_command import VoterCommand
+from civitas_kernel.voter_list import decode_voter_list
+
+from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
+from civitas_registry.settings import RegistrySettings
+
+
+class PrimaryTrust(BaseModel):
+    voter: str = Field(min_length=3, max_length=254)
+    edges: int = Field(1, ge=1, le=1000)
+
+
+def run_register_command(registry: RegistryCommands, command: VoterCommand) -> Reply:
+    """`VOTER register ARGS` as the voter shell runs it."""
+    if command.service != "register":
+        raise NotFoundError(f"the registry runs register commands, not {command.service!r} ones")
+    return registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
+
+
+def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
+    log = open_owner_log(settings)
+    counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
+    config = settings.list_config
+    reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
+    owner: Owner[RegistryCommands] = Owner("registry", settings, log, REGISTER_STREAMS,
+                                           lambda: RegistryCommands(log, config, reported_list=reported_list), **owner_options)
+    app = owner_app(owner, "civitas registry (internal)", run_register_command)
+
+    @app.post("/registrar/trust")
+    async def registrar_trust(body: PrimaryTrust) -> dict:
+        return reply_json(await owner.run(lambda r: r.registrar_trust(body.voter, body.edges)))
+
+    @app.delete("/registrar/trust/{voter}")
+    async def registrar_untrust(voter: str) -> dict:
+        return reply_json(await owner.run(lambda r: r.registrar_untrust(voter)))
+
+    @app.get("/registrants")
+    async def registrants() -> list[str]:
+        return await owner.read(lambda r: (r.catch_up(), r.registrants())[1])
+
+    @app.get("/registrants/{voter}")
+    async def registrant(voter: str) -> dict:
+        def read(r: RegistryCommands) -> dict:
+            r.catch_up()
+            return {"attributes": r.attributes(voter), "trusts": r.trusted_by(voter), "doubts": r.doubts_by(voter)}
+
+        return await owner.read(read)
+
+    return app
+
+
+SERVICE = ServiceEntry("registry", 8001, RegistrySettings, create_registry_app)

@@ -1,1 +1,0 @@
-"""The gateway: the voters' HTTP API and web pages over the site's services."""

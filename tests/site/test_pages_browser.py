@@ -1,0 +1,97 @@
+"""The web pages in a real headless browser (Debian's Chromium driven by Playwright), as a voter uses them,
+from the embedded site and from a gateway in front of the services running on their own."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from civitas_gateway.auth import AuthSettings
+
+from .conftest import OPERATOR_TOKEN
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def site_url(request, smtp, tmp_path) -> str:
+    """The site's pages: from `civitas up`'s app, or from a gateway in front of registry, polls and counter."""
+    if request.param == "embedded":
+        return request.getfixturevalue("served")[1]
+    broker = request.getfixturevalue("noida_broker")
+    auth = AuthSettings(HOME=tmp_path / "gateway", SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1],
+                        SMTP_TIMEOUT=30, OPERATOR_TOKEN=OPERATOR_TOKEN)
+    base = request.getfixturevalue("threaded_services")(broker.settings(), auth)["gateway"]
+    deadline = time.monotonic() + 30
+    while httpx.get(base + "/ready").status_code != 200:
+        assert time.monotonic() < deadline, httpx.get(base + "/ready").text
+        time.sleep(0.05)
+    return base
+
+
+def sign_in(page, base, inbox, address):
+    page.goto(base + "/signin")
+    page.fill("input[name=email]", address)
+    page.click("text=Send me a code")
+    page.fill("input[name=code]", inbox.code_for(address))
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(base + "/me*")
+
+
+def test_a_voter_signs_in_registers_votes_and_sees_the_count(site_url, browser, inbox, operator_headers, tmp_path):
+    base = site_url
+    httpx.post(base + "/api/polls", json={"name": "test-poll", "title": "Test poll"}, headers=operator_headers).raise_for_status()
+    page = browser.new_page()
+    sign_in(page, base, inbox, "alice@example.org")
+    assert "signed in as alice@example.org" in page.text_content("[role=status]")
+    page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")
+    page.click("form[action='/me/residence'] button")
+    assert "residence" in page.text_content("[role=status]")
+
+    page.goto(base + "/polls/test-poll")
+    page.fill("input[name=candidate]", "bob@example.org")
+    page.click("button:has-text('Vote')")
+    assert "you now vote for bob@example.org" in page.text_content("[role=status]")
+    assert "bob@example.org" in page.text_content("#my-vote")
+
+    httpx.post(base + "/api/records/list", headers=operator_headers).raise_for_status()
+    httpx.post(base + "/api/records/count", headers=operator_headers).raise_for_status()
+    page.reload()
+    assert "held by bob@example.org" in page.text_content("main, body")
+    assert page.locator("#ranking svg rect.bar").count() == 1
+    assert page.locator("#cascade svg line.edge.mine").count() == 1  # alice's own path, highlighted
+    assert page.locator("#cascade svg g.node.mine").count() == 2
+    page.screenshot(path=str(tmp_path / "poll.png"), full_page=True)
+
+
+def test_a_wrong_code_is_said_plainly_and_signs_nobody_in(served, browser, inbox):
+    _, base = served
+    page = browser.new_page()
+    page.goto(base + "/signin")
+    page.fill("input[name=email]", "carol@example.org")
+    page.click("text=Send me a code")
+    page.fill("input[name=code]", "000000" if inbox.code_for("carol@example.org") != "000000" else "111111")
+    page.click("button:has-text('Sign in')")
+    assert "code" in page.text_content("[role=alert]").lower()
+    page.goto(base + "/me")
+    assert page.url.startswith(base + "/signin")
+
+
+def test_a_form_posted_from_elsewhere_is_refused(served, inbox):
+    _, base = served
+    response = httpx.post(base + "/polls/test-poll/vote", data={"candidate": "bob@example.org", "csrf": "x"})
+    assert response.status_code == 401

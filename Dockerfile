@@ -1,15 +1,17 @@
-# One image recipe for every service: the images differ only in the service they serve (ARG SERVICE).
+# One image recipe for every service: each image holds the kernel, its service and what that service declares
+# (ARG SERVICE), never the site package or a service it does not use; it runs `python -m civitas_$SERVICE`.
 FROM python:3.11-slim
 ARG SERVICE=gateway
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CIVITAS_SERVICE=${SERVICE}
 WORKDIR /src
-COPY constraints.txt pyproject.toml README.md ./
+COPY constraints.txt ./
+COPY deploy deploy
 COPY kernel kernel
 COPY services services
-COPY src src
-RUN pip install --no-cache-dir -c constraints.txt ./kernel ./services/registry ./services/polls \
-        ./services/counter ./services/deployer ./services/sync . \
+RUN PIP_NO_CACHE_DIR=1 deploy/install-service "$SERVICE" /tmp/wheels . \
+    && rm -rf /tmp/wheels /src \
     && useradd --uid 10001 --no-create-home civitas
+WORKDIR /
 USER 10001
-ENTRYPOINT ["civitas"]
-CMD ["serve"]
+# The service CIVITAS_SERVICE names (the chart names it again, explicitly).
+ENTRYPOINT ["python", "-m", "civitas_kernel.service"]

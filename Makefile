@@ -19,7 +19,7 @@ up: $(STAMP)
 	$(BIN)/civitas up
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto $(if $(SKIP_SLOW),--skip-slow)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -8,3 +8,19 @@ pytest_plugins = [
     "civitas_gateway.testing",
     "civitas.testing",
 ]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--skip-slow", action="store_true",
+                     help="skip the tests marked slow (CI runs them all; `make test` too, unless SKIP_SLOW=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--skip-slow"):
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="--skip-slow: runs in CI and in a plain `make test`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -1,4 +1,4 @@
-"""The four services as separate OS processes on this machine (`civitas serve X` each): for tests and benchmarks.
+"""The four services as separate OS processes on this machine (`python -m civitas_NAME` each): for tests and benchmarks.
 
 Give it a PostgreSQL server and Kafka settings; it creates a database per service, one shared site
 key, starts the processes in their own sessions, waits for /ready, and kills exactly what it started.
@@ -18,11 +18,9 @@ import httpx
 import psycopg
 
 from civitas_kernel.kafka.settings import KafkaSettings
+from civitas_kernel.service.keys import shared_site_key
 from civitas_kernel.testing.ports import free_port
 
-from civitas_kernel.service.keys import shared_site_key
-
-CIVITAS = str(Path(sys.executable).with_name("civitas"))
 ORDER = ("registry", "polls", "counter", "gateway")  # owners first; the gateway last
 
 
@@ -79,8 +77,9 @@ class Cluster:
     def start_service(self, service: str) -> None:
         (self.workdir / service).mkdir(parents=True, exist_ok=True)
         with open(self.log_path(service), "ab") as out:
-            # Its own session, so stopping it ends it and nothing else.
-            self.processes[service] = subprocess.Popen([CIVITAS, "serve", service], env=self.environment(service),
+            # As its container runs it (`python -m civitas_NAME`), in its own session, so stopping it ends it and nothing else.
+            command = [sys.executable, "-m", f"civitas_{service}"]
+            self.processes[service] = subprocess.Popen(command, env=self.environment(service),
                                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def log_path(self, service: str) -> Path:

@@ -1,4 +1,4 @@
-"""The Helm chart renders to valid Kubernetes manifests wired as `civitas serve` needs them, and skaffold.yaml
+"""The Helm chart renders to valid Kubernetes manifests wired as each service (`python -m civitas_NAME`) needs them, and skaffold.yaml
 builds and deploys what exists."""
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def test_each_deployment_serves_its_own_service_with_probes():
             continue
         service = doc["metadata"]["labels"]["app.kubernetes.io/name"]
         container = doc["spec"]["template"]["spec"]["containers"][0]
-        assert container["args"][:2] == ["serve", service]
+        assert container["command"] == ["python", "-m", f"civitas_{service}"]
+        assert container["args"] == ["--port", str(container["ports"][0]["containerPort"])]
         assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
 

@@ -37,7 +37,7 @@ counter: CIVITAS_LOG_URL
 gateway: CIVITAS_AUTH_STORE_URL
 {{- end -}}
 
-{{/* A service's environment: what `civitas serve NAME` reads (see civitas/distributed/settings.py). */}}
+{{/* A service's environment: what `python -m civitas_NAME` reads (its settings.py; civitas_kernel/service/settings.py). */}}
 {{- define "civitas.env" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}{{- $svc := index . 2 -}}
 {{- $home := include "civitas.home" $root -}}

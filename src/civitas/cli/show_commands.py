@@ -9,14 +9,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from civitas_counter import COMPILERS
 from civitas_kernel.audit import audit_archive
 from civitas_kernel.commands import CommandError
 
 from civitas.cli.log_commands import public_key_option
 from civitas.exit_status import ExitStatus
 from civitas.progress import progress_bar, render
-from civitas_counter import COMPILERS
-
 from civitas.site import bootstrap
 
 

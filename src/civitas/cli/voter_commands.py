@@ -9,13 +9,12 @@ import typer
 
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import ConcurrencyError
+from civitas_kernel.voter_command import split_line
 
 from civitas.exit_status import ExitStatus
 from civitas.progress import stderr
 from civitas.remote import RemoteSite, load_token, save_token, session_path
 from civitas.settings import Settings
-from civitas_kernel.voter_command import split_line
-
 from civitas.shell import run_command
 from civitas.site import bootstrap
 

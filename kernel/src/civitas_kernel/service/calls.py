@@ -8,7 +8,6 @@ import httpx
 from opentelemetry import propagate
 
 from civitas_kernel.commands import CommandError, ConflictError, ForbiddenError, NotFoundError
-
 from civitas_kernel.service.problems import Problem
 
 # A service answers a user's mistake with the status of its CommandError class; raise that class again here.

@@ -21,14 +21,13 @@ from civitas_kernel.application import PendingWrites
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
 from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.kafka import KafkaSettings
-from civitas_kernel.sql import open_log
-from civitas_kernel.sql.base import SqlEventLog
-
 from civitas_kernel.service.keys import shared_site_key
 from civitas_kernel.service.outbox import Publisher
 from civitas_kernel.service.problems import UNEXPECTED_DETAIL, install_problem_handlers
 from civitas_kernel.service.settings import OwnerSettings
 from civitas_kernel.service.writer import MAX_BATCH, GroupWriter
+from civitas_kernel.sql import open_log
+from civitas_kernel.sql.base import SqlEventLog
 from civitas_kernel.voter_command import VoterCommand
 
 logger = logging.getLogger("civitas.owner")

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from civitas_kernel.commands import CommandError
-
 from civitas_kernel.service.calls import ServiceClient, ServiceUnavailable
 
 log = logging.getLogger("civitas.reported")

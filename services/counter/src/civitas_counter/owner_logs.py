@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.kafka.source import Sealed
-
 from civitas_kernel.service.calls import ServiceClient
 
 OWNERS = {"registration": "registry", "trust": "registry", "doubt": "registry", "poll": "polls", "vote": "polls"}

@@ -14,13 +14,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from civitas_kernel.commands import CommandError, NotFoundError
+from civitas_kernel.voter_command import VoterCommand, split_line
 from civitas_polls import NewPoll, PollChanges
 
 from civitas_gateway.auth import CurrentVoter, Operator
 from civitas_gateway.lean_route import LeanRoute
-from civitas_kernel.voter_command import split_line
 from civitas_gateway.site import Site
-from civitas_kernel.voter_command import VoterCommand
 
 router = APIRouter(prefix="/api")
 VOTE = "/api/polls/{poll}/vote"

@@ -14,13 +14,12 @@ from civitas_counter import STREAMS_OF_KIND, CountResult, parse_count
 from civitas_kernel.commands import Reply
 from civitas_kernel.log import Position
 from civitas_kernel.records import Record
-from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import PollConfig
-
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.settings import ServiceSettings
 from civitas_kernel.voter_command import VoterCommand
+from civitas_kernel.voter_list import VoterList, decode_voter_list
+from civitas_polls import PollConfig
 
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans

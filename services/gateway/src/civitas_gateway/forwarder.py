@@ -20,7 +20,6 @@ from opentelemetry.trace import Link, SpanContext, SpanKind
 
 from civitas_kernel import telemetry
 from civitas_kernel.commands import Reply
-
 from civitas_kernel.service.calls import ServiceUnavailable, error_of_status
 from civitas_kernel.voter_command import VoterCommand
 

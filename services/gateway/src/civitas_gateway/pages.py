@@ -18,11 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from civitas_kernel.commands import CommandError
+from civitas_kernel.service.problems import Problem
+from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.auth.state import auth_state
 from civitas_gateway.charts import cascade_graph, ranking_chart
-from civitas_kernel.service.problems import Problem
-from civitas_kernel.voter_command import VoterCommand
 
 HERE = Path(__file__).parent
 COOKIE = "civitas_session"

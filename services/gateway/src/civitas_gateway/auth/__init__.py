@@ -16,6 +16,8 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from civitas_kernel.service.problems import install_problem_handlers
+
 from civitas_gateway.auth.addresses import normalise_email
 from civitas_gateway.auth.guards import (
     CurrentVoter,
@@ -34,7 +36,6 @@ from civitas_gateway.auth.state import AuthState
 from civitas_gateway.auth.store import AuthStore
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.mail import Mailer, SMTPMailer
-from civitas_kernel.service.problems import install_problem_handlers
 from civitas_gateway.ratelimit import AddressRateLimit, RateLimiter
 
 __all__ = [

@@ -16,11 +16,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from civitas_kernel.commands import ForbiddenError
+from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.addresses import normalise_email
 from civitas_gateway.auth.state import AuthState, auth_state, auth_state_dependency
 from civitas_gateway.auth.tokens import same
-from civitas_kernel.service.problems import Problem
 
 OPERATOR = "operator"  # what Operator yields: the actor name for operator actions
 

@@ -15,12 +15,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlencode
 
+from civitas_kernel.service.problems import Problem
+
 from civitas_gateway.auth.settings import AuthSettings
 from civitas_gateway.auth.store import AuthStore
 from civitas_gateway.auth.tokens import code_digest, digest, new_code, new_token, same
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.mail import Mailer, MailError
-from civitas_kernel.service.problems import Problem
 
 SESSION_CACHE_SECONDS = 30.0
 SESSION_CACHE_SIZE = 100_000

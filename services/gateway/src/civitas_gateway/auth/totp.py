@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pyotp
 
+from civitas_kernel.service.problems import Problem
+
 from civitas_gateway.auth.store import AuthStore
 from civitas_gateway.auth.tokens import same
-from civitas_kernel.service.problems import Problem
 
 DRIFT_STEPS = 1  # accept the code of the previous and next 30 s step too: phone clocks drift
 

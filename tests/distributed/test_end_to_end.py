@@ -22,11 +22,10 @@ import pytest
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 from civitas_kernel.testing.brokers import running_broker
+from civitas_kernel.voter_command import split_line
 
 from civitas.cluster import Cluster
 from civitas.settings import Settings
-from civitas_kernel.voter_command import split_line
-
 from civitas.shell import run_command
 from civitas.site import Site
 

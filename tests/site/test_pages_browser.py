@@ -13,7 +13,6 @@ from civitas_gateway.auth import AuthSettings
 
 from .conftest import OPERATOR_TOKEN
 
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

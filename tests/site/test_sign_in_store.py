@@ -10,13 +10,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from civitas_gateway.auth import AuthSettings, CurrentVoter, install_auth
+from civitas_gateway.auth.signin import SESSION_CACHE_SECONDS
+from civitas_gateway.auth.store import AuthStore
 from civitas_kernel.sql import create_engine
 
 from civitas.cli import main
 from civitas.exit_status import ExitStatus
-from civitas_gateway.auth import AuthSettings, CurrentVoter, install_auth
-from civitas_gateway.auth.signin import SESSION_CACHE_SECONDS
-from civitas_gateway.auth.store import AuthStore
 
 
 @pytest.fixture

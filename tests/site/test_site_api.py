@@ -6,7 +6,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 
-
 @pytest.fixture
 def api(make_site_app):
     _, app = make_site_app()

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from civitas_gateway.auth import AuthSettings, CurrentVoter, Operator, OptionalVoter, install_auth
-from civitas_gateway.testing import Clock
 from civitas_kernel.commands import ConflictError, NotFoundError
 from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.sql.engine import create_engine
+
+from civitas_gateway.auth import AuthSettings, CurrentVoter, Operator, OptionalVoter, install_auth
+from civitas_gateway.testing import Clock
 
 
 class Count(BaseModel):

@@ -7,8 +7,9 @@ import stat
 import pytest
 from pydantic import ValidationError
 
-from civitas_gateway.auth import AuthSettings, operator_token, operator_token_path, require_self
 from civitas_kernel.commands import ForbiddenError
+
+from civitas_gateway.auth import AuthSettings, operator_token, operator_token_path, require_self
 
 OPERATOR_TOKEN = "op-" + "k3y" * 10
 

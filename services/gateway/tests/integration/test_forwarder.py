@@ -9,13 +9,13 @@ import pytest
 
 from civitas_kernel.commands import CommandError, NotFoundError
 from civitas_kernel.kafka import KafkaSettings
-from civitas_kernel.testing.ports import free_port
-
 from civitas_kernel.service.calls import ServiceUnavailable
-from civitas_gateway.forwarder import CommandForwarder
-from civitas_polls.http import create_polls_app
 from civitas_kernel.service.settings import OwnerSettings
+from civitas_kernel.testing.ports import free_port
 from civitas_kernel.voter_command import VoterCommand
+from civitas_polls.http import create_polls_app
+
+from civitas_gateway.forwarder import CommandForwarder
 
 VOTERS = [f"v{i}@example.org" for i in range(60)]
 

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from civitas_kernel.testing.mail import Inbox
 from civitas_kernel.testing.ports import free_port
 
 from civitas_gateway.mail import MailError, SMTPMailer
-from civitas_kernel.testing.mail import Inbox
 
 
 def test_a_relay_that_is_down_answers_503(make_client, expect_problem):

@@ -8,11 +8,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from civitas_kernel import telemetry
 from civitas_kernel.kafka import KafkaSettings
+from civitas_kernel.service.settings import OwnerSettings
 from civitas_kernel.testing.metrics import metric_points
 from civitas_kernel.testing.ports import free_port
 
 from civitas_polls.http import create_polls_app
-from civitas_kernel.service.settings import OwnerSettings
 
 
 def test_command_latency_is_recorded_for_each_command_of_a_batch(tmp_path, make_database_url, server_thread,
@@ -22,7 +22,7 @@ def test_command_latency_is_recorded_for_each_command_of_a_batch(tmp_path, make_
     real = telemetry.instruments
     monkeypatch.setattr(telemetry, "instruments", lambda given=None: real(given or provider))  # what the app makes
     settings = OwnerSettings(SERVICE="polls", HOME=tmp_path, SITE="localhost", LOG_URL=make_database_url("postgres"),
-                               COUNTER_URL="http://127.0.0.1:9", PUBLISH_WAIT_S=0)
+                             COUNTER_URL="http://127.0.0.1:9", PUBLISH_WAIT_S=0)
     app = create_polls_app(settings, kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}"))
     with server_thread().serving(app) as url:
         assert httpx.post(url + "/polls", json={"name": "mayor"}).status_code == 201

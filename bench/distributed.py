@@ -1,7 +1,7 @@
 """Distributed figures: votes accepted by the gateway per second, and how soon each is in the counter's replica.
 
 Starts PostgreSQL (fsync on), a noida-db broker, and registry, polls, counter and gateway as separate
-`civitas serve` processes (the stateless gateway with --gateway-workers processes); signs voters in
+`python -m civitas_NAME` processes (the stateless gateway with --gateway-workers processes); signs voters in
 through the real code flow; then, for each round, sends vote changes from concurrent keep-alive
 clients (wrk, else httpx) for a fixed time. Meanwhile it samples where the `vote` stream stands in the
 polls service's log of record and in the counter's replica every 50 ms: an event's lag is the time
@@ -177,7 +177,7 @@ def main() -> None:
     if args.quick:
         args.rounds, args.seconds, args.voters = 1, 5, 200
     f = run(args)
-    show(f"civitas serve x4 (gateway x{args.gateway_workers}; PostgreSQL fsync on; {args.broker}): votes through the "
+    show(f"4 service processes (gateway x{args.gateway_workers}; PostgreSQL fsync on; {args.broker}): votes through the "
          "gateway into the counter's replica",
          ["round", "votes", "failed", "accepted/s", "reply p50 ms", "reply p99 ms", "lag p50 ms", "lag p99 ms",
           "lag max ms", "not in replica"],

@@ -6,6 +6,7 @@ list and the live repository) and passes in; these functions judge the state fol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
@@ -45,9 +46,14 @@ def _open_for_change(found: Proposal, voter: str, now_us: int, window: Window, v
                           f"it can no longer be changed; propose a new one")
 
 
-def decide_propose(state: ChangeState, proposer: str, revision: Revision) -> NewEvent:
+def decide_propose(state: ChangeState, proposer: str, revision: Revision,
+                   is_open: Callable[[Proposal], bool] = lambda p: not p.withdrawn) -> NewEvent:
+    """Propose `revision`; is_open says which earlier proposals are still undecided (one with the same content is)."""
     if not revision.changed_paths:
         raise ChangeError("the patch changes nothing in the live repository; nothing to propose")
+    for other in state.proposals.values():
+        if other.current.content_hash == revision.content_hash and is_open(other):
+            raise ChangeError(f"proposal {other.id} proposes this very change already; vote on it there")
     message = change_pb2.ProposalProposed(proposal=state.next_id(), proposer=proposer,
                                           revision=revision.numbered(1).to_message())
     return NewEvent.of(message, proposer)

@@ -266,7 +266,7 @@ def test_withdrawn_proposals_take_no_votes_and_refs_are_repaired(change, clone, 
 def test_help_explains_every_command(change):
     text = change.run(ALICE, ["help"]).text
     for command in ("propose", "revise", "withdraw", "vote", "unvote", "delegate", "undelegate", "show", "list"):
-        assert f"\n{command} " in text
+        assert f"\n{command}" in text
     assert change.run(ALICE, ["vote", "--help"]).text.startswith("vote ID yes|no|abstain")
     with pytest.raises(CommandError, match="write `change show ID`"):
         change.run(ALICE, ["show"])

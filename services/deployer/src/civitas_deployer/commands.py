@@ -27,7 +27,7 @@ from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
 from civitas_deployer.live_repo import LiveRepository, StagedChange
 from civitas_deployer.shell import run_shell
-from civitas_deployer.replies import describe_delegations, describe_list, describe_proposal
+from civitas_deployer.replies import describe_list, describe_proposal
 
 CHANGE_STREAMS = ("change",)
 MAX_TITLE = 200

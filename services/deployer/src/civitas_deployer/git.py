@@ -52,3 +52,19 @@ class Git:
 
     def out(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).stdout.decode().strip()
+
+    def blobs(self, names: list[str], env: Mapping[str, str] | None = None) -> dict[str, bytes | None]:
+        """The contents of several blobs (an id, or COMMIT:PATH) in one `cat-file --batch`; None for a missing one."""
+        if not names:
+            return {}
+        out = self.run("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode(), env=env).stdout
+        found, at = {}, 0
+        for name in names:
+            end = out.index(b"\n", at)
+            header = out[at:end].split(b" ")
+            if header[-1] == b"missing":
+                found[name], at = None, end + 1
+                continue
+            size = int(header[2])
+            found[name], at = out[end + 1:end + 1 + size], end + 1 + size + 1
+        return found

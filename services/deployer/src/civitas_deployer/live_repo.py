@@ -22,7 +22,7 @@ from civitas_kernel.commands import CommandError, ConflictError
 
 from civitas_deployer.domain.proposals import content_hash
 from civitas_deployer.git import Git, GitError
-from civitas_deployer.patch_checks import PatchRefused, check_patch_paths, check_result, parse_raw
+from civitas_deployer.patch_checks import SYMLINK, PatchRefused, check_patch_paths, check_result, parse_diff_tree
 
 BRANCH = "refs/heads/main"
 RULE_FILES = ("governance.toml", "modules.toml")
@@ -134,8 +134,9 @@ class LiveRepository:
               base: str | None = None) -> Iterator[StagedChange]:
         """Apply `patch` (git format-patch output, or a plain git diff) to `base`, the live HEAD by default."""
         if len(patch) > self.max_patch_bytes:
-            raise PatchRefused(f"the patch is {len(patch):,} bytes; the limit is {self.max_patch_bytes:,} bytes "
-                               f"({self.max_patch_bytes // (1024 * 1024)} MiB): split the change into smaller proposals")
+            limit = self.max_patch_bytes
+            raise PatchRefused(f"the patch is {len(patch):,} bytes; the limit is {limit:,} bytes "
+                               f"({limit // (1024 * 1024)} MiB): split the change into smaller proposals")
         live = self.head()
         self._check_base(base or live, live, "the change is made against")
         for named in BASE_TRAILER.findall(patch):
@@ -147,18 +148,16 @@ class LiveRepository:
             env = {"GIT_INDEX_FILE": str(scratch / "index"), "GIT_OBJECT_DIRECTORY": str(objects),
                    "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects")}
             self.git.run("read-tree", live, env=env)
-            commit = live
+            commit, tree = live, ""
             for number, (info, message, diff) in enumerate(self._mails(patch, scratch, title, proposer), start=1):
-                commit = self._apply_one(number, info, message, diff, commit, scratch, env, made_at_us)
-            tree = self.git.out("rev-parse", commit + "^{tree}", env=env)
-            raw = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--raw", live, commit, env=env).stdout
-            numstat = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--numstat", live, commit, env=env).stdout
-            entries = parse_raw(raw)
-            check_result(entries, numstat, lambda blob: self.git.run("cat-file", "blob", blob, env=env).stdout)
-            rules = {}
-            for name in RULE_FILES:
-                done = self.git.run("cat-file", "blob", f"{commit}:{name}", env=env, check=False)
-                rules[name] = done.stdout if done.returncode == 0 else None
+                commit, tree = self._apply_one(number, info, message, diff, commit, scratch, env, made_at_us)
+            listing = self.git.run("diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", live, commit,
+                                   env=env).stdout
+            entries, numstat = parse_diff_tree(listing)
+            links = [e.new_blob for e in entries if e.new_mode == SYMLINK and e.status != "D"]
+            blobs = self.git.blobs([*links, *(f"{commit}:{name}" for name in RULE_FILES)], env=env)
+            check_result(entries, numstat, blobs)
+            rules = {name: blobs[f"{commit}:{name}"] for name in RULE_FILES}
             yield StagedChange(live, commit, tree, tuple(sorted({e.path for e in entries})), rules, objects,
                                self.path / "objects")
         finally:
@@ -194,28 +193,31 @@ class LiveRepository:
             yield info, (info.get("Subject", "") + ("\n\n" + body if body else "")).strip() or title, diff
 
     def _apply_one(self, number: int, info: dict, message: str, diff: Path, parent: str, scratch: Path,
-                   env: dict, made_at_us: int) -> str:
+                   env: dict, made_at_us: int) -> tuple[str, str]:
+        """(commit, tree) of one commit of the patch applied on `parent`, in the scratch index."""
         where = f"commit {number} of the patch"
-        numstat = self.git.run("apply", "--numstat", "-z", str(diff), env=env, check=False)
-        if numstat.returncode != 0 or not numstat.stdout:
-            raise PatchRefused(f"{where} holds no diff git can read ({_first_line(numstat.stderr)}); "
-                               "send the output of `git format-patch`")
-        check_patch_paths(numstat.stdout, where)
-        applied = self.git.run("apply", "--cached", "--whitespace=nowarn", str(diff), env=env, cwd=scratch,
-                               check=False)
-        if applied.returncode != 0:
+        applied = self.git.run("apply", "--cached", "--apply", "--numstat", "-z", "--whitespace=nowarn", str(diff),
+                               env=env, cwd=scratch, check=False)
+        if applied.returncode != 0:  # say why in our words where we can: git's are terse
+            listed = self.git.run("apply", "--numstat", "-z", str(diff), env=env, check=False)
+            if listed.returncode != 0 or not listed.stdout:
+                raise PatchRefused(f"{where} holds no diff git can read ({_first_line(listed.stderr)}); "
+                                   "send the output of `git format-patch`")
+            check_patch_paths(listed.stdout, where)
             raise PatchRefused(f"{where} does not apply to the live HEAD: {_first_line(applied.stderr)}; "
                                "rebase it on the live HEAD and make the patch again")
+        check_patch_paths(applied.stdout, where)
         tree = self.git.out("write-tree", env=env)
         author = {"GIT_AUTHOR_NAME": info.get("Author") or info.get("Email", "unknown"),
                   "GIT_AUTHOR_EMAIL": info.get("Email") or "unknown",
                   "GIT_AUTHOR_DATE": info.get("Date") or _git_date(made_at_us),
                   "GIT_COMMITTER_DATE": _git_date(made_at_us)}
         try:
-            return self.git.out("commit-tree", tree, "-p", parent, "-F", "-", input=message.encode(),
-                                env=env | author)
+            commit = self.git.out("commit-tree", tree, "-p", parent, "-F", "-", input=message.encode(),
+                                  env=env | author)
         except GitError as error:
             raise CommandError(f"{where} cannot be committed: {_first_line(error.stderr.encode())}") from None
+        return commit, tree
 
 
 def _first_line(stderr: bytes) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from civitas_kernel.commands import CommandError
@@ -62,32 +62,32 @@ def check_patch_paths(numstat: bytes, where: str) -> None:
                                "voter can read what they vote on")
 
 
-def parse_raw(raw: bytes) -> list[Entry]:
-    """The entries of `git diff-tree -r -z --raw`: ':oldmode newmode oldblob newblob status' then the path."""
-    fields = raw.split(b"\0")
-    entries = []
-    for i in range(0, len(fields) - 1, 2):
-        meta = fields[i].decode()
-        if not meta:
-            break
-        _old_mode, new_mode, _old_blob, new_blob, status = meta.lstrip(":").split(" ")
+def parse_diff_tree(listing: bytes) -> tuple[list[Entry], bytes]:
+    """The entries of `git diff-tree -r -z --raw --numstat` (':oldmode newmode oldblob newblob status', then the
+    path), and the numstat records that follow them."""
+    fields = listing.split(b"\0")
+    entries, i = [], 0
+    while i + 1 < len(fields) and fields[i].startswith(b":"):
+        _old_mode, new_mode, _old_blob, new_blob, status = fields[i][1:].decode().split(" ")
         entries.append(Entry(new_mode, new_blob, status, fields[i + 1].decode(errors="replace")))
-    return entries
+        i += 2
+    return entries, b"\0".join(fields[i:])
 
 
-def check_result(entries: list[Entry], numstat: bytes, read_blob: Callable[[str], bytes]) -> None:
+def check_result(entries: list[Entry], numstat: bytes, blobs: Mapping[str, bytes | None]) -> None:
     """After applying: no submodule, no symlink leading out of the tree, no binary content, no odd path."""
     for entry in entries:
         problem = _path_problem(entry.path)
         if problem:
-            raise PatchRefused(f"the path {entry.path!r} {problem}; a change may touch only files of the live repository")
+            raise PatchRefused(f"the path {entry.path!r} {problem}; a change may touch only files of the "
+                               "live repository")
         if entry.status == "D":
             continue
         if entry.new_mode == SUBMODULE:
             raise PatchRefused(f"{entry.path} is a submodule; proposals may not bring in other repositories — "
                                "put the files themselves in the change")
         if entry.new_mode == SYMLINK:
-            target = read_blob(entry.new_blob).decode(errors="replace")
+            target = (blobs[entry.new_blob] or b"").decode(errors="replace")
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
             if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
                 raise PatchRefused(f"the symbolic link {entry.path} points outside the repository (to {target}); "

@@ -5,7 +5,8 @@ from civitas_schema.v1 import change_pb2
 
 
 def test_every_change_body_round_trips_through_the_decoder():
-    revision = change_pb2.ChangeRevision(number=2, base_commit="b" * 40, changed_paths=["a", "b"], content_hash="c" * 64)
+    revision = change_pb2.ChangeRevision(number=2, base_commit="b" * 40, changed_paths=["a", "b"],
+                                         content_hash="c" * 64)
     bodies = [
         change_pb2.ProposalProposed(proposal="1", proposer="alice@example.org", revision=revision),
         change_pb2.ProposalRevised(proposal="1", revision=revision),

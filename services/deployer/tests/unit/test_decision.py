@@ -12,7 +12,8 @@ from civitas_deployer.domain.decision_text import decision_text
 from civitas_deployer.domain.modules import parse_modules
 from civitas_deployer.domain.rules import parse_governance
 
-MODULES = parse_modules('[modules.pages]\npaths = ["pages/"]\n[modules.rules]\npaths = ["governance.toml", "modules.toml"]')
+MODULES = parse_modules('[modules.pages]\npaths = ["pages/"]\n'
+                        '[modules.rules]\npaths = ["governance.toml", "modules.toml"]')
 RULES = parse_governance("")
 HASH = "c" * 64
 VOTERS = frozenset(f"v{i}@example.org" for i in range(10))

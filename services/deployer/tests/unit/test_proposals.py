@@ -120,7 +120,8 @@ def test_a_revision_voids_every_direct_vote_but_keeps_delegations(votes_before, 
     apply(state, decide_delegate(state, VOTERS[0], "*", (VOTERS[1],), MODULES))
     old_ballots = state.ballots_of(pid)
     apply(state, decide_revise(state, ALICE, pid, revision("t2", made_at_us=DURING), DURING, VOTING))
-    assert state.voided[pid] == {v: (state.proposals[pid].revisions[0].content_hash, c) for v, c in votes_before.items()}
+    first = state.proposals[pid].revisions[0].content_hash
+    assert state.voided[pid] == {v: (first, c) for v, c in votes_before.items()}
     assert state.ballots_of(pid) == [] and state.delegations[VOTERS[0]] == {"*": (VOTERS[1],)}
     later = window(DURING, RULES, False)
     for voter, choice in votes_after.items():

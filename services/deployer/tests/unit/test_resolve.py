@@ -122,3 +122,5 @@ def test_resolution_is_the_rules_applied_as_written(graph):
     assert set(r) == set(electorate)
     assert {v: x.vote for v, x in r.items() if x.vote is not None} == votes
     assert {v: x.how for v, x in r.items() if x.how in (CYCLE, DISAGREE, UNRESOLVED)} == hows
+    assert list(r.lines(sorted(r))) == [f"{v}\t{x.vote or ''}\t{x.how}\t{x.scope}\t{','.join(x.via)}"
+                                        for v, x in sorted(r.items())]

@@ -123,7 +123,8 @@ def check_scope(scope: str, modules: Modules) -> None:
                           f"or * for every module")
 
 
-def decide_delegate(state: ChangeState, voter: str, scope: str, delegates: tuple[str, ...], modules: Modules) -> NewEvent:
+def decide_delegate(state: ChangeState, voter: str, scope: str, delegates: tuple[str, ...],
+                    modules: Modules) -> NewEvent:
     """Delegate at `scope` to all of `delegates`; an empty tuple is `none`, which blocks a broader delegation."""
     check_scope(scope, modules)
     if voter in delegates:

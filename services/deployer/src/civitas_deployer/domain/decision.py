@@ -6,13 +6,15 @@ machine. "Approved" exists only as the output of `decide`; nothing else can make
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
 from civitas_deployer.domain.modules import Modules
-from civitas_deployer.domain.resolve import ABSTAIN, CHOICES, NO, YES, Delegations, Resolution, resolve_module
+from civitas_deployer.domain.resolve import (
+    ABSTAIN, CHOICES, NO, YES, Delegations, ModuleResolutions, resolve_modules,
+)
 from civitas_deployer.domain.rules import Governance, Thresholds
 
 
@@ -42,7 +44,7 @@ class ModuleTally:
     electorate: int
     quorum_met: bool
     majority_met: bool
-    resolutions: Mapping[str, Resolution]  # every electorate voter's vote in this module, and how it resolved
+    resolutions: ModuleResolutions  # every electorate voter's vote in this module, and how it resolved
 
     @property
     def approved(self) -> bool:
@@ -87,16 +89,10 @@ def direct_votes(ballots: Iterable[Ballot], content_hash: str) -> dict[str, str]
     return direct
 
 
-def tally_module(
-    module: str, electorate: frozenset[str], direct: Mapping[str, str], delegations: Delegations, thresholds: Thresholds
-) -> ModuleTally:
-    resolutions = resolve_module(module, electorate, direct, delegations)
-    counts = {YES: 0, NO: 0, ABSTAIN: 0}
-    for resolution in resolutions.values():
-        if resolution.vote is not None:
-            counts[resolution.vote] += 1
-    yes, no, abstain = counts[YES], counts[NO], counts[ABSTAIN]
-    return ModuleTally(module, yes, no, abstain, len(electorate), quorum_met(yes + no + abstain, len(electorate),
+def tally_module(module: str, resolutions: ModuleResolutions, thresholds: Thresholds) -> ModuleTally:
+    yes, no, abstain = resolutions.count(YES), resolutions.count(NO), resolutions.count(ABSTAIN)
+    electorate = len(resolutions)
+    return ModuleTally(module, yes, no, abstain, electorate, quorum_met(yes + no + abstain, electorate,
                        thresholds.quorum), majority_met(yes, no, thresholds), resolutions)
 
 
@@ -114,5 +110,6 @@ def decide(
     thresholds = rules.thresholds(constitutional)
     path_modules = tuple((path, modules.module_of(path)) for path in sorted(set(subject.changed_paths)))
     touched = sorted({module for _, module in path_modules})
-    tallies = tuple(tally_module(m, electorate, direct, delegations, thresholds) for m in touched)
+    resolved = resolve_modules(touched, electorate, direct, delegations)
+    tallies = tuple(tally_module(m, resolved[m], thresholds) for m in touched)
     return Decision(subject, constitutional, thresholds, len(electorate), path_modules, tallies)

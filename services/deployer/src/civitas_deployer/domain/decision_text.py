@@ -41,6 +41,7 @@ def decision_text(decision: Decision) -> bytes:
         f"approved\t{int(decision.approved)}",
     ]
     lines.extend(f"path\t{path}\t{module}" for path, module in decision.path_modules)
+    voters = sorted(decision.tallies[0].resolutions) if decision.tallies else []  # every module has the electorate
     for tally in decision.tallies:
         lines += [
             f"{MODULE}{tally.module}",
@@ -52,9 +53,5 @@ def decision_text(decision: Decision) -> bytes:
             f"approved\t{int(tally.approved)}",
             VOTER_HEADER,
         ]
-        resolutions = tally.resolutions
-        lines.extend(
-            f"{voter}\t{r.vote or ''}\t{r.how}\t{r.scope}\t{','.join(r.via)}"
-            for voter, r in sorted(resolutions.items())
-        )
+        lines.extend(tally.resolutions.lines(voters))
     return ("\n".join(lines) + "\n").encode()

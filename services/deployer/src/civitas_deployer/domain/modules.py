@@ -67,7 +67,8 @@ def parse_modules(text: str, *, where: str = "modules.toml") -> Modules:
             except PatternError as error:
                 raise RulesError(f"{where}: [modules.{name}] {error}") from None
             if text_ in owner:
-                raise RulesError(f"{where}: pattern {text_!r} belongs to both {owner[text_]} and {name}; keep it in one")
+                raise RulesError(f"{where}: pattern {text_!r} belongs to both {owner[text_]} and {name}; "
+                                 "keep it in one")
             owner[text_] = name
             entries.append((pattern, name))
     entries.sort(key=lambda e: e[0].specificity, reverse=True)

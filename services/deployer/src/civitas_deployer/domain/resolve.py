@@ -1,4 +1,4 @@
-"""How every voter's vote resolves in one module: their own ballot, or the delegation that applies there.
+"""How every voter's vote resolves in a module: their own ballot, or the delegation that applies there.
 
 A voter's vote in module M is their own vote on the current revision if they cast one; otherwise their
 delegation for M if they have one (`none` included, which blocks a broader one), else their delegation
@@ -6,14 +6,16 @@ for `*`. A single delegate's vote is that delegate's resolved vote in M, transit
 give their common vote when all of them resolve and agree, and nothing otherwise. A voter whose chain
 returns to a voter already on it gets nothing, and so does every voter whose vote waits on one of those.
 
-This is the least fixed point of those rules, found in time linear in voters plus delegation links: the
-strongly connected parts of the delegation graph (Tarjan's algorithm, without recursion) are cycles
-and yield nothing; everything else is decided in the order Tarjan finishes it, delegates first.
+This is the least fixed point of those rules, found in time linear in voters plus delegation links: a
+voter is decided once all their delegates are (depth first, without recursion); a voter whose walk meets
+itself, or someone waiting on a cycle, waits on a cycle and gets nothing, and the strongly connected parts
+among those (Tarjan's algorithm, without recursion) are the cycles themselves. Voters are numbered once
+and the work is done on lists of small integers, what is common to every module (ballots) only once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 YES, NO, ABSTAIN = "yes", "no", "abstain"
@@ -28,9 +30,16 @@ ABSENT = "absent"  # no ballot and no delegation that applies
 CYCLE = "cycle"  # the chain returns to a voter already on it
 DISAGREE = "disagree"  # several delegates, resolving to different votes
 UNRESOLVED = "unresolved"  # a delegate's vote resolves to nothing
-OUTSIDE = "outside"  # a delegate outside the electorate: neither votes nor passes a vote on
 
 Delegations = Mapping[str, Mapping[str, tuple[str, ...]]]  # voter -> scope -> delegates (NONE for `none`)
+
+VOTES = (None, YES, NO, ABSTAIN)  # vote codes: 0 counts in no column
+_VOTE_CODE = {YES: 1, NO: 2, ABSTAIN: 3}
+HOWS = (ABSENT, DIRECT, DELEGATED, BLOCKED, CYCLE, DISAGREE, UNRESOLVED)
+_ABSENT, _DIRECT, _DELEGATED, _BLOCKED, _CYCLE, _DISAGREE, _UNRESOLVED = range(len(HOWS))
+_PENDING, _VISITING, _STUCK = -1, -2, -3  # while resolving: not reached yet, on the walk's path, waiting on a cycle
+_OUTSIDE = -1  # the number of a delegate outside the electorate: neither votes nor passes a vote on
+_SEVERAL = -2  # in place of a delegate's number: the voter has several
 
 
 class Resolution(NamedTuple):
@@ -40,74 +49,173 @@ class Resolution(NamedTuple):
     via: tuple[str, ...] = ()  # the delegates followed (each one's own resolution continues the chain)
 
 
-OUTSIDE_ELECTORATE = Resolution(None, OUTSIDE)
-_ABSENT = Resolution(None, ABSENT)
+class ModuleResolutions(Mapping):
+    """Every electorate voter's Resolution in one module, built from the compact lists only when asked for."""
+
+    __slots__ = ("_index", "vote_codes", "_how", "_scope", "_via")
+
+    def __init__(self, index: dict[str, int], votes: list[int], how: list[int], scope: list, via: list) -> None:
+        self._index, self.vote_codes, self._how, self._scope, self._via = index, votes, how, scope, via
+
+    def __getitem__(self, voter: str) -> Resolution:
+        i = self._index[voter]
+        return Resolution(VOTES[self.vote_codes[i]], HOWS[self._how[i]], self._scope[i] or "", self._via[i] or ())
+
+    def __contains__(self, voter: object) -> bool:
+        return voter in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def count(self, vote: str) -> int:
+        return self.vote_codes.count(_VOTE_CODE[vote])
+
+    def lines(self, voters: Iterable[str]) -> Iterator[str]:
+        """voter<TAB>vote<TAB>how<TAB>scope<TAB>via for each of `voters` (all in the electorate), without
+        building a Resolution for each."""
+        index, votes, how, scope, via = self._index, self.vote_codes, self._how, self._scope, self._via
+        vote_text = tuple(v or "" for v in VOTES)
+        for voter in voters:
+            i = index[voter]
+            delegates = via[i]
+            yield (f"{voter}\t{vote_text[votes[i]]}\t{HOWS[how[i]]}\t{scope[i] or ''}\t"
+                   f"{','.join(delegates) if delegates else ''}")
 
 
-def applicable(delegations: Delegations, voter: str, module: str) -> tuple[str, tuple[str, ...]] | None:
-    """(scope, delegates) of the voter's delegation that applies in `module`, or None."""
-    mine = delegations.get(voter)
-    if not mine:
-        return None
-    if module in mine:
-        return module, mine[module]
-    if "*" in mine:
-        return "*", mine["*"]
-    return None
+class _Electorate:
+    """What every module shares: voters' numbers, their ballots, who delegates. Few objects are made per voter:
+    a site's whole delegation graph is live, and every container made would make the collector walk it again."""
+
+    def __init__(self, electorate: frozenset[str], ballots: Mapping[str, str], delegations: Delegations) -> None:
+        self.index = {voter: i for i, voter in enumerate(electorate)}
+        n, index = len(self.index), self.index
+        self.votes, self.how = [0] * n, [_ABSENT] * n
+        for voter, choice in ballots.items():
+            i = index.get(voter)
+            if i is not None:
+                self.votes[i], self.how[i] = _VOTE_CODE[choice], _DIRECT
+        self.delegators: list[int] = []  # the voters whose delegations may apply, and those delegations
+        self.delegations: list[Mapping[str, tuple[str, ...]]] = []
+        for voter, mine in delegations.items():
+            i = index.get(voter)
+            if i is not None and mine and self.how[i] != _DIRECT:
+                self.delegators.append(i)
+                self.delegations.append(mine)
+
+    def resolve(self, module: str) -> ModuleResolutions:
+        n, get = len(self.index), self.index.get
+        votes, how = self.votes[:], self.how[:]
+        scope_of: list[str | None] = [None] * n
+        via_of: list[tuple[str, ...] | None] = [None] * n
+        target = [_OUTSIDE] * n  # a single delegate's number; _SEVERAL: see several[i]
+        several: dict[int, tuple[int, ...]] = {}
+        pending = []
+        for i, mine in zip(self.delegators, self.delegations):
+            scope = module if module in mine else "*" if "*" in mine else None
+            if scope is None:
+                continue
+            via = mine[scope]
+            scope_of[i], via_of[i] = scope, via
+            if not via:
+                how[i] = _BLOCKED
+                continue
+            how[i] = _PENDING
+            pending.append(i)
+            if len(via) == 1:
+                target[i] = get(via[0], _OUTSIDE)
+            else:
+                target[i] = _SEVERAL
+                several[i] = tuple(get(d, _OUTSIDE) for d in via)
+        _settle(pending, target, several, votes, how)
+        return ModuleResolutions(self.index, votes, how, scope_of, via_of)
 
 
-def resolve_module(
-    module: str, electorate: frozenset[str], ballots: Mapping[str, str], delegations: Delegations
-) -> dict[str, Resolution]:
-    """Every electorate voter's Resolution in `module`. `ballots` are the direct votes on the current revision."""
-    resolved: dict[str, Resolution] = {}
-    pending: dict[str, tuple[str, tuple[str, ...]]] = {}  # voters whose vote waits on delegates
-    for voter in electorate:
-        choice = ballots.get(voter)
-        if choice is not None:
-            resolved[voter] = Resolution(choice, DIRECT)
+def _settle(pending: list[int], target: list[int], several: dict[int, tuple[int, ...]], votes: list[int],
+            how: list[int]) -> None:
+    """Decide every pending voter after their delegates, walking the delegation graph depth first without
+    recursion. A walk that meets a voter still on its own path has found a cycle: every voter it decides
+    from there on waits on that cycle and is marked stuck, to be labelled by _label_cycles."""
+    path: list[int] = []  # the walk's voters, each waiting on the next; empty again after every walk
+    for start in pending:
+        if how[start] != _PENDING:
             continue
-        found = applicable(delegations, voter, module)
-        if found is None:
-            resolved[voter] = _ABSENT
-        elif not found[1]:
-            resolved[voter] = Resolution(None, BLOCKED, found[0])
-        else:
-            pending[voter] = found
-    _resolve_pending(pending, resolved)
-    return resolved
+        how[start] = _VISITING
+        path.append(start)
+        while path:
+            i = path[-1]
+            j = target[i]
+            if j != _SEVERAL:  # the common case, one delegate, without building a set
+                if j >= 0 and how[j] == _PENDING:
+                    how[j] = _VISITING
+                    path.append(j)
+                    continue
+                path.pop()
+                if j < 0:
+                    how[i] = _UNRESOLVED
+                elif how[j] == _VISITING or how[j] == _STUCK:
+                    how[i] = _STUCK
+                elif votes[j]:
+                    votes[i], how[i] = votes[j], _DELEGATED
+                else:
+                    how[i] = _UNRESOLVED
+                continue
+            delegates = several[i]
+            undecided = next((j for j in delegates if j >= 0 and how[j] == _PENDING), None)
+            if undecided is not None:
+                how[undecided] = _VISITING
+                path.append(undecided)
+                continue
+            path.pop()
+            if any(j >= 0 and (how[j] == _VISITING or how[j] == _STUCK) for j in delegates):
+                how[i] = _STUCK
+                continue
+            found = {votes[j] if j >= 0 else 0 for j in delegates}
+            if 0 in found:
+                how[i] = _UNRESOLVED
+            elif len(found) > 1:
+                how[i] = _DISAGREE
+            else:
+                votes[i], how[i] = found.pop(), _DELEGATED
+    stuck = [i for i in pending if how[i] == _STUCK]
+    if stuck:
+        _label_cycles(stuck, target, several, how)
 
 
-def _resolve_pending(pending: dict[str, tuple[str, tuple[str, ...]]], resolved: dict[str, Resolution]) -> None:
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    counter = 0
-    for root in pending:
+def _label_cycles(stuck: list[int], target: list[int], several: dict[int, tuple[int, ...]], how: list[int]) -> None:
+    """Every voter left waits on a cycle and gets nothing: those on one (a strongly connected part of the
+    delegation graph, found by Tarjan's algorithm without recursion) are marked cycle, the rest unresolved."""
+    def delegates_of(i: int) -> tuple[int, ...]:
+        return several[i] if target[i] == _SEVERAL else (target[i],)
+
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    for root in stuck:
         if root in index:
             continue
-        index[root] = low[root] = counter
-        counter += 1
+        index[root] = low[root] = len(index)
         stack.append(root)
         on_stack.add(root)
-        work = [(root, iter(pending[root][1]))]
+        work = [(root, iter(delegates_of(root)))]
         while work:
             voter, delegates = work[-1]
             descended = False
-            for delegate in delegates:
-                if delegate not in pending:
-                    continue  # decided already, or outside the electorate
-                if delegate not in index:
-                    index[delegate] = low[delegate] = counter
-                    counter += 1
-                    stack.append(delegate)
-                    on_stack.add(delegate)
-                    work.append((delegate, iter(pending[delegate][1])))
+            for j in delegates:
+                if j < 0 or how[j] != _STUCK:
+                    continue  # decided, and not waiting on a cycle
+                if j not in index:
+                    index[j] = low[j] = len(index)
+                    stack.append(j)
+                    on_stack.add(j)
+                    work.append((j, iter(delegates_of(j))))
                     descended = True
                     break
-                if delegate in on_stack and index[delegate] < low[voter]:
-                    low[voter] = index[delegate]
+                if j in on_stack and index[j] < low[voter]:
+                    low[voter] = index[j]
             if descended:
                 continue
             work.pop()
@@ -115,28 +223,27 @@ def _resolve_pending(pending: dict[str, tuple[str, tuple[str, ...]]], resolved: 
                 low[work[-1][0]] = low[voter]
             if low[voter] != index[voter]:
                 continue
-            member = stack.pop()
-            on_stack.discard(member)
-            if member == voter and voter not in pending[voter][1]:
-                resolved[voter] = _combine(pending[voter], resolved)
-                continue
-            scope, via = pending[member]
-            resolved[member] = Resolution(None, CYCLE, scope, via)
-            while member != voter:
-                member = stack.pop()
-                on_stack.discard(member)
-                scope, via = pending[member]
-                resolved[member] = Resolution(None, CYCLE, scope, via)
+            members = [stack.pop()]
+            while members[-1] != voter:
+                members.append(stack.pop())
+            on_stack.difference_update(members)
+            label = _CYCLE if len(members) > 1 or voter in delegates_of(voter) else _UNRESOLVED
+            for member in members:
+                how[member] = label
 
 
-def _combine(delegation: tuple[str, tuple[str, ...]], resolved: dict[str, Resolution]) -> Resolution:
-    scope, via = delegation
-    votes = {resolved.get(delegate, OUTSIDE_ELECTORATE).vote for delegate in via}
-    if None in votes:
-        return Resolution(None, UNRESOLVED, scope, via)
-    if len(votes) > 1:
-        return Resolution(None, DISAGREE, scope, via)
-    return Resolution(votes.pop(), DELEGATED, scope, via)
+def resolve_modules(
+    modules: Iterable[str], electorate: frozenset[str], ballots: Mapping[str, str], delegations: Delegations
+) -> dict[str, ModuleResolutions]:
+    """module -> every electorate voter's Resolution there. `ballots` are the direct votes on the current revision."""
+    shared = _Electorate(electorate, ballots, delegations)
+    return {module: shared.resolve(module) for module in modules}
+
+
+def resolve_module(
+    module: str, electorate: frozenset[str], ballots: Mapping[str, str], delegations: Delegations
+) -> ModuleResolutions:
+    return resolve_modules((module,), electorate, ballots, delegations)[module]
 
 
 def chain(resolutions: Mapping[str, Resolution], voter: str) -> list[str]:

@@ -33,9 +33,6 @@ class Thresholds:
     majority: Fraction  # of yes + no
     strict: bool  # yes must exceed majority × (yes + no), not merely reach it
 
-    def as_text(self) -> str:
-        return f"voting_hours={self.voting_hours} quorum={self.quorum} majority={self.majority} strict={int(self.strict)}"
-
 
 @dataclass(frozen=True)
 class Governance:
@@ -71,7 +68,8 @@ def parse_governance(text: str, *, where: str = "governance.toml") -> Governance
     table = load_toml(text, where)
     unknown = set(table) - {"voting", "constitutional"}
     if unknown:
-        raise RulesError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; it takes [voting] and [constitutional]")
+        raise RulesError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; "
+                         "it takes [voting] and [constitutional]")
     voting = _section(table, "voting", VOTING_KEYS, where)
     constitutional = _section(table, "constitutional", CONSTITUTIONAL_KEYS, where)
     d, dc = DEFAULTS.voting, DEFAULTS.constitutional

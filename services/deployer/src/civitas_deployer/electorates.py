@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from civitas_kernel.commands import CommandError
+from civitas_kernel.commands import ForbiddenError
 from civitas_kernel.voter_list import VoterList
 
 from civitas_deployer.domain.electorate import electorate
@@ -24,8 +24,8 @@ class VoterLists(Protocol):
     def get(self, name: str) -> VoterList: ...
 
 
-class NotEligibleError(CommandError):
-    status = 403
+class NotEligibleError(ForbiddenError):
+    """The voter may not do this: not on the voter list, barred, or below the rules' min_trust."""
 
 
 class Rules:

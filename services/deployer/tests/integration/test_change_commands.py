@@ -211,6 +211,16 @@ def test_a_change_that_would_break_the_rules_is_refused(change, clone, tmp_path)
     assert change.log.head("change").seq == 0
 
 
+def test_malformed_rules_at_the_base_are_named_and_nothing_is_written(change, clone, tmp_path):
+    clone.write("governance.toml", '[voting]\nquorum = 0.1\n')
+    clone.commit("rules changed outside civitas")
+    broken = advance(change.repo, clone.patch())
+    path = patch_file(clone, tmp_path, "p", {"pages/a.md": "a\n"})
+    with pytest.raises(RulesError, match=f"governance.toml at {broken[:12]}: \\[voting\\] quorum must be a fraction"):
+        change.run(ALICE, ["propose", "--patch", path, "--title", "A page"])
+    assert change.log.head("change").seq == 0
+
+
 def test_only_voters_on_the_recorded_list_vote(change, clone, tmp_path, lists):
     pid = propose(change, clone, tmp_path)
     lists.report(ALICE, BOB, CAROL, DAVE, EMILY, "newcomer@example.org")

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from civitas_deployer.domain.resolve import (
     ABSENT, BLOCKED, CYCLE, DELEGATED, DIRECT, DISAGREE, NONE, UNRESOLVED, Resolution, chain, resolve_module,
+    resolve_modules,
 )
 
 VOTERS = frozenset("abcdefgh")
@@ -114,13 +115,14 @@ graphs = st.tuples(
 
 @settings(max_examples=400, deadline=None)
 @given(graphs)
-def test_resolution_is_the_rules_applied_as_written(graph):
+def test_resolution_is_the_rules_applied_as_written_in_every_module(graph):
     electorate, ballots, delegations = graph
     electorate = frozenset(electorate)
-    votes, hows = reference("pages", electorate, ballots, delegations)
-    r = resolve_module("pages", electorate, ballots, delegations)
-    assert set(r) == set(electorate)
-    assert {v: x.vote for v, x in r.items() if x.vote is not None} == votes
-    assert {v: x.how for v, x in r.items() if x.how in (CYCLE, DISAGREE, UNRESOLVED)} == hows
-    assert list(r.lines(sorted(r))) == [f"{v}\t{x.vote or ''}\t{x.how}\t{x.scope}\t{','.join(x.via)}"
-                                        for v, x in sorted(r.items())]
+    found = resolve_modules(("pages", "polls", "site"), electorate, ballots, delegations)
+    for module, r in found.items():
+        votes, hows = reference(module, electorate, ballots, delegations)
+        assert set(r) == set(electorate)
+        assert {v: x.vote for v, x in r.items() if x.vote is not None} == votes
+        assert {v: x.how for v, x in r.items() if x.how in (CYCLE, DISAGREE, UNRESOLVED)} == hows
+        assert list(r.lines(sorted(r))) == [f"{v}\t{x.vote or ''}\t{x.how}\t{x.scope}\t{','.join(x.via)}"
+                                            for v, x in sorted(r.items())]

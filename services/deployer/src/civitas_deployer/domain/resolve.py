@@ -10,7 +10,8 @@ This is the least fixed point of those rules, found in time linear in voters plu
 voter is decided once all their delegates are (depth first, without recursion); a voter whose walk meets
 itself, or someone waiting on a cycle, waits on a cycle and gets nothing, and the strongly connected parts
 among those (Tarjan's algorithm, without recursion) are the cycles themselves. Voters are numbered once
-and the work is done on lists of small integers, what is common to every module (ballots) only once.
+and the work is done on lists of small integers, what is common to every module (ballots, delegations
+for `*` alone) only once.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ class ModuleResolutions(Mapping):
 
 
 class _Electorate:
-    """What every module shares: voters' numbers, their ballots, who delegates. Few objects are made per voter:
-    a site's whole delegation graph is live, and every container made would make the collector walk it again."""
+    """What every module shares: voters' numbers, their ballots, and the delegations for `*` alone, which
+    apply alike in every module. Few objects are made per voter: a site's whole delegation graph is live,
+    and every container made would have the collector walk it again."""
 
     def __init__(self, electorate: frozenset[str], ballots: Mapping[str, str], delegations: Delegations) -> None:
         self.index = {voter: i for i, voter in enumerate(electorate)}
@@ -97,38 +99,42 @@ class _Electorate:
             i = index.get(voter)
             if i is not None:
                 self.votes[i], self.how[i] = _VOTE_CODE[choice], _DIRECT
-        self.delegators: list[int] = []  # the voters whose delegations may apply, and those delegations
-        self.delegations: list[Mapping[str, tuple[str, ...]]] = []
+        self.scope: list[str | None] = [None] * n
+        self.via: list[tuple[str, ...] | None] = [None] * n
+        self.target = [_OUTSIDE] * n  # a single delegate's number; _SEVERAL: see several[i]
+        self.several: dict[int, tuple[int, ...]] = {}
+        self.pending: list[int] = []  # whose vote waits on their delegates'
+        self.per_module: list[tuple[int, Mapping[str, tuple[str, ...]]]] = []  # delegations that differ by module
         for voter, mine in delegations.items():
             i = index.get(voter)
-            if i is not None and mine and self.how[i] != _DIRECT:
-                self.delegators.append(i)
-                self.delegations.append(mine)
+            if i is None or not mine or self.how[i] == _DIRECT:
+                continue
+            if len(mine) == 1 and "*" in mine:
+                self._apply(i, "*", mine["*"], self.how, self.scope, self.via, self.target, self.several, self.pending)
+            else:
+                self.per_module.append((i, mine))
+
+    def _apply(self, i: int, scope: str, via: tuple[str, ...], how: list[int], scope_of: list, via_of: list,
+               target: list[int], several: dict[int, tuple[int, ...]], pending: list[int]) -> None:
+        scope_of[i], via_of[i] = scope, via
+        if not via:
+            how[i] = _BLOCKED
+            return
+        how[i] = _PENDING
+        pending.append(i)
+        if len(via) == 1:
+            target[i] = self.index.get(via[0], _OUTSIDE)
+        else:
+            target[i] = _SEVERAL
+            several[i] = tuple(self.index.get(d, _OUTSIDE) for d in via)
 
     def resolve(self, module: str) -> ModuleResolutions:
-        n, get = len(self.index), self.index.get
-        votes, how = self.votes[:], self.how[:]
-        scope_of: list[str | None] = [None] * n
-        via_of: list[tuple[str, ...] | None] = [None] * n
-        target = [_OUTSIDE] * n  # a single delegate's number; _SEVERAL: see several[i]
-        several: dict[int, tuple[int, ...]] = {}
-        pending = []
-        for i, mine in zip(self.delegators, self.delegations):
+        votes, how, scope_of, via_of = self.votes[:], self.how[:], self.scope[:], self.via[:]
+        target, several, pending = self.target[:], dict(self.several), self.pending[:]
+        for i, mine in self.per_module:
             scope = module if module in mine else "*" if "*" in mine else None
-            if scope is None:
-                continue
-            via = mine[scope]
-            scope_of[i], via_of[i] = scope, via
-            if not via:
-                how[i] = _BLOCKED
-                continue
-            how[i] = _PENDING
-            pending.append(i)
-            if len(via) == 1:
-                target[i] = get(via[0], _OUTSIDE)
-            else:
-                target[i] = _SEVERAL
-                several[i] = tuple(get(d, _OUTSIDE) for d in via)
+            if scope is not None:
+                self._apply(i, scope, mine[scope], how, scope_of, via_of, target, several, pending)
         _settle(pending, target, several, votes, how)
         return ModuleResolutions(self.index, votes, how, scope_of, via_of)
 
@@ -152,15 +158,17 @@ def _settle(pending: list[int], target: list[int], several: dict[int, tuple[int,
                     how[j] = _VISITING
                     path.append(j)
                     continue
-                path.pop()
                 if j < 0:
-                    how[i] = _UNRESOLVED
+                    vote, outcome = 0, _UNRESOLVED
                 elif how[j] == _VISITING or how[j] == _STUCK:
-                    how[i] = _STUCK
-                elif votes[j]:
-                    votes[i], how[i] = votes[j], _DELEGATED
+                    vote, outcome = 0, _STUCK
                 else:
-                    how[i] = _UNRESOLVED
+                    vote = votes[j]
+                    outcome = _DELEGATED if vote else _UNRESOLVED
+                # everyone below on the path with one delegate follows the one above: the same outcome
+                while path and target[path[-1]] != _SEVERAL:
+                    i = path.pop()
+                    votes[i], how[i] = vote, outcome
                 continue
             delegates = several[i]
             undecided = next((j for j in delegates if j >= 0 and how[j] == _PENDING), None)

@@ -26,8 +26,8 @@ from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
 from civitas_deployer.live_repo import LiveRepository, StagedChange
-from civitas_deployer.shell import run_shell
 from civitas_deployer.replies import describe_list, describe_proposal
+from civitas_deployer.shell import run_shell
 
 CHANGE_STREAMS = ("change",)
 MAX_TITLE = 200
@@ -126,7 +126,8 @@ class ChangeCommands:
         voided = sorted(self.state.voided.get(proposal_id, {}))
         w = self.window(proposal)
         return Reply(f"revised {proposal_id} to revision {current.number}: content {current.content_hash}\n"
-                     f"{len(voided)} direct vote(s) on the earlier revision are void; their voters are told. "
+                     f"{len(voided)} direct vote(s) on the earlier revision are void; `change show {proposal_id}` tells "
+                     "each of those voters so. "
                      f"Review until {when(w.opens_at_us)}, voting until {when(w.closes_at_us)}",
                      {"proposal": proposal_id, **current.as_dict(), "voided": voided,
                       "opens_at_us": w.opens_at_us, "closes_at_us": w.closes_at_us})

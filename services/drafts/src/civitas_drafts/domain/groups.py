@@ -109,7 +109,8 @@ def personal_group(voter: str) -> Group:
     """Every voter's own group: themselves alone, weight 1; it has no versions and never changes."""
     nickname = voter.split("@", 1)[0]
     member = Member(voter, nickname, 1)
-    return Group(personal_group_id(voter), "", voter, False, 0, 0, {voter: member},
+    gid = personal_group_id(voter)
+    return Group(gid, gid, voter, False, 0, 0, {voter: member},
                  {nickname_key(nickname): voter}, {nickname_key(nickname): voter}, 0, personal=True)
 
 

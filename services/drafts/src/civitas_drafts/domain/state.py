@@ -125,6 +125,8 @@ class DraftState:
                 raise DraftError("this group exists already")
             return v.hash
         gid = self.versions.get(v.parent)
+        if v.parent.startswith(PERSONAL_PREFIX):
+            check_next(self.group(v.parent), v)
         if gid is None:
             raise DraftError(f"there is no group version {v.parent[:12]!r} to follow")
         check_next(self.groups[gid], v)

@@ -37,6 +37,9 @@ class DraftState:
     in_group: dict[str, dict[str, None]] = field(default_factory=dict)  # group -> posts posted or voted into it
     replies: dict[str, list[str]] = field(default_factory=dict)  # post id -> its replies, in order
     revisions: dict[str, int] = field(default_factory=dict)  # group -> events that changed what it shows
+    # numbers in the order things first appeared: the same on every site, short keys for the query tables
+    group_numbers: dict[str, int] = field(default_factory=dict)
+    paragraph_numbers: dict[str, int] = field(default_factory=dict)
 
     # -- folding --------------------------------------------------------------------------------
 
@@ -60,6 +63,7 @@ class DraftState:
             advance(self.groups[gid], v)
         else:
             self.groups[gid] = found(v)
+            self.group_numbers[gid] = len(self.group_numbers) + 1
         self.versions[v.hash] = gid
         self._touch(gid)
 
@@ -106,11 +110,15 @@ class DraftState:
     def _keep(self, gid: str) -> None:
         if gid not in self.groups:
             self.groups[gid] = self.group(gid)  # a voter's own group, from its first use on
+            self.group_numbers[gid] = len(self.group_numbers) + 1
         self._touch(gid)
 
     def _store_texts(self, texts) -> None:
         for text in texts:
-            self.paragraphs.setdefault(paragraph_hash(text), text)
+            h = paragraph_hash(text)
+            if h not in self.paragraphs:
+                self.paragraphs[h] = text
+                self.paragraph_numbers[h] = len(self.paragraph_numbers) + 1
 
     def _touch(self, gid: str) -> None:
         self.revisions[gid] = self.revisions.get(gid, 0) + 1

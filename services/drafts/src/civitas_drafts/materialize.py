@@ -1,143 +1,205 @@
-"""The tables a voter's query reads: only the rows of the groups that voter can see, in a database of their own.
+"""The databases voters' queries run on: only the rows each voter may see, never the application's database.
 
-Rows are derived per group and kept while the group's revision stands (any event that changes what a group
-shows makes a new revision); a whole database is built once per set of (group, revision) and kept as a
-serialized image, so a query costs one copy of the image, not a rebuild.
+The public groups' rows live in one private master database that follows the state as it is folded: a vote
+rewrites one votes row and one score row, a post adds its rows, a group version rewrites that group's members
+and scores. A query runs on a copy of the master (a serialized image), made once per change and kept, with its
+ready connections, until the next change. A voter in private groups gets the public image plus their groups'
+rows, kept per set of (group, revision).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from civitas_drafts.domain.numbers import UNIT
-from civitas_drafts.domain.scores import score as rule_score
 from civitas_drafts.domain.state import DraftState
-from civitas_drafts.domain.views import group_scores
-
-# Documented for voters by `query --help`; every id is an integer of this database, every hash a lasting id.
-SCHEMA = {
-    "groups": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL, "
-              "private INTEGER NOT NULL, others_members_weight INTEGER NOT NULL, "
-              "moderation_default_score REAL NOT NULL, versions INTEGER NOT NULL",
-    "members": "group_id INTEGER NOT NULL, voter TEXT NOT NULL, nickname TEXT NOT NULL, weight INTEGER NOT NULL, "
-               "PRIMARY KEY (group_id, voter)",
-    "posts": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, group_id INTEGER NOT NULL, author TEXT NOT NULL, "
-             "amends INTEGER, reply_to INTEGER, reply_to_paragraph INTEGER, posted_at_us INTEGER NOT NULL, "
-             "revisions INTEGER NOT NULL",
-    "paragraphs": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, text TEXT NOT NULL",
-    "post_paragraphs": "post_id INTEGER NOT NULL, position INTEGER NOT NULL, paragraph_id INTEGER NOT NULL, "
-                       "status TEXT NOT NULL, replaces INTEGER, replaced_by INTEGER, PRIMARY KEY (post_id, position)",
-    "votes": "group_id INTEGER NOT NULL, post_id INTEGER NOT NULL, paragraph_id INTEGER, voter TEXT NOT NULL, "
-             "total REAL NOT NULL",
-    "scores": "group_id INTEGER NOT NULL, post_id INTEGER NOT NULL, score REAL NOT NULL, shown INTEGER NOT NULL, "
-              "PRIMARY KEY (group_id, post_id)",
-    "paragraph_scores": "group_id INTEGER NOT NULL, post_id INTEGER NOT NULL, paragraph_id INTEGER NOT NULL, "
-                        "score REAL NOT NULL, PRIMARY KEY (group_id, post_id, paragraph_id)",
-}
-WITHOUT_ROWID = {"members", "post_paragraphs", "scores", "paragraph_scores"}
-INDEXES = [
-    "CREATE INDEX posts_by_group ON posts (group_id, posted_at_us)",
-    "CREATE INDEX posts_by_reply ON posts (reply_to)",
-    "CREATE INDEX votes_by_post ON votes (post_id, group_id)",
-    "CREATE INDEX scores_by_rank ON scores (group_id, score DESC)",
-]
-NOTES = (
-    "A post's alternatives (others' amendments) are rows of posts with amends = the post's id. status is live, "
-    "deleted or replaced; a live paragraph with replaces stands in for that one. votes.total is the sum of a "
-    "member's votes (paragraph_id NULL: on the post); a score counts each member's total clamped to +-1 times their "
-    "weight. A paragraph without votes scores its group's default. Each answer is at most 1,000 rows."
+from civitas_drafts.tables import (
+    INSERT, Rows, create_tables, group_row, group_rows, item_rows, member_rows, paragraph_score_rows, score_rows,
 )
-TABLE_COLUMNS = {table: [c.split()[0] for c in columns.split(", PRIMARY KEY")[0].split(", ")]
-                 for table, columns in SCHEMA.items()}
+
+Prepare = Callable[[sqlite3.Connection], None]
 
 
-@dataclass
-class Rows:
-    """One group's rows for each table, and the paragraphs they name."""
+class PublicMaster:
+    """A writable database of every public group's rows, kept current by the state's change notes."""
 
-    tables: dict[str, list[tuple]] = field(default_factory=lambda: {t: [] for t in SCHEMA if t != "paragraphs"})
-    paragraphs: set[str] = field(default_factory=set)
+    def __init__(self, state: DraftState) -> None:
+        self.state = state
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = OFF")
+        create_tables(self.db)
+        self.groups: set[str] = set()
+        self._groups_changed: set[str] = {gid for gid, group in state.groups.items() if not group.private}
+        self._posts: dict[str, None] = {}
+        self._votes: dict[tuple[str, str, str, str], None] = {}
+        self._weights: dict[str, dict[str, int]] = {}  # group -> the weights its score rows were written with
+        self._defaults: dict[str, int] = {}
+        self.revision = 0
+        state.listeners.append(self._note)
 
+    def _note(self, what: str, gid: str, post: str, paragraph: str, voter: str) -> None:
+        if what == "group":
+            self._groups_changed.add(gid)
+        elif what == "post":
+            self._posts[post] = None
+        else:
+            self._votes[(gid, post, paragraph, voter)] = None
 
-def group_rows(state: DraftState, gid: str) -> Rows:
-    rows = Rows()
-    t = rows.tables
-    group, number = state.group(gid), state.group_numbers[gid]
-    default = group.moderation_default_score
-    para = state.paragraph_numbers
-    post_number = {pid: state.items[pid].order + 1 for pid in state.in_group.get(gid, {})}
-    t["groups"].append((number, gid, group.head, group.name, int(group.private), group.others_members_weight,
-                        default / UNIT, group.versions))
-    t["members"].extend((number, m.voter, m.nickname, m.weight) for m in group.members.values())
-    for pid in state.in_group.get(gid, {}):
-        item = state.items[pid]
-        if item.group != gid:
-            continue  # voted in from another group: its rows belong to that group
-        reply = state.items.get(item.reply_to)
-        t["posts"].append((item.order + 1, item.id, number, item.author,
-                           state.items[item.amends].order + 1 if item.amends else None,
-                           reply.order + 1 if reply else None, para.get(item.reply_to_paragraph), item.posted_at_us,
-                           item.revisions))
-        for position, e in enumerate(item.entries, 1):
-            t["post_paragraphs"].append((item.order + 1, position, para[e.paragraph], e.status,
-                                         para.get(e.replaces), para.get(e.replaced_by)))
-            rows.paragraphs.add(e.paragraph)
-    for pid, sums in state.post_votes.get(gid, {}).items():
-        t["votes"].extend((number, post_number[pid], None, voter, total / UNIT) for voter, total in sums.items())
-    for pid, points in group_scores(state, gid).items():
-        t["scores"].append((number, post_number[pid], points / UNIT, int(points > 0)))
-    weights = {voter: m.weight for voter, m in group.members.items()}
-    for (pid, paragraph), sums in state.paragraph_votes.get(gid, {}).items():
-        t["votes"].extend((number, post_number[pid], para[paragraph], voter, total / UNIT)
-                          for voter, total in sums.items())
-        t["paragraph_scores"].append((number, post_number[pid], para[paragraph],
-                                      rule_score(default, weights, sums) / UNIT))
-    return rows
+    def refresh(self) -> int:
+        """Apply what changed since the last refresh; the revision, which moves when anything did."""
+        if not (self._groups_changed or self._posts or self._votes):
+            return self.revision
+        state, db = self.state, self.db
+        changed, self._groups_changed = self._groups_changed, set()
+        posts, self._posts = self._posts, {}
+        votes, self._votes = self._votes, {}
+        wrote = False
+        fresh = set()  # groups whose every row is written now
+        for gid in sorted(changed, key=state.group_numbers.__getitem__):
+            if state.groups[gid].private:
+                continue
+            wrote = True
+            if gid not in self.groups:
+                self.groups.add(gid)
+                fresh.add(gid)
+                group_rows(state, gid).insert(db, state)
+                group = state.groups[gid]
+                self._weights[gid] = {voter: m.weight for voter, m in group.members.items()}
+                self._defaults[gid] = group.moderation_default_score
+            else:
+                self._rewrite_group(gid)
+        rows = Rows()
+        for pid in posts:
+            item = state.items[pid]
+            if item.group in self.groups and item.group not in fresh:
+                wrote = True
+                db.execute("DELETE FROM post_paragraphs WHERE post_id = ?", (item.order + 1,))
+                item_rows(state, item, rows)
+        touched: dict[str, set[str]] = {}
+        touched_paragraphs: dict[str, set[tuple[str, str]]] = {}
+        for gid, pid, paragraph, voter in votes:
+            if gid in self.groups and gid not in fresh:
+                wrote = True
+                self._write_vote(gid, pid, paragraph, voter)
+                (touched_paragraphs.setdefault(gid, set()).add((pid, paragraph)) if paragraph
+                 else touched.setdefault(gid, set()).add(pid))
+        for gid, pids in touched.items():
+            rows.tables["scores"].extend(score_rows(state, gid, sorted(pids)))
+        for gid, keys in touched_paragraphs.items():
+            rows.tables["paragraph_scores"].extend(paragraph_score_rows(state, gid, sorted(keys)))
+        rows.insert(db, state)
+        db.commit()
+        self.revision += wrote
+        return self.revision
+
+    def _rewrite_group(self, gid: str) -> None:
+        """A new version: its members, and the scores its weights or default change (they apply at once)."""
+        state, db, number = self.state, self.db, self.state.group_numbers[gid]
+        group = state.groups[gid]
+        weights = {voter: m.weight for voter, m in group.members.items()}
+        before, default = self._weights.get(gid, {}), self._defaults.get(gid)
+        self._weights[gid], self._defaults[gid] = weights, group.moderation_default_score
+        db.execute(INSERT["groups"], group_row(state, gid))
+        db.execute("DELETE FROM members WHERE group_id = ?", (number,))
+        db.executemany(INSERT["members"], member_rows(state, gid))
+        moved = {v for v in before.keys() | weights.keys() if before.get(v) != weights.get(v)}
+        if default != group.moderation_default_score:
+            db.execute("DELETE FROM scores WHERE group_id = ?", (number,))
+            db.executemany(INSERT["scores"], score_rows(state, gid))
+        elif moved:
+            db.executemany(INSERT["scores"], score_rows(state, gid, self._posts_moved(gid, moved)))
+        if moved or default != group.moderation_default_score:
+            db.execute("DELETE FROM paragraph_scores WHERE group_id = ?", (number,))
+            db.executemany(INSERT["paragraph_scores"], paragraph_score_rows(state, gid))
+
+    def _posts_moved(self, gid: str, voters: set[str]) -> list[str]:
+        """The posts whose score in gid a change of these voters' weights can move: voted on or written by them."""
+        state, table = self.state, self.state.post_votes.get(gid)
+        numbers = {state.voter_numbers[v] for v in voters if v in state.voter_numbers}
+        orders = {post for n in numbers for post in (table.posts_of(n) if table else ())}
+        return [pid for pid in state.in_group.get(gid, {})
+                if state.items[pid].order in orders or state.items[pid].author in voters]
+
+    def _write_vote(self, gid: str, pid: str, paragraph: str, voter: str) -> None:
+        state = self.state
+        post, number = state.items[pid].order + 1, state.group_numbers[gid]
+        if paragraph:
+            total = state.paragraph_votes[gid][(pid, paragraph)][voter]
+            paragraph_id = state.paragraph_numbers[paragraph]
+        else:
+            total = state.post_votes[gid].sum_of(post - 1, state.voter_numbers[voter])
+            paragraph_id = None
+        key = (number, post, paragraph_id, voter)
+        updated = self.db.execute("UPDATE votes SET total = ? WHERE group_id = ? AND post_id = ? AND "
+                                  "paragraph_id IS ? AND voter = ?", (total / UNIT, *key)).rowcount
+        if not updated:
+            self.db.execute("INSERT INTO votes VALUES (?, ?, ?, ?, ?)", (*key, total / UNIT))
+
+    def image(self) -> bytes:
+        return self.db.serialize()
 
 
 class Images:
-    """Serialized databases of visible rows, one per set of (group, revision), the last few kept."""
+    """Ready connections on images of what each voter sees; an image is made once per change."""
 
-    def __init__(self, state: DraftState, keep: int = 8) -> None:
-        self.state, self.keep = state, keep
-        self._rows: dict[str, tuple[int, Rows]] = {}
+    def __init__(self, state: DraftState, prepare: Prepare, keep: int = 4, idle: int = 2) -> None:
+        self.state, self.prepare, self.keep, self.idle = state, prepare, keep, idle
+        self.master = PublicMaster(state)
+        self._lock = threading.Lock()
         self._images: OrderedDict[tuple, bytes] = OrderedDict()
+        self._ready: dict[tuple, list[sqlite3.Connection]] = {}
 
-    def image(self, groups: list[str]) -> bytes:
-        key = tuple((gid, self.state.revisions.get(gid, 0)) for gid in groups)
-        found = self._images.get(key)
-        if found is None:
-            found = self._images[key] = self._build([self._group_rows(gid, rev) for gid, rev in key])
+    def key(self, voter: str) -> tuple:
+        """What a voter's image depends on: the public revision and their private groups' revisions."""
+        revision = self.master.refresh()
+        private = tuple((gid, self.state.revisions.get(gid, 0)) for gid in self.state.visible_groups(voter)
+                        if self.state.groups[gid].private)
+        return (revision, private)
+
+    def take(self, voter: str) -> tuple[tuple, sqlite3.Connection]:
+        """A ready connection on the voter's image, and the image's key (give both back with give)."""
+        with self._lock:
+            key = self.key(voter)
+            ready = self._ready.get(key)
+            if ready:
+                return key, ready.pop()
+            image = self._image(key)
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        connection.deserialize(image)
+        self.prepare(connection)
+        return key, connection
+
+    def give(self, key: tuple, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            ready = self._ready.setdefault(key, []) if key in self._images else None
+            if ready is not None and len(ready) < self.idle:
+                ready.append(connection)
+                return
+        connection.close()
+
+    def _image(self, key: tuple) -> bytes:
+        image = self._images.get(key)
+        if image is None:
+            image = self._images[key] = self._build(key)
             while len(self._images) > self.keep:
-                self._images.popitem(last=False)
+                old, _ = self._images.popitem(last=False)
+                for connection in self._ready.pop(old, []):
+                    connection.close()
         self._images.move_to_end(key)
-        return found
+        return image
 
-    def _group_rows(self, gid: str, revision: int) -> Rows:
-        cached = self._rows.get(gid)
-        if cached is None or cached[0] != revision:
-            cached = self._rows[gid] = (revision, group_rows(self.state, gid))
-        return cached[1]
-
-    def _build(self, parts: list[Rows]) -> bytes:
+    def _build(self, key: tuple) -> bytes:
+        public = self.master.image()
+        if not key[1]:
+            return public
         db = sqlite3.connect(":memory:")
         try:
-            for table, columns in SCHEMA.items():
-                db.execute(f"CREATE TABLE {table} ({columns})" + (" WITHOUT ROWID" if table in WITHOUT_ROWID else ""))
-            for table in TABLE_COLUMNS:
-                if table == "paragraphs":
-                    continue
-                marks = ", ".join("?" * len(TABLE_COLUMNS[table]))
-                for part in parts:
-                    db.executemany(f"INSERT INTO {table} VALUES ({marks})", part.tables[table])
-            hashes = set().union(*(p.paragraphs for p in parts)) if parts else set()
-            numbers, texts = self.state.paragraph_numbers, self.state.paragraphs
-            db.executemany("INSERT INTO paragraphs VALUES (?, ?, ?)",
-                           sorted((numbers[h], h, texts[h]) for h in hashes))
-            for index in INDEXES:
-                db.execute(index)
+            db.deserialize(public)
+            for gid, _ in key[1]:
+                group_rows(self.state, gid).insert(db, self.state)
             db.commit()
             return db.serialize()
         finally:

@@ -21,7 +21,8 @@ from typing import Any
 from civitas_kernel.commands import CommandError, ForbiddenError
 
 from civitas_drafts.domain.state import DraftState
-from civitas_drafts.materialize import NOTES, SCHEMA, TABLE_COLUMNS, Images
+from civitas_drafts.materialize import Images
+from civitas_drafts.tables import NOTES, SCHEMA, TABLE_COLUMNS
 from civitas_drafts.sandbox_functions import SafeFunctions
 
 ALLOWED_FUNCTIONS = frozenset(
@@ -140,7 +141,7 @@ class _Guard:
 class QuerySandbox:
     def __init__(self, state: DraftState, limits: QueryLimits = QueryLimits()) -> None:
         self.state, self.limits = state, limits
-        self.images = Images(state)
+        self.images = Images(state, self._prepare)
 
     def tables_help(self) -> str:
         tables = "\n".join(f"  {table}({', '.join(columns)})" for table, columns in TABLE_COLUMNS.items())
@@ -149,15 +150,20 @@ class QuerySandbox:
     def run(self, voter: str, sql: str) -> Answer:
         """Answer one SELECT over the rows voter may see, or raise a QueryError saying what to change."""
         self._check_text(sql)
-        image = self.images.image(self.state.visible_groups(voter))
+        key, connection = self.images.take(voter)
         started = time.monotonic()
+        deadline = started + self.limits.deadline_s
         guard, functions = _Guard(), SafeFunctions(self.limits.sqlite[sqlite3.SQLITE_LIMIT_LENGTH])
-        connection = self._connect(image, guard, functions, started + self.limits.deadline_s)
+        functions.register(connection)
+        connection.set_authorizer(guard)
+        connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
         try:
             return self._answer(connection, sql, guard, functions, started)
         finally:
-            connection.close()
+            connection.set_authorizer(None)
+            connection.set_progress_handler(None, 0)
             functions.close()
+            self.images.give(key, connection)
 
     def _check_text(self, sql: str) -> None:
         if len(sql) > self.limits.sqlite[sqlite3.SQLITE_LIMIT_SQL_LENGTH]:
@@ -169,20 +175,14 @@ class QuerySandbox:
         if first is None or first.group(1).upper() not in ("SELECT", "WITH", "VALUES"):
             raise QueryRefused("only SELECT runs here: start the query with SELECT, WITH or VALUES")
 
-    def _connect(self, image: bytes, guard: _Guard, functions: SafeFunctions, deadline: float
-                 ) -> sqlite3.Connection:
-        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        connection.deserialize(image)
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """Lock down a connection on a fresh image, once; each query then sets its own guard and deadline."""
         # eponymous virtual tables register themselves on first use, which the guard would refuse
         connection.execute("SELECT 1 FROM json_each('[]'), json_tree('[]')").fetchall()
         for pragma in ("query_only = 1", "trusted_schema = 0", "temp_store = memory", "cache_size = -16000"):
             connection.execute(f"PRAGMA {pragma}")
         for limit, value in self.limits.sqlite.items():
             connection.setlimit(limit, value)
-        functions.register(connection)
-        connection.set_authorizer(guard)
-        connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
-        return connection
 
     def _answer(self, connection: sqlite3.Connection, sql: str, guard: _Guard, functions: SafeFunctions,
                 started: float) -> Answer:

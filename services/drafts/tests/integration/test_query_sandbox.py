@@ -40,7 +40,7 @@ def board() -> Board:
     return board
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sandbox(board) -> QuerySandbox:
     return QuerySandbox(board.state, QueryLimits(deadline_s=0.5))
 
@@ -113,15 +113,17 @@ def test_the_authorizer_alone_refuses_every_write(board, sandbox, tmp_path):
     import sqlite3
 
     from civitas_drafts.query import _Guard
-    from civitas_drafts.sandbox_functions import SafeFunctions
 
-    image = sandbox.images.image(board.state.visible_groups(ALICE))
-    for sql in WRITES:
-        connection = sandbox._connect(image, _Guard(), SafeFunctions(1_000_000), time.monotonic() + 5)
-        with pytest.raises(sqlite3.DatabaseError, match="not authorized|authorization denied|prohibited"):
-            connection.execute(sql.format(tmp=tmp_path))
-        assert connection.execute("SELECT count(*) FROM votes").fetchone() == (1_800,)
-        connection.close()
+    key, connection = sandbox.images.take(ALICE)
+    try:
+        for sql in WRITES:
+            connection.set_authorizer(_Guard())
+            with pytest.raises(sqlite3.DatabaseError, match="not authorized|authorization denied|prohibited"):
+                connection.execute(sql.format(tmp=tmp_path))
+            connection.set_authorizer(None)
+            assert connection.execute("SELECT count(*) FROM votes").fetchone() == (1_800,)
+    finally:
+        sandbox.images.give(key, connection)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -219,13 +221,17 @@ def test_the_site_answers_while_an_endless_query_runs(board):
     assert answer.rows == [[60]] and still_running and len(failures) == 1
 
 
-def test_an_image_is_kept_until_a_visible_group_changes(board):
-    state = board.state
-    sandbox = QuerySandbox(state)
-    first = sandbox.images.image(state.visible_groups(OUTSIDER))
-    assert sandbox.images.image(state.visible_groups(OUTSIDER)) is first
+def test_an_image_and_its_connections_are_kept_until_a_visible_group_changes():
+    board = Board()
+    board.hall, board.council = board.create(ALICE, others_weight=1), board.create(BOB, private=True, name="Council")
+    sandbox = QuerySandbox(board.state)
+    key, connection = sandbox.images.take(OUTSIDER)
+    sandbox.images.give(key, connection)
+    assert sandbox.images.take(OUTSIDER) == (key, connection)  # the same ready connection
+    sandbox.images.give(key, connection)
     board.post(board.council, BOB, "Another secret.")  # outside what OUTSIDER sees
-    assert sandbox.images.image(state.visible_groups(OUTSIDER)) is first
+    assert sandbox.images.key(OUTSIDER) == key and sandbox.images.key(BOB) != key
     pid = board.post(board.hall, CAROL, "A new public post.")
-    assert sandbox.images.image(state.visible_groups(OUTSIDER)) is not first
+    assert sandbox.images.key(OUTSIDER) != key
     assert sandbox.run(OUTSIDER, f"SELECT count(*) FROM posts WHERE hash = '{pid}'").rows == [[1]]
+    assert sandbox.run(BOB, "SELECT count(*) FROM paragraphs WHERE text = 'Another secret.'").rows == [[1]]

@@ -76,7 +76,8 @@ def own_sum(state: DraftState, voter: str, group: str, post: str, paragraph: str
     """The sum of a member's votes on a post or paragraph in a group, in millionths."""
     if paragraph:
         return state.paragraph_votes.get(group, {}).get((post, paragraph), {}).get(voter, 0)
-    return state.post_votes.get(group, {}).get(post, {}).get(voter, 0)
+    table, number = state.post_votes.get(group), state.voter_numbers.get(voter)
+    return 0 if table is None or number is None else table.sum_of(state.items[post].order, number)
 
 
 def decide_vote_to(state: DraftState, voter: str, group: str, post: str, target: int, paragraph: str = ""

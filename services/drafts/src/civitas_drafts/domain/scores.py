@@ -11,9 +11,12 @@ weights and the default are read when a score is asked for, so a change applies 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
 
 from civitas_drafts.domain.numbers import UNIT
+from civitas_drafts.domain.votes import VoteTable
 
 Sums = Mapping[str, int]  # member -> the sum of their votes on one post or paragraph, in millionths
 
@@ -59,3 +62,41 @@ def scores(
                     total += weight * (UNIT if sum_ > UNIT else -UNIT if sum_ < -UNIT else sum_)
         result[post] = total + banned.get(authors.get(post, ""), 0)
     return result
+
+
+INT64_ROOM = 2**62  # sums below this cannot overflow int64 on the way
+
+
+def table_scores(
+    default: int,
+    weights: Mapping[int, int],
+    table: VoteTable,
+    posts: Sequence[int],
+    authors: Sequence[int],
+) -> list[int]:
+    """scores() over a VoteTable (voters and posts by number), exactly, in a few passes over int64 columns.
+
+    weights: voter number -> current weight of each member; posts and authors: the posts to score and the
+    voter number of each one's author. Falls back to Python integers where int64 could overflow.
+    """
+    positive = sum(w for w in weights.values() if w > 0)
+    worst = abs(default) + (positive + max((-w for w in weights.values()), default=0)) * UNIT
+    if worst >= INT64_ROOM:
+        return _python_scores(default, weights, table, posts, authors)
+    post_column, voter_column, sum_column = table.columns()
+    size = max([len(weights) and max(weights), *authors, int(voter_column.max(initial=0))]) + 1
+    weight = np.zeros(size, dtype=np.int64)
+    weight[list(weights)] = list(weights.values())
+    voting = np.maximum(weight, 0)[voter_column]
+    totals = np.zeros(max([*posts, int(post_column.max(initial=0))]) + 1, dtype=np.int64)
+    np.add.at(totals, post_column, voting * np.clip(sum_column, -UNIT, UNIT))
+    banned = np.minimum(weight, 0) * UNIT
+    result = default + totals[np.asarray(posts, dtype=np.int64)] + banned[np.asarray(authors, dtype=np.int64)]
+    return result.tolist()
+
+
+def _python_scores(default, weights, table, posts, authors) -> list[int]:
+    by_post: dict[int, dict[int, int]] = {}
+    for post, voter, sum_ in table.rows():
+        by_post.setdefault(post, {})[voter] = sum_
+    return [score(default, weights, by_post.get(p, {}), weights.get(a)) for p, a in zip(posts, authors)]

@@ -6,6 +6,7 @@ refuses (from a site that did not check it) has no effect anywhere, in the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from civitas_kernel.addresses import AddressError, normalise_address
@@ -17,13 +18,13 @@ from civitas_drafts.domain.groups import Group, Version, advance, check_first, c
 from civitas_drafts.domain.ids import PERSONAL_PREFIX, alternative_id, paragraph_hash, post_id
 from civitas_drafts.domain.numbers import UNIT, check_vote_value
 from civitas_drafts.domain.posts import Entry, Item, amended, check_text, first_entries
+from civitas_drafts.domain.votes import VoteTable
 
 VERSIONED = draft_pb2.DraftGroupVersioned.DESCRIPTOR.full_name
 POSTED = draft_pb2.DraftPosted.DESCRIPTOR.full_name
 AMENDED = draft_pb2.DraftAmended.DESCRIPTOR.full_name
 VOTED = draft_pb2.DraftVoted.DESCRIPTOR.full_name
 
-VoteSums = dict[str, dict[str, int]]  # target -> member -> sum of their votes, in millionths
 
 
 @dataclass
@@ -32,13 +33,16 @@ class DraftState:
     versions: dict[str, str] = field(default_factory=dict)  # version hash -> group id
     items: dict[str, Item] = field(default_factory=dict)  # posts and alternatives by id
     paragraphs: dict[str, str] = field(default_factory=dict)  # hash -> text, each stored once
-    post_votes: dict[str, VoteSums] = field(default_factory=dict)  # group -> post id -> member -> sum
+    post_votes: dict[str, VoteTable] = field(default_factory=dict)  # group -> (post, member) -> sum
     paragraph_votes: dict[str, dict[tuple[str, str], dict[str, int]]] = field(default_factory=dict)
     in_group: dict[str, dict[str, None]] = field(default_factory=dict)  # group -> posts posted or voted into it
     replies: dict[str, list[str]] = field(default_factory=dict)  # post id -> its replies, in order
     revisions: dict[str, int] = field(default_factory=dict)  # group -> events that changed what it shows
     # numbers in the order things first appeared: the same on every site, short keys for the query tables
     group_numbers: dict[str, int] = field(default_factory=dict)
+    voter_numbers: dict[str, int] = field(default_factory=dict)
+    # told of every change as it is folded: (what, group, post, paragraph, voter), for caches to follow
+    listeners: list[Callable[[str, str, str, str, str], None]] = field(default_factory=list, compare=False, repr=False)
     paragraph_numbers: dict[str, int] = field(default_factory=dict)
 
     # -- folding --------------------------------------------------------------------------------
@@ -66,6 +70,7 @@ class DraftState:
             self.group_numbers[gid] = len(self.group_numbers) + 1
         self.versions[v.hash] = gid
         self._touch(gid)
+        self._tell("group", gid)
 
     def _post(self, m: draft_pb2.DraftPosted, actor: str) -> None:
         check_actor(actor, m.author)
@@ -83,6 +88,7 @@ class DraftState:
         if target.author == m.author:
             target.entries, target.revisions = entries, target.revisions + 1
             self._touch(target.group)
+            self._tell("post", target.group, target.id)
             return
         post = self.items[target.amends or target.id]
         alternative = Item(alternative_id(m), post.group, m.author, entries, m.made_at_us, len(self.items),
@@ -95,23 +101,43 @@ class DraftState:
         self.check_vote(m)
         if m.paragraph:
             sums = self.paragraph_votes.setdefault(m.group, {}).setdefault((m.post, m.paragraph), {})
+            sums[m.voter] = sums.get(m.voter, 0) + m.value_micro
         else:
-            sums = self.post_votes.setdefault(m.group, {}).setdefault(m.post, {})
-        sums[m.voter] = sums.get(m.voter, 0) + m.value_micro
+            self.votes_in(m.group).add(self.items[m.post].order, self.voter_number(m.voter), m.value_micro)
         self.in_group.setdefault(m.group, {})[m.post] = None
         self._keep(m.group)
+        self._tell("vote", m.group, m.post, m.paragraph, m.voter)
 
     def _add_item(self, item: Item) -> None:
         self.items[item.id] = item
         self.in_group.setdefault(item.group, {})[item.id] = None
-        self.post_votes.setdefault(item.group, {}).setdefault(item.id, {})[item.author] = UNIT  # posting is a +1
+        self.votes_in(item.group).add(item.order, self.voter_number(item.author), UNIT)  # posting is a +1
         self._keep(item.group)
+        self._tell("post", item.group, item.id)
+        self._tell("vote", item.group, item.id, "", item.author)
+
+    def votes_in(self, gid: str) -> VoteTable:
+        table = self.post_votes.get(gid)
+        if table is None:
+            table = self.post_votes[gid] = VoteTable()
+        return table
+
+    def voter_number(self, voter: str) -> int:
+        number = self.voter_numbers.get(voter)
+        if number is None:
+            number = self.voter_numbers[voter] = len(self.voter_numbers)
+        return number
 
     def _keep(self, gid: str) -> None:
         if gid not in self.groups:
             self.groups[gid] = self.group(gid)  # a voter's own group, from its first use on
             self.group_numbers[gid] = len(self.group_numbers) + 1
+            self._tell("group", gid)
         self._touch(gid)
+
+    def _tell(self, what: str, gid: str, post: str = "", paragraph: str = "", voter: str = "") -> None:
+        for listener in self.listeners:
+            listener(what, gid, post, paragraph, voter)
 
     def _store_texts(self, texts) -> None:
         for text in texts:

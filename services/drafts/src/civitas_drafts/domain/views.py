@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from civitas_drafts.domain.posts import Item
-from civitas_drafts.domain.scores import score, scores, shown
+from civitas_drafts.domain.scores import score, shown, table_scores
 from civitas_drafts.domain.state import DraftState
+from civitas_drafts.domain.votes import VoteTable
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,23 @@ class Ranked:
 def group_scores(state: DraftState, gid: str) -> dict[str, int]:
     """The score in group gid of every post and alternative posted or voted into it."""
     group = state.group(gid)
-    weights = {voter: m.weight for voter, m in group.members.items()}
-    posts = state.in_group.get(gid, {})
-    authors = {pid: state.items[pid].author for pid in posts}
-    return scores(group.moderation_default_score, weights, state.post_votes.get(gid, {}), authors, posts)
+    numbers = state.voter_numbers  # whoever voted or posted has a number; the other members count for nothing
+    weights = {numbers[voter]: m.weight for voter, m in group.members.items() if voter in numbers}
+    posts = list(state.in_group.get(gid, {}))
+    items = [state.items[pid] for pid in posts]
+    points = table_scores(group.moderation_default_score, weights, state.post_votes.get(gid) or VoteTable(),
+                          [i.order for i in items], [numbers[i.author] for i in items])
+    return dict(zip(posts, points))
+
+
+def post_scores(state: DraftState, gid: str, pids) -> dict[str, int]:
+    """The score in gid of a few posts, each by the rule over its own votes."""
+    group = state.group(gid)
+    numbers = state.voter_numbers
+    weights = {numbers[voter]: m.weight for voter, m in group.members.items() if voter in numbers}
+    table = state.post_votes.get(gid) or VoteTable()
+    return {pid: score(group.moderation_default_score, weights, table.of_post(state.items[pid].order),
+                       weights.get(numbers[state.items[pid].author])) for pid in pids}
 
 
 def paragraph_scores(state: DraftState, gid: str, pid: str) -> dict[str, int]:
@@ -38,19 +52,23 @@ def paragraph_scores(state: DraftState, gid: str, pid: str) -> dict[str, int]:
             for e in state.item(pid).entries}
 
 
-def ranking(state: DraftState, gid: str, *, hidden: bool = False) -> list[Ranked]:
-    """The posts of a group, best first (ties by id, so every site lists them alike); shown ones unless hidden."""
-    points = group_scores(state, gid)
-    best: dict[str, tuple[int, bool, int, Item]] = {}
-    for pid, value in points.items():
-        item = state.items[pid]
-        root = item.amends or item.id
-        key = (value, not item.amends, -item.order, item)  # ties: the post itself, then the earliest alternative
-        if root not in best or key[:3] > best[root][:3]:
-            best[root] = key
-    ranked = [Ranked(state.items[root], key[3], key[0]) for root, key in best.items()]
-    ranked.sort(key=lambda r: (-r.score, r.post.id))
-    return ranked if hidden else [r for r in ranked if r.shown]
+def ranking(state: DraftState, gid: str, *, hidden: bool = False, limit: int | None = None) -> list[Ranked]:
+    """The posts of a group, best first (ties by id, so every site lists them alike); shown ones unless hidden.
+
+    Each post stands with its best-scoring version: itself, or an alternative (ties: the post itself, then the
+    earliest alternative).
+    """
+    items = state.items
+    best: dict[str, tuple[tuple[int, bool, int], str]] = {}
+    for pid, value in group_scores(state, gid).items():
+        item = items[pid]
+        root = item.amends or pid
+        key = (value, not item.amends, -item.order)
+        current = best.get(root)
+        if current is None or key > current[0]:
+            best[root] = (key, pid)
+    order = sorted((-key[0], root, pid) for root, (key, pid) in best.items() if hidden or shown(key[0]))
+    return [Ranked(items[root], items[pid], -negative) for negative, root, pid in order[:limit]]
 
 
 def thread(state: DraftState, pid: str, voter: str) -> list[tuple[int, Item]]:

@@ -102,7 +102,7 @@ def main() -> None:
     with Timer() as t:
         first = sandbox.run(reader, sql)
     build_s = t.seconds
-    image_mb = len(sandbox.images.master.image()) / 1e6
+    image_mb = sandbox.images.master.size_bytes() / 1e6
     assert [row[0] for row in first.rows] == [r.post.id for r in ranked[:50]], "the query and the domain disagree"
     answers = []
     for _ in range(50 if args.quick else 200):

@@ -123,6 +123,9 @@ class PublicMaster:
         return [pid for pid in state.in_group.get(gid, {})
                 if state.items[pid].order in orders or state.items[pid].author in voters]
 
+    def size_bytes(self) -> int:
+        return self.db.execute("PRAGMA page_count").fetchone()[0] * self.db.execute("PRAGMA page_size").fetchone()[0]
+
     def _write_vote(self, gid: str, pid: str, paragraph: str, voter: str) -> None:
         state = self.state
         post, number = state.items[pid].order + 1, state.group_numbers[gid]
@@ -138,69 +141,63 @@ class PublicMaster:
         if not updated:
             self.db.execute("INSERT INTO votes VALUES (?, ?, ?, ?, ?)", (*key, total / UNIT))
 
-    def image(self) -> bytes:
-        return self.db.serialize()
-
-
 class Images:
-    """Ready connections on images of what each voter sees; an image is made once per change."""
+    """Ready connections on copies of what each voter sees; a copy is made per change, not per query."""
 
     def __init__(self, state: DraftState, prepare: Prepare, keep: int = 4, idle: int = 2) -> None:
         self.state, self.prepare, self.keep, self.idle = state, prepare, keep, idle
         self.master = PublicMaster(state)
         self._lock = threading.Lock()
-        self._images: OrderedDict[tuple, bytes] = OrderedDict()
+        self._private: OrderedDict[tuple, sqlite3.Connection] = OrderedDict()  # public copy + private groups' rows
         self._ready: dict[tuple, list[sqlite3.Connection]] = {}
 
     def key(self, voter: str) -> tuple:
-        """What a voter's image depends on: the public revision and their private groups' revisions."""
+        """What a voter's copy depends on: the public revision and their private groups' revisions."""
         revision = self.master.refresh()
         private = tuple((gid, self.state.revisions.get(gid, 0)) for gid in self.state.visible_groups(voter)
                         if self.state.groups[gid].private)
         return (revision, private)
 
     def take(self, voter: str) -> tuple[tuple, sqlite3.Connection]:
-        """A ready connection on the voter's image, and the image's key (give both back with give)."""
+        """A ready connection on the voter's copy, and the copy's key (give both back with give)."""
         with self._lock:
             key = self.key(voter)
             ready = self._ready.get(key)
             if ready:
                 return key, ready.pop()
-            image = self._image(key)
-        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        connection.deserialize(image)
+            connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._source(key).backup(connection)  # SQLite's page copy: a third of serialize and deserialize
         self.prepare(connection)
         return key, connection
 
     def give(self, key: tuple, connection: sqlite3.Connection) -> None:
         with self._lock:
-            ready = self._ready.setdefault(key, []) if key in self._images else None
+            current = key[0] == self.master.revision and (not key[1] or key in self._private)
+            ready = self._ready.setdefault(key, []) if current else None
             if ready is not None and len(ready) < self.idle:
                 ready.append(connection)
                 return
         connection.close()
 
-    def _image(self, key: tuple) -> bytes:
-        image = self._images.get(key)
-        if image is None:
-            image = self._images[key] = self._build(key)
-            while len(self._images) > self.keep:
-                old, _ = self._images.popitem(last=False)
-                for connection in self._ready.pop(old, []):
-                    connection.close()
-        self._images.move_to_end(key)
-        return image
-
-    def _build(self, key: tuple) -> bytes:
-        public = self.master.image()
+    def _source(self, key: tuple) -> sqlite3.Connection:
+        for old in [k for k in self._ready if k[0] != key[0]]:
+            for connection in self._ready.pop(old):
+                connection.close()
+        for old in [k for k in self._private if k[0] != key[0]]:
+            self._private.pop(old).close()
         if not key[1]:
-            return public
-        db = sqlite3.connect(":memory:")
-        try:
-            db.deserialize(public)
+            return self.master.db
+        source = self._private.get(key)
+        if source is None:
+            source = self._private[key] = sqlite3.connect(":memory:", check_same_thread=False)
+            self.master.db.backup(source)
             for gid, _ in key[1]:
-                group_rows(self.state, gid).insert(db, self.state)
-            db.commit()
-            return db.serialize()
-        finally:
-            db.close()
+                group_rows(self.state, gid).insert(source, self.state)
+            source.commit()
+            while len(self._private) > self.keep:
+                old, connection = self._private.popitem(last=False)
+                connection.close()
+                for ready in self._ready.pop(old, []):
+                    ready.close()
+        self._private.move_to_end(key)
+        return source

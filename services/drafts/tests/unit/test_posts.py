@@ -141,3 +141,37 @@ def test_amendments_keep_every_earlier_paragraph_in_order_and_yield_the_new_text
                    for e in entries)  # a subsequence: nothing erased, nothing revived in place
         assert amended(entries, new_text) == result  # the same order on every run
         entries = result
+
+
+def naive_ranking(state, gid):
+    """The ranking rule written plainly: each post's best version by (score, the post itself, earliest)."""
+    from civitas_drafts.domain.views import group_scores
+
+    families: dict[str, list] = {}
+    for pid, value in group_scores(state, gid).items():
+        item = state.items[pid]
+        families.setdefault(item.amends or pid, []).append((value, not item.amends, -item.order, pid))
+    best = sorted((-max(versions)[0], root, max(versions)[3]) for root, versions in families.items())
+    return [(root, pid, -negative) for negative, root, pid in best]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["post", "amend", "vote"]), st.sampled_from([ALICE, BOB, CAROL, DAVE]),
+                          st.integers(0, 20), st.sampled_from([-1, 1])), max_size=25))
+def test_the_ranking_lists_each_post_once_with_its_best_version(steps):
+    board = Board()
+    gid = board.create(ALICE, weight=2, others_weight=1)
+    board.join(gid, BOB)
+    items: list[str] = []
+    for what, voter, pick, value in steps:
+        try:
+            if what == "post" or not items:
+                items.append(board.post(gid, voter, f"Text {pick}."))
+            elif what == "amend":
+                items.append(board.amend(items[pick % len(items)], voter, f"Amended {pick}."))
+            else:
+                board.vote(gid, voter, items[pick % len(items)], value)
+        except (DraftError, NotAllowed):
+            pass
+    ranked = [(r.post.id, r.chosen.id, r.score) for r in ranking(board.state, gid, hidden=True)]
+    assert ranked == naive_ranking(board.state, gid)
+    assert [r for r in ranked if r[2] > 0] == [(r.post.id, r.chosen.id, r.score) for r in ranking(board.state, gid)]

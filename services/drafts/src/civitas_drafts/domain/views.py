@@ -10,6 +10,9 @@ from civitas_drafts.domain.state import DraftState
 from civitas_drafts.domain.votes import VoteTable
 
 
+INFINITE = float("inf")
+
+
 @dataclass(frozen=True)
 class Ranked:
     post: Item  # the post (never an alternative)
@@ -58,17 +61,21 @@ def ranking(state: DraftState, gid: str, *, hidden: bool = False, limit: int | N
     Each post stands with its best-scoring version: itself, or an alternative (ties: the post itself, then the
     earliest alternative).
     """
-    items = state.items
-    best: dict[str, tuple[tuple[int, bool, int], str]] = {}
-    for pid, value in group_scores(state, gid).items():
-        item = items[pid]
-        root = item.amends or pid
-        key = (value, not item.amends, -item.order)
-        current = best.get(root)
-        if current is None or key > current[0]:
-            best[root] = (key, pid)
-    order = sorted((-key[0], root, pid) for root, (key, pid) in best.items() if hidden or shown(key[0]))
-    return [Ranked(items[root], items[pid], -negative) for negative, root, pid in order[:limit]]
+    items, points = state.items, group_scores(state, gid)
+    chosen: dict[str, str] = {}  # post -> its best alternative, where one beats it
+    for pid in [pid for pid in points if items[pid].amends]:
+        root = items[pid].amends
+        best = chosen.get(root, root)
+        if points[pid] > points.get(best, points.get(root, -INFINITE)) or (
+                best != root and points[pid] == points[best] and items[pid].order < items[best].order):
+            chosen[root] = pid
+    roots = [pid for pid in points if not items[pid].amends] + [r for r in chosen if r not in points]
+    value = {root: points[chosen.get(root, root)] for root in roots}
+    if not hidden:
+        roots = [root for root in roots if shown(value[root])]
+    roots.sort()  # then a stable sort by score, so equal scores stay in id order
+    roots.sort(key=value.__getitem__, reverse=True)
+    return [Ranked(items[root], items[chosen.get(root, root)], value[root]) for root in roots[:limit]]
 
 
 def thread(state: DraftState, pid: str, voter: str) -> list[tuple[int, Item]]:

@@ -2,7 +2,7 @@
 
 A group of 10,000 members (weights 1 to 10, one in fifty banned) with 100,000 posts and 1,000,000 votes,
 folded from draft events as a replay would fold them. Then:
-- the scores of all its posts (the score rule over current weights), goal <= 1 s;
+- the scores of all its posts (the score rule over current weights), goal <= 1 s, and the top 50 by the domain;
 - building the query database of what a voter sees (once; then it follows each change);
 - median and p99 answer time of "the group's top 50 posts with their paragraphs", and the same query's time
   just after a vote and just after a member joins (the query database follows, and a fresh copy is made);
@@ -93,7 +93,7 @@ def main() -> None:
         score_runs.append(t.seconds)
     assert len(points) == posts
     with Timer() as t:
-        ranked = ranking(state, gid)
+        ranked = ranking(state, gid, limit=50)
     rank_s = t.seconds
 
     sandbox = QuerySandbox(state, QueryLimits())
@@ -140,7 +140,7 @@ def main() -> None:
         "fold_events_per_s": round((1 + posts + votes) / fold_s),
         "scores_ms_median": round(statistics.median(score_runs) * 1000, 1),
         "scores_ms_max": round(max(score_runs) * 1000, 1),
-        "ranking_ms": round(rank_s * 1000, 1),
+        "top50_ranking_ms (domain, for the shell)": round(rank_s * 1000, 1),
         "first_query_s (builds the query database)": round(build_s, 2), "query_image_mb": round(image_mb, 1),
         "top50_query_ms_median": round(statistics.median(answers), 1),
         "top50_query_ms_p99": round(percentile(answers, 99), 1),

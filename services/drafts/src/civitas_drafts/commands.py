@@ -34,9 +34,9 @@ HELP = {
     "alternative.",
     "vote": "vote up|down|clear POST[#N] [--group GROUP]: make your vote +1, -1 or 0 (in the post's group unless "
     "--group).\nvote NUMBER POST[#N] [--group GROUP]: add NUMBER (like 0.5 or -2) to your votes there.",
-    "show": "show GROUP [--all]: its posts, best first (--all: hidden ones too).   show POST [--group GROUP]: a post "
+    "show": "show GROUP [--all]: its 50 best posts (--all: hidden ones too).   show POST [--group GROUP]: a post "
     "with each paragraph's score, its alternatives and replies.",
-    "query": "query SQL: one read-only SELECT over the groups you can see (tables: `query --help`).",
+    "query": "query \"SQL\": one read-only SELECT over the groups you can see, quoted whole (tables: `query --help`).",
     "help": "help: list the commands.   COMMAND --help: explain one.",
 }
 VOTE_TO = {"up": UNIT, "down": -UNIT, "clear": 0}
@@ -79,8 +79,10 @@ class DraftCommands:
         command, rest = (args[0], list(args[1:])) if args else ("help", [])
         if command not in HELP:
             raise CommandError(f"drafts has no command {command!r}; `help` lists them")
-        if "--help" in rest:
-            return Reply(self.sandbox.tables_help() if command == "query" else HELP[command])
+        if command == "query" and rest == ["--help"]:
+            return Reply(self.sandbox.tables_help())
+        if command != "query" and "--help" in rest:
+            return Reply(HELP[command])
         if command == "help":
             return Reply("drafts: groups, posts and moderation. Commands:\n" + "\n".join(HELP.values()))
         if command == "query":

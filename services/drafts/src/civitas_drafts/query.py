@@ -186,7 +186,7 @@ class QuerySandbox:
 
     def _answer(self, connection: sqlite3.Connection, sql: str, guard: _Guard, functions: SafeFunctions,
                 started: float) -> Answer:
-        limits = self.limits
+        limits, cursor = self.limits, None
         try:
             cursor = connection.execute(sql)
             if cursor.description is None:
@@ -210,6 +210,9 @@ class QuerySandbox:
             raise QueryError(f"the query cannot run: {e}") from None
         except sqlite3.DatabaseError as e:
             raise self._explain(e, sql, guard, functions) from None
+        finally:
+            if cursor is not None:
+                cursor.close()  # a cut answer's statement must not stay open on a connection kept for reuse
         return Answer(columns, rows, truncated, (time.monotonic() - started) * 1000)
 
     def _explain(self, error: sqlite3.DatabaseError, sql: str, guard: _Guard, functions: SafeFunctions

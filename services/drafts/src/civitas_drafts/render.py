@@ -36,9 +36,9 @@ def _nickname(group: Group, voter: str) -> str:
     return member.nickname if member else voter
 
 
-def ranking_text(state: DraftState, gid: str, hidden: bool) -> tuple[str, list[dict]]:
+def ranking_text(state: DraftState, gid: str, hidden: bool, limit: int = 50) -> tuple[str, list[dict]]:
     group = state.group(gid)
-    ranked = ranking(state, gid, hidden=hidden)
+    ranked = ranking(state, gid, hidden=hidden, limit=limit)
     rows = [_ranked_data(state, r) for r in ranked]
     lines = [f"{format_micro(r.score):>8}  {short(r.post.id)}  {_nickname(group, r.chosen.author):<16} "
              f"{_preview(state, r.chosen)}" + ("" if r.shown else "  (hidden)") for r in ranked]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from civitas_drafts.domain.posts import Item
 from civitas_drafts.domain.scores import score, shown, table_scores
@@ -13,8 +13,7 @@ from civitas_drafts.domain.votes import VoteTable
 INFINITE = float("inf")
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):  # a tuple: a ranking makes one per post
     post: Item  # the post (never an alternative)
     chosen: Item  # the post itself, or the alternative the group's votes prefer
     score: int  # the chosen one's score, in millionths

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from civitas_drafts.domain.numbers import UNIT
 from civitas_drafts.domain.state import DraftState
 from civitas_drafts.tables import (
-    INSERT, Rows, create_tables, group_row, group_rows, item_rows, member_rows, paragraph_score_rows, score_rows,
+    INSERT, Rows, create_indexes, create_tables, group_row, group_rows, item_rows, member_rows, paragraph_score_rows, score_rows,
 )
 
 Prepare = Callable[[sqlite3.Connection], None]
@@ -30,7 +30,8 @@ class PublicMaster:
         self.state = state
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = OFF")
-        create_tables(self.db)
+        create_tables(self.db, indexes=False)  # made after the first rows: a bulk load is faster without them
+        self.indexed = False
         self.groups: set[str] = set()
         self._groups_changed: set[str] = {gid for gid, group in state.groups.items() if not group.private}
         self._posts: dict[str, None] = {}
@@ -91,6 +92,9 @@ class PublicMaster:
         for gid, keys in touched_paragraphs.items():
             rows.tables["paragraph_scores"].extend(paragraph_score_rows(state, gid, sorted(keys)))
         rows.insert(db, state)
+        if not self.indexed:
+            create_indexes(db)
+            self.indexed = True
         db.commit()
         self.revision += wrote
         return self.revision

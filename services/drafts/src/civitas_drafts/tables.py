@@ -51,9 +51,14 @@ INSERT = {table: f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(c
           for table, columns in TABLE_COLUMNS.items()}
 
 
-def create_tables(db: sqlite3.Connection) -> None:
+def create_tables(db: sqlite3.Connection, *, indexes: bool = True) -> None:
     for table, columns in SCHEMA.items():
         db.execute(f"CREATE TABLE {table} ({columns})" + (" WITHOUT ROWID" if table in WITHOUT_ROWID else ""))
+    if indexes:
+        create_indexes(db)
+
+
+def create_indexes(db: sqlite3.Connection) -> None:
     for index in INDEXES:
         db.execute(index)
 

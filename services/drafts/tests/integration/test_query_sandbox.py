@@ -175,7 +175,7 @@ def test_functions_that_compare_at_every_position_answer_in_linear_time(sandbox)
                                 f"length(ltrim({big}, {needle})), instr('hello', 'll'), replace('abcabc', 'b', 'XY'), "
                                 "trim('xxhixx', 'x'), rtrim('hi  ', ' ')")
     assert answer.rows == [[0, 900_000, 0, 3, "aXYcaXYc", "hi", "hi"]]
-    assert time.monotonic() - started < 4.0  # SQLite's own take over ten seconds on these, past any deadline
+    assert time.monotonic() - started < 4.0  # SQLite's own take about ten seconds on these, past any deadline
 
 
 def test_answers_are_cut_at_a_thousand_rows_and_at_the_byte_cap(board):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from civitas_drafts.domain.errors import NotAllowed, VoteValueError
 from civitas_drafts.domain.groups import Member
 from civitas_drafts.domain.numbers import MAX_VOTE, UNIT, format_micro, parse_vote_value
-from civitas_drafts.domain.scores import clamp, score, scores
+from civitas_drafts.domain.scores import clamp, score
 from civitas_drafts.domain.views import group_scores, paragraph_scores, ranking
 
 from ..builders import ALICE, BOB, CAROL, DAVE, Board
@@ -164,14 +164,6 @@ def test_each_member_moves_a_score_by_at_most_their_weight(default, weights, sum
     bonus = min(weights.get(author, 0), 0) * UNIT
     assert abs(points - default - bonus) <= sum(w for w in weights.values() if w > 0) * UNIT
     assert all(-UNIT <= clamp(s) <= UNIT for s in sums.values())
-
-
-@given(st.integers(-5 * UNIT, 5 * UNIT), weights, st.dictionaries(st.sampled_from(["p", "q", "r"]), sums),
-       st.dictionaries(st.sampled_from(["p", "q", "r"]), st.sampled_from(["a", "b", "e"])))
-def test_scoring_all_posts_at_once_is_the_rule_for_each(default, weights, votes, authors):
-    posts = ["p", "q", "r"]
-    expected = {p: score(default, weights, votes.get(p, {}), weights.get(authors.get(p, ""))) for p in posts}
-    assert scores(default, weights, votes, authors, posts) == expected
 
 
 rows = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(-3 * UNIT, 3 * UNIT)), max_size=30)

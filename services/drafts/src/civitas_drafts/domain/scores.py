@@ -11,7 +11,7 @@ weights and the default are read when a score is asked for, so a change applies 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -41,29 +41,6 @@ def shown(points: int) -> bool:
     return points > 0
 
 
-def scores(
-    default: int,
-    weights: Mapping[str, int],
-    votes: Mapping[str, Sums],
-    authors: Mapping[str, str],
-    posts: Iterable[str],
-) -> dict[str, int]:
-    """The score of each post in a group at once: votes by post, authors by post; linear in the votes."""
-    voting = {voter: weight for voter, weight in weights.items() if weight > 0}
-    banned = {voter: weight * UNIT for voter, weight in weights.items() if weight < 0}
-    result = {}
-    for post in posts:
-        total = default
-        sums = votes.get(post)
-        if sums:
-            for voter, sum_ in sums.items():
-                weight = voting.get(voter)
-                if weight:
-                    total += weight * (UNIT if sum_ > UNIT else -UNIT if sum_ < -UNIT else sum_)
-        result[post] = total + banned.get(authors.get(post, ""), 0)
-    return result
-
-
 INT64_ROOM = 2**62  # sums below this cannot overflow int64 on the way
 
 
@@ -74,7 +51,7 @@ def table_scores(
     posts: Sequence[int],
     authors: Sequence[int],
 ) -> list[int]:
-    """scores() over a VoteTable (voters and posts by number), exactly, in a few passes over int64 columns.
+    """The score of each post of a group at once (voters and posts by number), exactly, over int64 columns.
 
     weights: voter number -> current weight of each member; posts and authors: the posts to score and the
     voter number of each one's author. Falls back to Python integers where int64 could overflow.

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := kernel services/registry services/polls services/counter services/gateway services/deployer services/sync
+PACKAGES := kernel services/registry services/polls services/counter services/gateway services/deployer services/sync services/drafts
 STAMP := $(VENV)/.installed
 
 .PHONY: up test bench proto install clean

@@ -13,7 +13,15 @@ from google.protobuf.message import Message
 from civitas_schema.v1 import envelope_pb2
 
 # Importing the body modules registers their message types for decode_body.
-from civitas_schema.v1 import change_pb2, doubt_pb2, poll_pb2, registration_pb2, trust_pb2, vote_pb2  # noqa: F401
+from civitas_schema.v1 import (  # noqa: F401
+    change_pb2,
+    doubt_pb2,
+    draft_pb2,
+    poll_pb2,
+    registration_pb2,
+    trust_pb2,
+    vote_pb2,
+)
 
 ZERO_HASH = bytes(32)
 EVENT_HASH_PREFIX = b"civitas/event/v1\n"

@@ -1,4 +1,4 @@
-"""What the end-to-end tests share: a real `civitas up` process, and Debian's Chromium driven by Playwright."""
+"""What the end-to-end tests share: a real `civitas up` process (the browser is civitas.testing's)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ import pytest
 from civitas_kernel.testing.ports import free_port
 
 CIVITAS = str(Path(sys.executable).with_name("civitas"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @dataclass
@@ -71,13 +68,3 @@ def up(tmp_path) -> Iterator[callable]:
         if site.process.poll() is None:
             site.process.kill()
             site.process.communicate()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()

@@ -9,6 +9,7 @@ from civitas_kernel.sql import create_engine
 
 from civitas_gateway import api, pages
 from civitas_gateway.auth import AuthSettings, install_auth
+from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
 from civitas_gateway.site import Site
 
@@ -51,4 +52,5 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
             for s, stream, head in site.log.streams()
         ]
 
+    install_error_pages(app)  # last: its middleware must see every problem answered inside
     return app

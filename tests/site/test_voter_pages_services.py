@@ -4,12 +4,15 @@ archives as the embedded site, read over the services' HTTP (registrants, /event
 from __future__ import annotations
 
 import re
+import smtplib
 import time
+from email.message import EmailMessage
 from html import unescape
 
 import httpx
 
 from civitas.cli import main
+from civitas_kernel.testing.ports import free_port
 from civitas.exit_status import ExitStatus
 from civitas_gateway.auth import AuthSettings
 
@@ -24,6 +27,8 @@ def text_of(html: str, section: str) -> str:
 def test_standing_notices_and_archives_through_the_services(noida_broker, threaded_services, smtp, tmp_path,
                                                             operator_headers, monkeypatch, capsys):
     inbox, port = smtp
+    mail_port = free_port()
+    monkeypatch.setenv("CIVITAS_MAIL_PORT", str(mail_port))  # the gateway takes voters' mail too
     auth = AuthSettings(HOME=tmp_path / "gateway", SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=port,
                         SMTP_TIMEOUT=30, OPERATOR_TOKEN=OPERATOR_TOKEN)
     base = threaded_services(noida_broker.settings(), auth)["gateway"]
@@ -70,3 +75,25 @@ def test_standing_notices_and_archives_through_the_services(noida_broker, thread
     monkeypatch.chdir(tmp_path)
     (tmp_path / command.split()[2]).write_bytes(download.content)
     assert main(command.split()[1:]) == ExitStatus.SUCCESS, capsys.readouterr()
+
+    # by mail, through the gateway's inbound server: held, answered, run at the registry
+    def mail(to: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "dave@example.org", to, "by mail"
+        message.set_content(body)
+        with smtplib.SMTP("127.0.0.1", mail_port, timeout=30) as smtp_client:
+            smtp_client.send_message(message)
+
+    def next_mail_to(address: str, seen: int) -> EmailMessage:
+        deadline = time.monotonic() + 30
+        while len(mails := [m for m in inbox.messages if str(m["To"]) == address]) <= seen:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return mails[seen]
+
+    seen = len([m for m in inbox.messages if str(m["To"]) == "dave@example.org"])
+    mail("register@localhost", "undoubt bob@example.org\n")
+    challenge = next_mail_to("dave@example.org", seen)
+    mail(str(challenge["Reply-To"]), "yes")
+    assert "you no longer doubt bob@example.org" in next_mail_to("dave@example.org", seen + 1).get_content()
+    assert "Nobody." in text_of(http.get("/voters/bob@example.org").text, "doubted-by")

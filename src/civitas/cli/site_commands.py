@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
 
         from civitas_counter import CompileScheduler, compile_all
         from civitas_gateway import AuthSettings, create_app, operator_token_path
+        from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
 
         s = bootstrap()
@@ -47,6 +48,9 @@ def register(app: typer.Typer) -> None:
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
         if outbox:
             outbox.install(app)
+        mail = MailInterfaceSettings()
+        if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
+            install_mail_interface(app, s, mail, mail.MAIL_PORT)
         every = s.settings.COMPILE_EVERY_MINUTES * 60
         scheduler = CompileScheduler(lambda: compile_all(s.compile, s.has_polls), every, s.settings.COMPILE_JITTER)
         typer.echo(f"civitas site {s.settings.SITE}, data in {s.settings.HOME}")
@@ -60,6 +64,8 @@ def register(app: typer.Typer) -> None:
         elif not relay_configured(auth):
             typer.echo(f"no mail relay configured: mail goes to {auth.SMTP_HOST}:{auth.SMTP_PORT}; "
                        "set CIVITAS_SMTP_HOST (the local outbox serves only a site bound to loopback)")
+        if mail.MAIL_PORT is not None:
+            typer.echo(f"taking voters' mail for @{mail.mail_domain} on smtp://{mail.MAIL_HOST}:{mail.MAIL_PORT}")
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         try:

@@ -54,6 +54,7 @@ class MaildirMailer:
 
     def send(self, message: EmailMessage) -> None:
         with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             mailbox.Maildir(self.path, create=True).add(message)
 
     def messages(self) -> list[tuple[str, EmailMessage]]:

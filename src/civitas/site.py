@@ -108,6 +108,10 @@ class Site:
             self._parsed[(kind, record_id)] = parse(self.records.result(kind, record_id))
         return self._parsed[(kind, record_id)]
 
+    def public_key(self) -> bytes:
+        """The site's public key: what its records' signatures are checked against."""
+        return self.key.public_key
+
     def reported_list(self) -> VoterList | None:
         return self._reported("list", decode_voter_list)
 

@@ -1,7 +1,8 @@
-"""What the site's tests and benchmarks share across services: every service's app served in a thread.
+"""What the site's tests and benchmarks share across services: every service's app served in a thread, and a
+real browser.
 
-Registered as a pytest plugin from the repository's conftest.py (fixture threaded_services); the SMTP server and
-the served thread are the kernel's (civitas_kernel.testing.mail, .serving).
+Registered as a pytest plugin from the repository's conftest.py (fixtures threaded_services, browser); the SMTP
+server and the served thread are the kernel's (civitas_kernel.testing.mail, .serving).
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ import pytest
 from civitas_kernel.testing.serving import ServerThread
 
 SERVICES = ("registry", "polls", "counter", "gateway")
+CHROMIUM = "/usr/bin/chromium"  # Debian's
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -10,6 +10,14 @@ SECTION = "# poll "  # a poll's section starts with this line, then its name
 NODE_HEADER = "node\treceive\thold\tcarry\tcast\tcandidate\tbar\tcycler"
 
 
+class Reach(NamedTuple):
+    """A vote that reaches a node: whose it is, the node it was cast for, and how many steps it took to arrive."""
+
+    voter: str
+    candidate: str
+    steps: int
+
+
 class Node(NamedTuple):
     node: str
     receive: int
@@ -27,9 +35,11 @@ class PollCount:
     turnout: int
     nodes: list[Node] = field(default_factory=list)
     _by_node: dict[str, Node] = field(default_factory=dict, repr=False)
+    _cast_for: dict[str, list[Node]] | None = field(default=None, repr=False)  # candidate -> its voters, on first use
 
     def __post_init__(self) -> None:
         self._by_node = {n.node: n for n in self.nodes}
+        self._cast_for = None
 
     def node(self, name: str) -> Node | None:
         return self._by_node.get(name)
@@ -56,6 +66,43 @@ class PollCount:
             seen.add(node.candidate)
             node = self.node(node.candidate)
         return path
+
+
+    def voters_for(self, candidate: str) -> list[str]:
+        """Who casts a vote directly for `candidate`, by address."""
+        return [n.node for n in self._votes_for(candidate) if n.cast]
+
+    def uncast_for(self, candidate: str) -> list[tuple[str, str]]:
+        """Who votes directly for `candidate` without the vote being cast, and why (the bar), by address."""
+        return [(n.node, n.bar) for n in self._votes_for(candidate) if not n.cast]
+
+    def _votes_for(self, candidate: str) -> list[Node]:
+        if self._cast_for is None:
+            votes_for: dict[str, list[Node]] = {}
+            for n in self.nodes:  # nodes are in address order, so each list is too
+                if n.candidate:
+                    votes_for.setdefault(n.candidate, []).append(n)
+            self._cast_for = votes_for
+        return self._cast_for.get(candidate, [])
+
+    def reaching(self, voter: str) -> list[Reach]:
+        """Every cast vote that reaches `voter` (its own excluded), nearest first: the votes it receives.
+
+        A vote reaches every node on its path up to the one holding it, so these are the voters whose cast
+        links lead to `voter`; there are exactly as many as the node's receive count.
+        """
+        found, seen, frontier, steps = [], {voter}, [voter], 0
+        while frontier:
+            steps += 1
+            following = []
+            for node in frontier:
+                for origin in self.voters_for(node):
+                    if origin not in seen:
+                        seen.add(origin)
+                        found.append(Reach(origin, node, steps))
+                        following.append(origin)
+            frontier = following
+        return found
 
 
 @dataclass

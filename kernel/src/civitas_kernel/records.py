@@ -56,7 +56,7 @@ class Record:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "id": self.id, "ready": self.ready, "mounted": self.mounted,
                 "reported": self.reported, "snapped_at_us": self.snap["snapped_at_us"],
-                "cut": self.snap["cut"], "depends": self.snap.get("depends", {})}
+                "cut": self.snap["cut"], "depends": self.snap.get("depends", {}), "config": self.snap.get("config")}
 
 
 def cut_events(reader: SegmentReader) -> Iterator[envelope_pb2.Envelope]:
@@ -225,9 +225,22 @@ class RecordStore:
                 archive.close()
         return self._results[key]
 
+    def archive_chunks(self, kind: str, record_id: int, size: int = 1 << 16) -> Iterator[bytes]:
+        """A ready record's archive, as it is on disk, a piece at a time (for serving it to auditors)."""
+        record = self.get(kind, record_id)
+        if not record.ready:
+            raise NotFoundError(f"{record.label} is not ready yet; it has no archive")
+        return _chunks(self.archive_path(kind, record_id), size)  # checked now, read as it is served
+
     def reported_result(self, kind: str) -> bytes | None:
         record_id = self.reported_id(kind)
         return None if record_id is None else self.result(kind, record_id)
+
+
+def _chunks(path: Path, size: int) -> Iterator[bytes]:
+    with path.open("rb") as file:
+        while chunk := file.read(size):
+            yield chunk
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

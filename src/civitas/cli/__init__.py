@@ -12,6 +12,7 @@ from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 
 from civitas.cli import (
     log_commands,
+    mail_commands,
     poll_commands,
     records_commands,
     serve_command,
@@ -41,6 +42,7 @@ count_app = records_commands.records_app("count", "counts")
 count_app.command("show")(show_commands.show_count)
 app.add_typer(count_app, name="count")
 app.add_typer(poll_commands.app, name="poll")
+app.add_typer(mail_commands.app, name="mail")
 app.command()(show_commands.audit)
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)

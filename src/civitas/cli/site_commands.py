@@ -36,13 +36,21 @@ def register(app: typer.Typer) -> None:
 
         from civitas_counter import CompileScheduler, compile_all
         from civitas_gateway import AuthSettings, create_app, operator_token_path
+        from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
+        from civitas_gateway.outbox import local_outbox, relay_configured
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
             s.registry.catch_up()
             s.polls.catch_up()
         auth = AuthSettings()
-        app = create_app(s, auth)
+        outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
+        app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
+        if outbox:
+            outbox.install(app)
+        mail = MailInterfaceSettings()
+        if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
+            install_mail_interface(app, s, mail, mail.MAIL_PORT)
         every = s.settings.COMPILE_EVERY_MINUTES * 60
         scheduler = CompileScheduler(lambda: compile_all(s.compile, s.has_polls), every, s.settings.COMPILE_JITTER)
         typer.echo(f"civitas site {s.settings.SITE}, data in {s.settings.HOME}")
@@ -50,6 +58,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"operator token in {operator_token_path(auth)}")
         typer.echo(f"compiling a voter list and counts about every {s.settings.COMPILE_EVERY_MINUTES:g} minutes"
                    if every else "scheduled compiles are off (CIVITAS_COMPILE_EVERY_MINUTES=0)")
+        if outbox:
+            typer.echo(f"no mail relay (CIVITAS_SMTP_HOST unset): mail is kept in {outbox.path}, shown at "
+                       f"http://{host}:{port}/outbox, and sign-in codes are printed here")
+        elif not relay_configured(auth):
+            typer.echo(f"no mail relay configured: mail goes to {auth.SMTP_HOST}:{auth.SMTP_PORT}; "
+                       "set CIVITAS_SMTP_HOST (the local outbox serves only a site bound to loopback)")
+        if mail.MAIL_PORT is not None:
+            typer.echo(f"taking voters' mail for @{mail.mail_domain} on smtp://{mail.MAIL_HOST}:{mail.MAIL_PORT}")
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         try:

@@ -3,7 +3,8 @@ there.
 
 The records are the embedded site's (the same RecordStore and compilers, civitas_counter.records), only over the
 replica, so a count here equals the one an embedded site compiles from the same events. Routes: /records/{kind}
-(status, compile), the reported record and each record's result; /health, /ready and /streams.
+(status, compile), the reported record, each record's result and archive, the site's public key (/key); /health,
+/ready and /streams.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from civitas_kernel import telemetry
@@ -141,6 +142,17 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
 
         data = await asyncio.to_thread(read)
         return {"kind": kind, "id": record_id, "result": data.decode()}
+
+    @app.get("/records/{kind}/{record_id}/archive")
+    async def archive(kind: Kind, record_id: int) -> StreamingResponse:
+        """A ready record's signed archive, byte for byte, for auditors (`civitas audit`)."""
+        chunks = await asyncio.to_thread(records.archive_chunks, kind, record_id)
+        return StreamingResponse(chunks, media_type="application/x-tar")
+
+    @app.get("/key")
+    def public_key() -> dict:
+        """The site's public key, which its records' signatures are checked against."""
+        return {"site": settings.SITE, "public_key": key.public_key.hex()}
 
     return app
 

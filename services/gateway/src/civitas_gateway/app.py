@@ -7,9 +7,11 @@ from fastapi import FastAPI
 from civitas_kernel import telemetry
 from civitas_kernel.sql import create_engine
 
-from civitas_gateway import api, pages
+from civitas_gateway import api, pages, records_pages, voter_pages
 from civitas_gateway.auth import AuthSettings, install_auth
+from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
+from civitas_gateway.notices import install_notices
 from civitas_gateway.site import Site
 
 
@@ -27,6 +29,9 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(api.router)
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
     app.include_router(pages.router)
+    app.include_router(voter_pages.router)
+    app.include_router(records_pages.router)
+    install_notices(app, site)
     pages.mount_static(app)
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
 
@@ -51,4 +56,5 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
             for s, stream, head in site.log.streams()
         ]
 
+    install_error_pages(app)  # last: its middleware must see every problem answered inside
     return app

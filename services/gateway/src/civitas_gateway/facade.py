@@ -6,20 +6,24 @@ whose errors come back as the same CommandError classes, so the gateway answers 
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from civitas_counter import STREAMS_OF_KIND, CountResult, parse_count
-from civitas_kernel.commands import Reply
+from civitas_kernel.commands import NotFoundError, Reply
+from civitas_kernel.events import RecordedEvent
 from civitas_kernel.log import Position
 from civitas_kernel.records import Record
-from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.service.calls import ServiceClient, error_of
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.settings import ServiceSettings
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import PollConfig
+from civitas_polls import POLL_STREAMS, PollConfig
+from civitas_registry import REGISTER_STREAMS
 
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans
@@ -65,6 +69,15 @@ class RemoteRegistry:
 
     def doubts_by(self, voter: str) -> list[tuple[str, str]]:
         return [tuple(d) for d in self._registrant(voter)["doubts"]]
+
+    def trusters_of(self, voter: str) -> list[str]:
+        return self._registrant(voter)["trusted_by"]
+
+    def doubters_of(self, voter: str) -> list[tuple[str, str]]:
+        return [tuple(d) for d in self._registrant(voter)["doubted_by"]]
+
+    def primary_edges(self, voter: str) -> int:
+        return self._registrant(voter)["primary"]
 
 
 @dataclass
@@ -113,17 +126,41 @@ class RemoteRecords:
     def status(self, kind: str) -> list[Record]:
         return [_record(d) for d in self.client.get(f"/records/{kind}")]
 
+    def archive_chunks(self, kind: str, record_id: int) -> Iterator[bytes]:
+        """The counter's archive of a ready record, passed on a piece at a time."""
+        if not any(r.id == record_id and r.ready for r in self.status(kind)):
+            raise NotFoundError(f"{kind} {record_id} is not ready yet; it has no archive")
+        return self._chunks(f"/records/{kind}/{record_id}/archive")
+
+    def _chunks(self, path: str) -> Iterator[bytes]:
+        with self.client.http.stream("GET", path) as response:
+            if response.status_code != 200:
+                response.read()
+                raise error_of(self.client.name, response)
+            yield from response.iter_bytes()
+
 
 def _record(d: dict[str, Any]) -> Record:
-    snap = {"snapped_at_us": d["snapped_at_us"], "cut": d["cut"], "depends": d["depends"]}
+    snap = {"snapped_at_us": d["snapped_at_us"], "cut": d["cut"], "depends": d["depends"], "config": d.get("config")}
     return Record(d["kind"], d["id"], snap, ready=d["ready"], mounted=d["mounted"], reported=d["reported"])
 
 
 class RemoteLog:
-    """`site.log.streams()`: the owners' logs of record, where the streams really stand."""
+    """`site.log.streams()` and `.read()`: the owners' logs of record, where the streams really stand."""
 
     def __init__(self, *owners: ServiceClient) -> None:
         self.owners = owners
+        self.owner_of = {stream: owner for owner, streams in zip(owners, (REGISTER_STREAMS, POLL_STREAMS))
+                         for stream in streams}
+
+    def read(self, stream: str, *, after: int = 0) -> Iterator[RecordedEvent]:
+        """The owner's sealed events of `stream` after `after`, a page at a time (GET /events/{stream})."""
+        client = self.owner_of[stream]
+        while page := client.get(f"/events/{stream}", after=after):
+            for item in page:
+                event = RecordedEvent.decode(base64.b64decode(item["raw"]), base64.b64decode(item["hash"]))
+                after = event.seq
+                yield event
 
     def streams(self) -> list[tuple[str, str, Position]]:
         found = [(s["site"], s["stream"], Position(s["seq"], bytes.fromhex(s["head_hash"])))
@@ -146,6 +183,7 @@ class RemoteSite:
         self.records = RemoteRecords(self.clients["counter"])
         self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
         self._command_span = command_spans()
+        self._public_key: bytes | None = None
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
 
@@ -154,6 +192,12 @@ class RemoteSite:
         owner = "registry" if command.service == "register" else "polls"
         with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)
+
+    def public_key(self) -> bytes:
+        """The site's public key, as the counter signs records with it (asked once)."""
+        if self._public_key is None:
+            self._public_key = bytes.fromhex(self.clients["counter"].get("/key")["public_key"])
+        return self._public_key
 
     def reported_list(self) -> VoterList | None:
         return self._reported["list"]()

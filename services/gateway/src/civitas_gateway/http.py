@@ -18,6 +18,7 @@ from civitas_kernel.service.settings import ServiceSettings
 from civitas_gateway.app import create_app
 from civitas_gateway.auth import AuthSettings
 from civitas_gateway.facade import RemoteSite
+from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
 from civitas_gateway.mail import Mailer
 
 
@@ -25,6 +26,9 @@ def create_gateway_app(settings: ServiceSettings, auth: AuthSettings | None = No
                        mailer: Mailer | None = None, site: RemoteSite | None = None) -> FastAPI:
     site = site or RemoteSite(settings)
     app = create_app(site, auth or AuthSettings(), mailer=mailer)
+    mail = MailInterfaceSettings(HOME=settings.HOME, SITE=settings.SITE)
+    if mail.MAIL_PORT is not None:  # voters' commands by mail; workers side by side share the port and the inbox
+        install_mail_interface(app, site, mail, mail.MAIL_PORT)
     # The embedded /ready folds local state; here readiness is whether the services behind us are.
     app.router.routes = [r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/ready")]
 

@@ -144,13 +144,14 @@ def me(request: Request):
     voter = page_voter(request)
     if voter is None:
         return back("/signin")
+    from civitas_gateway.voter_pages import standing_context
+
     site = request.app.state.site
     with site.lock:
         site.registry.catch_up()
-        reported = site.reported_list()
         return render(request, "me.html", attributes=site.registry.attributes(voter), attributes_order=ATTRIBUTES,
                       trusts=site.registry.trusted_by(voter), doubts=site.registry.doubts_by(voter),
-                      entry=reported.get(voter) if reported else None)
+                      **standing_context(request, voter, who="you"))
 
 
 @router.post("/me/{attribute}")
@@ -203,6 +204,7 @@ def poll(request: Request, name: str):
     return render(
         request, "poll.html", poll=config, my_vote=my_vote, count=result,
         my_trace=result.trace(voter) if result and voter else [],
+        reaching=result.reaching(voter) if result and voter else [],
         ranking_svg=ranking_chart(result) if result else "", graph_svg=cascade_graph(result, voter) if result else "",
     )
 
@@ -219,7 +221,12 @@ async def unvote(request: Request, name: str, csrf: str = Form("")):
 
 @router.get("/records", response_class=HTMLResponse)
 def records(request: Request):
+    from civitas_gateway.records_pages import archive_name, audit_command
+
     site = request.app.state.site
     with site.lock:
         kinds = [(kind, site.records.status(kind)) for kind in ("list", "count")]
-    return render(request, "records.html", kinds=kinds)
+    key, name = site.public_key(), site.settings.SITE
+    downloads = {(kind, r.id): (archive_name(name, kind, r.id), audit_command(name, kind, r.id, key))
+                 for kind, records in kinds for r in records if r.ready}
+    return render(request, "records.html", kinds=kinds, downloads=downloads, public_key=key.hex())

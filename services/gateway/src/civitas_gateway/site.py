@@ -16,12 +16,15 @@ from civitas_kernel.voter_list import VoterList
 class Site(Protocol):
     settings: Any  # .SITE: the site's name
     lock: AbstractContextManager  # reads that fold state take it
-    registry: Any  # catch_up, attributes, trusted_by, doubts_by, registrants, registrar_trust, registrar_untrust
+    registry: Any  # catch_up, attributes, trusted_by, doubts_by, trusters_of, doubters_of, primary_edges, registrants,
+    # registrar_trust, registrar_untrust
     polls: Any  # catch_up, list_polls, has_poll, poll, votes, create, configure, run, state.vote_of
-    records: Any  # status(kind)
-    log: Any  # streams()
+    records: Any  # status(kind), archive_chunks(kind, id)
+    log: Any  # streams(), read(stream, after=)
 
     async def submit(self, command: VoterCommand) -> Reply: ...
+
+    def public_key(self) -> bytes: ...
 
     def reported_list(self) -> VoterList | None: ...
 

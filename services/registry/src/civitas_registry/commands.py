@@ -57,6 +57,18 @@ class RegistryCommands:
 
     doubts_by = doubted_by  # the name the gateway uses
 
+    def trusters_of(self, voter: str) -> list[str]:
+        """Who trusts voter, by address."""
+        return self.state.trusters_of(normalise_address(voter))
+
+    def doubters_of(self, voter: str) -> list[tuple[str, str]]:
+        """Who doubts voter, with their reasons, by address."""
+        return self.state.doubters_of(normalise_address(voter))
+
+    def primary_edges(self, voter: str) -> int:
+        """How many primary edges the registrar extends to voter."""
+        return self.state.primary.get(normalise_address(voter), 0)
+
     def registrants(self) -> list[str]:
         return sorted(self.state.registrants)
 

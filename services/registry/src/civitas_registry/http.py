@@ -58,7 +58,9 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     async def registrant(voter: str) -> dict:
         def read(r: RegistryCommands) -> dict:
             r.catch_up()
-            return {"attributes": r.attributes(voter), "trusts": r.trusted_by(voter), "doubts": r.doubts_by(voter)}
+            return {"attributes": r.attributes(voter), "trusts": r.trusted_by(voter), "doubts": r.doubts_by(voter),
+                    "trusted_by": r.trusters_of(voter), "doubted_by": r.doubters_of(voter),
+                    "primary": r.primary_edges(voter)}
 
         return await owner.read(read)
 

@@ -57,6 +57,8 @@ class SignIn:
     # Sessions seen lately, so a busy voter's requests skip the store; another process's sign-out
     # takes effect here within SESSION_CACHE_SECONDS.
     _recent: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
+    # Told (address, code, expires_at) of every code mailed: the local outbox prints it on the console.
+    announce: Callable[[str, str, float], None] | None = None
 
     def send_code(self, email: str) -> Challenge:
         """Mail a fresh code to `email`; raises a 503 problem if the mail cannot be sent."""
@@ -73,6 +75,8 @@ class SignIn:
                 kind="mail-unavailable",
                 headers={"Retry-After": MAIL_RETRY_AFTER},
             ) from None
+        if self.announce is not None:
+            self.announce(email, code, expires_at)
         return Challenge(challenge, expires_at)
 
     def message(self, email: str, challenge: str, code: str) -> EmailMessage:

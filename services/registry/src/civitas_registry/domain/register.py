@@ -49,6 +49,9 @@ class RegisterState:
     trusts: dict[str, dict[str, None]] = field(default_factory=dict)  # truster -> trustees, in order extended
     primary: dict[str, int] = field(default_factory=dict)  # voter -> primary edges from the registrar
     doubts: dict[str, dict[str, str]] = field(default_factory=dict)  # doubter -> doubted -> reason
+    # The same edges seen from their other end, so "who trusts me" costs no scan of every edge.
+    trusted_in: dict[str, dict[str, None]] = field(default_factory=dict)  # trustee -> trusters
+    doubted_in: dict[str, dict[str, None]] = field(default_factory=dict)  # doubted -> doubters
     registrants: dict[str, str] = field(default_factory=dict)  # everyone named by an event (one str object each)
 
     def _named(self, address: str) -> str:
@@ -57,9 +60,12 @@ class RegisterState:
     def evolve(self, type: str, message: Message, actor: str) -> None:
         """Fold one event of the registration, trust or doubt stream into the state."""
         if type == TRUST_EXTENDED:
-            self.trusts.setdefault(self._named(message.truster), {})[self._named(message.trustee)] = None
+            truster, trustee = self._named(message.truster), self._named(message.trustee)
+            self.trusts.setdefault(truster, {})[trustee] = None
+            self.trusted_in.setdefault(trustee, {})[truster] = None
         elif type == TRUST_WITHDRAWN:
             self.trusts.get(message.truster, {}).pop(message.trustee, None)
+            self.trusted_in.get(message.trustee, {}).pop(message.truster, None)
         elif type == ATTRIBUTE_SET or type == ATTRIBUTE_UNSET:
             voter = self._named(message.voter)
             if actor == voter:
@@ -73,9 +79,12 @@ class RegisterState:
         elif type == PRIMARY_WITHDRAWN:
             self.primary.pop(message.voter, None)
         elif type == DOUBT_RAISED:
-            self.doubts.setdefault(self._named(message.doubter), {})[self._named(message.doubted)] = message.reason
+            doubter, doubted = self._named(message.doubter), self._named(message.doubted)
+            self.doubts.setdefault(doubter, {})[doubted] = message.reason
+            self.doubted_in.setdefault(doubted, {})[doubter] = None
         elif type == DOUBT_WITHDRAWN:
             self.doubts.get(message.doubter, {}).pop(message.doubted, None)
+            self.doubted_in.get(message.doubted, {}).pop(message.doubter, None)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -90,6 +99,14 @@ class RegisterState:
 
     def doubts_by(self, doubter: str) -> list[tuple[str, str]]:
         return sorted(self.doubts.get(doubter, {}).items())
+
+    def trusters_of(self, trustee: str) -> list[str]:
+        """Who trusts `trustee`, by address."""
+        return sorted(self.trusted_in.get(trustee, ()))
+
+    def doubters_of(self, doubted: str) -> list[tuple[str, str]]:
+        """Who doubts `doubted`, with the reasons they gave, by address."""
+        return sorted((doubter, self.doubts[doubter][doubted]) for doubter in self.doubted_in.get(doubted, ()))
 
 
 def evolve(state: RegisterState, event_type: str, message: Message, actor: str) -> RegisterState:

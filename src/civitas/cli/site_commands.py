@@ -19,12 +19,13 @@ def register(app: typer.Typer) -> None:
             "home": str(s.settings.HOME),
             "log": s.settings.log_url,
             "public_key": s.key.public_key.hex(),
+            "live_repository": str(s.settings.live_repo_path),
         }
         if as_json:
             typer.echo(json.dumps(info, indent=2))
         else:
             for name, value in info.items():
-                typer.echo(f"{name:>11}: {value}")
+                typer.echo(f"{name:>15}: {value}")
 
     @app.command()
     def up(
@@ -35,12 +36,14 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from civitas_counter import CompileScheduler, compile_all
+        from civitas_deployer import DecideScheduler
         from civitas_gateway import AuthSettings, create_app, operator_token_path
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
             s.registry.catch_up()
             s.polls.catch_up()
+            s.change.catch_up()  # the live repository is made here on first start
         auth = AuthSettings()
         app = create_app(s, auth)
         every = s.settings.COMPILE_EVERY_MINUTES * 60
@@ -50,9 +53,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"operator token in {operator_token_path(auth)}")
         typer.echo(f"compiling a voter list and counts about every {s.settings.COMPILE_EVERY_MINUTES:g} minutes"
                    if every else "scheduled compiles are off (CIVITAS_COMPILE_EVERY_MINUTES=0)")
+        typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
+                   f"{s.settings.DECIDE_EVERY_S:g} s")
+        deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
+        deciding.start()
         try:
             uvicorn.run(app, host=host, port=port, log_level="warning")
         finally:
+            deciding.stop()
             scheduler.stop()

@@ -8,13 +8,15 @@ in quarantine), and a proposal's objects enter the repository before its event, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import Reply
 from civitas_kernel.log import EventLog
 
+from civitas_deployer.deciding import decide_closed
 from civitas_deployer.domain.choices import (
     ChangeError, decide_delegate, decide_propose, decide_revise, decide_undelegate, decide_unvote, decide_vote,
     decide_withdraw, proposal_of, when,
@@ -25,7 +27,9 @@ from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
+from civitas_deployer.fetch import Source, SourceRefused, fetched_change
 from civitas_deployer.live_repo import LiveRepository, StagedChange
+from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
 
@@ -39,14 +43,34 @@ def _now_us() -> int:
 
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
-                 clock: Callable[[], int] = _now_us) -> None:
-        self.log, self.repo, self.clock = log, repo, clock
+                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None) -> None:
+        self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
+        # Revisions whose refs wait until their event is written: (the batch it was decided in, id, number, commit)
+        self._unnamed: list[tuple[object, str, int, str]] = []
 
     def catch_up(self) -> None:
+        self.name_written_refs()
         self.folder.catch_up()
+
+    def _name(self, proposal: str, revision: int, commit: str) -> None:
+        """Name a revision's commit under refs/proposals/ once its event is in the log, never before.
+
+        In a batch (the site's group commit) the event is written at the batch's end: its ref is named by the
+        first command after that. A batch that fails is folded again from the log, and this list with it.
+        """
+        self._unnamed.append((self.folder.pending, proposal, revision, commit))
+        self.name_written_refs()
+
+    def name_written_refs(self) -> None:
+        current = self.folder.pending
+        waiting = [entry for entry in self._unnamed if current is not None and entry[0] is current]
+        for batch, proposal, revision, commit in self._unnamed:
+            if current is None or batch is not current:
+                self.repo.keep(proposal, revision, commit)
+        self._unnamed = waiting
 
     def repair_refs(self) -> None:
         """Name every recorded revision's commit under refs/proposals/ (a crash may have come between)."""
@@ -78,12 +102,15 @@ class ChangeCommands:
 
     # -- proposing -----------------------------------------------------------------------
 
-    def propose(self, voter: str, patch: bytes, title: str, *, idempotency_key: str | None = None) -> Reply:
+    def propose(self, voter: str, change: bytes | Source, title: str, *, idempotency_key: str | None = None,
+                local: bool = False) -> Reply:
+        """Propose `change`: a patch (git format-patch output or a diff), or a Source to fetch (a local repository
+        only when `local`, i.e. the command comes from the site's own machine)."""
         voter, title = normalise_address(voter), _checked_title(title)
         self.catch_up()
         list_name = self._may_propose(voter)
         now = self.clock()
-        with self.repo.stage(patch, title=title, proposer=voter, made_at_us=now) as staged:
+        with self._staged(change, title, voter, now, local) as staged:
             revision = self._revision(staged, title, list_name, now)
             if not self._replayed(idempotency_key):  # refuse before any object is admitted
                 decide_propose(self.state, voter, revision, self._is_open)
@@ -97,7 +124,7 @@ class ChangeCommands:
 
             self.folder.append("change", decision, idempotency_key=idempotency_key)
         proposal = self.state.proposals[decided[-1]] if decided else self._proposal_with(revision, voter)
-        self.repo.keep(proposal.id, 1, revision.result_commit)
+        self._name(proposal.id, 1, revision.result_commit)
         w = self.window(proposal)
         return Reply(f"proposed {proposal.id}: {title}\ncontent {revision.content_hash}\n"
                      f"changes {len(revision.changed_paths)} path(s) in {', '.join(self._modules_of(proposal))}; "
@@ -105,15 +132,15 @@ class ChangeCommands:
                      {"proposal": proposal.id, **revision.as_dict(), "opens_at_us": w.opens_at_us,
                       "closes_at_us": w.closes_at_us})
 
-    def revise(self, voter: str, proposal_id: str, patch: bytes, title: str | None = None, *,
-               idempotency_key: str | None = None) -> Reply:
+    def revise(self, voter: str, proposal_id: str, change: bytes | Source, title: str | None = None, *,
+               idempotency_key: str | None = None, local: bool = False) -> Reply:
         voter = normalise_address(voter)
         self.catch_up()
         proposal = proposal_of(self.state, proposal_id)
         title = _checked_title(title) if title is not None else proposal.current.title
         list_name = self._may_propose(voter)
         now = self.clock()
-        with self.repo.stage(patch, title=title, proposer=voter, made_at_us=now) as staged:
+        with self._staged(change, title, voter, now, local) as staged:
             revision = self._revision(staged, title, list_name, now)
             if not self._replayed(idempotency_key):
                 decide_revise(self.state, voter, proposal_id, revision, now, self.window(proposal))
@@ -122,7 +149,7 @@ class ChangeCommands:
                                                                 self.window(proposal))],
                                idempotency_key=idempotency_key)
         current = proposal.current
-        self.repo.keep(proposal_id, current.number, current.result_commit)
+        self._name(proposal_id, current.number, current.result_commit)
         voided = sorted(self.state.voided.get(proposal_id, {}))
         w = self.window(proposal)
         return Reply(f"revised {proposal_id} to revision {current.number}: content {current.content_hash}\n"
@@ -131,6 +158,22 @@ class ChangeCommands:
                      f"Review until {when(w.opens_at_us)}, voting until {when(w.closes_at_us)}",
                      {"proposal": proposal_id, **current.as_dict(), "voided": voided,
                       "opens_at_us": w.opens_at_us, "closes_at_us": w.closes_at_us})
+
+    @contextmanager
+    def _staged(self, change: bytes | Source, title: str, proposer: str, now: int, local: bool
+                ) -> Iterator[StagedChange]:
+        if not isinstance(change, Source):
+            with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
+                yield staged
+            return
+        with fetched_change(self.repo, change, local=local) as (diff, tree):
+            if not diff:
+                raise ChangeError(f"{change.label} is the live HEAD itself: it changes nothing to propose")
+            with self.repo.stage(diff, title=title, proposer=proposer, made_at_us=now) as staged:
+                if staged.tree_hash != tree:  # what voters see must be exactly what was fetched
+                    raise SourceRefused(f"the diff of {change.label} does not remake its tree ({tree[:12]}); "
+                                        "send it as a patch made with `git format-patch`")
+                yield staged
 
     def _replayed(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None
@@ -237,23 +280,44 @@ class ChangeCommands:
 
     # -- looking -------------------------------------------------------------------------
 
-    def show(self, voter: str, proposal_id: str) -> Reply:
-        voter = normalise_address(voter)
+    def show(self, voter: str | None, proposal_id: str) -> Reply:
+        """The proposal, its tally and `voter`'s vote (none: nobody's): from its decision record once decided."""
+        voter = normalise_address(voter) if voter else None
         decision = self.tally(proposal_id)
         proposal = self.state.proposals[proposal_id]
-        return describe_proposal(proposal, self.window(proposal), self.clock(), decision, voter, self.state)
+        recorded = self.decision_of(proposal)
+        votes = resolutions_in(self.decisions.result(recorded), voter) if recorded and voter else {}
+        return describe_proposal(proposal, self.window(proposal), self.clock(), decision, voter, self.state,
+                                 recorded, votes)
+
+    def decision_of(self, proposal: Proposal) -> DecisionSummary | None:
+        """The recorded decision on the proposal's current revision, if there is one: the only "approved" there is."""
+        if self.decisions is None:
+            return None
+        return self.decisions.decided().get((proposal.id, proposal.current.content_hash))
 
     def list_proposals(self) -> Reply:
         self.catch_up()
         proposals = sorted(self.state.proposals.values(), key=lambda p: int(p.id))
-        phases = {p.id: "withdrawn" if p.withdrawn else self.window(p).phase(self.clock()) for p in proposals}
-        return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals})
+        recorded = self.decisions.decided() if self.decisions is not None else {}
+        decided = {p.id: recorded[(p.id, p.current.content_hash)] for p in proposals
+                   if (p.id, p.current.content_hash) in recorded}
+        phases = {p.id: "withdrawn" if p.withdrawn else ("approved" if decided[p.id].approved else "rejected")
+                  if p.id in decided else self.window(p).phase(self.clock()) for p in proposals}
+        return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals}, decided)
+
+    def decide(self, now_us: int | None = None, lock: AbstractContextManager | None = None) -> Reply:
+        """Record the decision of every proposal whose voting closed by `now_us` (default now; never later)."""
+        return decide_closed(self, now_us, lock)
 
     # -- the voter shell -----------------------------------------------------------------
 
-    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
-        """A voter's command as the voter shell writes it: `propose --patch FILE --title TITLE`, `vote 3 yes` ..."""
-        return run_shell(self, voter, args, idempotency_key)
+    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None, local: bool = False) -> Reply:
+        """A voter's command as the voter shell writes it: `propose --patch FILE --title TITLE`, `vote 3 yes` ...
+
+        local: the command comes from the site's own machine (`civitas voter`), so it may name files and
+        repositories there; over the network (the gateway's shell, POST /commands) it may not."""
+        return run_shell(self, voter, args, idempotency_key, local)
 
 
 def _checked_title(title: str | None) -> str:

@@ -50,3 +50,17 @@ def patch_file(clone, tmp_path, name: str, files: dict[str, str], message: str =
     target.write_bytes(clone.patch())
     clone.git("reset", "--quiet", "--hard", "origin/main")
     return str(target)
+
+
+class Later:
+    """Moves this process's clock forward (time.time_ns: a service's own clock and its log's), as days passing would."""
+
+    def __init__(self, monkeypatch) -> None:
+        import time
+
+        self.offset_ns = 0
+        real = time.time_ns
+        monkeypatch.setattr(time, "time_ns", lambda: real() + self.offset_ns)
+
+    def hours(self, n: float) -> None:
+        self.offset_ns += int(n * 3600 * 1e9)

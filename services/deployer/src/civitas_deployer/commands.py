@@ -27,13 +27,14 @@ from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
-from civitas_deployer.fetch import Source, SourceRefused, fetched_change
+from civitas_deployer.fetch import Fetched, Source, SourceRefused, fetch_change
 from civitas_deployer.live_repo import LiveRepository, StagedChange
 from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
 
 CHANGE_STREAMS = ("change",)
+Change = bytes | Source | Fetched  # a patch; where to fetch a change from; or a change fetched already
 MAX_TITLE = 200
 
 
@@ -102,7 +103,7 @@ class ChangeCommands:
 
     # -- proposing -----------------------------------------------------------------------
 
-    def propose(self, voter: str, change: bytes | Source, title: str, *, idempotency_key: str | None = None,
+    def propose(self, voter: str, change: Change, title: str, *, idempotency_key: str | None = None,
                 local: bool = False) -> Reply:
         """Propose `change`: a patch (git format-patch output or a diff), or a Source to fetch (a local repository
         only when `local`, i.e. the command comes from the site's own machine)."""
@@ -132,7 +133,7 @@ class ChangeCommands:
                      {"proposal": proposal.id, **revision.as_dict(), "opens_at_us": w.opens_at_us,
                       "closes_at_us": w.closes_at_us})
 
-    def revise(self, voter: str, proposal_id: str, change: bytes | Source, title: str | None = None, *,
+    def revise(self, voter: str, proposal_id: str, change: Change, title: str | None = None, *,
                idempotency_key: str | None = None, local: bool = False) -> Reply:
         voter = normalise_address(voter)
         self.catch_up()
@@ -153,27 +154,26 @@ class ChangeCommands:
         voided = sorted(self.state.voided.get(proposal_id, {}))
         w = self.window(proposal)
         return Reply(f"revised {proposal_id} to revision {current.number}: content {current.content_hash}\n"
-                     f"{len(voided)} direct vote(s) on the earlier revision are void; `change show {proposal_id}` tells "
-                     "each of those voters so. "
+                     f"{len(voided)} direct vote(s) on the earlier revision are void; "
+                     f"`change show {proposal_id}` tells each of those voters so. "
                      f"Review until {when(w.opens_at_us)}, voting until {when(w.closes_at_us)}",
                      {"proposal": proposal_id, **current.as_dict(), "voided": voided,
                       "opens_at_us": w.opens_at_us, "closes_at_us": w.closes_at_us})
 
     @contextmanager
-    def _staged(self, change: bytes | Source, title: str, proposer: str, now: int, local: bool
-                ) -> Iterator[StagedChange]:
-        if not isinstance(change, Source):
+    def _staged(self, change: Change, title: str, proposer: str, now: int, local: bool) -> Iterator[StagedChange]:
+        if isinstance(change, bytes):
             with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
                 yield staged
             return
-        with fetched_change(self.repo, change, local=local) as (diff, tree):
-            if not diff:
-                raise ChangeError(f"{change.label} is the live HEAD itself: it changes nothing to propose")
-            with self.repo.stage(diff, title=title, proposer=proposer, made_at_us=now) as staged:
-                if staged.tree_hash != tree:  # what voters see must be exactly what was fetched
-                    raise SourceRefused(f"the diff of {change.label} does not remake its tree ({tree[:12]}); "
-                                        "send it as a patch made with `git format-patch`")
-                yield staged
+        fetched = fetch_change(self.repo, change, local=local) if isinstance(change, Source) else change
+        if not fetched.diff:
+            raise ChangeError(f"{fetched.label} is the live HEAD itself: it changes nothing to propose")
+        with self.repo.stage(fetched.diff, title=title, proposer=proposer, made_at_us=now, base=fetched.base) as staged:
+            if staged.tree_hash != fetched.tree:  # what voters see must be exactly what was fetched
+                raise SourceRefused(f"the diff of {fetched.label} does not remake its tree ({fetched.tree[:12]}); "
+                                    "send it as a patch made with `git format-patch`")
+            yield staged
 
     def _replayed(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None

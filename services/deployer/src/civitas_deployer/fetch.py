@@ -13,8 +13,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +43,8 @@ class Source:
 
 
 def _checked_ref(ref: str) -> str:
-    bad = (not REF.fullmatch(ref or "") or ".." in ref or "//" in ref or "@{" in ref or ref.endswith((".", "/", ".lock"))
-           or any(part.startswith(".") for part in ref.split("/")))
+    bad = (not REF.fullmatch(ref or "") or any(s in ref for s in ("..", "//", "@{"))
+           or ref.endswith((".", "/", ".lock")) or any(part.startswith(".") for part in ref.split("/")))
     if bad:
         raise SourceRefused(f"{ref!r} is not a branch or ref name git accepts; name it like feature/about-page "
                             "or refs/heads/main")
@@ -71,10 +69,20 @@ def _protocols(source: Source, local: bool) -> tuple[str, str]:
     return str(path), "file"
 
 
-@contextmanager
-def fetched_change(repo: LiveRepository, source: Source, *, local: bool,
-                   timeout_s: float = FETCH_TIMEOUT_S) -> Iterator[tuple[bytes, str]]:
-    """(the diff from the live HEAD to the fetched commit, the tree that diff must make)."""
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched change, its objects gone again: the diff from `base` to the fetched commit, and that commit's tree."""
+
+    label: str
+    base: str
+    diff: bytes
+    tree: str
+
+
+def fetch_change(repo: LiveRepository, source: Source, *, local: bool, timeout_s: float = FETCH_TIMEOUT_S) -> Fetched:
+    """Fetch `source` and make its change against the live HEAD; nothing of it stays in the repository.
+
+    It takes no lock on the site's state, so a service fetches before it decides the proposal."""
     ref = _checked_ref(source.ref)
     where, protocols = _protocols(source, local)
     live = repo.head()
@@ -105,6 +113,6 @@ def fetched_change(repo: LiveRepository, source: Source, *, local: bool,
         tree = git.out("rev-parse", f"{fetched}^{{tree}}")
         diff = git.read_at_most(repo.max_patch_bytes, "diff", "--full-index", "--no-renames", "--no-color",
                                 "--no-ext-diff", "--no-textconv", live, fetched)
-        yield diff, tree
+        return Fetched(source.label, live, diff, tree)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -126,3 +126,22 @@ def test_the_web_shell_runs_change_commands_but_reads_no_files_of_the_server(
         assert "only on the site's own machine" in problem["detail"]
     assert site.change.show(BOB, "1").data["ballot"] == "yes"
     assert site.log.head("change").seq == 2
+
+
+def test_a_proposal_in_a_group_commit_is_named_in_git_only_once_written(tmp_path):
+    site = Site(Settings(HOME=tmp_path / "home", SITE="localhost", COMPILE_EVERY_MINUTES=0, DECIDE_EVERY_S=0))
+    site.registry.registrar_trust(ALICE)
+    site.registry.run(ALICE, ["set", *RESIDENCE])
+    site.compile("list")
+    patch = patch_of(site.live_repo.path, tmp_path, "pages/about.md", "About us\n")
+    site.change.catch_up()
+    with pytest.raises(RuntimeError), site.batch():
+        site.change.run(ALICE, ["propose", "--patch", patch, "--title", "About us"], local=True)
+        raise RuntimeError("the batch's write fails")
+    assert site.live_repo.kept("1", 1) is None and site.log.head("change").seq == 0
+    site.change.catch_up()  # folded again from the log
+    with site.batch():
+        reply = site.change.run(ALICE, ["propose", "--patch", patch, "--title", "About us"], local=True)
+        assert reply.data["proposal"] == "1" and site.live_repo.kept("1", 1) is None  # not written yet
+    site.change.catch_up()
+    assert site.live_repo.kept("1", 1) == reply.data["result_commit"] and site.log.head("change").seq == 1

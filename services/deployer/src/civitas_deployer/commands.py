@@ -28,7 +28,7 @@ from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
 from civitas_deployer.fetch import Fetched, Source, SourceRefused, fetch_change
-from civitas_deployer.live_repo import LiveRepository, StagedChange
+from civitas_deployer.live_repo import LiveRepository, PendingRefs, StagedChange
 from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
@@ -49,29 +49,11 @@ class ChangeCommands:
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
-        # Revisions whose refs wait until their event is written: (the batch it was decided in, id, number, commit)
-        self._unnamed: list[tuple[object, str, int, str]] = []
+        self.refs = PendingRefs(repo)
 
     def catch_up(self) -> None:
-        self.name_written_refs()
+        self.refs.settle(self.folder.pending)
         self.folder.catch_up()
-
-    def _name(self, proposal: str, revision: int, commit: str) -> None:
-        """Name a revision's commit under refs/proposals/ once its event is in the log, never before.
-
-        In a batch (the site's group commit) the event is written at the batch's end: its ref is named by the
-        first command after that. A batch that fails is folded again from the log, and this list with it.
-        """
-        self._unnamed.append((self.folder.pending, proposal, revision, commit))
-        self.name_written_refs()
-
-    def name_written_refs(self) -> None:
-        current = self.folder.pending
-        waiting = [entry for entry in self._unnamed if current is not None and entry[0] is current]
-        for batch, proposal, revision, commit in self._unnamed:
-            if current is None or batch is not current:
-                self.repo.keep(proposal, revision, commit)
-        self._unnamed = waiting
 
     def repair_refs(self) -> None:
         """Name every recorded revision's commit under refs/proposals/ (a crash may have come between)."""
@@ -125,7 +107,7 @@ class ChangeCommands:
 
             self.folder.append("change", decision, idempotency_key=idempotency_key)
         proposal = self.state.proposals[decided[-1]] if decided else self._proposal_with(revision, voter)
-        self._name(proposal.id, 1, revision.result_commit)
+        self.refs.name(self.folder.pending, proposal.id, 1, revision.result_commit)
         w = self.window(proposal)
         return Reply(f"proposed {proposal.id}: {title}\ncontent {revision.content_hash}\n"
                      f"changes {len(revision.changed_paths)} path(s) in {', '.join(self._modules_of(proposal))}; "
@@ -150,7 +132,7 @@ class ChangeCommands:
                                                                 self.window(proposal))],
                                idempotency_key=idempotency_key)
         current = proposal.current
-        self._name(proposal_id, current.number, current.result_commit)
+        self.refs.name(self.folder.pending, proposal_id, current.number, current.result_commit)
         voided = sorted(self.state.voided.get(proposal_id, {}))
         w = self.window(proposal)
         return Reply(f"revised {proposal_id} to revision {current.number}: content {current.content_hash}\n"

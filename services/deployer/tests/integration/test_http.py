@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -42,16 +43,25 @@ def counter_app() -> FastAPI:
 
 
 @pytest.fixture
-def deployer(tmp_path, make_database_url, server_thread, monkeypatch):
-    """(base URL, settings) of the deployer served in a thread, reading voter lists from a served counter."""
+def deployer(request, tmp_path, make_database_url, server_thread, monkeypatch):
+    """(base URL, settings, Later) of the deployer served in a thread, reading voter lists from a served counter;
+    it decides on its own clock every `request.param` seconds (parametrized indirectly; default never)."""
     later = Later(monkeypatch)
     with server_thread().serving(counter_app()) as counter:
         settings = DeployerSettings(SERVICE="deployer", HOME=tmp_path / "home", SITE="localhost",
                                     LOG_URL=make_database_url("postgres"), COUNTER_URL=counter, PUBLISH_WAIT_S=0,
-                                    DECIDE_EVERY_S=0)
+                                    DECIDE_EVERY_S=getattr(request, "param", 0))
         app = create_deployer_app(settings, kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}"))
         with server_thread().serving(app) as url:
             yield url, settings, later
+
+
+def propose_page(url: str, settings, tmp_path) -> None:
+    clone = Clone(settings.live_repo_path, tmp_path / "clone")
+    clone.write("pages/about.md", "About us\n")
+    clone.commit("An about page")
+    proposed = httpx.post(url + "/proposals", json={"voter": ALICE, "title": "About us", "patch": clone.patch().decode()})
+    assert proposed.status_code == 201, proposed.text
 
 
 def commands(url: str, *lines: tuple[str, list[str]]) -> list[dict]:
@@ -63,13 +73,8 @@ def commands(url: str, *lines: tuple[str, list[str]]) -> list[dict]:
 
 def test_proposals_votes_and_a_decision_over_http(deployer, tmp_path, git_daemon):
     url, settings, later = deployer
-    clone = Clone(settings.live_repo_path, tmp_path / "clone")
-    clone.write("pages/about.md", "About us\n")
-    clone.commit("An about page")
-    proposed = httpx.post(url + "/proposals", json={"voter": ALICE, "title": "About us", "patch": clone.patch().decode()})
-    assert proposed.status_code == 201, proposed.text
-    assert proposed.json()["data"]["proposal"] == "1"
-
+    propose_page(url, settings, tmp_path)
+    clone = Clone(settings.live_repo_path, tmp_path / "team")
     clone.git("checkout", "--quiet", "-b", "team", "origin/main")
     clone.write("pages/team.md", "Team\n")
     clone.commit("A team page")
@@ -101,6 +106,21 @@ def test_proposals_votes_and_a_decision_over_http(deployer, tmp_path, git_daemon
     key = shared_site_key(settings.key_file).public_key
     assert audit_archive(tmp_path / "decision.tar", COMPILERS, public_key=key).matches
     assert httpx.get(url + "/decisions/9/archive").status_code == 404
+
+
+@pytest.mark.parametrize("deployer", [0.1], indirect=True)
+def test_the_deployer_decides_on_its_own_clock(deployer, tmp_path):
+    url, settings, later = deployer
+    propose_page(url, settings, tmp_path)
+    later.hours(48)
+    assert commands(url, (BOB, ["vote", "1", "yes"]))[0]["data"]["choice"] == "yes"
+    time.sleep(0.5)
+    assert httpx.get(url + "/decisions").json() == []  # voting is open: nothing to decide
+    later.hours(168)
+    deadline = time.monotonic() + 20
+    while not (decided := httpx.get(url + "/decisions").json()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [(d["proposal"], d["approved"]) for d in decided] == [("1", True)]
 
 
 def test_python_m_civitas_deployer_is_the_service_alone(tmp_path):

@@ -32,7 +32,8 @@ def parse_time(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not a time; write it like 2025-03-01T12:00 or 2025-03-01T12:00+01:00") from None
+        raise CommandError(f"{text!r} is not a time; write it like 2025-03-01T12:00 or 2025-03-01T12:00+01:00"
+                           ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp() * 1_000_000)

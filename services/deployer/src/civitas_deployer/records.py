@@ -52,14 +52,16 @@ class DecisionSummary:
 def summary_of(record: int, result: bytes, archive: Path) -> DecisionSummary:
     """The head of a decision's text and each module's tally, skipping the voters' lines."""
     head_end = result.find(b"\n" + MODULE.encode())
-    head = dict(line.split("\t", 1) for line in result[:head_end].decode().split("\n")[1:] if not line.startswith("path\t"))
+    lines = result[:head_end].decode().split("\n")[1:]
+    head = dict(line.split("\t", 1) for line in lines if not line.startswith("path\t"))
     tally = {}
     at = head_end
     while at >= 0:
         lines = result[at + 1:result.find(b"\nvoter\t", at)].decode().split("\n")
         module = lines[0].removeprefix(MODULE)
         values = dict(line.split("\t") for line in lines[1:])
-        tally[module] = {k: (int(values[k]) if k in ("yes", "no", "abstain") else values[k] == "1") for k in _TALLY_KEYS}
+        tally[module] = {k: int(values[k]) if k in ("yes", "no", "abstain") else values[k] == "1"
+                         for k in _TALLY_KEYS}
         at = result.find(b"\n" + MODULE.encode(), at + 1)
     return DecisionSummary(record, head["proposal"], int(head["revision"]), head["content_hash"],
                            head["approved"] == "1", int(head["electorate"]), tally, archive)

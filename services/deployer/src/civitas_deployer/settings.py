@@ -13,7 +13,7 @@ from civitas_deployer.live_repo import MAX_PATCH_BYTES
 
 
 class ChangeSettings(BaseSettings):
-    """CIVITAS_LIVE_REPO, CIVITAS_MAX_PATCH_BYTES and CIVITAS_DECIDE_EVERY_S: the deployer's, and the embedded site's."""
+    """CIVITAS_LIVE_REPO, CIVITAS_MAX_PATCH_BYTES, CIVITAS_DECIDE_EVERY_S: the deployer's and the embedded site's."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_")
 

@@ -31,7 +31,8 @@ def clock() -> Clock:
 @pytest.fixture
 def change(make_clocked_log, live, lists, clock, tmp_path) -> ChangeCommands:
     log = make_clocked_log(clock)
-    commands = ChangeCommands(log, live, lists, clock=clock, decisions=DecisionRecords(tmp_path / "records", log, clock))
+    decisions = DecisionRecords(tmp_path / "records", log, clock)
+    commands = ChangeCommands(log, live, lists, clock=clock, decisions=decisions)
     commands.run = functools.partial(commands.run, local=True)
     return commands
 

@@ -60,7 +60,8 @@ def propose_page(url: str, settings, tmp_path) -> None:
     clone = Clone(settings.live_repo_path, tmp_path / "clone")
     clone.write("pages/about.md", "About us\n")
     clone.commit("An about page")
-    proposed = httpx.post(url + "/proposals", json={"voter": ALICE, "title": "About us", "patch": clone.patch().decode()})
+    proposed = httpx.post(url + "/proposals", json={"voter": ALICE, "title": "About us",
+                                                    "patch": clone.patch().decode()})
     assert proposed.status_code == 201, proposed.text
 
 

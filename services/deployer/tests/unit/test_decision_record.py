@@ -104,6 +104,7 @@ def test_the_record_is_the_pure_decision_of_the_stream_at_its_close(ballots, lin
         if at < CLOSE:
             delegations[voter] = {"*": (to,)}
     expected = decide(Subject("1", 1, HASH, BASE, ("pages/a.md", "README.md")),
-                      parse_governance(RULES["governance.toml"].decode()), parse_modules(RULES["modules.toml"].decode()),
+                      parse_governance(RULES["governance.toml"].decode()),
+                      parse_modules(RULES["modules.toml"].decode()),
                       frozenset(VOTERS), [Ballot(v, HASH, c) for v, c in direct.items()], delegations)
     assert compile_decision(events, plan(), {}) == decision_text(expected)

@@ -115,6 +115,7 @@ class DecisionRecords:
     def __init__(self, root: Path, log_: EventLog, clock: Callable[[], int]) -> None:
         self.root, self.log, self.clock = Path(root), log_, clock
         self._summaries: dict[int, DecisionSummary | None] = {}  # records never change: each is read once
+        self._last_result: tuple[int | None, bytes] = (None, b"")
         self._lock = threading.Lock()
 
     def store(self, plan: DecisionPlan | None = None) -> RecordStore:
@@ -199,9 +200,8 @@ class DecisionRecords:
         if record_id in self._summaries:
             return self._summaries[record_id]
         store = self.store()
-        record = store.get(KIND, record_id)
-        if not record.mounted:
-            return None  # not decided until mounted; not cached, since it may be finished later
+        if not store.archive_path(KIND, record_id).exists() or not store.get(KIND, record_id).mounted:
+            return None  # not decided until mounted; not cached, since this or another process may finish it
         try:
             summary = summary_of(record_id, store.result(KIND, record_id), store.archive_path(KIND, record_id))
         except (SegmentError, KeyError, ValueError) as error:  # an archive the site did not sign decides nothing
@@ -211,4 +211,7 @@ class DecisionRecords:
         return summary
 
     def result(self, summary: DecisionSummary) -> bytes:
-        return self.store().result(KIND, summary.record)
+        """A decision's text, checked against its signed manifest; the last one read is kept (pages show one)."""
+        if self._last_result[0] != summary.record:
+            self._last_result = (summary.record, self.store().result(KIND, summary.record))
+        return self._last_result[1]

@@ -7,7 +7,11 @@ Run: .venv/bin/python bench/deployer.py [--quick]
    earlier chains, rings of 2..20 voters with tails into them, "all of" delegations to 2 or 3 voters, and
    per-module delegations (or `none`) beside those for `*`. Goal: <= 1 s, from the folded
    state (ballots and delegations in memory) to the decision; the decision's canonical text is timed beside it.
-2. Proposing a patch of 1,000 new files (`git format-patch` output) through ChangeCommands over a SQLite
+2. The whole decision record of that case: the change stream (the proposal, 60,000 delegation events and
+   20,000 ballots) in a SQLite log, the 100,000-voter list in its configuration; `ready` exports the cut as a
+   segment, verifies it as it reads, folds it at the close, decides, writes the text and the signed archive.
+   Goal: ready <= 10 s. snap, mount and the audit's recount of the archive are timed beside it.
+3. Proposing a patch of 1,000 new files (`git format-patch` output) through ChangeCommands over a SQLite
    log: git applies it in a scratch index, the checks run, the event is appended. Goal: <= 2 s.
 """
 
@@ -20,21 +24,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from common import Timer, save, show  # noqa: E402
 
+from civitas_kernel.audit import audit_archive  # noqa: E402
+from civitas_kernel.events import NewEvent  # noqa: E402
 from civitas_kernel.signing import SiteKey  # noqa: E402
 from civitas_kernel.sql import open_log  # noqa: E402
-from civitas_kernel.voter_list import VoterEntry, VoterList  # noqa: E402
-from civitas_deployer import ChangeCommands, LiveRepository  # noqa: E402
+from civitas_kernel.voter_list import VoterEntry, VoterList, encode_voter_list  # noqa: E402
+from civitas_schema.v1 import change_pb2  # noqa: E402
+from civitas_deployer import COMPILERS, ChangeCommands, DecisionRecords, LiveRepository  # noqa: E402
+from civitas_deployer.decision_record import KIND, RULE_FILES, DecisionPlan  # noqa: E402
 from civitas_deployer.domain.decision import Ballot, Subject, decide  # noqa: E402
 from civitas_deployer.domain.decision_text import decision_text  # noqa: E402
 from civitas_deployer.domain.modules import parse_modules  # noqa: E402
+from civitas_deployer.domain.proposals import CHOICE_ENUM, Revision  # noqa: E402
 from civitas_deployer.domain.resolve import CYCLE, DELEGATED, DISAGREE  # noqa: E402
 from civitas_deployer.domain.rules import parse_governance  # noqa: E402
+from civitas_deployer.records import summary_of  # noqa: E402
 
 SEED = 20250115
 HASH = "c" * 64
@@ -120,6 +131,63 @@ def bench_tally(voters: int, direct: int, delegations: int, runs: int) -> dict:
     return figures
 
 
+def bench_record(voters: int, direct: int, delegations: int, runs: int) -> dict:
+    electorate, ballots, graph, _ = generate(voters, direct, delegations)
+    default = resources.files("civitas_deployer") / "default"
+    rules = {name: (default / name).read_bytes() for name in RULE_FILES}
+    voter_list = encode_voter_list([VoterEntry(v, 1) for v in electorate])
+    revision = Revision(1, "b" * 40, "d" * 40, "e" * 40, PATHS, HASH, "t", "list 1", 1)
+    events = [NewEvent.of(change_pb2.ProposalProposed(proposal="1", proposer=ballots[0].voter,
+                                                      revision=revision.to_message()), ballots[0].voter)]
+    events += [NewEvent.of(change_pb2.DelegationSet(voter=voter, scope=scope, delegates=list(to), none=not to), voter)
+               for voter, scopes in graph.items() for scope, to in scopes.items()]
+    events += [NewEvent.of(change_pb2.ChangeVoteCast(proposal="1", voter=b.voter, content_hash=HASH,
+                                                     choice=CHOICE_ENUM[b.choice]), b.voter) for b in ballots]
+    snap_s, ready_s, ready_cpu_s, mount_s, audit_s = [], [], [], [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            log = open_log(f"sqlite:///{tmp / 'log.sqlite'}", "bench.example.org", SiteKey.generate())
+            for at in range(0, len(events), 5_000):
+                log.append("change", events[at:at + 5_000])
+            plan = DecisionPlan("1", 1, HASH, "b" * 40, 2**62, rules, "list 1", voter_list)
+            store = DecisionRecords(tmp / "records", log, lambda: 1).store(plan)
+            with Timer() as t:
+                record = store.snap(KIND)
+            snap_s.append(t.seconds)
+            cpu = time.process_time()
+            with Timer() as t:
+                store.ready(KIND, record.id)
+            ready_s.append(t.seconds)
+            ready_cpu_s.append(time.process_time() - cpu)
+            with Timer() as t:
+                store.mount(KIND, record.id)
+                store.report(KIND, record.id)
+            mount_s.append(t.seconds)
+            archive = store.archive_path(KIND, record.id)
+            with Timer() as t:
+                report = audit_archive(archive, COMPILERS, public_key=log.key.public_key)
+            audit_s.append(t.seconds)
+            assert report.matches
+            size = archive.stat().st_size
+            summary = summary_of(record.id, store.result(KIND, record.id), archive)
+            log.engine.dispose()
+    figures = {"voters": voters, "direct": direct, "delegations": delegations, "events": len(events),
+               "archive_bytes": size, "snap_s_median": statistics.median(snap_s),
+               "ready_s_median": statistics.median(ready_s), "ready_s_best": min(ready_s),
+               "ready_cpu_s_median": statistics.median(ready_cpu_s),
+               "mount_report_s_median": statistics.median(mount_s),
+               "audit_s_median": statistics.median(audit_s), "approved": summary.approved}
+    show(f"the decision record: {len(events):,} change events, {voters:,} voters on its list "
+         f"({size / 1e6:.1f} MB archive; goal: ready <= 10 s)",
+         ["runs", "snap s", "ready s (median)", "ready s (best)", "ready CPU s", "mount+report s", "audit s"],
+         [[runs, f"{figures['snap_s_median']:.3f}", f"{figures['ready_s_median']:.2f}",
+           f"{figures['ready_s_best']:.2f}",
+           f"{figures['ready_cpu_s_median']:.2f}", f"{figures['mount_report_s_median']:.2f}",
+           f"{figures['audit_s_median']:.2f}"]])
+    return figures
+
+
 class OneList:
     def __init__(self, voters: list[str]) -> None:
         self.list = VoterList([VoterEntry(v, 1) for v in voters])
@@ -179,9 +247,10 @@ def main() -> None:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     tally = bench_tally(100_000 // scale, 20_000 // scale, 60_000 // scale, runs=3 if args.quick else 5)
+    record = bench_record(100_000 // scale, 20_000 // scale, 60_000 // scale, runs=2 if args.quick else 3)
     propose = bench_propose(1_000 // scale, runs=2 if args.quick else 3)
     if not args.quick:
-        save("deployer", {"tally": tally, "propose": propose})
+        save("deployer", {"tally": tally, "record": record, "propose": propose})
 
 
 if __name__ == "__main__":

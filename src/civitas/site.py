@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
+from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
-from civitas_kernel.commands import Reply
+from civitas_kernel.commands import NotFoundError, Reply
 from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordStore
 from civitas_kernel.service.writer import GroupWriter
@@ -66,6 +67,8 @@ class Site:
         with self.lock:
             pending = PendingWrites(self.log)
             folders = [self.registry.folder, self.polls.folder]
+            if "change" in self.__dict__:  # once made: a site that never sees a change command needs no git
+                folders.append(self.change.folder)
             for folder in folders:
                 folder.pending = pending
             try:
@@ -74,8 +77,8 @@ class Site:
                     folder.pending = None
                 pending.flush()
             except BaseException:
-                self.__dict__.pop("registry", None)
-                self.__dict__.pop("polls", None)
+                for name in ("registry", "polls", "change"):
+                    self.__dict__.pop(name, None)
                 raise
             finally:
                 for folder in folders:
@@ -115,6 +118,12 @@ class Site:
     def reported_list(self) -> VoterList | None:
         return self._reported("list", decode_voter_list)
 
+    def voter_list(self, record_id: int) -> VoterList:
+        """Voter list record `record_id`, reported or not (a proposal is voted by the list reported when it was made)."""
+        if ("list", record_id) not in self._parsed:
+            self._parsed[("list", record_id)] = decode_voter_list(self.records.result("list", record_id))
+        return self._parsed[("list", record_id)]
+
     def reported_count(self) -> CountResult | None:
         return self._reported("count", parse_count)
 
@@ -131,13 +140,56 @@ class Site:
         return polls
 
 
+    @cached_property
+    def live_repo(self) -> LiveRepository:
+        """The live repository (CIVITAS_LIVE_REPO, default CIVITAS_HOME/live.git), made from civitas's rules at first use."""
+        return LiveRepository.open_or_create(self.settings.live_repo_path, self.clock(),
+                                             max_patch_bytes=self.settings.MAX_PATCH_BYTES)
+
+    @cached_property
+    def decisions(self) -> DecisionRecords:
+        return DecisionRecords(self.settings.HOME / "records", self.log, self.clock)
+
+    @cached_property
+    def change(self) -> ChangeCommands:
+        change = ChangeCommands(self.log, self.live_repo, RecordedLists(self), clock=self.clock,
+                                decisions=self.decisions)
+        change.catch_up()
+        return change
+
+    def decide(self, now_us: int | None = None) -> Reply:
+        """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""
+        return self.change.decide(now_us, lock=self.lock)
+
+
+class RecordedLists:
+    """The site's voter list records as the change commands ask for them: the reported one, or one by its name."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def reported(self) -> tuple[str, VoterList] | None:
+        record_id = self.site.records.reported_id("list")
+        return None if record_id is None else (f"list {record_id}", self.site.voter_list(record_id))
+
+    def get(self, name: str) -> VoterList:
+        kind, _, number = name.partition(" ")
+        if kind != "list" or not number.isdigit():
+            raise NotFoundError(f"there is no voter list record {name!r}")
+        return self.site.voter_list(int(number))
+
+
 def bootstrap(settings: Settings | None = None) -> Site:
     """Wire the site from settings (the environment when none are given)."""
     return Site(settings or Settings())
 
 
-def dispatch(site: Site, command: VoterCommand) -> Reply:
-    """Run a command at the service that owns it: the register, or a poll (which says so if it does not exist)."""
+def dispatch(site: Site, command: VoterCommand, *, local: bool = False) -> Reply:
+    """Run a command at the service that owns it: the register, change proposals, or a poll (which says so if it
+    does not exist). local: it comes from this machine's voter shell, so it may name files here (a patch)."""
     if command.service == "register":
         return site.registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
+    if command.service == "change":
+        return site.change.run(command.voter, list(command.args), idempotency_key=command.idempotency_key,
+                               local=local)
     return site.polls.run(command.voter, command.service, list(command.args), idempotency_key=command.idempotency_key)

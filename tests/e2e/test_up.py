@@ -50,6 +50,7 @@ def test_up_serves_stops_on_ctrl_c_and_resumes_from_its_log(tmp_path):
     finally:
         out = interrupt(site)
     assert f"serving on http://127.0.0.1:{port}" in out
+    assert f"live repository {home / 'live.git'}" in out and (home / "live.git" / "HEAD").exists()  # made at start
 
     site = start(home, port)  # the same home: the poll is still there, from the log
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -115,3 +117,69 @@ def test_an_altered_archive_fails_its_audit(home, capsys, monkeypatch):
             target.addfile(member, io.BytesIO(data))
     status, _, err = run(capsys, "audit", str(altered))
     assert status == ExitStatus.INTEGRITY and "result.tsv does not match the hash in the manifest" in err
+
+
+class Later:
+    """Moves this process's clock (the site's and its log's) forward, as the days of a review and a vote would."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.offset_ns = 0
+        real = time.time_ns
+        monkeypatch.setattr(time, "time_ns", lambda: real() + self.offset_ns)
+
+    def hours(self, n: float) -> None:
+        self.offset_ns += int(n * 3600 * 1e9)
+
+
+def test_a_change_proposal_from_proposal_to_audited_decision(home, capsys, monkeypatch, tmp_path):
+    """README's "Change proposals": clone the live repository, propose, vote, delegate, decide, audit."""
+    later = Later(monkeypatch)
+    voters = ("alice", "bob", "carol", "emily")
+    lines = "".join(f"{v}@example.org register set residence 1 Elm St, Springfield 90210\n" for v in voters)
+    assert run(capsys, "voter", stdin=lines, monkeypatch=monkeypatch)[0] == ExitStatus.SUCCESS
+    for v in voters:
+        run(capsys, "registrar", "trust", f"{v}@example.org")
+    run(capsys, "list")
+    status, out, _ = run(capsys, "site", "--json")
+    assert json.loads(out)["live_repository"] == str(home / "live.git")
+    assert run(capsys, "change", "list")[0] == ExitStatus.SUCCESS  # the live repository exists from here on
+
+    site = tmp_path / "site"
+    subprocess.run(["git", "clone", "--quiet", str(home / "live.git"), str(site)], check=True)
+    git = ["git", "-C", str(site), "-c", "user.name=Alice", "-c", "user.email=alice@example.org"]
+    subprocess.run([*git, "switch", "--quiet", "-c", "home"], check=True)
+    (site / "pages").mkdir()
+    (site / "pages" / "index.md").write_text("Welcome\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "A home page"], check=True)
+    (tmp_path / "home.patch").write_bytes(subprocess.run([*git, "format-patch", "-1", "--stdout"], check=True,
+                                                         capture_output=True).stdout)
+    status, out, err = run(capsys, "voter", "alice@example.org", "change", "propose", "--patch", "home.patch",
+                           "--title", "A home page")
+    assert status == ExitStatus.SUCCESS and out.startswith("proposed 1: A home page"), err
+    monkeypatch.chdir(site)
+    status, _, err = run(capsys, "voter", "alice@example.org", "change", "propose", "--branch", "home",
+                         "--title", "A home page")
+    assert status == ExitStatus.ERROR and "proposal 1 proposes this very change already" in err
+    monkeypatch.chdir(tmp_path)
+
+    status, _, err = run(capsys, "voter", "bob@example.org", "change", "vote", "1", "yes")
+    assert status == ExitStatus.ERROR and "in review" in err
+    later.hours(48)
+    run(capsys, "voter", "bob@example.org", "change", "vote", "1", "yes")
+    run(capsys, "voter", "carol@example.org", "change", "delegate", "pages", "bob@example.org", "emily@example.org")
+    status, out, _ = run(capsys, "voter", "carol@example.org", "change", "show", "1")
+    assert "carol@example.org -> bob@example.org+emily@example.org does not reach a vote" in out  # emily has not voted
+    run(capsys, "voter", "emily@example.org", "change", "vote", "1", "yes")
+    status, out, _ = run(capsys, "change", "list")
+    assert "voting" in out and "A home page" in out
+
+    later.hours(168)
+    status, out, _ = run(capsys, "change", "decide")
+    assert status == ExitStatus.SUCCESS and "proposal 1, revision 1: APPROVED (decision 1" in out
+    status, out, _ = run(capsys, "change", "show", "1", "--voter", "carol@example.org", "--json")
+    shown = json.loads(out)
+    assert shown["phase"] == "approved" and shown["tally"]["pages"]["yes"] == 3
+    assert shown["my_vote"]["pages"]["chain"] == ["carol@example.org", "bob@example.org+emily@example.org"]
+    status, out, _ = run(capsys, "audit", str(home / "records" / "decision" / "000001" / "archive.tar"))
+    assert status == ExitStatus.SUCCESS and "decision 1 of localhost" in out and "matches byte for byte" in out

@@ -14,14 +14,15 @@ class VoterCommand:
     """One voter's command as data, so it can wait in a batch or travel to the service that owns it."""
 
     voter: str
-    service: str  # "register", or a poll's name
+    service: str  # "register", "change", or a poll's name
     args: tuple[str, ...]
     idempotency_key: str | None = None
 
     @property
     def verb(self) -> str:
-        """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`."""
-        return f"{'register' if self.service == 'register' else 'poll'} {self.args[0] if self.args else 'help'}"
+        """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`, `change vote`."""
+        kind = self.service if self.service in ("register", "change") else "poll"
+        return f"{kind} {self.args[0] if self.args else 'help'}"
 
     @property
     def alone(self) -> bool:

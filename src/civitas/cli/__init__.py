@@ -11,6 +11,7 @@ from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 
 from civitas.cli import (
+    change_commands,
     log_commands,
     mail_commands,
     poll_commands,
@@ -43,6 +44,7 @@ count_app.command("show")(show_commands.show_count)
 app.add_typer(count_app, name="count")
 app.add_typer(poll_commands.app, name="poll")
 app.add_typer(mail_commands.app, name="mail")
+app.add_typer(change_commands.app, name="change")
 app.command()(show_commands.audit)
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-SERVICES = ("registry", "polls", "counter", "gateway")  # civitas_kernel.service.serve.SERVICES, without importing it
+# civitas_kernel.service.serve.SERVICES, without importing it
+SERVICES = ("registry", "polls", "counter", "gateway", "deployer")
 
 
 def serve(
     service: str = typer.Argument(None, help=f"One of {', '.join(SERVICES)}; default $CIVITAS_SERVICE.", show_default=False),
     host: str = typer.Option(None, help="Address to listen on (default $CIVITAS_HOST or 127.0.0.1)."),
-    port: int = typer.Option(None, help="Port (default $CIVITAS_PORT, else gateway 8000, registry 8001, polls 8002, counter 8003)."),
+    port: int = typer.Option(None, help="Port (default $CIVITAS_PORT, else gateway 8000, registry 8001, polls 8002, "
+                                        "counter 8003, deployer 8004)."),
     workers: int = typer.Option(None, help="Gateway only: processes serving it side by side "
                                            "(default $CIVITAS_WORKERS or 1)."),
 ) -> None:

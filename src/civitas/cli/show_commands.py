@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from civitas_counter import COMPILERS
+from civitas_deployer import COMPILERS as DECISION_COMPILERS
 from civitas_kernel.audit import audit_archive
 from civitas_kernel.commands import CommandError
 
@@ -61,7 +62,8 @@ def show_count(
 
 
 def audit(
-    archive: Path = typer.Argument(..., help="A list or count archive (archive.tar under CIVITAS_HOME/records)."),
+    archive: Path = typer.Argument(..., help="A list, count or decision archive (archive.tar under "
+                                             "CIVITAS_HOME/records)."),
     key: str = public_key_option,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> int:
@@ -69,7 +71,7 @@ def audit(
     if not archive.exists():
         raise ValueError(f"no file {archive}")
     with progress_bar(f"auditing {archive.name}", None) as advance:
-        report = audit_archive(archive, COMPILERS, public_key=key, progress=advance)
+        report = audit_archive(archive, COMPILERS | DECISION_COMPILERS, public_key=key, progress=advance)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     elif report.matches:

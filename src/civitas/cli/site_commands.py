@@ -19,12 +19,13 @@ def register(app: typer.Typer) -> None:
             "home": str(s.settings.HOME),
             "log": s.settings.log_url,
             "public_key": s.key.public_key.hex(),
+            "live_repository": str(s.settings.live_repo_path),
         }
         if as_json:
             typer.echo(json.dumps(info, indent=2))
         else:
             for name, value in info.items():
-                typer.echo(f"{name:>11}: {value}")
+                typer.echo(f"{name:>15}: {value}")
 
     @app.command()
     def up(
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from civitas_counter import CompileScheduler, compile_all
+        from civitas_deployer import DecideScheduler
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
@@ -43,6 +45,7 @@ def register(app: typer.Typer) -> None:
         with s.lock:  # open the log and fold the state before answering anyone
             s.registry.catch_up()
             s.polls.catch_up()
+            s.change.catch_up()  # the live repository is made here on first start
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
@@ -66,9 +69,14 @@ def register(app: typer.Typer) -> None:
                        "set CIVITAS_SMTP_HOST (the local outbox serves only a site bound to loopback)")
         if mail.MAIL_PORT is not None:
             typer.echo(f"taking voters' mail for @{mail.mail_domain} on smtp://{mail.MAIL_HOST}:{mail.MAIL_PORT}")
+        typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
+                   f"{s.settings.DECIDE_EVERY_S:g} s")
+        deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
+        deciding.start()
         try:
             uvicorn.run(app, host=host, port=port, log_level="warning")
         finally:
+            deciding.stop()
             scheduler.stop()

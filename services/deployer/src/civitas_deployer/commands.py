@@ -8,13 +8,15 @@ in quarantine), and a proposal's objects enter the repository before its event, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import Reply
 from civitas_kernel.log import EventLog
 
+from civitas_deployer.deciding import decide_closed
 from civitas_deployer.domain.choices import (
     ChangeError, decide_delegate, decide_propose, decide_revise, decide_undelegate, decide_unvote, decide_vote,
     decide_withdraw, proposal_of, when,
@@ -25,11 +27,14 @@ from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
-from civitas_deployer.live_repo import LiveRepository, StagedChange
+from civitas_deployer.fetch import Fetched, Source, SourceRefused, fetch_change
+from civitas_deployer.live_repo import LiveRepository, PendingRefs, StagedChange
+from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
 
 CHANGE_STREAMS = ("change",)
+Change = bytes | Source | Fetched  # a patch; where to fetch a change from; or a change fetched already
 MAX_TITLE = 200
 
 
@@ -39,13 +44,15 @@ def _now_us() -> int:
 
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
-                 clock: Callable[[], int] = _now_us) -> None:
-        self.log, self.repo, self.clock = log, repo, clock
+                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None) -> None:
+        self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
+        self.refs = PendingRefs(repo)
 
     def catch_up(self) -> None:
+        self.refs.settle(self.folder.pending)
         self.folder.catch_up()
 
     def repair_refs(self) -> None:
@@ -78,12 +85,15 @@ class ChangeCommands:
 
     # -- proposing -----------------------------------------------------------------------
 
-    def propose(self, voter: str, patch: bytes, title: str, *, idempotency_key: str | None = None) -> Reply:
+    def propose(self, voter: str, change: Change, title: str, *, idempotency_key: str | None = None,
+                local: bool = False) -> Reply:
+        """Propose `change`: a patch (git format-patch output or a diff), or a Source to fetch (a local repository
+        only when `local`, i.e. the command comes from the site's own machine)."""
         voter, title = normalise_address(voter), _checked_title(title)
         self.catch_up()
         list_name = self._may_propose(voter)
         now = self.clock()
-        with self.repo.stage(patch, title=title, proposer=voter, made_at_us=now) as staged:
+        with self._staged(change, title, voter, now, local) as staged:
             revision = self._revision(staged, title, list_name, now)
             if not self._replayed(idempotency_key):  # refuse before any object is admitted
                 decide_propose(self.state, voter, revision, self._is_open)
@@ -97,7 +107,7 @@ class ChangeCommands:
 
             self.folder.append("change", decision, idempotency_key=idempotency_key)
         proposal = self.state.proposals[decided[-1]] if decided else self._proposal_with(revision, voter)
-        self.repo.keep(proposal.id, 1, revision.result_commit)
+        self.refs.name(self.folder.pending, proposal.id, 1, revision.result_commit)
         w = self.window(proposal)
         return Reply(f"proposed {proposal.id}: {title}\ncontent {revision.content_hash}\n"
                      f"changes {len(revision.changed_paths)} path(s) in {', '.join(self._modules_of(proposal))}; "
@@ -105,15 +115,15 @@ class ChangeCommands:
                      {"proposal": proposal.id, **revision.as_dict(), "opens_at_us": w.opens_at_us,
                       "closes_at_us": w.closes_at_us})
 
-    def revise(self, voter: str, proposal_id: str, patch: bytes, title: str | None = None, *,
-               idempotency_key: str | None = None) -> Reply:
+    def revise(self, voter: str, proposal_id: str, change: Change, title: str | None = None, *,
+               idempotency_key: str | None = None, local: bool = False) -> Reply:
         voter = normalise_address(voter)
         self.catch_up()
         proposal = proposal_of(self.state, proposal_id)
         title = _checked_title(title) if title is not None else proposal.current.title
         list_name = self._may_propose(voter)
         now = self.clock()
-        with self.repo.stage(patch, title=title, proposer=voter, made_at_us=now) as staged:
+        with self._staged(change, title, voter, now, local) as staged:
             revision = self._revision(staged, title, list_name, now)
             if not self._replayed(idempotency_key):
                 decide_revise(self.state, voter, proposal_id, revision, now, self.window(proposal))
@@ -122,15 +132,30 @@ class ChangeCommands:
                                                                 self.window(proposal))],
                                idempotency_key=idempotency_key)
         current = proposal.current
-        self.repo.keep(proposal_id, current.number, current.result_commit)
+        self.refs.name(self.folder.pending, proposal_id, current.number, current.result_commit)
         voided = sorted(self.state.voided.get(proposal_id, {}))
         w = self.window(proposal)
         return Reply(f"revised {proposal_id} to revision {current.number}: content {current.content_hash}\n"
-                     f"{len(voided)} direct vote(s) on the earlier revision are void; `change show {proposal_id}` tells "
-                     "each of those voters so. "
+                     f"{len(voided)} direct vote(s) on the earlier revision are void; "
+                     f"`change show {proposal_id}` tells each of those voters so. "
                      f"Review until {when(w.opens_at_us)}, voting until {when(w.closes_at_us)}",
                      {"proposal": proposal_id, **current.as_dict(), "voided": voided,
                       "opens_at_us": w.opens_at_us, "closes_at_us": w.closes_at_us})
+
+    @contextmanager
+    def _staged(self, change: Change, title: str, proposer: str, now: int, local: bool) -> Iterator[StagedChange]:
+        if isinstance(change, bytes):
+            with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
+                yield staged
+            return
+        fetched = fetch_change(self.repo, change, local=local) if isinstance(change, Source) else change
+        if not fetched.diff:
+            raise ChangeError(f"{fetched.label} is the live HEAD itself: it changes nothing to propose")
+        with self.repo.stage(fetched.diff, title=title, proposer=proposer, made_at_us=now, base=fetched.base) as staged:
+            if staged.tree_hash != fetched.tree:  # what voters see must be exactly what was fetched
+                raise SourceRefused(f"the diff of {fetched.label} does not remake its tree ({fetched.tree[:12]}); "
+                                    "send it as a patch made with `git format-patch`")
+            yield staged
 
     def _replayed(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None
@@ -237,23 +262,44 @@ class ChangeCommands:
 
     # -- looking -------------------------------------------------------------------------
 
-    def show(self, voter: str, proposal_id: str) -> Reply:
-        voter = normalise_address(voter)
+    def show(self, voter: str | None, proposal_id: str) -> Reply:
+        """The proposal, its tally and `voter`'s vote (none: nobody's): from its decision record once decided."""
+        voter = normalise_address(voter) if voter else None
         decision = self.tally(proposal_id)
         proposal = self.state.proposals[proposal_id]
-        return describe_proposal(proposal, self.window(proposal), self.clock(), decision, voter, self.state)
+        recorded = self.decision_of(proposal)
+        votes = resolutions_in(self.decisions.result(recorded), voter) if recorded and voter else {}
+        return describe_proposal(proposal, self.window(proposal), self.clock(), decision, voter, self.state,
+                                 recorded, votes)
+
+    def decision_of(self, proposal: Proposal) -> DecisionSummary | None:
+        """The recorded decision on the proposal's current revision, if there is one: the only "approved" there is."""
+        if self.decisions is None:
+            return None
+        return self.decisions.decided().get((proposal.id, proposal.current.content_hash))
 
     def list_proposals(self) -> Reply:
         self.catch_up()
         proposals = sorted(self.state.proposals.values(), key=lambda p: int(p.id))
-        phases = {p.id: "withdrawn" if p.withdrawn else self.window(p).phase(self.clock()) for p in proposals}
-        return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals})
+        recorded = self.decisions.decided() if self.decisions is not None else {}
+        decided = {p.id: recorded[(p.id, p.current.content_hash)] for p in proposals
+                   if (p.id, p.current.content_hash) in recorded}
+        phases = {p.id: "withdrawn" if p.withdrawn else ("approved" if decided[p.id].approved else "rejected")
+                  if p.id in decided else self.window(p).phase(self.clock()) for p in proposals}
+        return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals}, decided)
+
+    def decide(self, now_us: int | None = None, lock: AbstractContextManager | None = None) -> Reply:
+        """Record the decision of every proposal whose voting closed by `now_us` (default now; never later)."""
+        return decide_closed(self, now_us, lock)
 
     # -- the voter shell -----------------------------------------------------------------
 
-    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
-        """A voter's command as the voter shell writes it: `propose --patch FILE --title TITLE`, `vote 3 yes` ..."""
-        return run_shell(self, voter, args, idempotency_key)
+    def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None, local: bool = False) -> Reply:
+        """A voter's command as the voter shell writes it: `propose --patch FILE --title TITLE`, `vote 3 yes` ...
+
+        local: the command comes from the site's own machine (`civitas voter`), so it may name files and
+        repositories there; over the network (the gateway's shell, POST /commands) it may not."""
+        return run_shell(self, voter, args, idempotency_key, local)
 
 
 def _checked_title(title: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,14 +42,32 @@ class Git:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         check: bool = True,
+        timeout: float | None = None,
     ) -> subprocess.CompletedProcess:
+        """git ARGS; subprocess.TimeoutExpired after `timeout` seconds (the process is killed)."""
         done = subprocess.run(
             ["git", "-c", "core.hooksPath=" + os.devnull, *args],
             input=input, capture_output=True, env=self.env | dict(env or {}), cwd=cwd or self.git_dir, check=False,
+            timeout=timeout,
         )
         if check and done.returncode != 0:
             raise GitError(args, done.returncode, done.stderr.decode(errors="replace"))
         return done
+
+    def read_at_most(self, limit: int, *args: str, env: Mapping[str, str] | None = None) -> bytes:
+        """The first limit + 1 bytes git writes (enough to know it wrote too much), without holding more in memory."""
+        with tempfile.TemporaryFile() as errors, subprocess.Popen(
+            ["git", "-c", "core.hooksPath=" + os.devnull, *args], stdout=subprocess.PIPE, stderr=errors,
+            env=self.env | dict(env or {}), cwd=self.git_dir,
+        ) as process:
+            data = process.stdout.read(limit + 1)
+            if len(data) > limit:
+                process.kill()
+                return data
+            if process.wait() != 0:
+                errors.seek(0)
+                raise GitError(args, process.returncode, errors.read().decode(errors="replace"))
+        return data
 
     def out(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).stdout.decode().strip()

@@ -30,7 +30,7 @@ MAX_PATCH_BYTES = 10 * 1024 * 1024
 BASE_TRAILER = re.compile(rb"^base-commit: ([0-9a-f]{40})\s*$", re.MULTILINE)
 INFO_LINE = re.compile(r"^(Author|Email|Subject|Date): (.*)$", re.MULTILINE)
 
-__all__ = ["BaseNotLive", "LiveRepository", "PatchRefused", "StagedChange"]
+__all__ = ["BaseNotLive", "LiveRepository", "PatchRefused", "PendingRefs", "StagedChange"]
 
 
 class BaseNotLive(ConflictError):
@@ -218,6 +218,31 @@ class LiveRepository:
         except GitError as error:
             raise CommandError(f"{where} cannot be committed: {_first_line(error.stderr.encode())}") from None
         return commit, tree
+
+
+class PendingRefs:
+    """Revisions' commits, named under refs/proposals/ once their event is in the log and never before.
+
+    In a batch (a group commit) the event is written when the batch ends, so its ref is named at the first
+    command after that. A batch that fails is folded again from the log by a new command layer, and the
+    revisions it decided, never written, are forgotten with the old one.
+    """
+
+    def __init__(self, repo: LiveRepository) -> None:
+        self.repo = repo
+        self._waiting: list[tuple[object, str, int, str]] = []  # (the batch it was decided in, id, number, commit)
+
+    def name(self, batch: object | None, proposal: str, revision: int, commit: str) -> None:
+        self._waiting.append((batch, proposal, revision, commit))
+        self.settle(batch)
+
+    def settle(self, current: object | None) -> None:
+        """Name every waiting revision but those of `current`, the batch still being decided (None: no batch)."""
+        still = [entry for entry in self._waiting if current is not None and entry[0] is current]
+        for batch, proposal, revision, commit in self._waiting:
+            if current is None or batch is not current:
+                self.repo.keep(proposal, revision, commit)
+        self._waiting = still
 
 
 def _first_line(stderr: bytes) -> str:

@@ -11,12 +11,18 @@ from civitas_deployer.domain.resolve import (
     ABSENT, BLOCKED, CYCLE, DELEGATED, DIRECT, DISAGREE, Resolution, chain,
 )
 from civitas_deployer.domain.windows import CLOSED, REVIEW, Window
+from civitas_deployer.records import DecisionSummary
 
 HELP = {
     "propose": "propose --patch FILE --title TITLE: propose the change in FILE (`git format-patch` output) "
-               "to the live repository.",
-    "revise": "revise ID --patch FILE [--title TITLE]: replace your proposal's change; every direct vote on it is "
-              "void and a new review and voting window opens.",
+               "to the live repository.\n"
+               "propose --url URL --ref REF --title TITLE: propose the branch or ref REF of the git repository at URL "
+               "(git://, http:// or https://), built on the live HEAD.\n"
+               "propose --branch BRANCH [--repo PATH] --title TITLE: propose a branch of your clone (on the site's "
+               "own machine; PATH defaults to the current folder).",
+    "revise": "revise ID --patch FILE [--title TITLE]: replace your proposal's change (or --url URL --ref REF, "
+              "or --branch BRANCH [--repo PATH]); every direct vote on it is void and a new review and voting "
+              "window opens.",
     "withdraw": "withdraw ID: withdraw your proposal.",
     "vote": "vote ID yes|no|abstain [--hash CONTENT_HASH]: vote on the proposal's current revision "
             "(--hash: only if it is still the revision you looked at).",
@@ -62,17 +68,25 @@ def resolution_text(resolution: Resolution | None, path: list[str], module: str)
     return f"no vote yet: {' -> '.join(path)} does not reach a vote"
 
 
-def _tally_line(t: ModuleTally) -> str:
-    return (f"  {t.module:<14} yes {t.yes:>6}  no {t.no:>6}  abstain {t.abstain:>6}  "
-            f"quorum {'met' if t.quorum_met else 'not met'}, majority {'met' if t.majority_met else 'not met'}"
-            f" -> {'approved' if t.approved else 'not approved'}")
+def _tally_line(module: str, t: dict) -> str:
+    return (f"  {module:<14} yes {t['yes']:>6}  no {t['no']:>6}  abstain {t['abstain']:>6}  "
+            f"quorum {'met' if t['quorum_met'] else 'not met'}, majority {'met' if t['majority_met'] else 'not met'}"
+            f" -> {'approved' if t['approved'] else 'not approved'}")
 
 
-def describe_proposal(proposal: Proposal, window: Window, now_us: int, decision: Decision, voter: str,
-                      state: ChangeState) -> Reply:
+def _tally(x: ModuleTally) -> dict:
+    return {"yes": x.yes, "no": x.no, "abstain": x.abstain, "quorum_met": x.quorum_met,
+            "majority_met": x.majority_met, "approved": x.approved}
+
+
+def describe_proposal(proposal: Proposal, window: Window, now_us: int, decision: Decision, voter: str | None,
+                      state: ChangeState, recorded: DecisionSummary | None = None,
+                      recorded_votes: dict[str, tuple[Resolution, list[str]]] | None = None) -> Reply:
+    """A proposal, its tally and `voter`'s vote: as the decision record says once there is one, else as it stands."""
     current, t = proposal.current, decision.thresholds
-    ballot = state.ballot(proposal.id, voter)
-    voided = state.voided.get(proposal.id, {}).get(voter)
+    ballot = state.ballot(proposal.id, voter) if voter else None
+    voided = state.voided.get(proposal.id, {}).get(voter) if voter else None
+    phase = "withdrawn" if proposal.withdrawn else window.phase(now_us)
     lines = [
         f"proposal {proposal.id}: {current.title} (by {proposal.proposer}, revision {current.number})",
         f"content {current.content_hash}  base {current.base_commit[:12]}  commit {current.result_commit[:12]}",
@@ -83,26 +97,39 @@ def describe_proposal(proposal: Proposal, window: Window, now_us: int, decision:
     if voided is not None:
         lines.append(f"your vote {voided[1]} on the earlier revision {voided[0][:12]} is void since revision "
                      f"{current.number}: look at the change again and vote on it")
-    lines.append(f"your ballot: {ballot[1]}" if ballot else "your ballot: none")
-    lines.append(f"tally so far (electorate {decision.electorate}; quorum {t.quorum}, majority {t.majority}"
-                 f"{'' if t.strict else ' or more'}):")
-    lines.extend(_tally_line(x) for x in decision.tallies)
+    if voter:
+        lines.append(f"your ballot: {ballot[1]}" if ballot else "your ballot: none")
+    rule = f"quorum {t.quorum}, majority {t.majority}{'' if t.strict else ' or more'}"
+    if recorded is not None:
+        phase = "approved" if recorded.approved else "rejected"
+        tally = recorded.tally
+        lines.append(f"DECIDED: {'approved' if recorded.approved else 'not approved'} by decision {recorded.record} "
+                     f"(electorate {recorded.electorate}; {rule}); the record: {recorded.archive}")
+        resolved = {module: recorded_votes.get(module, (None, [])) for module in tally}
+    else:
+        tally = {x.module: _tally(x) for x in decision.tallies}
+        if phase == CLOSED and not proposal.withdrawn:
+            lines.append("voting has closed; its decision is not recorded yet (`civitas change decide` records it)")
+        lines.append(f"tally so far (electorate {decision.electorate}; {rule}):")
+        resolved = {}
+        for x in decision.tallies:
+            resolution = x.resolutions.get(voter) if voter else None
+            resolved[x.module] = (resolution, chain(x.resolutions, voter) if resolution else [])
+    lines.extend(_tally_line(module, values) for module, values in tally.items())
     mine = {}
-    for tally in decision.tallies:
-        resolution = tally.resolutions.get(voter)
-        path = chain(tally.resolutions, voter) if resolution else []
-        lines.append(f"  your vote in {tally.module}: {resolution_text(resolution, path, tally.module)}")
-        mine[tally.module] = None if resolution is None else {
+    for module, (resolution, path) in resolved.items() if voter else ():
+        lines.append(f"  your vote in {module}: {resolution_text(resolution, path, module)}")
+        mine[module] = None if resolution is None else {
             "vote": resolution.vote, "how": resolution.how, "scope": resolution.scope, "chain": path}
     data = {
         "proposal": proposal.id, "proposer": proposal.proposer, "withdrawn": proposal.withdrawn, **current.as_dict(),
-        "phase": "withdrawn" if proposal.withdrawn else window.phase(now_us),
-        "opens_at_us": window.opens_at_us, "closes_at_us": window.closes_at_us,
-        "constitutional": decision.constitutional, "electorate": decision.electorate,
+        "phase": phase, "opens_at_us": window.opens_at_us, "closes_at_us": window.closes_at_us,
+        "constitutional": decision.constitutional,
+        "electorate": recorded.electorate if recorded else decision.electorate,
         "thresholds": {"quorum": str(t.quorum), "majority": str(t.majority), "strict": t.strict,
                        "voting_hours": t.voting_hours},
-        "tally": {x.module: {"yes": x.yes, "no": x.no, "abstain": x.abstain, "quorum_met": x.quorum_met,
-                             "majority_met": x.majority_met, "approved": x.approved} for x in decision.tallies},
+        "tally": tally,
+        "decision": recorded.as_dict() if recorded else None,
         "ballot": ballot[1] if ballot else None,
         "voided": None if voided is None else {"content_hash": voided[0], "choice": voided[1]},
         "my_vote": mine,
@@ -110,13 +137,16 @@ def describe_proposal(proposal: Proposal, window: Window, now_us: int, decision:
     return Reply("\n".join(lines), data)
 
 
-def describe_list(proposals: list[Proposal], phases: dict[str, str], modules: dict[str, tuple[str, ...]]) -> Reply:
+def describe_list(proposals: list[Proposal], phases: dict[str, str], modules: dict[str, tuple[str, ...]],
+                  decisions: dict[str, DecisionSummary]) -> Reply:
+    """Every proposal; a decided one's phase is its recorded decision: approved or rejected."""
     if not proposals:
         return Reply("no proposals yet; `change propose --patch FILE --title TITLE` makes one", [])
     lines = [f"{p.id:>5}  {phases[p.id]:<9}  rev {p.current.number:<3} {p.current.content_hash[:12]}  "
              f"{','.join(modules[p.id]):<20}  {p.current.title}" for p in proposals]
     data = [{"proposal": p.id, "phase": phases[p.id], "revision": p.current.number,
-             "content_hash": p.current.content_hash, "modules": list(modules[p.id]), "title": p.current.title}
+             "content_hash": p.current.content_hash, "modules": list(modules[p.id]), "title": p.current.title,
+             "decision": decisions[p.id].record if p.id in decisions else None}
             for p in proposals]
     return Reply("\n".join(lines), data)
 

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.commands import CommandError, Reply
 
+from civitas_deployer.fetch import Source
 from civitas_deployer.replies import HELP, describe_delegations
 
 if TYPE_CHECKING:
     from civitas_deployer.commands import ChangeCommands
 
 
-def run_shell(commands: ChangeCommands, voter: str, args: list[str], idempotency_key: str | None) -> Reply:
+def run_shell(commands: ChangeCommands, voter: str, args: list[str], idempotency_key: str | None,
+              local: bool = False) -> Reply:
     command, rest = (args[0], list(args[1:])) if args else ("help", [])
     if command not in HELP:
         raise CommandError(f"the change service has no command {command!r}; `change help` lists them")
@@ -22,15 +24,17 @@ def run_shell(commands: ChangeCommands, voter: str, args: list[str], idempotency
         return Reply("Commands:\n" + "\n".join(HELP.values()))
     if "--help" in rest:
         return Reply(HELP[command])
-    options, words = _options(rest, {"--patch", "--title", "--hash"})
+    options, words = _options(rest, {"--patch", "--title", "--hash", *SOURCE_OPTIONS})
     key = {"idempotency_key": idempotency_key}
-    limit = commands.repo.max_patch_bytes
     if command == "propose":
-        _expect(not words and "--patch" in options and "--title" in options, "propose --patch FILE --title TITLE")
-        return commands.propose(voter, _read_patch(options["--patch"], limit), options["--title"], **key)
+        _expect(not words and "--title" in options, "propose --patch FILE --title TITLE  (or --url URL --ref REF, "
+                "or --branch BRANCH [--repo PATH], instead of --patch FILE)")
+        return commands.propose(voter, _change(commands, options, local), options["--title"], local=local, **key)
     if command == "revise":
-        _expect(len(words) == 1 and "--patch" in options, "revise ID --patch FILE [--title TITLE]")
-        return commands.revise(voter, words[0], _read_patch(options["--patch"], limit), options.get("--title"), **key)
+        _expect(len(words) == 1, "revise ID --patch FILE [--title TITLE]  (or --url URL --ref REF, "
+                "or --branch BRANCH [--repo PATH], instead of --patch FILE)")
+        return commands.revise(voter, words[0], _change(commands, options, local), options.get("--title"),
+                               local=local, **key)
     if command == "vote":
         _expect(len(words) == 2 and set(options) <= {"--hash"}, "vote ID yes|no|abstain [--hash CONTENT_HASH]")
         return commands.vote(voter, words[0], words[1], options.get("--hash"), **key)
@@ -51,6 +55,27 @@ def run_shell(commands: ChangeCommands, voter: str, args: list[str], idempotency
     if command == "unvote":
         return commands.unvote(voter, words[0], **key)
     return commands.undelegate(voter, words[0], **key)
+
+
+SOURCE_OPTIONS = {"--url", "--ref", "--branch", "--repo"}
+
+
+def _change(commands: ChangeCommands, options: dict[str, str], local: bool) -> bytes | Source:
+    """The change a propose or revise names: a patch file's bytes, or where to fetch it from."""
+    given = {name for name in ("--patch", "--url", "--branch") if name in options}
+    if len(given) != 1:
+        raise CommandError("name the change once: --patch FILE, --url URL --ref REF, or --branch BRANCH [--repo PATH]")
+    if "--patch" in options:
+        _expect(not set(options) & SOURCE_OPTIONS, "propose --patch FILE --title TITLE")
+        if not local:
+            raise CommandError("a patch file can be read only on the site's own machine (`civitas voter`); "
+                               "here, propose from a git URL with --url URL --ref REF")
+        return _read_patch(options["--patch"], commands.repo.max_patch_bytes)
+    if "--url" in options:
+        _expect("--ref" in options and not {"--branch", "--repo"} & set(options), "propose --url URL --ref REF ...")
+        return Source(options["--url"], options["--ref"])
+    _expect("--ref" not in options, "propose --branch BRANCH [--repo PATH] ...")
+    return Source(options.get("--repo", "."), options["--branch"])
 
 
 def _expect(ok: bool, usage: str) -> None:

@@ -1,13 +1,13 @@
-"""Voters through ChangeCommands over the real SQLite log and a real live repository."""
+"""Voters through ChangeCommands over real SQLite and PostgreSQL logs and a real live repository."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
-from civitas_kernel.voter_list import VoterEntry, VoterList
 from civitas_deployer import ChangeCommands
 from civitas_deployer.domain.choices import ChangeError
 from civitas_deployer.domain.rules import RulesError
@@ -15,67 +15,15 @@ from civitas_deployer.domain.windows import HOUR_US
 from civitas_deployer.electorates import NotEligibleError
 from civitas_deployer.live_repo import BaseNotLive, PatchRefused
 
-from ..git_repos import T0, advance
-
-ALICE, BOB, CAROL, DAVE, EMILY = (f"{n}@example.org" for n in ("alice", "bob", "carol", "dave", "emily"))
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def hours(self, n: float) -> None:
-        self.now += int(n * HOUR_US)
-
-
-class Lists:
-    """Voter list records as the registry reports them: immutable, each with its name."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, VoterList] = {}
-        self.current: str | None = None
-
-    def report(self, *voters: str, trust: int = 1) -> str:
-        self.current = f"list {len(self.records) + 1}"
-        self.records[self.current] = VoterList([VoterEntry(v, trust) for v in voters])
-        return self.current
-
-    def reported(self):
-        return None if self.current is None else (self.current, self.records[self.current])
-
-    def get(self, name: str) -> VoterList:
-        return self.records[name]
-
-
-@pytest.fixture
-def lists() -> Lists:
-    lists = Lists()
-    lists.report(ALICE, BOB, CAROL, DAVE, EMILY)
-    return lists
+from ..git_repos import advance
+from ..sites import ALICE, BOB, CAROL, DAVE, EMILY, Clock, patch_file
 
 
 @pytest.fixture
 def change(make_log, live, lists) -> ChangeCommands:
-    return ChangeCommands(make_log(), live, lists, clock=Clock())
-
-
-def patch_file(clone, tmp_path, name: str, files: dict[str, str], message: str = "A change") -> str:
-    clone.sync()
-    for path, text in files.items():
-        clone.write(path, text)
-    clone.commit(message)
-    target = tmp_path / f"{name}.patch"
-    target.write_bytes(clone.patch())
-    clone.git("reset", "--quiet", "--hard", "origin/main")
-    return str(target)
+    commands = ChangeCommands(make_log(), live, lists, clock=Clock())
+    commands.run = functools.partial(commands.run, local=True)  # the voter shell on the site's own machine
+    return commands
 
 
 def propose(change, clone, tmp_path, files=None, voter=ALICE, title="About us") -> str:
@@ -171,7 +119,7 @@ def test_mistakes_are_refused_and_write_nothing(change, clone, tmp_path, lists):
         (PatchRefused, "pages/logo.png is a binary file", ALICE, ["propose", "--patch", str(binary), "--title", "t"]),
         (ChangeError, "a title of 1 to 200 characters", ALICE, ["propose", "--patch", good, "--title", " "]),
         (CommandError, "cannot read the patch", ALICE, ["propose", "--patch", str(tmp_path / "nope"), "--title", "t"]),
-        (CommandError, "write `change propose --patch FILE --title TITLE`", ALICE, ["propose", "--patch", good]),
+        (CommandError, "write `change propose --patch FILE --title TITLE", ALICE, ["propose", "--patch", good]),
         (CommandError, "no command 'approve'", ALICE, ["approve", "1"]),
         (NotFoundError, "no proposal '7'", ALICE, ["vote", "7", "yes"]),
         (NotEligibleError, "not on the voter list \\(list 1\\); only voters may delegate", outsider,

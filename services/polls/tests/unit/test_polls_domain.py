@@ -24,6 +24,7 @@ def state_with(*configs: PollConfig) -> PollsState:
     [
         (PollConfig("Mayor", "Mayor"), "cannot name a poll"),
         (PollConfig("register", "x"), "cannot name a poll"),
+        (PollConfig("change", "x"), "cannot name a poll"),
         (PollConfig("m", "x"), "cannot name a poll"),
         (PollConfig("mayor", " "), "title is 1 to 200"),
         (PollConfig("mayor", "Mayor", kind="plural"), "electoral or normative"),

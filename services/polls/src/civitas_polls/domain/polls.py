@@ -15,7 +15,7 @@ DISTRICT = re.compile(r"[A-Z0-9-]{0,20}")
 KINDS = {"electoral": poll_pb2.POLL_KIND_ELECTORAL, "normative": poll_pb2.POLL_KIND_NORMATIVE}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 MAX_TITLE, MAX_URI, MAX_MIN_TRUST = 200, 500, 1000
-RESERVED = {"register"}
+RESERVED = {"register", "change"}  # the other services of the voter shell
 
 
 class PollError(CommandError):
@@ -76,7 +76,7 @@ def checked(config: PollConfig) -> PollConfig:
 def check_name(name: str) -> None:
     if not POLL_NAME.fullmatch(name or "") or name in RESERVED:
         raise PollError(
-            f"{name!r} cannot name a poll: use 2 to 40 lower-case letters, digits and '-' (like test-poll), not 'register'"
+            f"{name!r} cannot name a poll: use 2 to 40 lower-case letters, digits and '-' (like test-poll), not 'register' or 'change'"
         )
 
 

@@ -154,7 +154,7 @@ def test_a_forged_sender_gets_nothing_applied(post):
     # mallory writes as alice: the challenge goes to alice's own mailbox, which mallory cannot read
     before = post.heads()
     seen_mallory = len(post.mails_to("mallory@evil.example"))
-    challenge = post.ask("register@localhost", f"trust mallory@evil.example\n", Reply_To="mallory@evil.example")
+    challenge = post.ask("register@localhost", "trust mallory@evil.example\n", Reply_To="mallory@evil.example")
     assert str(challenge["To"]) == ALICE and len(post.mails_to("mallory@evil.example")) == seen_mallory
     assert "they go only to the sender's address, alice@example.org" in text(challenge)
     guess = post.ask("confirm+" + "0" * 32 + "@localhost", "yes", sender="mallory@evil.example")
@@ -229,15 +229,16 @@ def test_html_only_mail_runs_nothing_and_says_why(post):
     assert "it has no plain-text part (only text/html)" in text(reply) and post.trusts(ALICE) == []
 
 
-def test_unknown_services_and_the_change_service_are_said(post):
+def test_unknown_services_are_said_and_the_change_service_answers(post):
     assert "nopoll@localhost is no service of this site" in text(post.ask("nopoll@localhost", "hello"))
-    assert "the change service (change@localhost) does not exist yet" in text(post.ask("change@localhost"))
+    listed = text(post.ask("change@localhost", "list"))  # only reads: answered at once, no challenge
+    assert "> list" in listed and "challenge" not in listed.lower()
 
 
 def test_the_sites_own_address_answers_hello_help_and_version(post):
     said = text(post.ask("civitas@localhost", "hello\nhelp\nversion\nvote\n"))
     assert f"> hello\nhello {ALICE}, this is localhost." in said
-    assert "test-poll@localhost: the poll test-poll" in said and "change@localhost: change proposals (not yet)" in said
+    assert "test-poll@localhost: the poll test-poll" in said and "change@localhost: change proposals" in said
     assert re.search(r"> version\ncivitas \d+\.\d+\.\d+ at localhost", said)
     assert "error: the site's own address knows hello, help, version, not 'vote'" in said
 

@@ -189,6 +189,9 @@ class RemoteSite:
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Send a voter's command to the service that owns it, with whatever else is on its way there."""
+        if command.service == "change":
+            raise NotFoundError("change proposals are not behind this gateway yet: send them where the deployer runs "
+                                "(`civitas change`, or its own service)")
         owner = "registry" if command.service == "register" else "polls"
         with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)

@@ -4,8 +4,12 @@ of problem answers. A pytest plugin, registered from the repository's conftest.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 START = 1_800_000_000.0  # a fixed "now" (2027), seconds since the epoch
 

@@ -2,7 +2,7 @@
 voter-shell command of its sender. Commands that only read are answered at once; the others are held until the
 sender answers a challenge mailed to the From address (a one-time token in the address the answer goes to, within
 a time limit): the challenge is the authentication, since only the address's owner reads it. The site's own address
-answers hello, help and version; change@SITE says the service does not exist yet.
+answers hello, help and version; change@SITE takes the change service's commands.
 
 A delivery is handled once (its Message-ID and recipient, in the gateway's store); held commands run with
 idempotency keys of their delivery and line, so a crash half-way and a second handling apply each once. Mail that
@@ -29,7 +29,7 @@ from civitas_gateway.mail import Mailer, MailError
 from civitas_gateway.mail_interface import replies
 from civitas_gateway.mail_interface.reading import Incoming, Unreadable, command_lines, read, spam_verdict, text_of
 from civitas_gateway.mail_interface.routing import (
-    CHANGE, CONFIRM, CONFIRM_PREFIX, META, META_COMMANDS, UNKNOWN, Destination, destination, reads_only,
+    CONFIRM, CONFIRM_PREFIX, META, META_COMMANDS, UNKNOWN, Destination, destination, reads_only,
 )
 from civitas_gateway.mail_interface.settings import MailInterfaceSettings
 from civitas_gateway.mail_interface.store import MailStore
@@ -85,9 +85,6 @@ class MailInterface:
         if where.kind == UNKNOWN:
             return await self._refuse(incoming, f"{incoming.recipient or 'its address'} is no service of this site; "
                                                 f"write to register@{self.domain}, POLL@{self.domain} or {self.mail_from}")
-        if where.kind == CHANGE:
-            return await self._refuse(incoming, f"the change service (change@{self.domain}) does not exist yet; "
-                                                "nothing was run")
         try:
             text = text_of(incoming.message)
         except Unreadable as e:
@@ -191,7 +188,8 @@ class MailInterface:
                 polls = [p["name"] for p in self.site.polls.list_polls().data]
             services = [f"register@{self.domain}: the voter register (trust, doubt, your registration)",
                         *(f"{name}@{self.domain}: the poll {name}" for name in polls),
-                        f"change@{self.domain}: change proposals (not yet)",
+                        f"change@{self.domain}: change proposals (vote, delegate, show, list; proposing a patch is "
+                        "done where the site runs)",
                         f"{self.mail_from}: hello, help, version"]
             return ("Write one command a line, as the voter shell takes them without VOTER and SERVICE "
                     "(e.g. `trust bob@example.org` to the register); `help` to a service lists its commands. "

@@ -14,7 +14,7 @@ META_COMMANDS = ("hello", "help", "version")
 @dataclass(frozen=True)
 class Destination:
     kind: str  # one of REGISTER, POLL, META, CHANGE, CONFIRM, UNKNOWN
-    service: str = ""  # the voter shell's SERVICE: "register" or the poll's name
+    service: str = ""  # the voter shell's SERVICE: "register", "change" or the poll's name
     token: str = ""  # a challenge's token (CONFIRM)
 
 
@@ -29,7 +29,7 @@ def destination(recipient: str, *, domain: str, own: str, is_poll) -> Destinatio
     if local == "register":
         return Destination(REGISTER, "register")
     if local == "change":
-        return Destination(CHANGE)
+        return Destination(CHANGE, "change")
     if local.startswith(CONFIRM_PREFIX):
         token = local[len(CONFIRM_PREFIX):]
         return Destination(CONFIRM, token=token) if TOKEN.match(token) else Destination(UNKNOWN)
@@ -51,4 +51,6 @@ def reads_only(kind: str, words: list[str]) -> bool:
         return command in ("trust", "doubt") and listing
     if kind == POLL:
         return command == "vote" and listing
+    if kind == CHANGE:
+        return command in ("show", "list")
     return False

@@ -59,7 +59,7 @@ def result_json(service: str, outcome: Reply | BaseException) -> dict:
     if isinstance(outcome, Reply):
         return reply_json(outcome)
     if isinstance(outcome, CommandError):
-        return {"status": outcome.status, "detail": str(outcome)}
+        return {"status": outcome.status, "detail": str(outcome)} | ({"kind": outcome.kind} if outcome.kind else {})
     if isinstance(outcome, ConcurrencyError):
         return {"status": 409, "detail": str(outcome)}
     incident = secrets.token_hex(6)

@@ -1,15 +1,18 @@
 """Web pages served by the gateway: sign in, your registration, neighbours, polls with pictures, records.
 
 A signed-in browser holds the session token in an HttpOnly, SameSite=Strict cookie; every form
-also carries a token derived from the session, so another site cannot post in the voter's name.
+also carries a token derived from the session, so another site cannot post in the voter's name, and
+an idempotency key made when the page was drawn, so a form sent twice (a double click, a reload after
+a lost answer) acts once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -17,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from civitas_kernel.commands import CommandError
+from civitas_kernel.commands import CommandError, KeyReusedError
 from civitas_kernel.service.problems import Problem
 from civitas_kernel.voter_command import VoterCommand
 
@@ -31,6 +34,8 @@ SEARCH_LIMIT = 50
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["new_key"] = lambda: secrets.token_urlsafe(16)  # one per form drawn
+FormKey = Annotated[str, Form(max_length=100)]  # the form's idempotency key
 
 
 def mount_static(app: FastAPI) -> None:
@@ -75,11 +80,13 @@ def signed_in(request: Request, csrf: str) -> str:
     return voter
 
 
-async def act(request: Request, csrf: str, path: str, service: str, *args: str) -> RedirectResponse:
-    """Run the signed-in voter's command from a form and come back to `path` saying how it went."""
+async def act(request: Request, csrf: str, key: str, path: str, service: str, *args: str) -> RedirectResponse:
+    """Run the signed-in voter's command from a form (once per form drawn) and come back to `path` saying how it went."""
     voter = signed_in(request, csrf)
     try:
-        reply = await request.app.state.site.submit(VoterCommand(voter, service, args))
+        reply = await request.app.state.site.submit(VoterCommand(voter, service, args, key or None))
+    except KeyReusedError:
+        return back(path, error="this form was sent already, with other values; reload the page to send new ones")
     except CommandError as e:
         return back(path, error=str(e))
     return back(path, message=reply.text.split("\n")[0])
@@ -154,10 +161,11 @@ def me(request: Request):
 
 
 @router.post("/me/{attribute}")
-async def set_attribute(request: Request, attribute: str, value: str = Form("", max_length=1000), csrf: str = Form("")):
-    words = value.split()
-    args = ["set", attribute, *words] if words else ["unset", attribute]
-    return await act(request, csrf, "/me", "register", *args)
+async def set_attribute(request: Request, attribute: str, value: str = Form("", max_length=1000), csrf: str = Form(""),
+                        key: FormKey = ""):
+    words = value.split(" ")  # only spaces part words: a tab or line break reaches the register, which refuses it
+    args = ["set", attribute, *words] if value.strip(" ") else ["unset", attribute]
+    return await act(request, csrf, key, "/me", "register", *args)
 
 
 @router.get("/neighbours", response_class=HTMLResponse)
@@ -179,9 +187,9 @@ def neighbours(request: Request, q: str = ""):
 
 @router.post("/register/{action}")
 async def vouch(request: Request, action: Literal["trust", "untrust", "doubt", "undoubt"],
-                voter: str = Form(..., max_length=254), csrf: str = Form("")):
+                voter: str = Form(..., max_length=254), csrf: str = Form(""), key: FormKey = ""):
     """Trust, doubt, or withdraw either, from the neighbours and registration pages."""
-    return await act(request, csrf, "/me", "register", action, voter)
+    return await act(request, csrf, key, "/me", "register", action, voter)
 
 
 @router.get("/polls", response_class=HTMLResponse)
@@ -208,13 +216,14 @@ def poll(request: Request, name: str):
 
 
 @router.post("/polls/{name}/vote")
-async def vote(request: Request, name: str, candidate: str = Form(..., max_length=500), csrf: str = Form("")):
-    return await act(request, csrf, f"/polls/{name}", name, "vote", candidate)
+async def vote(request: Request, name: str, candidate: str = Form(..., max_length=500), csrf: str = Form(""),
+               key: FormKey = ""):
+    return await act(request, csrf, key, f"/polls/{name}", name, "vote", candidate)
 
 
 @router.post("/polls/{name}/unvote")
-async def unvote(request: Request, name: str, csrf: str = Form("")):
-    return await act(request, csrf, f"/polls/{name}", name, "unvote")
+async def unvote(request: Request, name: str, csrf: str = Form(""), key: FormKey = ""):
+    return await act(request, csrf, key, f"/polls/{name}", name, "unvote")
 
 
 @router.get("/records", response_class=HTMLResponse)

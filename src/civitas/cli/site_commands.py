@@ -32,9 +32,8 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, envvar="CIVITAS_PORT", help="Port to listen on."),
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
-        import uvicorn
-
         from civitas_counter import CompileScheduler, compile_all
+        from civitas_kernel.service.server import run_server, server_config
         from civitas_gateway import AuthSettings, create_app, operator_token_path
 
         s = bootstrap()
@@ -53,6 +52,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         try:
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
             scheduler.stop()

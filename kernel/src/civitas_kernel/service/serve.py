@@ -18,7 +18,6 @@ from civitas_kernel import telemetry
 from civitas_kernel.service.settings import ServiceSettings
 
 SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway")
-KEEP_ALIVE_S = 30  # longer than callers keep idle connections (ServiceClient: 10 s), so a reused one is never closing
 
 
 class ServiceNotFound(ValueError):
@@ -61,7 +60,7 @@ def serve(name: str | None = None, *, host: str | None = None, port: int | None 
           workers: int | None = None, echo: Callable[[str], None] = print) -> None:
     """Run service `name` (default $CIVITAS_SERVICE) under uvicorn until stopped. Raises ValueError for a
     mistake the caller can fix (an unknown service, several workers of a service that keeps state)."""
-    import uvicorn
+    from civitas_kernel.service.server import run_server, server_config
 
     entry = entry_of(name or os.environ.get("CIVITAS_SERVICE"))
     overrides = {k: v for k, v in {"HOST": host, "PORT": port, "WORKERS": workers}.items() if v is not None}
@@ -74,17 +73,17 @@ def serve(name: str | None = None, *, host: str | None = None, port: int | None 
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {entry.name} %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per internal call drowns what matters
     port_ = settings.PORT or entry.port
-    options = {"host": settings.HOST, "port": port_, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE_S,
-               "proxy_headers": bool(settings.FORWARDED_ALLOW_IPS), "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS or None}
+    # Forwarded headers are the gateway's to read (from CIVITAS_FORWARDED_ALLOW_IPS proxies only), never uvicorn's.
+    options = {"host": settings.HOST, "port": port_, "log_level": "warning"}
     echo(f"civitas {entry.name} of site {settings.SITE} on http://{settings.HOST}:{port_}"
          + (f" ({settings.WORKERS} workers)" if settings.WORKERS > 1 else ""))
     if settings.WORKERS > 1:
         # Each worker process builds the app itself, from the same environment.
         os.environ.update({f"CIVITAS_{k}": str(v) for k, v in overrides.items()} | {"CIVITAS_SERVICE": entry.name})
-        uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.WORKERS, **options)
+        run_server(server_config(f"{__name__}:app_from_environment", factory=True, workers=settings.WORKERS, **options))
         return
     configure_telemetry(entry.name)
-    uvicorn.run(entry.create_app(settings), **options)
+    run_server(server_config(entry.create_app(settings), **options))
 
 
 def main(name: str | None = None, argv: Sequence[str] | None = None) -> int:

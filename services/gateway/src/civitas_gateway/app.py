@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civitas_kernel import telemetry
 from civitas_kernel.sql import create_engine
@@ -26,6 +27,8 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.state.site = site
     app.include_router(api.router)
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
+    if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)
     app.include_router(pages.router)
     pages.mount_static(app)
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included

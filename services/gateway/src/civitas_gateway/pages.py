@@ -26,6 +26,7 @@ from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.auth.state import auth_state
 from civitas_gateway.charts import cascade_graph, ranking_chart
+from civitas_gateway.ratelimit import client_address
 
 HERE = Path(__file__).parent
 COOKIE = "civitas_session"
@@ -117,8 +118,7 @@ def signin_send(request: Request, email: str = Form(..., max_length=254)):
     except ValueError:
         return render(request, "signin.html", error=f"{email!r} is not an email address; write it like alice@example.org")
     state = auth_state(request)
-    state.code_email_limit.check(address, "codes for this address")
-    state.code_address_limit.check(request.client.host if request.client else "?", "codes from your address")
+    state.limit_code_request(client_address(request.scope), address)
     challenge = state.sign_in.send_code(address)
     return render(request, "signin.html", challenge=challenge.id, email=address)
 

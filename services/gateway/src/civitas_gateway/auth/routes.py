@@ -56,8 +56,7 @@ class TotpCode(BaseModel):
 
 @router.post("/code", status_code=202, summary="Mail a sign-in code to an email address")
 def request_code(body: CodeRequest, request: Request, state: State) -> CodeSent:
-    state.code_address_limit.check(client_address(request.scope), "code requests from your address")
-    state.code_email_limit.check(body.email, "code requests for this email address")
+    state.limit_code_request(client_address(request.scope), body.email)
     challenge = state.sign_in.send_code(body.email)
     return CodeSent(challenge=challenge.id, expires_at=iso(challenge.expires_at))
 

@@ -22,6 +22,7 @@ from civitas_gateway.auth.store import AuthStore
 from civitas_gateway.auth.tokens import code_digest, digest, new_code, new_token, same
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.mail import Mailer, MailError
+from civitas_gateway.ratelimit import Rate, RateLimiter, retry_after
 
 SESSION_CACHE_SECONDS = 30.0
 SESSION_CACHE_SIZE = 100_000
@@ -57,23 +58,45 @@ class SignIn:
     # Sessions seen lately, so a busy voter's requests skip the store; another process's sign-out
     # takes effect here within SESSION_CACHE_SECONDS.
     _recent: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
+    mail_limit: RateLimiter | None = None  # every mail this process sends; default MAIL_PER_HOUR per hour
+
+    def __post_init__(self) -> None:
+        if self.mail_limit is None:
+            self.mail_limit = RateLimiter(Rate(self.settings.MAIL_PER_HOUR, 3600))
 
     def send_code(self, email: str) -> Challenge:
         """Mail a fresh code to `email`; raises a 503 problem if the mail cannot be sent."""
         challenge, code, now = new_token(), new_code(), self.clock()
         expires_at = now + self.settings.CODE_MINUTES * 60
+        message = self.message(email, challenge, code)
+        self._spend_mail()
         self.store.add_challenge(digest(challenge), email, code_digest(challenge, code), expires_at, self.settings.CODE_TRIES, now)
+        self._deliver(message)
+        return Challenge(challenge, expires_at)
+
+    def _spend_mail(self) -> None:
+        wait = self.mail_limit.take("site")
+        if wait is not None:  # a cap on the whole site's mail, so nobody can make it a spammer
+            log.warning("the hourly mail cap (CIVITAS_MAIL_PER_HOUR) is reached")
+            raise Problem(503, f"this site has sent as much mail as it may this hour; try again in {retry_after(wait)} s",
+                          kind="mail-cap-reached", headers={"Retry-After": retry_after(wait)})
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand `message` to the relay, within the site's hourly cap; a 503 problem if it cannot go."""
+        self._spend_mail()
+        self._deliver(message)
+
+    def _deliver(self, message: EmailMessage) -> None:
         try:
-            self.mailer.send(self.message(email, challenge, code))
+            self.mailer.send(message)
         except MailError:
-            log.warning("sign-in mail not sent", exc_info=True)
+            log.warning("mail not sent", exc_info=True)
             raise Problem(
                 503,
                 "we could not send the mail just now; try again in a few minutes",
                 kind="mail-unavailable",
                 headers={"Retry-After": MAIL_RETRY_AFTER},
             ) from None
-        return Challenge(challenge, expires_at)
 
     def message(self, email: str, challenge: str, code: str) -> EmailMessage:
         site, minutes = self.settings.SITE, f"{self.settings.CODE_MINUTES:g}"

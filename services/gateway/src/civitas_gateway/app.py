@@ -6,12 +6,16 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civitas_kernel import telemetry
+from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
 from civitas_gateway import api, pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.mail import Mailer
 from civitas_gateway.site import Site
+
+
+BODY_LIMITS = BodyLimits()  # 64 KiB on every route: the largest a voter sends (a shell line, a value) is a few KiB
 
 
 def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
@@ -26,6 +30,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     )
     app.state.site = site
     app.include_router(api.router)
+    app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)

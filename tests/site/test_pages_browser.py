@@ -94,3 +94,26 @@ def test_a_form_posted_from_elsewhere_is_refused(served, inbox):
     _, base = served
     response = httpx.post(base + "/polls/test-poll/vote", data={"candidate": "bob@example.org", "csrf": "x"})
     assert response.status_code == 401
+
+
+def test_no_page_breaks_its_content_security_policy(served, browser, inbox, operator_headers):
+    _, base = served
+    httpx.post(base + "/api/polls", json={"name": "test-poll"}, headers=operator_headers).raise_for_status()
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in(page, base, inbox, "alice@example.org")
+    page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")
+    page.click("form[action='/me/residence'] button")
+    page.goto(base + "/polls/test-poll")
+    page.fill("input[name=candidate]", "bob@example.org")
+    page.click("button:has-text('Vote')")
+    httpx.post(base + "/api/records/list", headers=operator_headers).raise_for_status()
+    httpx.post(base + "/api/records/count", headers=operator_headers).raise_for_status()
+    page.goto(base + "/polls/test-poll")
+    assert page.locator("#ranking svg rect.bar").count() == 1  # the charts drawn under the policy
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"  # site.css applies
+    for path in ("/me", "/neighbours?q=alice", "/records", "/"):
+        page.goto(base + path)
+    assert not violations, violations

@@ -16,6 +16,7 @@ from typing import Any
 
 from civitas_kernel import telemetry
 from civitas_kernel.service.settings import ServiceSettings
+from civitas_kernel.settings import keep_files_private
 
 SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway")
 
@@ -68,6 +69,7 @@ def serve(name: str | None = None, *, host: str | None = None, port: int | None 
     if settings.WORKERS > 1 and not entry.stateless:
         raise ValueError(f"only a service that keeps no state runs several workers; {entry.name} is the one writer "
                          "of its streams (or of its replica), so run it with one (unset CIVITAS_WORKERS)")
+    keep_files_private()
     if entry.preflight is not None:
         entry.preflight()  # said once, before any worker starts
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {entry.name} %(levelname)s %(name)s: %(message)s")

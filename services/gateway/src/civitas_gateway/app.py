@@ -12,6 +12,7 @@ from civitas_kernel.sql import create_engine
 from civitas_gateway import api, pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.mail import Mailer
+from civitas_gateway.security import SecurityHeaders
 from civitas_gateway.site import Site
 
 
@@ -27,11 +28,14 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         "hash-chained, signed log. Sign in with POST /api/auth/code and POST /api/auth/session.",
         version="0.1.0",
         telemetry=telemetry.web_telemetry(),
+        docs_url=None,  # served by pages.docs, which runs no inline script
+        redoc_url=None,
     )
     app.state.site = site
     app.include_router(api.router)
     app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
+    app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)
     app.include_router(pages.router)

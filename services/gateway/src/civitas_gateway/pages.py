@@ -226,6 +226,12 @@ async def unvote(request: Request, name: str, csrf: str = Form(""), key: FormKey
     return await act(request, csrf, key, f"/polls/{name}", name, "unvote")
 
 
+@router.get("/docs", response_class=HTMLResponse)
+def docs(request: Request):
+    """The API's interactive documentation (Swagger UI, started from /static/docs.js)."""
+    return templates.TemplateResponse(request, "docs.html", {"site": request.app.state.site.settings.SITE})
+
+
 @router.get("/records", response_class=HTMLResponse)
 def records(request: Request):
     site = request.app.state.site

@@ -3,14 +3,13 @@
 None of this goes into the event log, which is public. Codes and tokens are kept only as
 digests; TOTP secrets must be kept as they are (the server computes codes from them), which is
 why this store must stay private to the site (CIVITAS_AUTH_STORE_URL; by default the SQLite file
-CIVITAS_HOME/gateway.sqlite, on PostgreSQL when several gateways serve the site side by side).
+CIVITAS_HOME/gateway.sqlite, which civitas_kernel.sql.create_engine makes 0600 with its -wal and -shm,
+on PostgreSQL when several gateways serve the site side by side).
 Every change that must not race (spending a try, using a challenge, a TOTP step) is one
 conditional UPDATE whose row count says whether it won.
 """
 
 from __future__ import annotations
-
-import os
 
 from sqlalchemy import (
     BigInteger,
@@ -76,7 +75,6 @@ class AuthStore:
                 # Gateways starting together on one database would otherwise race to create the tables.
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('civitas auth store schema'))"))
             metadata.create_all(conn)
-        _keep_private(engine)
 
     # challenges
 
@@ -158,9 +156,3 @@ class AuthStore:
             )
             return result.rowcount == 1
 
-
-def _keep_private(engine: Engine) -> None:
-    # The file holds TOTP secrets; SQLite gives its -wal and -shm files the same mode.
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if path and path != ":memory:" and os.path.exists(path):
-        os.chmod(path, 0o600)

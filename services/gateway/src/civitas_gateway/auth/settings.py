@@ -40,6 +40,7 @@ class AuthSettings(SiteSettings):
     SIGN_IN_PAGE: str | None = None  # web page that completes sign-in; the mail then carries a link to it
 
     SESSION_HOURS: float = Field(12.0, gt=0)
+    TOTP_RESET_HOURS: float = Field(72.0, gt=0)  # from a reset asked by email proof to two-step sign-in going off
     CODE_MINUTES: float = Field(10.0, gt=0)
     CODE_TRIES: int = Field(5, ge=1)
 

@@ -7,6 +7,7 @@ so the answer to a code request says nothing about it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,8 +115,33 @@ class SignIn:
         message.set_content("\n".join(lines) + "\n")
         return message
 
-    def open_session(self, challenge: str, code: str, totp: str | None) -> Session:
+    def open_session(self, challenge: str, code: str, totp: str | None, agent: str | None = None) -> Session:
         """Exchange a challenge's code (and TOTP code, if the voter turned it on) for a session."""
+        now, challenge_digest = self.clock(), digest(challenge)
+        row = self._checked(challenge, code)
+        if self.two_step.is_on(row.email):
+            if not totp:
+                # The mailed code was right, so the challenge stays open for the second step.
+                raise refused("totp-required", "also give the code from your authenticator app (totp)")
+            if not self.two_step.check(row.email, totp):
+                raise self._wrong_try(challenge_digest, "wrong-totp", "the authenticator code is wrong or was used already")
+        token, expires_at = new_token(), now + self.settings.SESSION_HOURS * 3600
+        if not self.store.open_session(challenge_digest, digest(token), row.email, expires_at, now, (agent or "")[:200]):
+            raise refused("code-used", "this code was used already; ask for a new one")  # a concurrent attempt won
+        self._remember(digest(token), row.email, expires_at, now)  # the voter's next request asks no database
+        return Session(token, row.email, expires_at)
+
+    def prove(self, challenge: str, code: str, voter: str | None = None) -> str:
+        """Use a fresh code up as proof that the asker reads the mailbox (of `voter`, when given); the address."""
+        row = self._checked(challenge, code)
+        if voter is not None and row.email != voter:
+            raise refused("wrong-challenge", f"that code was sent to another address; ask for one to {voter}")
+        if not self.store.use_challenge(digest(challenge)):
+            raise refused("code-used", "this code was used already; ask for a new one")
+        return row.email
+
+    def _checked(self, challenge: str, code: str):
+        """The challenge's row if it is open and `code` is its code; else a problem (a wrong code spends a try)."""
         now, challenge_digest = self.clock(), digest(challenge)
         row = self.store.challenge(challenge_digest)
         if row is None:
@@ -128,17 +154,7 @@ class SignIn:
             raise refused("code-expired", "this code has expired; ask for a new one")
         if not same(code_digest(challenge, code.strip()), row.code_digest):
             raise self._wrong_try(challenge_digest, "wrong-code", "that code is wrong")
-        if self.two_step.is_on(row.email):
-            if not totp:
-                # The mailed code was right, so the challenge stays open for the second step.
-                raise refused("totp-required", "also give the code from your authenticator app (totp)")
-            if not self.two_step.check(row.email, totp):
-                raise self._wrong_try(challenge_digest, "wrong-totp", "the authenticator code is wrong or was used already")
-        token, expires_at = new_token(), now + self.settings.SESSION_HOURS * 3600
-        if not self.store.open_session(challenge_digest, digest(token), row.email, expires_at, now):
-            raise refused("code-used", "this code was used already; ask for a new one")  # a concurrent attempt won
-        self._remember(digest(token), row.email, expires_at, now)  # the voter's next request asks no database
-        return Session(token, row.email, expires_at)
+        return row
 
     def _wrong_try(self, challenge_digest: str, kind: str, what: str) -> Problem:
         left = self.store.spend_try(challenge_digest)
@@ -166,6 +182,42 @@ class SignIn:
     def close_session(self, token: str) -> None:
         self._recent.pop(digest(token), None)
         self.store.close_session(digest(token))
+
+    # -- a voter's own sessions ---------------------------------------------------------------
+
+    def sessions(self, voter: str, token: str) -> list[dict]:
+        """The voter's live sessions, each with a public id (never the token), the one asking marked current."""
+        mine = digest(token)
+        return [{"id": session_id(row.token_digest), "created_at": iso(row.created_at) if row.created_at else None,
+                 "expires_at": iso(row.expires_at), "agent": row.agent or "", "current": row.token_digest == mine}
+                for row in self.store.sessions_of(voter, self.clock())]
+
+    def end_sessions(self, voter: str, token: str, ids: set[str] | None = None) -> int:
+        """End the voter's sessions with these ids, or (None) every one but the asking one; how many ended."""
+        mine = digest(token)
+        rows = self.store.sessions_of(voter, self.clock())
+        doomed = [r.token_digest for r in rows if (session_id(r.token_digest) in ids if ids is not None
+                                                   else r.token_digest != mine)]
+        for token_digest in doomed:
+            self._recent.pop(token_digest, None)  # at once here; other gateways within SESSION_CACHE_SECONDS
+        return self.store.close_sessions(voter, doomed)
+
+    def notify(self, voter: str, subject: str, *lines: str) -> None:
+        """Mail the voter a notice about their account (503 if it cannot go: the change it tells of waits)."""
+        message = EmailMessage()
+        message["Subject"] = f"{subject} ({self.settings.SITE})"
+        message["From"] = self.settings.mail_from
+        message["To"] = voter
+        message["Date"] = formatdate()
+        message["Message-ID"] = make_msgid(domain=self.settings.mail_from.rpartition("@")[2] or None)
+        message.set_content("\n".join([*lines, "", "If this was not you, sign in and end your other sessions "
+                                        "(your account page), and tell the site's operator."]) + "\n")
+        self.send(message)
+
+
+def session_id(token_digest: str) -> str:
+    """A session's public name: derived from the stored digest, so it tells nothing of the token."""
+    return hashlib.sha256(("civitas/session-id\n" + token_digest).encode()).hexdigest()[:16]
 
 
 def refused(kind: str, detail: str, **extensions) -> Problem:

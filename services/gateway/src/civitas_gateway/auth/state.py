@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from civitas_gateway.auth.account import Account
 from civitas_gateway.auth.signin import SignIn
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.ratelimit import RateLimiter
@@ -15,6 +16,7 @@ from civitas_gateway.ratelimit import RateLimiter
 class AuthState:
     sign_in: SignIn
     two_step: TwoStep
+    account: Account
     operator_token: str
     voter_limit: RateLimiter  # every signed-in request, per voter
     code_address_limit: RateLimiter  # code requests, per client address

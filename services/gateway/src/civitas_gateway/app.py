@@ -9,7 +9,7 @@ from civitas_kernel import telemetry
 from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
-from civitas_gateway import api, pages
+from civitas_gateway import account_pages, api, page_kit, pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.mail import Mailer
 from civitas_gateway.security import SecurityHeaders
@@ -39,7 +39,8 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)
     app.include_router(pages.router)
-    pages.mount_static(app)
+    app.include_router(account_pages.router)
+    page_kit.mount_static(app)
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
 
     @app.get("/health", tags=["site"])

@@ -1,84 +1,23 @@
-"""Web pages served by the gateway: sign in, your registration, neighbours, polls with pictures, records.
-
-A signed-in browser holds the session token in an HttpOnly, SameSite=Strict cookie; every form
-also carries a token derived from the session, so another site cannot post in the voter's name, and
-an idempotency key made when the page was drawn, so a form sent twice (a double click, a reload after
-a lost answer) acts once.
-"""
+"""Web pages served by the gateway: your registration, neighbours, polls with pictures, records (sign-in and your
+account: account_pages.py; what they share: page_kit.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-from pathlib import Path
-from typing import Annotated, Literal
-from urllib.parse import quote
+from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from civitas_kernel.commands import CommandError, KeyReusedError
-from civitas_kernel.service.problems import Problem
 from civitas_kernel.voter_command import VoterCommand
 
-from civitas_gateway.auth.state import auth_state
 from civitas_gateway.charts import cascade_graph, ranking_chart
-from civitas_gateway.ratelimit import client_address
+from civitas_gateway.page_kit import FormKey, back, page_voter, render, signed_in, templates
 
-HERE = Path(__file__).parent
-COOKIE = "civitas_session"
 ATTRIBUTES = ("name", "residence", "link", "note")
 SEARCH_LIMIT = 50
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals["new_key"] = lambda: secrets.token_urlsafe(16)  # one per form drawn
-FormKey = Annotated[str, Form(max_length=100)]  # the form's idempotency key
-
-
-def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-
-def _token(request: Request) -> str | None:
-    return request.cookies.get(COOKIE)
-
-
-def page_voter(request: Request) -> str | None:
-    token = _token(request)
-    return auth_state(request).sign_in.voter_of(token) if token else None
-
-
-def csrf_for(token: str | None) -> str:
-    return hmac.new((token or "").encode(), b"civitas/csrf", hashlib.sha256).hexdigest()[:32] if token else ""
-
-
-def render(request: Request, template: str, **context) -> HTMLResponse:
-    site = request.app.state.site
-    context.setdefault("message", request.query_params.get("message"))
-    context.setdefault("error", request.query_params.get("error"))
-    return templates.TemplateResponse(
-        request, template,
-        {"site": site.settings.SITE, "voter": page_voter(request), "csrf": csrf_for(_token(request)), **context},
-    )
-
-
-def back(path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    query = f"?message={quote(message)}" if message else f"?error={quote(error)}" if error else ""
-    return RedirectResponse(path + query, status_code=303)
-
-
-def signed_in(request: Request, csrf: str) -> str:
-    """The voter posting a form; refuses a missing session or a form not from this site."""
-    voter = page_voter(request)
-    if voter is None:
-        raise Problem(401, "sign in first", kind="unauthenticated")
-    if not hmac.compare_digest(csrf, csrf_for(_token(request))):
-        raise Problem(403, "this form did not come from this site's page; reload the page and try again", kind="csrf")
-    return voter
 
 
 async def act(request: Request, csrf: str, key: str, path: str, service: str, *args: str) -> RedirectResponse:
@@ -102,48 +41,6 @@ def home(request: Request):
     with site.lock:
         polls = site.polls.list_polls().data
     return render(request, "home.html", polls=polls)
-
-
-@router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request):
-    return render(request, "signin.html")
-
-
-@router.post("/signin", response_class=HTMLResponse)
-def signin_send(request: Request, email: str = Form(..., max_length=254)):
-    from civitas_gateway.auth.addresses import normalise_email
-
-    try:
-        address = normalise_email(email)
-    except ValueError:
-        return render(request, "signin.html", error=f"{email!r} is not an email address; write it like alice@example.org")
-    state = auth_state(request)
-    state.limit_code_request(client_address(request.scope), address)
-    challenge = state.sign_in.send_code(address)
-    return render(request, "signin.html", challenge=challenge.id, email=address)
-
-
-@router.post("/signin/code")
-def signin_code(request: Request, challenge: str = Form(..., max_length=200), code: str = Form(..., max_length=20),
-                email: str = Form("", max_length=254), totp: str = Form("", max_length=20)):
-    state = auth_state(request)
-    try:
-        session = state.sign_in.open_session(challenge, code.strip(), totp.strip() or None)
-    except Problem as e:
-        return render(request, "signin.html", challenge=challenge, email=email, error=e.detail)
-    response = RedirectResponse("/me?message=" + quote(f"signed in as {session.voter}"), status_code=303)
-    response.set_cookie(COOKIE, session.token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        max_age=int(session.expires_at - state.sign_in.clock()))
-    return response
-
-
-@router.post("/signout")
-def signout(request: Request, csrf: str = Form("")):
-    signed_in(request, csrf)
-    auth_state(request).sign_in.close_session(_token(request))
-    response = back("/", message="signed out")
-    response.delete_cookie(COOKIE)
-    return response
 
 
 @router.get("/me", response_class=HTMLResponse)

@@ -12,17 +12,18 @@ OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
 
 @pytest.fixture
 def make_site_app(smtp, tmp_path):
-    """make_site_app() -> (site, app): the whole site's application on a real log, mailing through the real SMTP server."""
+    """make_site_app(**auth_settings) -> (site, app): the whole site's application on a real log, mailing through the real
+    SMTP server."""
     from civitas_gateway import create_app
 
     from civitas.settings import Settings
     from civitas.site import Site
 
-    def make():
+    def make(**auth_settings):
         home = tmp_path / "home"
         site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0))
-        auth = AuthSettings(HOME=home, SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_TIMEOUT=30,
-                            OPERATOR_TOKEN=OPERATOR_TOKEN)
+        auth = AuthSettings(**{"HOME": home, "SITE": "localhost", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp[1],
+                               "SMTP_TIMEOUT": 30, "OPERATOR_TOKEN": OPERATOR_TOKEN} | auth_settings)
         return site, create_app(site, auth)
 
     return make

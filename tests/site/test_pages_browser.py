@@ -94,3 +94,79 @@ def test_a_form_posted_from_elsewhere_is_refused(served, inbox):
     _, base = served
     response = httpx.post(base + "/polls/test-poll/vote", data={"candidate": "bob@example.org", "csrf": "x"})
     assert response.status_code == 401
+
+
+def test_no_page_breaks_its_content_security_policy(served, browser, inbox, operator_headers):
+    _, base = served
+    httpx.post(base + "/api/polls", json={"name": "test-poll"}, headers=operator_headers).raise_for_status()
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in(page, base, inbox, "alice@example.org")
+    page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")
+    page.click("form[action='/me/residence'] button")
+    page.goto(base + "/polls/test-poll")
+    page.fill("input[name=candidate]", "bob@example.org")
+    page.click("button:has-text('Vote')")
+    httpx.post(base + "/api/records/list", headers=operator_headers).raise_for_status()
+    httpx.post(base + "/api/records/count", headers=operator_headers).raise_for_status()
+    page.goto(base + "/polls/test-poll")
+    assert page.locator("#ranking svg rect.bar").count() == 1  # the charts drawn under the policy
+    assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"  # site.css applies
+    for path in ("/me", "/neighbours?q=alice", "/records", "/"):
+        page.goto(base + path)
+    assert not violations, violations
+
+
+def test_another_site_cannot_sign_the_browser_in_as_someone_else(served, browser, inbox):
+    """Login CSRF: a page elsewhere posts the attacker's own challenge and code to /signin/code."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    from civitas_kernel.testing.serving import ServerThread
+
+    _, base = served
+    challenge = httpx.post(base + "/api/auth/code", json={"email": "mallory@example.org"}).json()["challenge"]
+    code = inbox.code_for("mallory@example.org")
+    elsewhere = FastAPI()
+
+    @elsewhere.get("/", response_class=HTMLResponse)
+    def trap() -> str:
+        return (f'<form method="post" action="{base}/signin/code"><input type="hidden" name="challenge" value="{challenge}">'
+                f'<input type="hidden" name="code" value="{code}"><button>Win a prize</button></form>')
+
+    server = ServerThread()
+    with server.serving(elsewhere):
+        page = browser.new_page()
+        page.goto(f"http://localhost:{server.port}/")  # another site than 127.0.0.1
+        page.click("button")
+        page.wait_for_load_state()
+        page.goto(base + "/me")
+    assert page.url.startswith(base + "/signin"), "the browser was signed in as the attacker"
+    assert httpx.post(base + "/api/auth/session", json={"challenge": challenge, "code": code}).status_code == 200
+
+
+def test_a_voter_ends_a_stolen_session_and_turns_two_step_sign_in_on_from_the_account_page(served, browser, inbox):
+    import pyotp
+
+    _, base = served
+    stolen = httpx.post(base + "/api/auth/code", json={"email": "alice@example.org"}).json()["challenge"]
+    thief = httpx.post(base + "/api/auth/session", json={"challenge": stolen,
+                                                         "code": inbox.code_for("alice@example.org")}).json()["token"]
+    page = browser.new_page()
+    sign_in(page, base, inbox, "alice@example.org")
+    page.goto(base + "/account")
+    assert page.locator("#sessions tr").count() == 3  # a heading and two sessions
+    page.click("form[action='/account/sessions/end'] button:has-text('End every other session')")
+    assert "ended 1 session" in page.text_content("[role=status]")
+    assert httpx.get(base + "/api/auth/sessions", headers={"Authorization": f"Bearer {thief}"}).status_code == 401
+
+    page.click("button:has-text('Turn on two-step sign-in')")
+    page.fill("input[name=code]", inbox.code_for("alice@example.org"))
+    page.click("button:has-text('Continue')")
+    authenticator = pyotp.TOTP(page.text_content("#totp-secret"))
+    page.fill("input[name=totp]", authenticator.now())
+    page.click("button:has-text('Turn on')")
+    assert "two-step sign-in is on" in page.text_content("[role=status]")
+    assert "Two-step sign-in is on" in inbox.last_to("alice@example.org")["Subject"]

@@ -99,3 +99,13 @@ def test_the_vote_routes_honour_the_apps_dependency_overrides(make_site_app, ope
         reply = api.put("/api/polls/test-poll/vote", json={"candidate": "c@example.org"})
         assert reply.status_code == 200, reply.text
         assert api.delete("/api/polls/test-poll/vote").status_code == 200
+
+
+def test_a_count_in_which_no_vote_is_cast_still_draws_its_page(api, sign_in, operator_headers):
+    api.post("/api/polls", json={"name": "test-poll"}, headers=operator_headers)
+    alice = {"Authorization": f"Bearer {sign_in(api, 'alice@example.org')}"}  # not registered: her vote is barred
+    assert api.put("/api/polls/test-poll/vote", json={"candidate": "bob@example.org"}, headers=alice).status_code == 200
+    api.post("/api/records/list", headers=operator_headers)
+    api.post("/api/records/count", headers=operator_headers)
+    page = api.get("/polls/test-poll")
+    assert page.status_code == 200 and "No vote is cast in this count" in page.text

@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.events import NewEvent, decode_body
-from civitas_kernel.log import AppendResult, EventLog
+from civitas_kernel.log import AppendResult, EventLog, KeptReply
 
 ATTEMPTS = 8
 Evolve = Callable[[str, Message, str], None]  # (event type, body, actor)
@@ -28,6 +28,7 @@ class PendingWrites:
     def __init__(self, log: EventLog) -> None:
         self.log = log
         self.events: dict[str, list[NewEvent]] = {}
+        self.replies: list[KeptReply] = []  # keyed commands' replies, written with the events
         self._expected: dict[str, int] = {}
         self._owners: dict[str, StreamFolder] = {}
 
@@ -38,12 +39,13 @@ class PendingWrites:
 
     def flush(self) -> None:
         """Write everything decided so far, atomically; ConcurrencyError if another writer came first."""
-        if not self.events:
+        if not self.events and not self.replies:
             return
         batches = [(stream, events, self._expected[stream]) for stream, events in self.events.items()]
-        for result in self.log.append_batches(batches):
+        for result in self.log.append_batches(batches, replies=self.replies):
             self._owners[result.stream].positions[result.stream] = result.last_seq
         self.events.clear()
+        self.replies.clear()
         self._expected.clear()
 
 
@@ -54,6 +56,16 @@ class StreamFolder:
         self.log, self.evolve = log, evolve
         self.positions = {stream: 0 for stream in streams}
         self.pending: PendingWrites | None = None
+
+    def refold(self, evolve: Evolve) -> None:
+        """Fold every stream again from the start through `evolve` (a fresh state's), e.g. after its state got
+        ahead of the log because a write failed."""
+        self.evolve, self.positions = evolve, dict.fromkeys(self.positions, 0)
+        pending, self.pending = self.pending, None
+        try:
+            self.catch_up()
+        finally:
+            self.pending = pending
 
     def catch_up(self) -> int:
         if self.pending is not None:

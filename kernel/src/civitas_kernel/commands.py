@@ -21,6 +21,7 @@ class CommandError(Exception):
     """A user's mistake; the message says what to do instead. Nothing was written."""
 
     status = 400
+    kind: str | None = None  # the problem type HTTP answers name, where one is more telling than the status
 
 
 class NotFoundError(CommandError):
@@ -33,3 +34,13 @@ class ForbiddenError(CommandError):
 
 class ConflictError(CommandError):
     status = 409
+
+
+class UnprocessableError(CommandError):
+    status = 422
+
+
+class KeyReusedError(UnprocessableError):
+    """An idempotency key the caller already used for another request."""
+
+    kind = "idempotency-key-reused"

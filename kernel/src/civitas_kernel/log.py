@@ -41,6 +41,16 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptReply:
+    """A keyed command's request (its digest) and the reply it got, kept with its events so a retry gets that reply."""
+
+    caller: str
+    key: str
+    request: bytes
+    reply: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StreamReport:
     site: str
     stream: str
@@ -120,11 +130,18 @@ class EventLog(ABC):
         """
 
     @abstractmethod
-    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]]) -> list[AppendResult]:
+    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]], *,
+                       replies: Sequence[KeptReply] = ()) -> list[AppendResult]:
         """Append several streams' batches in one transaction: all of them, or (on any error) none.
 
         Each batch is (stream, events, expected_seq); a different head raises ConcurrencyError.
+        replies: keyed commands' replies to keep in the same transaction (there may be no batch at all);
+        a (caller, key) kept meanwhile by another writer raises ConcurrencyError too.
         """
+
+    @abstractmethod
+    def kept_reply(self, caller: str, key: str) -> KeptReply | None:
+        """The request and reply kept for `caller`'s idempotency key, if a command with it was written."""
 
     @abstractmethod
     def idempotent_result(self, idempotency_key: str) -> AppendResult | None:

@@ -42,3 +42,11 @@ class SiteSettings(BaseSettings):
     @property
     def key_path(self) -> Path:
         return self.HOME / "site-key.pem"
+
+
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """Files this process creates are its owner's alone: keys, tokens, sign-in stores and their SQLite companions."""
+    os.umask(PRIVATE_UMASK)

@@ -3,10 +3,14 @@ share."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
 from civitas_kernel.commands import CommandError
+
+
+ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]")  # what no word holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,14 @@ class VoterCommand:
 
 
 def split_line(line: str) -> list[str]:
-    """A voter-shell line's words, as a POSIX shell splits them (quotes group words)."""
+    """A voter-shell line's words, as a POSIX shell splits them (quotes group words; spaces and tabs part them).
+
+    Any other control character or line separator is refused, not taken for a space: a value never holds one.
+    """
+    odd = ODD.search(line)
+    if odd is not None:
+        raise CommandError(f"the line holds U+{ord(odd[0]):04X}, a control character or line separator; "
+                           "write one command a line, with words parted by spaces")
     if not any(c in line for c in "\"'\\"):
         return line.split()  # nothing quoted: the same words, without shlex's per-character loop
     try:

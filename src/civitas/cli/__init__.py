@@ -9,6 +9,7 @@ from typer._click import exceptions as click_exceptions  # typer vendors click: 
 
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
+from civitas_kernel.settings import keep_files_private
 
 from civitas.cli import (
     change_commands,
@@ -52,6 +53,7 @@ app.command()(serve_command.serve)
 
 def main(args: list[str] | None = None) -> ExitStatus:
     """Run the command line; returns the exit status instead of exiting, so tests run the real thing."""
+    keep_files_private()
     try:
         result = app(args=args, prog_name="civitas", standalone_mode=False)
     except typer.Exit as e:

@@ -33,13 +33,12 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, envvar="CIVITAS_PORT", help="Port to listen on."),
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
-        import uvicorn
-
         from civitas_counter import CompileScheduler, compile_all
         from civitas_deployer import DecideScheduler
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
+        from civitas_kernel.service.server import run_server, server_config
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
@@ -76,7 +75,7 @@ def register(app: typer.Typer) -> None:
         scheduler.start()
         deciding.start()
         try:
-            uvicorn.run(app, host=host, port=port, log_level="warning")
+            run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
             deciding.stop()
             scheduler.stop()

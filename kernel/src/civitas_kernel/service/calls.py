@@ -7,13 +7,21 @@ from typing import Any
 import httpx
 from opentelemetry import propagate
 
-from civitas_kernel.commands import CommandError, ConflictError, ForbiddenError, NotFoundError
-from civitas_kernel.service.problems import Problem
+from civitas_kernel.commands import (
+    CommandError,
+    ConflictError,
+    ForbiddenError,
+    KeyReusedError,
+    NotFoundError,
+    UnprocessableError,
+)
+from civitas_kernel.service.problems import TYPE_PREFIX, Problem
 
 # A service answers a user's mistake with the status of its CommandError class; raise that class again here.
 ERRORS_BY_STATUS: dict[int, type[CommandError]] = {
-    400: CommandError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError, 422: CommandError,
+    400: CommandError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError, 422: UnprocessableError,
 }
+ERRORS_BY_KIND: dict[str, type[CommandError]] = {KeyReusedError.kind: KeyReusedError}
 
 
 class ServiceUnavailable(Problem):
@@ -60,16 +68,19 @@ class ServiceClient:
 
 def error_of(service: str, response: httpx.Response) -> Exception:
     """The error a service's problem answer stands for: the same CommandError class, else ServiceUnavailable."""
+    kind = None
     try:
-        detail = response.json().get("detail") or response.reason_phrase
-    except ValueError:
+        body = response.json()
+        detail = body.get("detail") or response.reason_phrase
+        kind = str(body.get("type", "")).removeprefix(TYPE_PREFIX) or None
+    except (ValueError, AttributeError):
         detail = response.reason_phrase
-    return error_of_status(service, response.status_code, detail)
+    return error_of_status(service, response.status_code, detail, kind)
 
 
-def error_of_status(service: str, status: int, detail: str) -> Exception:
+def error_of_status(service: str, status: int, detail: str, kind: str | None = None) -> Exception:
     """The error a service means by answering `status` (for a whole request, or for one command of a batch)."""
-    error_class = ERRORS_BY_STATUS.get(status)
+    error_class = ERRORS_BY_KIND.get(kind or "") or ERRORS_BY_STATUS.get(status)
     if error_class is not None:
         return error_class(detail)
     return ServiceUnavailable(service, f"it answered {status}: {detail}")

@@ -22,6 +22,7 @@ from civitas_kernel.commands import CommandError, NotFoundError, Reply
 from civitas_kernel.errors import ConcurrencyError
 from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.service.keys import shared_site_key
+from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.service.outbox import Publisher
 from civitas_kernel.service.problems import UNEXPECTED_DETAIL, install_problem_handlers
 from civitas_kernel.service.settings import OwnerSettings
@@ -31,6 +32,10 @@ from civitas_kernel.sql.base import SqlEventLog
 from civitas_kernel.voter_command import VoterCommand
 
 logger = logging.getLogger("civitas.owner")
+
+# A batch of MAX_BATCH commands from the gateway is the largest body an owner takes.
+OWNER_BODY_LIMITS = BodyLimits(routes={"/commands": 8 * 1024 * 1024})
+MAX_POSITION = 2**63 - 1  # positions are 64-bit in every database
 
 T = TypeVar("T")
 C = TypeVar("C")  # the service's command layer: RegistryCommands or PollCommands
@@ -59,7 +64,7 @@ def result_json(service: str, outcome: Reply | BaseException) -> dict:
     if isinstance(outcome, Reply):
         return reply_json(outcome)
     if isinstance(outcome, CommandError):
-        return {"status": outcome.status, "detail": str(outcome)}
+        return {"status": outcome.status, "detail": str(outcome)} | ({"kind": outcome.kind} if outcome.kind else {})
     if isinstance(outcome, ConcurrencyError):
         return {"status": 409, "detail": str(outcome)}
     incident = secrets.token_hex(6)
@@ -161,6 +166,7 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
 
     app = FastAPI(title=title, lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
+    app.add_middleware(RequestLimits, limits=OWNER_BODY_LIMITS)
     app.state.owner = owner
     metrics = telemetry.instruments()
 
@@ -189,7 +195,8 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
         return await asyncio.to_thread(owner.streams_json)
 
     @app.get("/events/{stream}")
-    async def events(stream: str, after: int = Query(0, ge=0), until: int | None = Query(None, ge=0)) -> list[dict]:
+    async def events(stream: str, after: int = Query(0, ge=0, le=MAX_POSITION),
+                     until: int | None = Query(None, ge=0, le=MAX_POSITION)) -> list[dict]:
         """Sealed events of this service's stream, exactly as sealed, with the checkpoints closing appends.
 
         Consumers fill gaps from here."""

@@ -83,7 +83,7 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> J
 
 
 async def _on_command_error(request: Request, exc: CommandError) -> JSONResponse:
-    return problem_response(exc.status, str(exc))
+    return problem_response(exc.status, str(exc), kind=exc.kind)
 
 
 async def _on_concurrency_error(request: Request, exc: ConcurrencyError) -> JSONResponse:

@@ -16,9 +16,9 @@ from typing import Any
 
 from civitas_kernel import telemetry
 from civitas_kernel.service.settings import ServiceSettings
+from civitas_kernel.settings import keep_files_private
 
 SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway", "deployer")
-KEEP_ALIVE_S = 30  # longer than callers keep idle connections (ServiceClient: 10 s), so a reused one is never closing
 
 
 class ServiceNotFound(ValueError):
@@ -61,7 +61,7 @@ def serve(name: str | None = None, *, host: str | None = None, port: int | None 
           workers: int | None = None, echo: Callable[[str], None] = print) -> None:
     """Run service `name` (default $CIVITAS_SERVICE) under uvicorn until stopped. Raises ValueError for a
     mistake the caller can fix (an unknown service, several workers of a service that keeps state)."""
-    import uvicorn
+    from civitas_kernel.service.server import run_server, server_config
 
     entry = entry_of(name or os.environ.get("CIVITAS_SERVICE"))
     overrides = {k: v for k, v in {"HOST": host, "PORT": port, "WORKERS": workers}.items() if v is not None}
@@ -69,22 +69,23 @@ def serve(name: str | None = None, *, host: str | None = None, port: int | None 
     if settings.WORKERS > 1 and not entry.stateless:
         raise ValueError(f"only a service that keeps no state runs several workers; {entry.name} is the one writer "
                          "of its streams (or of its replica), so run it with one (unset CIVITAS_WORKERS)")
+    keep_files_private()
     if entry.preflight is not None:
         entry.preflight()  # said once, before any worker starts
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {entry.name} %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per internal call drowns what matters
     port_ = settings.PORT or entry.port
-    options = {"host": settings.HOST, "port": port_, "log_level": "warning", "timeout_keep_alive": KEEP_ALIVE_S,
-               "proxy_headers": bool(settings.FORWARDED_ALLOW_IPS), "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS or None}
+    # Forwarded headers are the gateway's to read (from CIVITAS_FORWARDED_ALLOW_IPS proxies only), never uvicorn's.
+    options = {"host": settings.HOST, "port": port_, "log_level": "warning"}
     echo(f"civitas {entry.name} of site {settings.SITE} on http://{settings.HOST}:{port_}"
          + (f" ({settings.WORKERS} workers)" if settings.WORKERS > 1 else ""))
     if settings.WORKERS > 1:
         # Each worker process builds the app itself, from the same environment.
         os.environ.update({f"CIVITAS_{k}": str(v) for k, v in overrides.items()} | {"CIVITAS_SERVICE": entry.name})
-        uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.WORKERS, **options)
+        run_server(server_config(f"{__name__}:app_from_environment", factory=True, workers=settings.WORKERS, **options))
         return
     configure_telemetry(entry.name)
-    uvicorn.run(entry.create_app(settings), **options)
+    run_server(server_config(entry.create_app(settings), **options))
 
 
 def main(name: str | None = None, argv: Sequence[str] | None = None) -> int:

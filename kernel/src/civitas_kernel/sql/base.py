@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from civitas_kernel.log import (
     AppendResult,
     EventLog,
     IngestRange,
+    KeptReply,
     Position,
     Progress,
     StreamReport,
@@ -40,6 +42,10 @@ def _now_us() -> int:
 
 def _new_event_id() -> str:
     return str(uuid.uuid4())
+
+
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class SqlEventLog(EventLog):
@@ -166,7 +172,8 @@ class SqlEventLog(EventLog):
             self._notify_appended(written)
         return result
 
-    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]]) -> list[AppendResult]:
+    def append_batches(self, batches: Sequence[tuple[str, Sequence[NewEvent], int | None]], *,
+                       replies: Sequence[KeptReply] = ()) -> list[AppendResult]:
         for stream, events, _ in batches:
             check_append(stream, events)
         if len({stream for stream, _, _ in batches}) != len(batches):
@@ -174,12 +181,34 @@ class SqlEventLog(EventLog):
         # Streams in name order, so two writers of overlapping sets lock heads in the same order.
         ordered = sorted(batches, key=lambda b: b[0])
         written: list[Written] = []
-        with self._transaction() as cur:
-            results = {stream: self._append_in(cur, stream, events, expected, None, written)
-                       for stream, events, expected in ordered}
+        try:
+            with self._transaction() as cur:
+                results = {stream: self._append_in(cur, stream, events, expected, None, written)
+                           for stream, events, expected in ordered}
+                self._keep_replies(cur, replies)
+        except self.unique_violation:
+            if not replies:
+                raise
+            raise ConcurrencyError(self.site, "command_keys", 0, 1) from None  # another writer kept the key first
         if results:
             self._notify_appended(written)
         return [results[stream] for stream, _, _ in batches]
+
+    def _keep_replies(self, cur, replies: Sequence[KeptReply]) -> None:
+        for kept in replies:
+            cur.execute(self._sql("SELECT 1 FROM command_keys WHERE site = ? AND caller = ? AND key = ?"),
+                        (self.site, kept.caller, _key_digest(kept.key)))
+            if cur.fetchone() is not None:
+                raise ConcurrencyError(self.site, "command_keys", 0, 1)  # kept meanwhile: the caller replays it
+            cur.execute(
+                self._sql("INSERT INTO command_keys (site, caller, key, request, reply) VALUES (?, ?, ?, ?, ?)"),
+                (self.site, kept.caller, _key_digest(kept.key), kept.request, kept.reply),
+            )
+
+    def kept_reply(self, caller: str, key: str) -> KeptReply | None:
+        rows = self._fetch("SELECT request, reply FROM command_keys WHERE site = ? AND caller = ? AND key = ?",
+                           self.site, caller, _key_digest(key))
+        return KeptReply(caller, key, bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
 
     def _append_in(
         self, cur, stream: str, events: Sequence[NewEvent], expected_seq: int | None, idempotency_key: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlalchemy
@@ -18,9 +19,29 @@ def create_engine(url: str, **kwargs) -> Engine:
     engine = sqlalchemy.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+            keep_private(Path(engine.url.database))
         _make_sqlite_transactional(engine)
     return engine
+
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def keep_private(path: Path) -> None:
+    """Create an SQLite database file readable by its owner only, and make it and its companions so if they exist.
+
+    SQLite gives its -wal, -shm and -journal files the database file's mode when it makes them, so a
+    database created 0600 before its first connection stays private whatever the umask; files an older
+    version left readable by others (a sign-in store's hold TOTP secrets) are tightened here.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in [path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)]:
+        try:
+            if file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

@@ -45,6 +45,19 @@ idempotency = Table(
     Column("last_seq", BigInteger, nullable=False),
 )
 
+# A command sent with an idempotency key, by whom, and the reply it got: a retry gets that reply again and a
+# different request under the same key is refused. Keys are scoped to their caller; they are kept as digests
+# and replies hold only what the log already shows publicly.
+command_keys = Table(
+    "command_keys",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("caller", String(320), primary_key=True),
+    Column("key", String(64), primary_key=True),  # SHA-256 of the key, hex
+    Column("request", LargeBinary, nullable=False),  # digest of what was asked
+    Column("reply", LargeBinary, nullable=False),  # the reply, as JSON
+)
+
 site_keys = Table(
     "site_keys",
     metadata,

@@ -10,19 +10,23 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 
+from civitas_kernel.service.server import ServerLimits, server_config
 from civitas_kernel.testing.ports import free_port
 
 
 class ServerThread:
-    """An application served over real HTTP by uvicorn in a thread of this process; its URL is known before it starts."""
+    """An application served over real HTTP by uvicorn in a thread of this process, as civitas serves it (server.py,
+    limits from the environment unless given); its URL is known before it starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ServerLimits | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.limits = limits
 
     @contextmanager
     def serving(self, app) -> Iterator[str]:
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        server = uvicorn.Server(server_config(app, host="127.0.0.1", port=self.port, limits=self.limits,
+                                              log_level="warning"))
         thread = threading.Thread(target=server.run, name=f"uvicorn-{self.port}", daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

@@ -25,6 +25,7 @@ from civitas_kernel.kafka import KafkaSettings, StreamConsumer
 from civitas_kernel.records import Record
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.keys import shared_site_key
+from civitas_kernel.service.limits import RequestLimits
 from civitas_kernel.service.problems import install_problem_handlers
 from civitas_kernel.service.serve import ServiceEntry
 from civitas_kernel.sql import open_log
@@ -95,6 +96,7 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
             replica.engine.dispose()
 
     app = FastAPI(title="civitas counter (internal)", lifespan=lifespan, telemetry=telemetry.web_telemetry())
+    app.add_middleware(RequestLimits)
     install_problem_handlers(app)
     app.state.follower = follower
 

@@ -109,7 +109,8 @@ async def set_attribute(voter: str, attribute: Attribute, body: Value, me: Curre
                         key: IdempotencyKey = None) -> dict:
     """Set your own attribute, or pre-register another (`--alter`) where the site allows it."""
     alter = [] if voter == me else ["--alter", voter]
-    return await _register(site, me, ["set", *alter, attribute, *body.value.split()], key)
+    # Only spaces part words: a tab or line break reaches the register, which refuses it rather than rewriting it.
+    return await _register(site, me, ["set", *alter, attribute, *body.value.split(" ")], key)
 
 
 @router.delete("/register/{voter}/attributes/{attribute}", tags=["register"])
@@ -132,7 +133,7 @@ async def untrust(trustee: str, me: CurrentVoter, site: SiteDep, key: Idempotenc
 @router.put("/doubt/{doubted}", tags=["doubt"])
 async def doubt(doubted: str, body: Reason, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Signal doubt about a registrant (it never changes a trust level)."""
-    return await _register(site, me, ["doubt", doubted, *body.reason.split()], key)
+    return await _register(site, me, ["doubt", doubted, *body.reason.split(" ")], key)
 
 
 @router.delete("/doubt/{doubted}", tags=["doubt"])

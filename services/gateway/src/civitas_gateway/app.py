@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civitas_kernel import telemetry
+from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
-from civitas_gateway import api, pages, records_pages, voter_pages
+from civitas_gateway import account_pages, api, page_kit, pages, records_pages, voter_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
 from civitas_gateway.notices import install_notices
+from civitas_gateway.security import SecurityHeaders
 from civitas_gateway.site import Site
+
+
+BODY_LIMITS = BodyLimits()  # 64 KiB on every route: the largest a voter sends (a shell line, a value) is a few KiB
 
 
 def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
@@ -24,15 +30,23 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         "hash-chained, signed log. Sign in with POST /api/auth/code and POST /api/auth/session.",
         version="0.1.0",
         telemetry=telemetry.web_telemetry(),
+        docs_url=None,  # served by pages.docs, which runs no inline script
+        redoc_url=None,
     )
     app.state.site = site
     app.include_router(api.router)
+    app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
+    install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
+    app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
+    if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)
     app.include_router(pages.router)
     app.include_router(voter_pages.router)
     app.include_router(records_pages.router)
+    app.include_router(account_pages.router)
     install_notices(app, site)
-    pages.mount_static(app)
+    page_kit.mount_static(app)
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
 
     @app.get("/health", tags=["site"])
@@ -56,5 +70,4 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
             for s, stream, head in site.log.streams()
         ]
 
-    install_error_pages(app)  # last: its middleware must see every problem answered inside
     return app

@@ -66,6 +66,8 @@ def cascade_graph(count: PollCount, me: str | None = None) -> str:
     rows: dict[int, list[str]] = defaultdict(list)
     for node in sorted(shown, key=lambda n: (layer.get(n, 0), n)):
         rows[layer.get(node, 0)].append(node)
+    if not rows:  # votes, but none cast (every voter barred) and the viewer not in the count
+        return '<p class="empty">No vote is cast in this count.</p>'
     widest = max(len(r) for r in rows.values())
     width, height = max(widest * NODE_GAP + 40, 300), len(rows) * LAYER_GAP + 40
     at = {node: (20 + NODE_GAP / 2 + i * NODE_GAP + (widest - len(row)) * NODE_GAP / 2, 30 + depth * LAYER_GAP)

@@ -2,7 +2,7 @@
 API clients keep RFC 9457 problem details (civitas_kernel.service.problems). The choice is made on `Accept`.
 
 Every problem the app answers, from a route, a dependency, a middleware or the 500 handler, is first a
-problem+json response; `HtmlProblems` (outermost middleware) turns it into a page when the client prefers
+problem+json response; `HtmlProblems` (a middleware outside every one that answers problems, inside the security headers) turns it into a page when the client prefers
 HTML, keeping the status and headers such as Retry-After. The 500 handler runs outside all middleware, so
 `install_error_pages` wraps it too.
 """
@@ -227,7 +227,8 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Answer problems as pages to browsers; call it last in create_app, so its middleware is the outermost."""
+    """Answer problems as pages to browsers; call it after every middleware that answers problems (the limits), and
+    before the security headers, which then see the page it made."""
     app.add_middleware(HtmlProblems)
     unexpected: Handler | None = app.exception_handlers.get(Exception)
     if unexpected is None:

@@ -92,7 +92,7 @@ class CommandForwarder:
         results = answer["results"]
         if len(results) != len(commands):
             raise ServiceUnavailable(self.name, f"it answered {len(results)} results for {len(commands)} commands")
-        return [error_of_status(self.name, int(r["status"]), str(r.get("detail", ""))) if "status" in r
+        return [error_of_status(self.name, int(r["status"]), str(r.get("detail", "")), r.get("kind")) if "status" in r
                 else Reply(r["text"], r.get("data")) for r in results]
 
     @property

@@ -149,7 +149,7 @@ class _Plan:
             raise HTTPException(400, "There was an error parsing the body") from error
         try:
             document = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None, body
         value, errors = self.body.validate(document, {}, loc=("body",))
         if errors:

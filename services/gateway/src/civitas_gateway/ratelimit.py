@@ -100,7 +100,7 @@ def too_many_requests(wait: float, what: str) -> Problem:
 
 
 def client_address(scope: Scope) -> str:
-    """The peer's address as the ASGI server reports it (run uvicorn with --proxy-headers behind a proxy)."""
+    """The client's address: the peer's, or the one a proxy named in CIVITAS_FORWARDED_ALLOW_IPS says it forwards for."""
     client = scope.get("client")
     return client[0] if client else "unknown"
 

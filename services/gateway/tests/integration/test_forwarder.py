@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from civitas_kernel.commands import CommandError, NotFoundError
+from civitas_kernel.commands import CommandError, KeyReusedError, NotFoundError
 from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.service.calls import ServiceUnavailable
 from civitas_kernel.service.settings import OwnerSettings
@@ -74,3 +74,24 @@ def test_an_owner_that_does_not_answer_is_a_service_unavailable_for_every_comman
 
     outcomes = asyncio.run(scenario())
     assert all(isinstance(o, ServiceUnavailable) and o.status_code == 503 and "polls" in o.detail for o in outcomes)
+
+
+def test_idempotency_keys_travel_to_the_owner_scoped_to_their_voter(polls_url):
+    forwarder = CommandForwarder("polls", polls_url)
+
+    async def scenario():
+        try:
+            first = await forwarder.submit(VoterCommand(VOTERS[1], "mayor", ("vote", VOTERS[0]), "key-1"))
+            others = await forwarder.submit(VoterCommand(VOTERS[2], "mayor", ("vote", VOTERS[3]), "key-1"))
+            again = await forwarder.submit(VoterCommand(VOTERS[1], "mayor", ("vote", VOTERS[0]), "key-1"))
+            reused = await asyncio.gather(forwarder.submit(VoterCommand(VOTERS[1], "mayor", ("unvote",), "key-1")),
+                                          return_exceptions=True)
+            return first, others, again, reused[0]
+        finally:
+            await forwarder.aclose()
+
+    first, others, again, reused = asyncio.run(scenario())
+    assert others.data["candidate"] == VOTERS[3]  # another voter's key is not theirs
+    assert again == first
+    assert isinstance(reused, KeyReusedError) and "new key" in str(reused)
+    assert httpx.get(polls_url + "/polls/mayor/votes").json() == {VOTERS[1]: VOTERS[0], VOTERS[2]: VOTERS[3]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from civitas_gateway.ratelimit import Rate, RateLimiter
 
@@ -11,8 +12,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_code_requests_for_one_email_are_limited(make_client, inbox, expect_problem):
-    client = make_client(RATE_CODE_ADDRESS="100/10min")  # so that only the email's limit bites
+def test_code_requests_for_one_email_from_one_client_are_limited(make_client, inbox, expect_problem):
+    client = make_client(RATE_CODE_ADDRESS="100/10min", RATE_CODE_EMAIL="5/10min")  # only the email's limit bites
     answers = [client.post("/api/auth/code", json={"email": "alice@example.org"}) for _ in range(6)]
 
     assert [a.status_code for a in answers[:5]] == [202] * 5
@@ -22,6 +23,31 @@ def test_code_requests_for_one_email_are_limited(make_client, inbox, expect_prob
     assert "email address" in problem["detail"]
     assert len(inbox.messages) == 5  # no mail for the refused request
     assert client.post("/api/auth/code", json={"email": "bob@example.org"}).status_code == 202
+
+
+def test_others_asking_for_a_voters_codes_do_not_lock_the_voter_out(make_client, inbox, expect_problem):
+    attacker = make_client()
+    for _ in range(20):
+        attacker.post("/api/auth/code", json={"email": "victim@example.org"})
+    expect_problem(attacker.post("/api/auth/code", json={"email": "victim@example.org"}), 429, "rate-limited")
+
+    victim = TestClient(attacker.app, client=("198.51.100.7", 50000))  # the victim, from their own address
+    sent = victim.post("/api/auth/code", json={"email": "victim@example.org"})
+    assert sent.status_code == 202, sent.text
+    opened = victim.post("/api/auth/session", json={"challenge": sent.json()["challenge"],
+                                                    "code": inbox.code_for("victim@example.org")})
+    assert opened.status_code == 200, opened.text
+
+
+def test_the_sites_mail_is_capped_per_hour(make_client, inbox, expect_problem):
+    clients = [make_client(MAIL_PER_HOUR=3)]
+    app = clients[0].app
+    clients += [TestClient(app, client=(f"198.51.100.{i}", 50000)) for i in range(1, 4)]
+    answers = [c.post("/api/auth/code", json={"email": f"voter{i}@example.org"}) for i, c in enumerate(clients)]
+    assert [a.status_code for a in answers[:3]] == [202] * 3
+    problem = expect_problem(answers[3], 503, "mail-cap-reached")
+    assert "this hour" in problem["detail"] and int(answers[3].headers["retry-after"]) > 0
+    assert len(inbox.messages) == 3
 
 
 def test_code_requests_from_one_address_are_limited(make_client, expect_problem):

@@ -9,6 +9,7 @@ from typing import Any
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import CommandError, Reply
+from civitas_kernel.idempotency import request_digest, run_once
 from civitas_kernel.log import EventLog
 
 from civitas_polls.domain.polls import PollConfig
@@ -79,7 +80,19 @@ class PollCommands:
     # -- voters ----------------------------------------------------------------------------
 
     def run(self, voter: str, poll: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
+        """`VOTER POLL COMMAND ARGS`; with an idempotency key, once per key (a retry gets the first reply)."""
         voter = normalise_address(voter)
+        if idempotency_key is not None:
+            return run_once(self.folder, voter, idempotency_key, request_digest(poll, args),
+                            lambda: self._run(voter, poll, args), self._fresh)
+        return self._run(voter, poll, args)
+
+    def _fresh(self):
+        """A new, empty state to fold into again; its evolve."""
+        self.state = PollsState()
+        return self.state.evolve
+
+    def _run(self, voter: str, poll: str, args: list[str]) -> Reply:
         self.catch_up()
         config = self.state.poll(poll)
         command, rest = (args[0], args[1:]) if args else ("help", [])
@@ -94,8 +107,7 @@ class PollCommands:
         if command == "unvote":
             self._expect_no_args(command, rest)
             before = self.state.vote_of(poll, voter)
-            self.folder.append("vote", lambda: [decide_unvote(self.state, poll, voter, self.clock())],
-                                idempotency_key=idempotency_key)
+            self.folder.append("vote", lambda: [decide_unvote(self.state, poll, voter, self.clock())])
             return Reply(f"you were voting for {before or 'nobody'}; you now vote for nobody",
                          {"poll": poll, "voter": voter, "before": before, "candidate": None})
         if not rest:
@@ -108,8 +120,7 @@ class PollCommands:
         if len(rest) != 1:
             raise CommandError("write `vote CANDIDATE` with one candidate")
         before = self.state.vote_of(poll, voter)
-        self.folder.append("vote", lambda: [decide_vote(self.state, poll, voter, rest[0], self.clock())[0]],
-                            idempotency_key=idempotency_key)
+        self.folder.append("vote", lambda: [decide_vote(self.state, poll, voter, rest[0], self.clock())[0]])
         now = self.state.vote_of(poll, voter)
         return Reply(
             f"you were voting for {before or 'nobody'}; you now vote for {now}\n" + self._trace_text(poll, voter),

@@ -6,15 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from civitas_polls.domain.polls import MAX_MIN_TRUST, MAX_TIME_US
+
 
 class NewPoll(BaseModel):
     name: str = Field(min_length=2, max_length=40)
     title: str | None = Field(None, max_length=200)
     kind: Literal["electoral", "normative"] = "electoral"
     district: str = Field("", max_length=20)
-    min_trust: int = Field(0, ge=0, le=1000)
-    opens_at_us: int = Field(0, ge=0)
-    closes_at_us: int = Field(0, ge=0)
+    min_trust: int = Field(0, ge=0, le=MAX_MIN_TRUST)
+    opens_at_us: int = Field(0, ge=0, le=MAX_TIME_US)
+    closes_at_us: int = Field(0, ge=0, le=MAX_TIME_US)
 
 
 class PollChanges(BaseModel):
@@ -22,9 +24,9 @@ class PollChanges(BaseModel):
 
     title: str | None = Field(None, max_length=200)
     district: str | None = Field(None, max_length=20)
-    min_trust: int | None = Field(None, ge=0, le=1000)
-    opens_at_us: int | None = Field(None, ge=0)
-    closes_at_us: int | None = Field(None, ge=0)
+    min_trust: int | None = Field(None, ge=0, le=MAX_MIN_TRUST)
+    opens_at_us: int | None = Field(None, ge=0, le=MAX_TIME_US)
+    closes_at_us: int | None = Field(None, ge=0, le=MAX_TIME_US)
 
     def changes(self) -> dict:
         return self.model_dump(exclude_none=True)

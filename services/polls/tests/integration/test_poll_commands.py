@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from civitas_kernel.commands import CommandError, NotFoundError
+from civitas_kernel.commands import CommandError, KeyReusedError, NotFoundError
 from civitas_polls import PollCommands
 from civitas_polls.domain.polls import PollError
 
@@ -62,11 +62,44 @@ def test_a_closed_poll_takes_no_votes(polls):
     assert polls.log.head("vote").seq == 1
 
 
-def test_a_retried_command_with_its_key_votes_once(polls):
+def test_a_retried_command_with_its_key_votes_once_and_gets_the_first_reply(polls):
     first = polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"], idempotency_key="k1")
     again = polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"], idempotency_key="k1")
-    assert first.data["candidate"] == again.data["candidate"] == "bob@example.org"
+    assert again == first and "you were voting for nobody" in again.text  # the first reply, not one made anew
     assert polls.log.head("vote").seq == 1
+
+
+def test_another_voters_key_is_not_yours(polls):
+    polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"], idempotency_key="k1")
+    reply = polls.run("carol@example.org", "test-poll", ["vote", "dave@example.org"], idempotency_key="k1")
+    assert reply.data["candidate"] == "dave@example.org"
+    assert polls.votes("test-poll") == {"alice@example.org": "bob@example.org", "carol@example.org": "dave@example.org"}
+
+
+def test_a_key_used_for_another_request_is_refused_and_writes_nothing(polls):
+    polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"], idempotency_key="k1")
+    with pytest.raises(KeyReusedError, match="new key") as refused:
+        polls.run("alice@example.org", "test-poll", ["vote", "carol@example.org"], idempotency_key="k1")
+    assert refused.value.status == 422
+    with pytest.raises(KeyReusedError):
+        polls.run("alice@example.org", "test-poll", ["unvote"], idempotency_key="k1")
+    assert polls.votes("test-poll") == {"alice@example.org": "bob@example.org"} and polls.log.head("vote").seq == 1
+
+
+def test_a_key_is_kept_even_for_a_command_that_changed_nothing(polls):
+    polls.run("alice@example.org", "test-poll", ["vote"], idempotency_key="k1")  # only shows the vote
+    with pytest.raises(KeyReusedError):
+        polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"], idempotency_key="k1")
+
+
+def test_a_keyed_command_decides_again_when_another_writer_came_first(polls):
+    other = PollCommands(polls.log, clock=polls.clock)
+    other.catch_up()
+    polls.run("alice@example.org", "test-poll", ["vote", "bob@example.org"])
+    reply = other.run("alice@example.org", "test-poll", ["vote", "carol@example.org"], idempotency_key="k1")
+    assert "you were voting for bob@example.org" in reply.text
+    assert other.run("alice@example.org", "test-poll", ["vote", "carol@example.org"], idempotency_key="k1") == reply
+    assert polls.log.head("vote").seq == 2
 
 
 def test_two_writers_on_one_log_decide_on_fresh_state(polls, make_log):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import CommandError, Reply
 from civitas_kernel.events import NewEvent
+from civitas_kernel.idempotency import request_digest, run_once
 from civitas_kernel.log import EventLog
 from civitas_kernel.voter_list import VoterList
 
@@ -36,12 +37,14 @@ class RegistryCommands:
         """Fold this site's new register events into the state; returns how many."""
         return self.folder.catch_up()
 
-    def _append(self, stream: str, decide: Callable[[], Sequence[NewEvent]], idempotency_key: str | None) -> bool:
-        """Decide and append; False when the register already said so and nothing was written.
+    def _append(self, stream: str, decide: Callable[[], Sequence[NewEvent]]) -> bool:
+        """Decide and append; False when the register already said so and nothing was written."""
+        return self.folder.append(stream, decide) is not None
 
-        A command retried with a used idempotency key appends nothing and counts as the change it made.
-        """
-        return self.folder.append(stream, decide, idempotency_key=idempotency_key) is not None
+    def _fresh(self):
+        """A new, empty state to fold into again; its evolve."""
+        self.state = RegisterState()
+        return self.state.evolve
 
     # -- reads for the HTTP API --------------------------------------------------------------
 
@@ -77,7 +80,7 @@ class RegistryCommands:
     def registrar_trust(self, voter: str, edges: int = 1) -> Reply:
         voter = normalise_address(voter)
         before = self.state.primary.get(voter, 0)
-        changed = self._append("trust", lambda: r.decide_primary_trust(self.state, voter, edges), None)
+        changed = self._append("trust", lambda: r.decide_primary_trust(self.state, voter, edges))
         note = "" if changed else " (unchanged)"
         return Reply(f"primary trust in {voter}: {before} -> {edges} edges{note}",
                      {"voter": voter, "before": before, "edges": edges, "changed": changed})
@@ -85,7 +88,7 @@ class RegistryCommands:
     def registrar_untrust(self, voter: str) -> Reply:
         voter = normalise_address(voter)
         before = self.state.primary.get(voter, 0)
-        changed = self._append("trust", lambda: r.decide_primary_untrust(self.state, voter), None)
+        changed = self._append("trust", lambda: r.decide_primary_untrust(self.state, voter))
         note = "" if changed else " (the registrar gave none; nothing changed)"
         return Reply(f"primary trust in {voter}: {before} -> 0 edges{note}",
                      {"voter": voter, "before": before, "edges": 0, "changed": changed})
@@ -93,7 +96,14 @@ class RegistryCommands:
     # -- voters ---------------------------------------------------------------------------------
 
     def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
+        """`VOTER register COMMAND ARGS`; with an idempotency key, once per key (a retry gets the first reply)."""
         voter = normalise_address(voter)
+        if idempotency_key is not None:
+            return run_once(self.folder, voter, idempotency_key, request_digest("register", args),
+                            lambda: self._run(voter, args), self._fresh)
+        return self._run(voter, args)
+
+    def _run(self, voter: str, args: list[str]) -> Reply:
         self.catch_up()
         command, rest = (args[0], list(args[1:])) if args else ("help", [])
         if command not in HELP:
@@ -101,9 +111,9 @@ class RegistryCommands:
         if _asks_for_help(command, rest):
             return Reply(HELP[command], {"command": command, "help": HELP[command]})
         handler = getattr(self, "_" + command)
-        return handler(voter, rest, idempotency_key)
+        return handler(voter, rest)
 
-    def _hello(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _hello(self, voter: str, rest: list[str]) -> Reply:
         _no_args("hello", rest)
         reported = self.reported_list()
         entry = reported.get(voter) if reported else None
@@ -117,7 +127,7 @@ class RegistryCommands:
                      {"voter": voter, "site": self.log.site, "trusts": trusts,
                       "trust_level": entry.trust_level if entry else None, "bar": entry.bar if entry else None})
 
-    def _help(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _help(self, voter: str, rest: list[str]) -> Reply:
         _no_args("help", rest)
         return Reply("Commands of the voter register:\n" + "\n".join(HELP.values()), {"commands": list(HELP)})
 
@@ -136,20 +146,20 @@ class RegistryCommands:
         entry = reported.get(voter)
         return entry.trust_level if entry else 0
 
-    def _set(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _set(self, voter: str, rest: list[str]) -> Reply:
         target, rest = self._target(voter, rest)
         if len(rest) < 2:
             raise CommandError(usage("set"))
         attribute, value = rest[0], _words(rest[1:])
-        return self._change(voter, target, attribute, value, key)
+        return self._change(voter, target, attribute, value)
 
-    def _unset(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _unset(self, voter: str, rest: list[str]) -> Reply:
         target, rest = self._target(voter, rest)
         if len(rest) != 1:
             raise CommandError(usage("unset"))
-        return self._change(voter, target, rest[0], None, key)
+        return self._change(voter, target, rest[0], None)
 
-    def _change(self, voter: str, target: str, attribute: str, value: str | None, key: str | None) -> Reply:
+    def _change(self, voter: str, target: str, attribute: str, value: str | None) -> Reply:
         level = self._level(voter) if target != voter else None
         minimum = self.config.pre_registration_min
         before = self.state.attribute(target, attribute)
@@ -161,7 +171,7 @@ class RegistryCommands:
                 return r.decide_unset(self.state, voter, target, attribute, level=level, minimum=minimum)
             return r.decide_set(self.state, voter, target, attribute, value, level=level, minimum=minimum)
 
-        changed = self._append("registration", decide, key)
+        changed = self._append("registration", decide)
         whose = "" if target == voter else f"{target} "
         note = "" if changed else " (unchanged)"
         return Reply(f"{whose}{attribute}: {shown(before)} -> {shown(value)}{note}",
@@ -177,7 +187,7 @@ class RegistryCommands:
             return normalise_address(rest[1])
         return None
 
-    def _trust(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _trust(self, voter: str, rest: list[str]) -> Reply:
         subject = self._listing_subject(voter, "trust", rest)
         if subject is not None:
             trusted = self.state.trusted_by(subject)
@@ -185,19 +195,19 @@ class RegistryCommands:
         if len(rest) != 1:
             raise CommandError(usage("trust"))
         trustee = normalise_address(rest[0])
-        changed = self._append("trust", lambda: r.decide_trust(self.state, voter, trustee), key)
+        changed = self._append("trust", lambda: r.decide_trust(self.state, voter, trustee))
         text = f"you trust {trustee}" + ("" if changed else " already; nothing changed")
         return Reply(text, {"truster": voter, "trustee": trustee, "trusts": True, "changed": changed})
 
-    def _untrust(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _untrust(self, voter: str, rest: list[str]) -> Reply:
         if len(rest) != 1:
             raise CommandError(usage("untrust"))
         trustee = normalise_address(rest[0])
-        changed = self._append("trust", lambda: r.decide_untrust(self.state, voter, trustee), key)
+        changed = self._append("trust", lambda: r.decide_untrust(self.state, voter, trustee))
         text = f"you no longer trust {trustee}" if changed else f"you did not trust {trustee}; nothing changed"
         return Reply(text, {"truster": voter, "trustee": trustee, "trusts": False, "changed": changed})
 
-    def _doubt(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _doubt(self, voter: str, rest: list[str]) -> Reply:
         subject = self._listing_subject(voter, "doubt", rest)
         if subject is not None:
             doubts = self.state.doubts_by(subject)
@@ -205,15 +215,15 @@ class RegistryCommands:
             return Reply(describe_list(voter, subject, "doubt", lines),
                          {"voter": subject, "doubts": [{"doubted": d, "reason": why} for d, why in doubts]})
         doubted, reason = normalise_address(rest[0]), _words(rest[1:])
-        changed = self._append("doubt", lambda: r.decide_doubt(self.state, voter, doubted, reason), key)
+        changed = self._append("doubt", lambda: r.decide_doubt(self.state, voter, doubted, reason))
         text = f"you doubt {doubted}" + (f": {reason}" if reason else "") + ("" if changed else " (already; nothing changed)")
         return Reply(text, {"doubter": voter, "doubted": doubted, "reason": reason, "changed": changed})
 
-    def _undoubt(self, voter: str, rest: list[str], key: str | None) -> Reply:
+    def _undoubt(self, voter: str, rest: list[str]) -> Reply:
         if len(rest) != 1:
             raise CommandError(usage("undoubt"))
         doubted = normalise_address(rest[0])
-        changed = self._append("doubt", lambda: r.decide_undoubt(self.state, voter, doubted), key)
+        changed = self._append("doubt", lambda: r.decide_undoubt(self.state, voter, doubted))
         text = f"you no longer doubt {doubted}" if changed else f"you did not doubt {doubted}; nothing changed"
         return Reply(text, {"doubter": voter, "doubted": doubted, "changed": changed})
 

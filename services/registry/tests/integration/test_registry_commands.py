@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from civitas_kernel.commands import CommandError, ForbiddenError
+from civitas_kernel.commands import CommandError, ForbiddenError, KeyReusedError
 from civitas_kernel.voter_list import VoterEntry, VoterList, decode_voter_list
 from civitas_registry import REGISTER_STREAMS, ListConfig, RegistryCommands, compile_voter_list
 
@@ -101,10 +101,19 @@ def test_a_malformed_voter_is_refused(registry):
 def test_a_retried_command_with_the_same_key_appends_once(registry, log):
     first = registry.run(A, ["trust", B], idempotency_key="k-1")
     again = registry.run(A, ["trust", B], idempotency_key="k-1")
-    assert first.data["changed"] and again.data["changed"]
+    assert first.data["changed"] and again == first
     registry.run(A, ["set", "name", "Al"], idempotency_key="k-2")
-    registry.run(A, ["set", "name", "Al"], idempotency_key="k-2")
+    assert registry.run(A, ["set", "name", "Al"], idempotency_key="k-2").text == "name: (none) -> Al"
     assert heads(log) == {"registration": 1, "trust": 1, "doubt": 0}
+
+
+def test_keys_are_each_callers_own_and_stand_for_one_request(registry, log):
+    registry.run(A, ["trust", B], idempotency_key="k-1")
+    assert registry.run(C, ["trust", B], idempotency_key="k-1").data == {
+        "truster": C, "trustee": B, "trusts": True, "changed": True}
+    with pytest.raises(KeyReusedError, match="idempotency key 'k-1'"):
+        registry.run(A, ["untrust", B], idempotency_key="k-1")
+    assert registry.trusted_by(A) == [B] and heads(log) == {"registration": 0, "trust": 2, "doubt": 0}
 
 
 def test_two_writers_on_one_log_decide_again_when_the_other_got_there_first(log):

@@ -26,3 +26,27 @@ def test_the_register_and_the_sign_in_name_a_voter_the_same_way(given):
 def test_malformed_addresses_are_refused_with_an_example(given):
     with pytest.raises(CommandError, match="alice@example.org"):
         normalise_address(given)
+
+
+@pytest.mark.parametrize("given, scripts", [
+    ("bоb@example.org", "Latin and Cyrillic"),  # a Cyrillic о
+    ("bob@exаmple.org", "Latin and Cyrillic"),  # an IDN lookalike of example.org
+    ("bob@xn--exmple-4nf.org", "Latin and Cyrillic"),  # the same, written as IDNA spells it
+    ("αlice@example.org", "Greek and Latin"),
+])
+def test_an_address_mixing_scripts_is_refused_saying_why(given, scripts):
+    with pytest.raises(CommandError, match=f"mixes {scripts} letters"):
+        normalise_address(given)
+    with pytest.raises(ValueError, match="could pass for another address"):
+        normalise_email(given)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("ｂob@example.org", "bob@example.org"),  # full-width letters are the letters they stand for
+    ("bob@ＥＸＡＭＰＬＥ.org", "bob@example.org"),
+    ("иван@пример.рф", "иван@пример.рф"),  # one script in each part is anyone's own address
+    ("ivan@пример.рф", "ivan@пример.рф"),
+    ("tanaka山田@example.jp", "tanaka山田@example.jp"),  # Latin with Han, as Japanese writes
+])
+def test_addresses_are_folded_to_one_form(given, expected):
+    assert normalise_address(given) == expected == normalise_email(given)

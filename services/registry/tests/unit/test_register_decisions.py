@@ -1,5 +1,7 @@
 """The register's decisions: what each command writes, and every mistake refused before anything is written."""
 
+import re
+
 import pytest
 
 from civitas_kernel.commands import CommandError, ForbiddenError
@@ -156,3 +158,24 @@ def test_everyone_named_by_an_event_is_a_registrant():
     apply(state, r.decide_doubt(state, A, C, ""))
     apply(state, r.decide_primary_trust(state, "d@x.org", 1))
     assert sorted(state.registrants) == [A, B, C, "d@x.org"]
+
+
+@pytest.mark.parametrize("first, lookalike", [("ape@example.org", "аре@example.org"),  # all Cyrillic: one script
+                                              ("martin@example.org", "rnartin@example.org"),
+                                              ("paypal@example.org", "paypa1@example.org")])
+def test_a_new_registrant_who_looks_like_a_registered_voter_is_refused(first, lookalike):
+    from civitas_registry.domain.register import LookalikeError
+
+    state = apply(RegisterState(), r.decide_set(RegisterState(), first, first, "name", "First"))
+    with pytest.raises(LookalikeError, match=f"looks like the address of registered voter {first}"):
+        r.decide_set(state, lookalike, lookalike, "name", "Second")
+    assert r.decide_set(state, first, first, "name", "Still me")  # the registered voter is unaffected
+    assert r.decide_set(state, "carol@example.org", "carol@example.org", "name", "Carol")
+
+
+@pytest.mark.parametrize("value, named", [("Alice\u202eecila", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+                                          ("Al\u200dice", "U+200D (ZERO WIDTH JOINER)"),
+                                          ("\ufeffAlice", "U+FEFF"), ("A\u2066lice", "U+2066")])
+def test_invisible_characters_are_refused_by_name(value, named):
+    with pytest.raises(CommandError, match=re.escape(named)):
+        r.decide_set(RegisterState(), "a@x.org", "a@x.org", "name", value)

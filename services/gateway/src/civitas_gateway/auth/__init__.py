@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from civitas_kernel.service.problems import install_problem_handlers
 
+from civitas_gateway.auth.account import Account
 from civitas_gateway.auth.addresses import normalise_email
 from civitas_gateway.auth.guards import (
     CurrentVoter,
@@ -81,6 +82,7 @@ def install_auth(
     app.state.civitas_auth = AuthState(
         sign_in=sign_in,
         two_step=two_step,
+        account=Account(sign_in, two_step, settings),
         operator_token=operator_token(settings),
         voter_limit=RateLimiter(settings.RATE_VOTER),
         code_address_limit=RateLimiter(settings.RATE_CODE_ADDRESS),

@@ -1,13 +1,14 @@
-"""Email addresses as voters' names: validated and normalised the one same way everywhere."""
+"""Email addresses as voters' names: the kernel's one normalisation (civitas_kernel.addresses), as a ValueError for
+pydantic validators."""
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
+from civitas_kernel.addresses import AddressError, normalise_address
 
 
 def normalise_email(value: str) -> str:
-    """The address lower-cased, or ValueError saying what is wrong with it (no DNS look-up)."""
+    """The address as every service names the voter, or ValueError saying what is wrong with it (no DNS look-up)."""
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as e:
+        return normalise_address(value)
+    except AddressError as e:
         raise ValueError(str(e)) from None

@@ -40,6 +40,7 @@ class AuthSettings(SiteSettings):
     SIGN_IN_PAGE: str | None = None  # web page that completes sign-in; the mail then carries a link to it
 
     SESSION_HOURS: float = Field(12.0, gt=0)
+    TOTP_RESET_HOURS: float = Field(72.0, gt=0)  # from a reset asked by email proof to two-step sign-in going off
     CODE_MINUTES: float = Field(10.0, gt=0)
     CODE_TRIES: int = Field(5, ge=1)
 
@@ -48,11 +49,18 @@ class AuthSettings(SiteSettings):
     # Where sign-in challenges and sessions live; gateways side by side must share one (postgresql://...).
     AUTH_STORE_URL: str | None = None  # default: the SQLite file gateway.sqlite in HOME
 
+    # Proxies trusted to say who the client is (X-Forwarded-For): addresses or networks, comma-separated, or "*".
+    # Empty (the default): none, so every limit counts the peer's own address whatever headers it sends.
+    FORWARDED_ALLOW_IPS: str = ""
+
     RATE_ADDRESS: RateSetting = Field("600/1min", validate_default=True)  # every request, per client address
     RATE_VOTER: RateSetting = Field("120/1min", validate_default=True)  # signed-in requests, per voter
-    RATE_CODE_ADDRESS: RateSetting = Field("5/10min", validate_default=True)  # code requests, per address
-    RATE_CODE_EMAIL: RateSetting = Field("5/10min", validate_default=True)  # code requests, per email address
-    RATE_SESSION_ADDRESS: RateSetting = Field("30/10min", validate_default=True)  # sign-in attempts, per address
+    # Sign-in codes: per client address, and per email address *from one client*, so that nobody's requests
+    # for someone else's address can spend that person's share (see ARCHITECTURE: sign-in limits).
+    RATE_CODE_ADDRESS: RateSetting = Field("10/10min", validate_default=True)  # code requests, per client address
+    RATE_CODE_EMAIL: RateSetting = Field("3/10min", validate_default=True)  # per email address from one client
+    RATE_SESSION_ADDRESS: RateSetting = Field("30/10min", validate_default=True)  # sign-in attempts, per client
+    MAIL_PER_HOUR: int = Field(1000, ge=1)  # every mail the site sends (codes, notices), per gateway process
 
     @property
     def is_local(self) -> bool:

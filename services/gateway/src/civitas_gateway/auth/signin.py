@@ -7,6 +7,7 @@ so the answer to a code request says nothing about it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from civitas_gateway.auth.store import AuthStore
 from civitas_gateway.auth.tokens import code_digest, digest, new_code, new_token, same
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.mail import Mailer, MailError
+from civitas_gateway.ratelimit import Rate, RateLimiter, retry_after
 
 SESSION_CACHE_SECONDS = 30.0
 SESSION_CACHE_SIZE = 100_000
@@ -59,25 +61,47 @@ class SignIn:
     _recent: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     # Told (address, code, expires_at) of every code mailed: the local outbox prints it on the console.
     announce: Callable[[str, str, float], None] | None = None
+    mail_limit: RateLimiter | None = None  # every mail this process sends; default MAIL_PER_HOUR per hour
+
+    def __post_init__(self) -> None:
+        if self.mail_limit is None:
+            self.mail_limit = RateLimiter(Rate(self.settings.MAIL_PER_HOUR, 3600))
 
     def send_code(self, email: str) -> Challenge:
         """Mail a fresh code to `email`; raises a 503 problem if the mail cannot be sent."""
         challenge, code, now = new_token(), new_code(), self.clock()
         expires_at = now + self.settings.CODE_MINUTES * 60
+        message = self.message(email, challenge, code)
+        self._spend_mail()
         self.store.add_challenge(digest(challenge), email, code_digest(challenge, code), expires_at, self.settings.CODE_TRIES, now)
+        self._deliver(message)
+        if self.announce is not None:
+            self.announce(email, code, expires_at)
+        return Challenge(challenge, expires_at)
+
+    def _spend_mail(self) -> None:
+        wait = self.mail_limit.take("site")
+        if wait is not None:  # a cap on the whole site's mail, so nobody can make it a spammer
+            log.warning("the hourly mail cap (CIVITAS_MAIL_PER_HOUR) is reached")
+            raise Problem(503, f"this site has sent as much mail as it may this hour; try again in {retry_after(wait)} s",
+                          kind="mail-cap-reached", headers={"Retry-After": retry_after(wait)})
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand `message` to the relay, within the site's hourly cap; a 503 problem if it cannot go."""
+        self._spend_mail()
+        self._deliver(message)
+
+    def _deliver(self, message: EmailMessage) -> None:
         try:
-            self.mailer.send(self.message(email, challenge, code))
+            self.mailer.send(message)
         except MailError:
-            log.warning("sign-in mail not sent", exc_info=True)
+            log.warning("mail not sent", exc_info=True)
             raise Problem(
                 503,
                 "we could not send the mail just now; try again in a few minutes",
                 kind="mail-unavailable",
                 headers={"Retry-After": MAIL_RETRY_AFTER},
             ) from None
-        if self.announce is not None:
-            self.announce(email, code, expires_at)
-        return Challenge(challenge, expires_at)
 
     def message(self, email: str, challenge: str, code: str) -> EmailMessage:
         site, minutes = self.settings.SITE, f"{self.settings.CODE_MINUTES:g}"
@@ -95,8 +119,33 @@ class SignIn:
         message.set_content("\n".join(lines) + "\n")
         return message
 
-    def open_session(self, challenge: str, code: str, totp: str | None) -> Session:
+    def open_session(self, challenge: str, code: str, totp: str | None, agent: str | None = None) -> Session:
         """Exchange a challenge's code (and TOTP code, if the voter turned it on) for a session."""
+        now, challenge_digest = self.clock(), digest(challenge)
+        row = self._checked(challenge, code)
+        if self.two_step.is_on(row.email):
+            if not totp:
+                # The mailed code was right, so the challenge stays open for the second step.
+                raise refused("totp-required", "also give the code from your authenticator app (totp)")
+            if not self.two_step.check(row.email, totp):
+                raise self._wrong_try(challenge_digest, "wrong-totp", "the authenticator code is wrong or was used already")
+        token, expires_at = new_token(), now + self.settings.SESSION_HOURS * 3600
+        if not self.store.open_session(challenge_digest, digest(token), row.email, expires_at, now, (agent or "")[:200]):
+            raise refused("code-used", "this code was used already; ask for a new one")  # a concurrent attempt won
+        self._remember(digest(token), row.email, expires_at, now)  # the voter's next request asks no database
+        return Session(token, row.email, expires_at)
+
+    def prove(self, challenge: str, code: str, voter: str | None = None) -> str:
+        """Use a fresh code up as proof that the asker reads the mailbox (of `voter`, when given); the address."""
+        row = self._checked(challenge, code)
+        if voter is not None and row.email != voter:
+            raise refused("wrong-challenge", f"that code was sent to another address; ask for one to {voter}")
+        if not self.store.use_challenge(digest(challenge)):
+            raise refused("code-used", "this code was used already; ask for a new one")
+        return row.email
+
+    def _checked(self, challenge: str, code: str):
+        """The challenge's row if it is open and `code` is its code; else a problem (a wrong code spends a try)."""
         now, challenge_digest = self.clock(), digest(challenge)
         row = self.store.challenge(challenge_digest)
         if row is None:
@@ -109,17 +158,7 @@ class SignIn:
             raise refused("code-expired", "this code has expired; ask for a new one")
         if not same(code_digest(challenge, code.strip()), row.code_digest):
             raise self._wrong_try(challenge_digest, "wrong-code", "that code is wrong")
-        if self.two_step.is_on(row.email):
-            if not totp:
-                # The mailed code was right, so the challenge stays open for the second step.
-                raise refused("totp-required", "also give the code from your authenticator app (totp)")
-            if not self.two_step.check(row.email, totp):
-                raise self._wrong_try(challenge_digest, "wrong-totp", "the authenticator code is wrong or was used already")
-        token, expires_at = new_token(), now + self.settings.SESSION_HOURS * 3600
-        if not self.store.open_session(challenge_digest, digest(token), row.email, expires_at, now):
-            raise refused("code-used", "this code was used already; ask for a new one")  # a concurrent attempt won
-        self._remember(digest(token), row.email, expires_at, now)  # the voter's next request asks no database
-        return Session(token, row.email, expires_at)
+        return row
 
     def _wrong_try(self, challenge_digest: str, kind: str, what: str) -> Problem:
         left = self.store.spend_try(challenge_digest)
@@ -147,6 +186,42 @@ class SignIn:
     def close_session(self, token: str) -> None:
         self._recent.pop(digest(token), None)
         self.store.close_session(digest(token))
+
+    # -- a voter's own sessions ---------------------------------------------------------------
+
+    def sessions(self, voter: str, token: str) -> list[dict]:
+        """The voter's live sessions, each with a public id (never the token), the one asking marked current."""
+        mine = digest(token)
+        return [{"id": session_id(row.token_digest), "created_at": iso(row.created_at) if row.created_at else None,
+                 "expires_at": iso(row.expires_at), "agent": row.agent or "", "current": row.token_digest == mine}
+                for row in self.store.sessions_of(voter, self.clock())]
+
+    def end_sessions(self, voter: str, token: str, ids: set[str] | None = None) -> int:
+        """End the voter's sessions with these ids, or (None) every one but the asking one; how many ended."""
+        mine = digest(token)
+        rows = self.store.sessions_of(voter, self.clock())
+        doomed = [r.token_digest for r in rows if (session_id(r.token_digest) in ids if ids is not None
+                                                   else r.token_digest != mine)]
+        for token_digest in doomed:
+            self._recent.pop(token_digest, None)  # at once here; other gateways within SESSION_CACHE_SECONDS
+        return self.store.close_sessions(voter, doomed)
+
+    def notify(self, voter: str, subject: str, *lines: str) -> None:
+        """Mail the voter a notice about their account (503 if it cannot go: the change it tells of waits)."""
+        message = EmailMessage()
+        message["Subject"] = f"{subject} ({self.settings.SITE})"
+        message["From"] = self.settings.mail_from
+        message["To"] = voter
+        message["Date"] = formatdate()
+        message["Message-ID"] = make_msgid(domain=self.settings.mail_from.rpartition("@")[2] or None)
+        message.set_content("\n".join([*lines, "", "If this was not you, sign in and end your other sessions "
+                                        "(your account page), and tell the site's operator."]) + "\n")
+        self.send(message)
+
+
+def session_id(token_digest: str) -> str:
+    """A session's public name: derived from the stored digest, so it tells nothing of the token."""
+    return hashlib.sha256(("civitas/session-id\n" + token_digest).encode()).hexdigest()[:16]
 
 
 def refused(kind: str, detail: str, **extensions) -> Problem:

@@ -31,8 +31,39 @@ class TwoStep:
     clock: Callable[[], float]
 
     def is_on(self, voter: str) -> bool:
+        """Two-step sign-in is on for the voter (a reset asked by email proof ends it once its delay is over)."""
         row = self.store.totp(voter)
-        return bool(row and row.confirmed)
+        if not (row and row.confirmed):
+            return False
+        reset_at = self.store.totp_reset(voter)
+        if reset_at is not None and self.clock() >= reset_at:
+            self.store.remove_totp(voter)
+            log.info("two-step sign-in reset for a voter after the delay")
+            return False
+        return True
+
+    def reset_at(self, voter: str) -> float | None:
+        return self.store.totp_reset(voter) if self.is_on(voter) else None
+
+    def turn_off(self, voter: str, code: str) -> None:
+        """Turn two-step sign-in off, given the authenticator's current code."""
+        if not self.is_on(voter):
+            raise Problem(409, "two-step sign-in is not on for you", kind="totp-not-on")
+        if not self.check(voter, code):
+            raise Problem(400, "that authenticator code is wrong or was used already; ask for a new mailed code and "
+                          "try again with the current one", kind="wrong-totp")
+        self.store.remove_totp(voter)
+
+    def ask_reset(self, voter: str, delay_s: float) -> float:
+        """Turn two-step sign-in off `delay_s` from now (for a voter who lost the authenticator); when."""
+        if not self.is_on(voter):
+            raise Problem(409, "two-step sign-in is not on for this address; sign in with the mailed code alone",
+                          kind="totp-not-on")
+        return self.store.set_totp_reset(voter, self.clock() + delay_s)
+
+    def cancel_reset(self, voter: str) -> None:
+        if not self.store.cancel_totp_reset(voter):
+            raise Problem(409, "no reset of your two-step sign-in is waiting", kind="no-totp-reset")
 
     def enrol(self, voter: str) -> Enrolment:
         secret = pyotp.random_base32()

@@ -15,6 +15,7 @@ DISTRICT = re.compile(r"[A-Z0-9-]{0,20}")
 KINDS = {"electoral": poll_pb2.POLL_KIND_ELECTORAL, "normative": poll_pb2.POLL_KIND_NORMATIVE}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 MAX_TITLE, MAX_URI, MAX_MIN_TRUST = 200, 500, 1000
+MAX_TIME_US = 253_402_300_799_000_000  # 9999-12-31 23:59:59 UTC in microseconds: the last time a date can show
 RESERVED = {"register", "change"}  # the other services of the voter shell
 
 
@@ -68,6 +69,8 @@ def checked(config: PollConfig) -> PollConfig:
         raise PollError(f"the minimum trust level is a whole number from 0 to {MAX_MIN_TRUST}")
     if config.opens_at_us < 0 or config.closes_at_us < 0:
         raise PollError("opening and closing times cannot be before 1970")
+    if config.opens_at_us > MAX_TIME_US or config.closes_at_us > MAX_TIME_US:
+        raise PollError(f"opening and closing times are microseconds since 1970, at most {MAX_TIME_US} (the end of 9999)")
     if config.closes_at_us and config.closes_at_us <= config.opens_at_us:
         raise PollError("a poll must close after it opens")
     return replace(config, title=title, district=district)

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from civitas_kernel.commands import CommandError, ForbiddenError
 from civitas_kernel.events import NewEvent
+from civitas_kernel.lookalikes import skeleton
 from civitas_schema.v1 import doubt_pb2, registration_pb2, trust_pb2
 
 from civitas_registry.domain.values import check_attribute, check_reason, check_value
@@ -38,6 +39,10 @@ class AlterForbiddenError(ForbiddenError):
     """`--alter` on a registrant who controls their own attributes, or by a voter not trusted enough."""
 
 
+class LookalikeError(CommandError):
+    """An address that looks like a registered voter's."""
+
+
 class PrimaryEdgesError(CommandError):
     """A number of primary edges the registrar cannot extend."""
 
@@ -53,6 +58,8 @@ class RegisterState:
     trusted_in: dict[str, dict[str, None]] = field(default_factory=dict)  # trustee -> trusters
     doubted_in: dict[str, dict[str, None]] = field(default_factory=dict)  # doubted -> doubters
     registrants: dict[str, str] = field(default_factory=dict)  # everyone named by an event (one str object each)
+    # skeleton -> the first registered voter with it (UTS #39), built on first need, then kept up to date
+    _skeletons: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def _named(self, address: str) -> str:
         return self.registrants.setdefault(address, address)
@@ -71,6 +78,8 @@ class RegisterState:
             if actor == voter:
                 self.self_registered.add(voter)
             if type == ATTRIBUTE_SET:
+                if self._skeletons is not None and voter not in self.attributes:
+                    self._skeletons.setdefault(skeleton(voter), voter)
                 self.attributes.setdefault(voter, {})[message.attribute] = message.value
             else:
                 self.attributes.get(voter, {}).pop(message.attribute, None)
@@ -108,6 +117,15 @@ class RegisterState:
         """Who doubts `doubted`, with the reasons they gave, by address."""
         return sorted((doubter, self.doubts[doubter][doubted]) for doubter in self.doubted_in.get(doubted, ()))
 
+    def lookalike_of(self, voter: str) -> str | None:
+        """A registered voter other than `voter` whose address looks the same (equal UTS #39 skeletons)."""
+        if self._skeletons is None:
+            self._skeletons = {}
+            for registered in self.attributes:
+                self._skeletons.setdefault(skeleton(registered), registered)
+        found = self._skeletons.get(skeleton(voter))
+        return found if found is not None and found != voter else None
+
 
 def evolve(state: RegisterState, event_type: str, message: Message, actor: str) -> RegisterState:
     """Fold one event into the state (the actor tells a registrant's own change from a pre-registration)."""
@@ -138,6 +156,17 @@ def check_may_alter(state: RegisterState, actor: str, voter: str, level: int | N
             f"pre-registering others needs trust level {minimum} in the reported voter list; yours is {level}")
 
 
+def check_not_lookalike(state: RegisterState, voter: str) -> None:
+    """A new registrant's address must not pass for a registered voter's."""
+    if voter in state.attributes:
+        return
+    other = state.lookalike_of(voter)
+    if other is not None:
+        raise LookalikeError(
+            f"{voter} looks like the address of registered voter {other}, so neighbours could take one for the other; "
+            "register with an address that cannot be mistaken for theirs, or ask the site's operator")
+
+
 def check_primary_edges(edges: int) -> None:
     if not 1 <= edges <= MAX_PRIMARY_EDGES:
         raise PrimaryEdgesError(
@@ -152,6 +181,7 @@ def decide_set(state: RegisterState, actor: str, voter: str, attribute: str, val
                level: int | None = None, minimum: int = 0) -> list[NewEvent]:
     check_value(attribute, value)
     check_may_alter(state, actor, voter, level, minimum)
+    check_not_lookalike(state, voter)
     if state.attribute(voter, attribute) == value and not _takes_control(state, actor, voter):
         return []
     return [NewEvent.of(registration_pb2.AttributeSet(voter=voter, attribute=attribute, value=value), actor)]

@@ -1,7 +1,9 @@
 """What a registrant may write: the attributes, their limits, and the words of a doubt.
 
 Values never hold control characters, so the voter list needs no escaping and stays
-byte-reproducible.
+byte-reproducible; nor invisible formatting characters (bidi controls such as RIGHT-TO-LEFT OVERRIDE,
+zero-width joiners and spaces, the byte order mark), which make text read other than it is. Each is
+refused, naming the character, never quietly removed or rewritten.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def check_text(what: str, value: str, limit: int) -> None:
         raise ValueRefusedError(f"{what} is {len(value)} characters long; shorten it to at most {limit}")
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
         raise ValueRefusedError(f"{what} holds control characters (tabs, line breaks, ...); write it on one line")
+    hidden = next((c for c in value if unicodedata.category(c) in ("Cf", "Cs", "Co")), None)
+    if hidden is not None:
+        name = unicodedata.name(hidden, "a private or unpaired character")
+        raise ValueRefusedError(f"{what} holds U+{ord(hidden):04X} ({name}), an invisible character that can make "
+                                "text read other than it is; remove it")
 
 
 def check_link(value: str) -> None:

@@ -1,0 +1,110 @@
+"""What the web pages share: templates, who is signed in, the forms' tokens, and answering a form.
+
+A signed-in browser holds the session token in an HttpOnly, SameSite=Strict cookie; every form also carries
+a token derived from it, so another site cannot post in the voter's name. Before sign-in there is no session,
+so the sign-in forms carry a token derived from a pre-session cookie the sign-in page sets, and a post a
+browser marks as coming from another site (Sec-Fetch-Site) is refused outright: another site cannot sign a
+browser in as someone else (login CSRF). Acting forms also carry an idempotency key made when the page was
+drawn, so a form sent twice acts once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from civitas_kernel.service.problems import Problem
+
+from civitas_gateway.auth.state import auth_state
+
+HERE = Path(__file__).parent
+COOKIE = "civitas_session"
+SIGNIN_COOKIE = "civitas_signin"  # the pre-session: what a sign-in form's token is derived from
+SIGNIN_COOKIE_SECONDS = 3600
+SAME_SITE_FETCHES = {"same-origin", "none"}  # "none": typed, bookmarked or opened from a mail
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["new_key"] = lambda: secrets.token_urlsafe(16)  # one per form drawn
+FormKey = Annotated[str, Form(max_length=100)]  # a form's idempotency key
+FormToken = Annotated[str, Form(max_length=100)]  # a form's anti-forgery token
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def page_voter(request: Request) -> str | None:
+    token = session_token(request)
+    return auth_state(request).sign_in.voter_of(token) if token else None
+
+
+def _derived(secret: str | None, purpose: bytes) -> str:
+    return hmac.new(secret.encode(), purpose, hashlib.sha256).hexdigest()[:32] if secret else ""
+
+
+def csrf_for(token: str | None) -> str:
+    return _derived(token, b"civitas/csrf")
+
+
+def signin_csrf(request: Request) -> str:
+    return _derived(request.cookies.get(SIGNIN_COOKIE) or getattr(request.state, "new_signin", None), b"civitas/signin")
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context) -> HTMLResponse:
+    site = request.app.state.site
+    context.setdefault("message", request.query_params.get("message"))
+    context.setdefault("error", request.query_params.get("error"))
+    response = templates.TemplateResponse(
+        request, template,
+        {"site": site.settings.SITE, "voter": page_voter(request), "csrf": csrf_for(session_token(request)),
+         "signin_csrf": signin_csrf(request), **context},
+        status_code=status_code,
+    )
+    fresh = getattr(request.state, "new_signin", None)
+    if fresh:
+        response.set_cookie(SIGNIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=SIGNIN_COOKIE_SECONDS,
+                            secure=request.url.scheme == "https")
+    return response
+
+
+def start_signin(request: Request) -> None:
+    """Give a browser that has none a pre-session, so the sign-in forms drawn for it carry a token."""
+    if not request.cookies.get(SIGNIN_COOKIE):
+        request.state.new_signin = secrets.token_urlsafe(32)
+
+
+def from_this_site(request: Request, token: str) -> bool:
+    """A sign-in form posted from this site's page: not marked cross-site, and carrying its pre-session's token."""
+    if request.headers.get("sec-fetch-site", "none") not in SAME_SITE_FETCHES:
+        return False
+    expected = _derived(request.cookies.get(SIGNIN_COOKIE), b"civitas/signin")
+    return bool(expected) and hmac.compare_digest(token, expected)
+
+
+def back(path: str, *, message: str | None = None, error: str | None = None) -> RedirectResponse:
+    query = f"?message={quote(message)}" if message else f"?error={quote(error)}" if error else ""
+    return RedirectResponse(path + query, status_code=303)
+
+
+def signed_in(request: Request, csrf: str) -> str:
+    """The voter posting a form; refuses a missing session or a form not from this site."""
+    voter = page_voter(request)
+    if voter is None:
+        raise Problem(401, "sign in first", kind="unauthenticated")
+    if request.headers.get("sec-fetch-site", "none") not in SAME_SITE_FETCHES or not hmac.compare_digest(
+            csrf, csrf_for(session_token(request))):
+        raise Problem(403, "this form did not come from this site's page; reload the page and try again", kind="csrf")
+    return voter

@@ -15,7 +15,7 @@ from civitas.exit_status import ExitStatus
 from civitas.shell import run_command
 from civitas_kernel.voter_command import split_line
 
-from civitas_gateway.pages import COOKIE
+from civitas_gateway.page_kit import COOKIE
 
 POLL = "test-poll"
 

@@ -164,7 +164,10 @@ def run_server(config: uvicorn.Config) -> None:
     from uvicorn.supervisors import Multiprocess
 
     server = uvicorn.Server(config)
-    if config.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        server.run()
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down; stopping is what was asked
+        pass

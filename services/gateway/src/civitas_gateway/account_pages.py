@@ -54,8 +54,10 @@ def _mail_code(request: Request, email: str, template: str, **context) -> HTMLRe
     try:
         state.limit_code_request(client_address(request.scope), address)
         challenge = state.sign_in.send_code(address)
-    except Problem as e:
-        return render(request, template, status_code=e.status_code, error=e.detail, **context)
+    except Problem as e:  # the form again, saying why; its status and Retry-After kept
+        page = render(request, template, status_code=e.status_code, error=e.detail, **context)
+        page.headers.update(e.headers or {})
+        return page
     return render(request, template, challenge=challenge.id, email=address, **context)
 
 

@@ -114,7 +114,7 @@ def back_link(request: Request) -> str | None:
 
 
 def problem_page(request: Request, status: int, problem: dict[str, Any], headers: dict[str, str]) -> HTMLResponse:
-    from civitas_gateway.pages import templates
+    from civitas_gateway.page_kit import templates
 
     kind = problem.get("type", "")
     kind = kind[len(TYPE_PREFIX):] if kind.startswith(TYPE_PREFIX) else None
@@ -154,7 +154,7 @@ def _site_name(request: Request) -> str:
 def _voter(request: Request) -> str | None:
     """The signed-in voter for the page's header; an error page must render even when that lookup fails."""
     try:
-        from civitas_gateway.pages import page_voter
+        from civitas_gateway.page_kit import page_voter
 
         return page_voter(request)
     except Exception:  # noqa: BLE001 - the error page is what we are showing; it must not fail in turn

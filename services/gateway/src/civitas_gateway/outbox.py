@@ -138,7 +138,7 @@ def _outbox(request: Request) -> LocalOutbox:
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(request: Request):
-    from civitas_gateway.pages import render
+    from civitas_gateway.page_kit import render
 
     outbox = _outbox(request)
     page = render(request, "outbox.html", messages=outbox.mailer.messages()[:SHOWN], path=str(outbox.path), shown=SHOWN)
@@ -148,7 +148,7 @@ def outbox_page(request: Request):
 
 @router.get("/outbox/{key}", response_class=HTMLResponse)
 def outbox_message(request: Request, key: str):
-    from civitas_gateway.pages import render
+    from civitas_gateway.page_kit import render
 
     message = _outbox(request).mailer.message(key)
     if message is None:

@@ -24,7 +24,8 @@ def standing_context(request: Request, voter: str, *, who: str) -> dict:
 
 @router.get("/voters/{address}", response_class=HTMLResponse)
 def voter_page(request: Request, address: str):
-    from civitas_gateway.pages import ATTRIBUTES, render
+    from civitas_gateway.page_kit import render
+    from civitas_gateway.pages import ATTRIBUTES
 
     voter = normalise_address(address)  # a mistake is a CommandError: a 400 page saying how to write one
     site = request.app.state.site

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from civitas_counter import CompileSchedule
+from civitas_drafts import DraftRules
 from civitas_kernel.settings import SiteSettings
 from civitas_registry import ListRules
 
 
-class Settings(SiteSettings, ListRules, CompileSchedule):
-    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, the voter lists' rules and the compile schedule."""
+class Settings(SiteSettings, ListRules, CompileSchedule, DraftRules):
+    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, the voter lists' rules, the compile schedule, the drafts' rules."""

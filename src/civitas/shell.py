@@ -17,8 +17,9 @@ def run_command(site: Site, words: list[str], *, idempotency_key: str | None = N
     if "@" not in words[0]:
         raise CommandError(f"{words[0]!r} is not a voter's email address: {USAGE}")
     command = VoterCommand(words[0], words[1], tuple(words[2:]), idempotency_key)
-    if command.service != "register":
+    if command.service not in ("register", "drafts"):
         site.polls.catch_up()
         if not site.polls.has_poll(command.service):
-            raise NotFoundError(f"there is no service {command.service!r}: use `register` or a poll's name (`civitas poll list`)")
+            raise NotFoundError(f"there is no service {command.service!r}: use `register`, `drafts` or a poll's name "
+                                "(`civitas poll list`)")
     return dispatch(site, command)

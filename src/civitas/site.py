@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
+from civitas_drafts import DraftCommands
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.commands import Reply
@@ -65,7 +66,7 @@ class Site:
         """
         with self.lock:
             pending = PendingWrites(self.log)
-            folders = [self.registry.folder, self.polls.folder]
+            folders = [self.registry.folder, self.polls.folder, self.drafts.folder]
             for folder in folders:
                 folder.pending = pending
             try:
@@ -76,6 +77,7 @@ class Site:
             except BaseException:
                 self.__dict__.pop("registry", None)
                 self.__dict__.pop("polls", None)
+                self.__dict__.pop("drafts", None)
                 raise
             finally:
                 for folder in folders:
@@ -126,6 +128,12 @@ class Site:
         polls.catch_up()
         return polls
 
+    @cached_property
+    def drafts(self) -> DraftCommands:
+        drafts = DraftCommands(self.log, clock=self.clock, **self.settings.drafts_options())
+        drafts.catch_up()
+        return drafts
+
 
 def bootstrap(settings: Settings | None = None) -> Site:
     """Wire the site from settings (the environment when none are given)."""
@@ -133,7 +141,9 @@ def bootstrap(settings: Settings | None = None) -> Site:
 
 
 def dispatch(site: Site, command: VoterCommand) -> Reply:
-    """Run a command at the service that owns it: the register, or a poll (which says so if it does not exist)."""
+    """Run a command at the service that owns it: the register, drafts, or a poll (which says if it does not exist)."""
     if command.service == "register":
         return site.registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
+    if command.service == "drafts":
+        return site.drafts.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
     return site.polls.run(command.voter, command.service, list(command.args), idempotency_key=command.idempotency_key)

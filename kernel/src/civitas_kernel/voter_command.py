@@ -20,8 +20,9 @@ class VoterCommand:
 
     @property
     def verb(self) -> str:
-        """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`."""
-        return f"{'register' if self.service == 'register' else 'poll'} {self.args[0] if self.args else 'help'}"
+        """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`, `drafts post`."""
+        kind = self.service if self.service in ("register", "drafts") else "poll"  # a poll's name says nothing here
+        return f"{kind} {self.args[0] if self.args else 'help'}"
 
     @property
     def alone(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-SERVICES = ("registry", "polls", "counter", "gateway")  # civitas_kernel.service.serve.SERVICES, without importing it
+# civitas_kernel.service.serve.SERVICES, without importing it
+SERVICES = ("registry", "polls", "counter", "gateway", "drafts")
 
 
 def serve(

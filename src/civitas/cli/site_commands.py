@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         with s.lock:  # open the log and fold the state before answering anyone
             s.registry.catch_up()
             s.polls.catch_up()
+            s.drafts.prepare_queries()  # the query database: seconds on a big site, paid before anyone asks
         auth = AuthSettings()
         app = create_app(s, auth)
         every = s.settings.COMPILE_EVERY_MINUTES * 60

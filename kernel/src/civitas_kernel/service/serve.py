@@ -17,7 +17,7 @@ from typing import Any
 from civitas_kernel import telemetry
 from civitas_kernel.service.settings import ServiceSettings
 
-SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway")
+SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway", "drafts")
 KEEP_ALIVE_S = 30  # longer than callers keep idle connections (ServiceClient: 10 s), so a reused one is never closing
 
 

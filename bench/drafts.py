@@ -9,7 +9,8 @@ folded from draft events as a replay would fold them. Then:
 - how long an endless query runs before the deadline stops it.
 Then the same events are written to a SQLite log of record and the drafts service's app is served over real HTTP in
 this process: its startup (fold and query database), and POST /query's median and p99 for the same query, the first
-query after startup, the query just after a vote through POST /commands, and the endless query's answer.
+query after startup, the query just after a vote through POST /commands, the endless query's answer, and the read
+route of a group's 50 best posts.
 Run: .venv/bin/python bench/drafts.py [--quick] [--no-http]
 """
 
@@ -147,6 +148,12 @@ def over_http(members: int, posts: int, votes: int, gid: str, expected: list[str
                 (result,) = client.post("/commands", json={"commands": [vote]}).json()["results"]
                 assert "status" not in result, result
                 after_vote.append(ask()[0])
+            reads: dict[str, list[float]] = {"flat": [], "threaded": []}
+            for view in ("flat", "threaded") * 5:
+                with Timer() as t:
+                    listed = client.get(f"/groups/{gid}/posts", params={"view": view, "voter": reader})
+                assert listed.status_code == 200 and len(listed.json()["posts"]) == 50
+                reads[view].append(t.seconds * 1000)
             endless = []
             for _ in range(3):
                 elapsed, response = ask(ENDLESS)
@@ -160,6 +167,8 @@ def over_http(members: int, posts: int, votes: int, gid: str, expected: list[str
         "http_top50_query_ms_p99": round(percentile(answers, 99), 1),
         "http_top50_query_after_a_vote_ms_median": round(statistics.median(after_vote), 1),
         "http_endless_query_answered_after_ms_max": round(max(endless), 1),
+        "http_group_posts_top50_ms_median (GET, flat)": round(statistics.median(reads["flat"]), 1),
+        "http_group_posts_top50_ms_median (GET, threaded)": round(statistics.median(reads["threaded"]), 1),
     }
 
 

@@ -133,3 +133,25 @@ def test_reads_of_what_is_not_there_are_problems(start_drafts):
     problem(service.get("/posts/abcdef123456"), 404)
     problem(service.get("/groups", voter="not an address"), 400)
     problem(service.get("/groups/Town hall/posts", view="sideways"), 422, "invalid-request")
+
+
+def test_threads_nest_replies_best_first_and_a_limit_cuts_the_list(start_drafts):
+    service = start_drafts()
+    gid = hall(service)
+    pid = ok(service.command(ALICE, "post", gid, "Root."))["post"]
+    first = ok(service.command(BOB, "reply", pid, "Early reply."))["post"]
+    second = ok(service.command(BOB, "reply", pid, "Later reply."))["post"]
+    ok(service.command(ALICE, "vote", "up", second))  # second: bob 1 + alice 5 > first: bob 1
+    chain = [second]
+    for n in range(30):  # a long chain of replies to replies
+        chain.append(ok(service.command(ALICE if n % 2 else BOB, "reply", chain[-1], f"Deeper {n}."))["post"])
+
+    (root,) = service.get(f"/groups/{gid}/posts", view="threaded", limit=1).json()["posts"]
+    assert [p["post"] for p in root["thread"]] == [second, first]
+    node, depth = root["thread"][0], 0
+    while node["thread"]:
+        (node,) = node["thread"]
+        depth += 1
+    assert depth == 30 and node["post"] == chain[-1]
+    flat = service.get(f"/groups/{gid}/posts", limit=2).json()
+    assert flat["truncated"] and len(flat["posts"]) == 2 and flat["posts"][0]["post"] == second  # 6; the rest 5 or 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from civitas_counter import CompileSchedule
 from civitas_deployer import ChangeSettings
+from civitas_drafts import DraftRules
 from civitas_kernel.settings import SiteSettings
 from civitas_registry import ListRules
 
 
-class Settings(SiteSettings, ListRules, CompileSchedule, ChangeSettings):
-    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, the voter lists' rules, the compile schedule, the live repository."""
+class Settings(SiteSettings, ListRules, CompileSchedule, ChangeSettings, DraftRules):
+    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, the voter lists' rules, the compile schedule, the live repository,
+    the drafts' rules."""

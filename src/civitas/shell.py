@@ -17,9 +17,9 @@ def run_command(site: Site, words: list[str], *, idempotency_key: str | None = N
     if "@" not in words[0]:
         raise CommandError(f"{words[0]!r} is not a voter's email address: {USAGE}")
     command = VoterCommand(words[0], words[1], tuple(words[2:]), idempotency_key)
-    if command.service not in ("register", "change"):
+    if command.service not in ("register", "change", "drafts"):
         site.polls.catch_up()
         if not site.polls.has_poll(command.service):
-            raise NotFoundError(f"there is no service {command.service!r}: use `register`, `change` or a poll's name "
-                                "(`civitas poll list`)")
+            raise NotFoundError(f"there is no service {command.service!r}: use `register`, `change`, `drafts` or a "
+                                "poll's name (`civitas poll list`)")
     return dispatch(site, command, local=True)

@@ -12,6 +12,7 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
+from civitas_drafts import DraftCommands
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.commands import NotFoundError, Reply
@@ -66,7 +67,7 @@ class Site:
         """
         with self.lock:
             pending = PendingWrites(self.log)
-            folders = [self.registry.folder, self.polls.folder]
+            folders = [self.registry.folder, self.polls.folder, self.drafts.folder]
             if "change" in self.__dict__:  # once made: a site that never sees a change command needs no git
                 folders.append(self.change.folder)
             for folder in folders:
@@ -77,7 +78,7 @@ class Site:
                     folder.pending = None
                 pending.flush()
             except BaseException:
-                for name in ("registry", "polls", "change"):
+                for name in ("registry", "polls", "change", "drafts"):
                     self.__dict__.pop(name, None)
                 raise
             finally:
@@ -139,6 +140,12 @@ class Site:
         polls.catch_up()
         return polls
 
+    @cached_property
+    def drafts(self) -> DraftCommands:
+        drafts = DraftCommands(self.log, clock=self.clock, **self.settings.drafts_options())
+        drafts.catch_up()
+        return drafts
+
 
     @cached_property
     def live_repo(self) -> LiveRepository:
@@ -185,11 +192,13 @@ def bootstrap(settings: Settings | None = None) -> Site:
 
 
 def dispatch(site: Site, command: VoterCommand, *, local: bool = False) -> Reply:
-    """Run a command at the service that owns it: the register, change proposals, or a poll (which says so if it
-    does not exist). local: it comes from this machine's voter shell, so it may name files here (a patch)."""
+    """Run a command at the service that owns it: the register, change proposals, drafts, or a poll (which says so if
+    it does not exist). local: it comes from this machine's voter shell, so it may name files here (a patch)."""
     if command.service == "register":
         return site.registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
     if command.service == "change":
         return site.change.run(command.voter, list(command.args), idempotency_key=command.idempotency_key,
                                local=local)
+    if command.service == "drafts":
+        return site.drafts.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
     return site.polls.run(command.voter, command.service, list(command.args), idempotency_key=command.idempotency_key)

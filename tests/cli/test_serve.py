@@ -32,6 +32,14 @@ def test_a_service_without_its_database_says_which_setting_to_give(capsys):
     assert "set CIVITAS_LOG_URL" in capsys.readouterr().err
 
 
+def test_drafts_is_served_like_the_other_owners(capsys, monkeypatch):
+    assert main(["serve", "drafts", "--port", "1"]) == ExitStatus.ERROR
+    assert "set CIVITAS_LOG_URL to the drafts service's own database" in capsys.readouterr().err
+    monkeypatch.setenv("CIVITAS_QUERY_DEADLINE_S", "0")
+    assert main(["serve", "drafts"]) == ExitStatus.ERROR
+    assert "QUERY_DEADLINE_S" in capsys.readouterr().err
+
+
 def test_a_setting_out_of_range_is_refused_before_anything_starts(capsys, monkeypatch):
     monkeypatch.setenv("CIVITAS_PUBLISH_WAIT_S", "-1")
     assert main(["serve", "polls"]) == ExitStatus.ERROR

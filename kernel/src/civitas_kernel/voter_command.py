@@ -25,7 +25,7 @@ class VoterCommand:
     @property
     def verb(self) -> str:
         """What kind of command it is, for metrics and traces: e.g. `poll vote`, `register trust`, `change vote`."""
-        kind = self.service if self.service in ("register", "change") else "poll"
+        kind = self.service if self.service in ("register", "change", "drafts") else "poll"  # a poll's name says nothing
         return f"{kind} {self.args[0] if self.args else 'help'}"
 
     @property

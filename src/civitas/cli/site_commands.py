@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
             s.registry.catch_up()
             s.polls.catch_up()
             s.change.catch_up()  # the live repository is made here on first start
+            s.drafts.prepare_queries()  # the query database: seconds on a big site, paid before anyone asks
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)

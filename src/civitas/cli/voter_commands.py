@@ -48,9 +48,10 @@ def voter(
 ) -> int:
     """Run voter commands: `civitas voter VOTER SERVICE COMMAND [ARGS]`, or one per line from standard input.
 
-    SERVICE is `register` or a poll's name. Examples:
+    SERVICE is `register`, `drafts` or a poll's name. Examples:
     `civitas voter alice@example.org register set residence 1 Elm St, Springfield 90210`,
-    `civitas voter alice@example.org test-poll vote bob@example.org`.
+    `civitas voter alice@example.org test-poll vote bob@example.org`,
+    `civitas voter alice@example.org drafts group create Town hall`.
     """
     if words in (["--help"], ["-h"]):
         typer.echo(ctx.get_help())

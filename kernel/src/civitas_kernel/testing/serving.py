@@ -24,12 +24,13 @@ class ServerThread:
         self.limits = limits
 
     @contextmanager
-    def serving(self, app) -> Iterator[str]:
+    def serving(self, app, start_timeout_s: float = 30) -> Iterator[str]:
+        """Serve app until the block ends; its startup (lifespan) may take up to start_timeout_s."""
         server = uvicorn.Server(server_config(app, host="127.0.0.1", port=self.port, limits=self.limits,
                                               log_level="warning"))
         thread = threading.Thread(target=server.run, name=f"uvicorn-{self.port}", daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout_s
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the application on port {self.port} did not start")

@@ -14,8 +14,10 @@ from civitas_kernel.log import EventLog
 from civitas_drafts.domain.decisions import (
     decide_amend, decide_post, decide_version, decide_vote, decide_vote_to, first_version, next_version,
 )
+from civitas_drafts.domain.errors import TooLargeError
 from civitas_drafts.domain.groups import Member
 from civitas_drafts.domain.numbers import UNIT, parse_default_score, parse_vote_value, parse_weight
+from civitas_drafts.domain.posts import MAX_POST_BYTES, clean_paragraphs
 from civitas_drafts.domain.state import DraftState
 from civitas_drafts.query import QueryLimits, QuerySandbox
 from civitas_drafts.refs import group_ref, post_ref, short
@@ -64,14 +66,21 @@ def _options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[s
 
 
 class DraftCommands:
-    def __init__(self, log: EventLog, clock: Callable[[], int] = _now_us, limits: QueryLimits | None = None) -> None:
-        self.log, self.clock = log, clock
+    def __init__(self, log: EventLog, clock: Callable[[], int] = _now_us, limits: QueryLimits | None = None, *,
+                 max_post_bytes: int = MAX_POST_BYTES, ready_copies: int = 2, private_copies: int = 4) -> None:
+        self.log, self.clock, self.max_post_bytes = log, clock, min(max_post_bytes, MAX_POST_BYTES)
         self.state = DraftState()
         self.folder = StreamFolder(log, DRAFT_STREAMS, self.state.evolve)
-        self.sandbox = QuerySandbox(self.state, limits or QueryLimits())
+        self.sandbox = QuerySandbox(self.state, limits or QueryLimits(), ready_copies=ready_copies,
+                                    private_copies=private_copies)
 
     def catch_up(self) -> None:
         self.folder.catch_up()
+
+    def prepare_queries(self) -> None:
+        """Fold, then build the query database (seconds on a big site): at startup, not at a voter's first query."""
+        self.catch_up()
+        self.sandbox.prepare()
 
     def run(self, voter: str, args: list[str], *, idempotency_key: str | None = None) -> Reply:
         voter = normalise_address(voter)
@@ -185,9 +194,17 @@ class DraftCommands:
 
     # -- posts and votes ------------------------------------------------------------------------
 
+    def _check_size(self, texts: list[str]) -> None:
+        """This site's post size limit, which may be below the one every site folds."""
+        size = sum(len(t.encode("utf-8")) for t in clean_paragraphs(texts))
+        if size > self.max_post_bytes:
+            raise TooLargeError(f"a post here is at most {self.max_post_bytes:,} bytes; this one has {size:,}: "
+                                "split it into several posts")
+
     def _post(self, voter: str, args: list[str], key: str | None) -> Reply:
         if len(args) < 2:
             raise CommandError("write `post GROUP PARAGRAPH...`, each paragraph in quotes")
+        self._check_size(args[1:])
         gid = group_ref(self.state, voter, args[0])
         pid = self._append(lambda: decide_post(self.state, voter, gid, args[1:], now_us=self.clock()), key)
         return self._posted(pid, "posted")
@@ -196,6 +213,7 @@ class DraftCommands:
         positional, opts = _options(args, set(), {"--group"})
         if len(positional) < 2:
             raise CommandError("write `reply POST[#N] PARAGRAPH...`")
+        self._check_size(positional[1:])
         parent, paragraph = post_ref(self.state, voter, positional[0])
         gid = group_ref(self.state, voter, str(opts["--group"])) if "--group" in opts else parent.group
         pid = self._append(lambda: decide_post(self.state, voter, gid, positional[1:], reply_to=parent.id,
@@ -205,6 +223,7 @@ class DraftCommands:
     def _amend(self, voter: str, args: list[str], key: str | None) -> Reply:
         if len(args) < 2:
             raise CommandError("write `amend POST PARAGRAPH...` with the whole new text")
+        self._check_size(args[1:])
         target, paragraph = post_ref(self.state, voter, args[0])
         if paragraph:
             raise CommandError("amend a whole post: write its id without #, then its whole new text")

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from civitas_drafts.domain.numbers import UNIT
 from civitas_drafts.domain.state import DraftState
 from civitas_drafts.tables import (
-    INSERT, Rows, create_indexes, create_tables, group_row, group_rows, item_rows, member_rows, paragraph_score_rows, score_rows,
+    INSERT, Rows, create_indexes, create_tables, group_row, group_rows, item_rows, member_rows, paragraph_score_rows,
+    score_rows,
 )
 
 Prepare = Callable[[sqlite3.Connection], None]
@@ -33,7 +34,8 @@ class PublicMaster:
         create_tables(self.db, indexes=False)  # made after the first rows: a bulk load is faster without them
         self.indexed = False
         self.groups: set[str] = set()
-        self._groups_changed: set[str] = {gid for gid, group in state.groups.items() if not group.private}
+        self.built = False  # until the first refresh writes every group whole, changes need no notes
+        self._groups_changed: set[str] = set()
         self._posts: dict[str, None] = {}
         self._votes: dict[tuple[str, str, str, str], None] = {}
         self._weights: dict[str, dict[str, int]] = {}  # group -> the weights its score rows were written with
@@ -42,6 +44,8 @@ class PublicMaster:
         state.listeners.append(self._note)
 
     def _note(self, what: str, gid: str, post: str, paragraph: str, voter: str) -> None:
+        if not self.built:
+            return  # a replay's million votes would wait here as notes for nothing
         if what == "group":
             self._groups_changed.add(gid)
         elif what == "post":
@@ -51,6 +55,8 @@ class PublicMaster:
 
     def refresh(self) -> int:
         """Apply what changed since the last refresh; the revision, which moves when anything did."""
+        if not self.built:
+            self.built, self._groups_changed = True, set(self.state.groups)
         if not (self._groups_changed or self._posts or self._votes):
             return self.revision
         state, db = self.state, self.db
@@ -173,6 +179,11 @@ class Images:
             self._source(key).backup(connection)  # SQLite's page copy: a third of serialize and deserialize
         self.prepare(connection)
         return key, connection
+
+    def ready(self) -> int:
+        """How many connections wait, ready for the next query."""
+        with self._lock:
+            return sum(len(connections) for connections in self._ready.values())
 
     def give(self, key: tuple, connection: sqlite3.Connection) -> None:
         with self._lock:

@@ -138,10 +138,25 @@ class _Guard:
             self.refusal, self.specific = message, specific
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A query let in: its text, and the ready connection it runs on (taken under the fold's lock)."""
+
+    sql: str
+    key: tuple
+    connection: sqlite3.Connection
+
+
 class QuerySandbox:
-    def __init__(self, state: DraftState, limits: QueryLimits = QueryLimits()) -> None:
+    def __init__(self, state: DraftState, limits: QueryLimits = QueryLimits(), *, ready_copies: int = 2,
+                 private_copies: int = 4) -> None:
         self.state, self.limits = state, limits
-        self.images = Images(state, self._prepare)
+        self.images = Images(state, self._prepare, keep=private_copies, idle=ready_copies)
+
+    def prepare(self) -> None:
+        """Build the query database and a ready connection on it now, so the first query does not wait for them."""
+        key, connection = self.images.take("")
+        self.images.give(key, connection)
 
     def tables_help(self) -> str:
         tables = "\n".join(f"  {table}({', '.join(columns)})" for table, columns in TABLE_COLUMNS.items())
@@ -149,8 +164,18 @@ class QuerySandbox:
 
     def run(self, voter: str, sql: str) -> Answer:
         """Answer one SELECT over the rows voter may see, or raise a QueryError saying what to change."""
+        return self.finish(self.open(voter, sql))
+
+    def open(self, voter: str, sql: str) -> Ticket:
+        """Check the text and take a connection on what voter sees: this reads the folded state, so hold the lock
+        the state is folded under; finish needs no lock."""
         self._check_text(sql)
         key, connection = self.images.take(voter)
+        return Ticket(sql, key, connection)
+
+    def finish(self, ticket: Ticket) -> Answer:
+        """Run a ticket's query on its own connection, then give the connection back."""
+        sql, key, connection = ticket.sql, ticket.key, ticket.connection
         started = time.monotonic()
         deadline = started + self.limits.deadline_s
         guard, functions = _Guard(), SafeFunctions(self.limits.sqlite[sqlite3.SQLITE_LIMIT_LENGTH])

@@ -16,7 +16,7 @@ KINDS = {"electoral": poll_pb2.POLL_KIND_ELECTORAL, "normative": poll_pb2.POLL_K
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 MAX_TITLE, MAX_URI, MAX_MIN_TRUST = 200, 500, 1000
 MAX_TIME_US = 253_402_300_799_000_000  # 9999-12-31 23:59:59 UTC in microseconds: the last time a date can show
-RESERVED = {"register", "change"}  # the other services of the voter shell
+RESERVED = {"register", "change", "drafts"}  # the other services of the voter shell
 
 
 class PollError(CommandError):

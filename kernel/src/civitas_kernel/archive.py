@@ -47,17 +47,24 @@ def _add(tar: tarfile.TarFile, name: str, data: BinaryIO, size: int) -> None:
     tar.addfile(info, data)
 
 
-def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events: Path, key: SiteKey) -> dict:
-    """Write the archive atomically; returns the manifest as written (with file hashes)."""
+COPY_BUFFER = 4 << 20  # the cut is copied into the archive in large blocks
+
+
+def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events: Path, key: SiteKey,
+                  *, events_sha256: str | None = None) -> dict:
+    """Write the archive atomically; returns the manifest as written (with file hashes).
+
+    events_sha256: the events file's SHA-256, when its writer computed it as it wrote (else it is read here).
+    """
     files = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
-    files[EVENTS] = _sha256_file(events)
+    files[EVENTS] = events_sha256 or _sha256_file(events)
     manifest = {**manifest, "format": FORMAT, "files": dict(sorted(files.items())), "public_key": key.public_key.hex()}
     manifest_bytes = canonical_json(manifest)
     signature = canonical_json({"public_key": key.public_key.hex(),
                                 "signature": key.private_key.sign(SIGNATURE_PREFIX + manifest_bytes).hex()})
     partial = path.with_name(path.name + ".partial")
     try:
-        with tarfile.open(partial, "w", format=tarfile.USTAR_FORMAT) as tar:
+        with tarfile.open(partial, "w", format=tarfile.USTAR_FORMAT, copybufsize=COPY_BUFFER) as tar:
             _add(tar, MANIFEST, io.BytesIO(manifest_bytes), len(manifest_bytes))
             _add(tar, SIGNATURE, io.BytesIO(signature), len(signature))
             with open(events, "rb") as f:

@@ -1,8 +1,9 @@
 """Compiling a voter list from a cut of the register: pure, and byte-reproducible from the same cut.
 
 The fold is the hot path (millions of trust events), so it does not go through RegisterState or
-make a Python object per event: the bodies are read together (wire.py), every address becomes its
-rank in address order (interning.py), and numpy settles which trust edges, doubts and attributes
+make a Python object per event: the cut comes in columns (civitas_kernel.cut), the bodies' fields are
+read together (civitas_kernel.fields), every address becomes its rank in address order
+(civitas_kernel.interning), and numpy settles which trust edges, doubts and attributes
 stand at the end (the last change of each ordered pair, or of each voter's attribute, wins). Only
 the order within a stream matters, and each of the three streams is folded independently, so any
 interleaving of the streams in the cut gives the same bytes.
@@ -14,20 +15,20 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import repeat
-from operator import attrgetter
 
 import numpy as np
 
 from civitas_kernel.collector import collector_paused
+from civitas_kernel.cut import Columns, columns_of
 from civitas_kernel.events import RecordedEvent, decode_body
+from civitas_kernel.fields import BodyReader
+from civitas_kernel.interning import intern
 from civitas_kernel.voter_list import COLUMNS, HEADER
 
 from civitas_registry.domain import register as r
-from civitas_registry.domain.interning import intern
 from civitas_registry.domain.neighbourhood import code_and_bar
 from civitas_registry.domain.trust import doubt_counts, edges_in_range, trust_levels
 from civitas_registry.domain.values import ATTRIBUTES
-from civitas_registry.domain.wire import BodyReader
 
 
 @dataclass(frozen=True)
@@ -77,21 +78,20 @@ _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST
 _ATTRIBUTE_CODES = {name.encode(): code for code, name in enumerate(ATTRIBUTES)}
 
 
-def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
+def fold_cut(events: Iterable[RecordedEvent] | Columns) -> FoldedCut:
     """Fold the register events of a cut: the order within each stream decides, nothing else."""
     with collector_paused():  # millions of objects, no cycles: collections would walk the cut again (a third of the time)
-        return _fold(events)
+        return _fold(columns_of(events))
 
 
-def _fold(events: Iterable[RecordedEvent]) -> FoldedCut:
-    events = events if isinstance(events, list) else list(events)
-    types = list(map(attrgetter("type"), events))
-    codes = np.fromiter(map(_CODES.get, types, repeat(-1)), dtype=np.int8, count=len(types))
+def _fold(cut: Columns) -> FoldedCut:
+    lookup = np.fromiter((_CODES.get(t, -1) for t in cut.types), dtype=np.int8, count=len(cut.types))
+    codes = lookup[cut.type_codes] if len(cut) else np.zeros(0, dtype=np.int8)
     primary_edges: dict[str, int] = {}  # the registrar's few events, folded one by one
     for i in np.flatnonzero((codes == 4) | (codes == 5)).tolist():
-        m = decode_body(types[i], events[i].body)
+        m = decode_body(cut.type_of(i), cut.body(i))
         primary_edges[m.voter] = m.edges if codes[i] == 4 else 0
-    reader = BodyReader(types, list(map(attrgetter("body"), events)), list(primary_edges))
+    reader = BodyReader(cut, list(primary_edges))
 
     trust = np.flatnonzero((codes == 2) | (codes == 3))
     (truster, trustee) = reader.fields(trust, ("truster", "trustee"))
@@ -154,10 +154,13 @@ def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) ->
     return src[keep], dst[keep]
 
 
-def compile_voter_list(events: Iterable[RecordedEvent], config: ListConfig) -> bytes:
-    """The voter list of a cut: every registrant in address order with trust level, bar and doubts."""
+def compile_voter_list(events: Iterable[RecordedEvent] | Columns, config: ListConfig) -> bytes:
+    """The voter list of a cut: every registrant in address order with trust level, bar and doubts.
+
+    events: the cut's events one by one, or a cut that reads itself in columns (civitas_kernel.cut.Cut).
+    """
     with collector_paused():
-        return _compile(_fold(events), config)
+        return _compile(_fold(columns_of(events)), config)
 
 
 def _compile(cut: FoldedCut, config: ListConfig) -> bytes:

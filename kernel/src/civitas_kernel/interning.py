@@ -1,6 +1,6 @@
 """Naming voters by number: every address that occurs in a cut gets its index in address order.
 
-Occurrences are spans of one byte buffer (see wire.py). A 64-bit hash of each span, computed by
+Occurrences are spans of one byte buffer (see fields.py). A 64-bit hash of each span, computed by
 numpy eight bytes at a time, groups equal addresses by sorting; every occurrence is then compared
 byte for byte with its group's first, so a hash collision can never merge two voters (should one
 ever happen, the occurrences are interned exactly through a dict instead). The result does not

@@ -53,6 +53,12 @@ class Columns:
         codes = [self.types.index(t) for t in types if t in self.types]
         return np.flatnonzero(np.isin(self.type_codes, codes)) if codes else np.zeros(0, dtype=np.int64)
 
+    def is_type(self, rows: np.ndarray, name: str) -> np.ndarray:
+        """Per row (a position): is that event of this type?"""
+        if name not in self.types:
+            return np.zeros(len(rows), dtype=bool)
+        return self.type_codes[rows] == self.types.index(name)
+
     def type_of(self, i: int) -> str:
         return self.types[self.type_codes[i]]
 
@@ -123,6 +129,37 @@ class _Window(io.RawIOBase):
 def open_window(path, offset: int = 0, size: int | None = None) -> BinaryIO:
     """A file, or `size` bytes of it from `offset`, to read a segment from."""
     return _Window(path, offset, size)
+
+
+def last_of_each(key: np.ndarray, keys: int) -> np.ndarray:
+    """Positions (ascending) of the rows that are the last of their key: what stands when later changes win.
+
+    key: int64 in 0..keys-1. When key and position fit one int64 together, a plain sort of the two
+    packed (far faster than a stable argsort) finds the last of each key.
+    """
+    rows = len(key)
+    if rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    if keys * rows < 1 << 62:
+        packed = np.sort(key * rows + np.arange(rows, dtype=np.int64))
+        sorted_key, order = np.divmod(packed, rows)
+    else:
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+    last = np.ones(rows, dtype=bool)
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=last[:-1])
+    return np.sort(order[last])
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending: by sorting (np.unique hashes, which on millions of ids is many times slower)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def columns_of(events) -> Columns:

@@ -12,6 +12,8 @@ rows, fresh full-size temporaries cost more in page faults than the arithmetic d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 CHUNK = 1 << 18
@@ -59,16 +61,38 @@ def _hash(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
     return h
 
 
-def _all_equal(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, reps: np.ndarray) -> bool:
-    """Is every span byte for byte equal to the span `reps` names for it?"""
-    if not np.array_equal(lengths, lengths[reps]):
-        return False
+def _equal_rows(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Per span: is it byte for byte equal to the span `reps` names for it?"""
+    same = lengths == lengths[reps]
     for c in range(0, len(starts), CHUNK):
         s, r, n = starts[c:c + CHUNK], starts[reps[c:c + CHUNK]], lengths[c:c + CHUNK]
+        chunk = same[c:c + CHUNK]
         for offset in range(0, int(n.max()), 8):
-            if not np.array_equal(_words(words64, s, n, offset)[1], _words(words64, r, n, offset)[1]):
-                return False
-    return True
+            rows, words = _words(words64, s, n, offset)
+            _, theirs = _words(words64, r, n, offset)
+            if isinstance(rows, slice):
+                chunk &= words == theirs
+            else:
+                chunk[rows] &= words == theirs
+    return same
+
+
+@dataclass(frozen=True, eq=False)
+class Interned:
+    """Every occurrence's id (int32: its address's rank in address order), and one span of each address, in order."""
+
+    ids: np.ndarray
+    data: bytes
+    starts: np.ndarray  # int64, one per address, in address order
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def texts(self) -> list[str]:
+        """The addresses as strings (one Python object each)."""
+        data = self.data
+        return [data[s:e].decode() for s, e in zip(self.starts.tolist(), self.ends.tolist())]
 
 
 def intern(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -77,33 +101,98 @@ def intern(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.ndarra
     data: the buffer; words64: the same bytes as little-endian uint64 words, with at least one word
     of zeros after the last span.
     """
+    interned = intern_spans(data, words64, starts, ends)
+    return interned.ids, interned.texts()
+
+
+def intern_spans(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Interned:
+    """As intern, with the addresses left as spans of data (checked to be UTF-8, as decoding them would)."""
     if len(starts) == 0:
-        return np.zeros(0, dtype=np.int32), []
+        empty = np.zeros(0, dtype=np.int64)
+        return Interned(np.zeros(0, dtype=np.int32), data, empty, empty)
     lengths = ends - starts
-    h = _hash(words64, starts, lengths)
-    order = np.argsort(h)
-    sorted_h = h[order]
-    new_group = np.empty(len(h), dtype=bool)
+    group, first = _groups(_hash(words64, starts, lengths))
+    same = _equal_rows(words64, starts, lengths, first[group])
+    if not same.all():  # spans whose hashes agree but bytes do not: those groups are split by their bytes
+        group, first = _split(data, starts, ends, group, first, ~same)
+    first_starts, first_ends = starts[first], ends[first]
+    by_address = _address_order(data, first_starts, first_ends)
+    rank = np.empty(len(first), dtype=np.int32)
+    rank[by_address] = np.arange(len(first), dtype=np.int32)
+    return Interned(rank[group], data, first_starts[by_address], first_ends[by_address])
+
+
+def _groups(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by hash: each row's group, and one row of each group.
+
+    The hash's high bits and the row's position are packed into one word and sorted (much faster than an argsort
+    of the hashes); rows of different spans that share those bits are told apart by _split, after.
+    """
+    rows = len(h)
+    bits = np.uint64(max(1, (rows - 1).bit_length()))
+    packed = ((h >> bits) << bits) | np.arange(rows, dtype=np.uint64)
+    packed.sort()
+    order = (packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64)
+    top = packed >> bits
+    del packed
+    new_group = np.empty(rows, dtype=bool)
     new_group[0] = True
-    np.not_equal(sorted_h[1:], sorted_h[:-1], out=new_group[1:])
-    del sorted_h
-    group = np.empty(len(h), dtype=np.int64)
+    np.not_equal(top[1:], top[:-1], out=new_group[1:])
+    del top
+    group = np.empty(rows, dtype=np.int64)
     group[order] = np.cumsum(new_group) - 1
-    first = order[new_group]  # one occurrence of each group
-    del order
-
-    if not _all_equal(words64, starts, lengths, first[group]):
-        return _intern_exactly(data, starts, ends)
-
-    texts = [data[s:e].decode() for s, e in zip(starts[first].tolist(), ends[first].tolist())]
-    by_address = sorted(range(len(texts)), key=texts.__getitem__)
-    rank = np.empty(len(texts), dtype=np.int32)
-    rank[np.asarray(by_address, dtype=np.int64)] = np.arange(len(texts), dtype=np.int32)
-    return rank[group], [texts[i] for i in by_address]
+    return group, order[new_group]
 
 
-def _intern_exactly(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    texts = [data[s:e].decode() for s, e in zip(starts.tolist(), ends.tolist())]
-    addresses = sorted(set(texts))
-    rank = {a: i for i, a in enumerate(addresses)}
-    return np.fromiter(map(rank.__getitem__, texts), dtype=np.int32, count=len(texts)), addresses
+def _split(data: bytes, starts, ends, group: np.ndarray, first: np.ndarray, odd: np.ndarray):
+    """Regroup, by their bytes, the rows of every group holding a row unlike its first (a rare hash collision)."""
+    bad = np.unique(group[odd])
+    rows = np.flatnonzero(np.isin(group, bad))
+    group, first = group.copy(), list(first.tolist())
+    named: dict[tuple[int, bytes], int] = {}  # (old group, bytes) -> group
+    for row in rows.tolist():
+        text = data[starts[row]:ends[row]]
+        old = int(group[row])
+        key = (old, text)
+        if key not in named:
+            if data[starts[first[old]]:ends[first[old]]] == text:
+                named[key] = old
+            else:
+                named[key] = len(first)
+                first.append(row)
+        group[row] = named[key]
+    return group, np.array(first, dtype=np.int64)
+
+
+WIDEST_SORTED = 64  # addresses up to this many bytes are put in order by numpy; longer ones (rare) by Python
+
+
+def _address_order(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The order of distinct spans as Python orders their strings (UTF-8's byte order is code point order).
+
+    Raises UnicodeDecodeError, as decoding would, for a span that is not UTF-8.
+    """
+    u = np.frombuffer(data, dtype=np.uint8)
+    lengths = ends - starts
+    width = int(lengths.max())
+    if width <= WIDEST_SORTED:
+        fixed = np.zeros((len(starts), width), dtype=np.uint8)
+        unusual = np.zeros(len(starts), dtype=bool)  # a byte >= 0x80 (to check as UTF-8) or a zero byte
+        columns = np.arange(width)
+        for c in range(0, len(starts), CHUNK):
+            s, n = starts[c:c + CHUNK], lengths[c:c + CHUNK]
+            window = u[np.minimum(s[:, None] + columns, u.size - 1)]
+            window[columns >= n[:, None]] = 1  # (only to tell a zero inside from the padding)
+            unusual[c:c + CHUNK] = ((window >= 0x80) | (window == 0)).any(axis=1)
+            window[columns >= n[:, None]] = 0
+            fixed[c:c + CHUNK] = window
+        odd = np.flatnonzero(unusual)
+        for i in odd.tolist():
+            data[starts[i]:ends[i]].decode()
+        # numpy's fixed-width strings ignore trailing zeros: spans holding a zero byte go the plain way below.
+        if not any(b"\0" in data[starts[i]:ends[i]] for i in odd.tolist()):
+            return np.argsort(fixed.view(f"S{width}").reshape(-1), kind="stable")
+    texts = [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    for t in texts:
+        t.decode()
+    return np.array(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.int64)

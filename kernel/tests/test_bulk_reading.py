@@ -87,3 +87,18 @@ def test_the_fast_paths_hold_over_many_rows(size, monkeypatch):
     ids, addresses = intern(*reader.data(), np.concatenate([s, s2]), np.concatenate([e, e2]))
     decoded = [trust_pb2.TrustExtended.FromString(ev.body) for ev in events]
     assert [addresses[i] for i in ids.tolist()] == [m.truster for m in decoded] + [m.trustee for m in decoded]
+
+
+def test_addresses_that_sort_only_the_slow_way_are_numbered_alike():
+    texts = ["b\0@x.org", "b@x.org", "b\0", "a" * 90, "a" * 89 + "b", "é@x.org", "e@x.org"]
+    reader = BodyReader(columns([], []), texts)
+    ids, addresses = intern(*reader.data(), *reader.text_spans)
+    assert addresses == sorted(set(texts))
+    assert [addresses[i] for i in ids.tolist()] == texts
+
+
+def test_an_address_that_is_not_utf8_fails_as_decoding_it_would():
+    data = b"ok@x.org\xff@x.org" + bytes(17)
+    starts, ends = np.array([0, 8]), np.array([8, 15])
+    with pytest.raises(UnicodeDecodeError):
+        interning.intern_spans(data, np.frombuffer(data, dtype="<u8"), starts, ends)

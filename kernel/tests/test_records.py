@@ -168,3 +168,43 @@ def test_audit_refuses_events_that_fail_their_chain_even_in_a_signed_archive(sto
     write_archive(forged, manifest, members, events, store.log.key)
     with pytest.raises(ArchiveError, match="vote at position 2: tampered"):
         audit_archive(forged, {"roll": roll})
+
+
+def test_a_big_cut_is_verified_by_another_process_alongside_the_compile_with_the_same_verdicts(store, tmp_path,
+                                                                                              monkeypatch):
+    from civitas_kernel import recount
+
+    monkeypatch.setattr(recount, "ALONGSIDE_FROM", 0)  # every cut counts as big
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    assert store.result("roll", 1) == b"3 voters\n"
+    assert audit_archive(store.archive_path("roll", 1), {"roll": roll}).matches
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg").replace(b"v1@example.org", b"v7@example.org"))
+    members = {"config.json": honest.read("config.json"), "roll.txt": honest.read("roll.txt")}
+    honest.close()
+    forged = tmp_path / "forged.tar"
+    write_archive(forged, manifest, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="vote at position 2: tampered"):
+        audit_archive(forged, {"roll": roll})
+
+
+def test_an_archive_whose_cut_is_not_its_records_is_refused(store, tmp_path):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    members = {"config.json": honest.read("config.json"), "roll.txt": honest.read("roll.txt")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg"))
+    honest.close()
+    shorter = {**manifest, "cut": [{**manifest["cut"][0], "seq": 2}]}
+    write_archive(tmp_path / "shorter.tar", shorter, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="the events cover"):
+        audit_archive(tmp_path / "shorter.tar", {"roll": roll})
+    moved = {**manifest, "cut": [{**manifest["cut"][0], "head_hash": "00" * 32}]}
+    write_archive(tmp_path / "moved.tar", moved, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="vote does not end where the record's cut says"):
+        audit_archive(tmp_path / "moved.tar", {"roll": roll})

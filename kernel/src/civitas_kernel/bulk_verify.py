@@ -51,11 +51,12 @@ def verify_segment_bulk(open_segment: Callable[[], BinaryIO], *, public_key: byt
             return _Verifier(stream, public_key, progress, before, after_range).run()
     except _Doubt:
         with closing(open_segment()) as stream:
-            return _verify_plainly(stream, public_key, before, after_range)
+            return _verify_plainly(stream, public_key, before, after_range, progress)
 
 
-def _verify_plainly(stream: BinaryIO, public_key: bytes | None, before, after_range) -> VerifiedSegment:
-    reader = SegmentReader(stream, public_key=public_key)
+def _verify_plainly(stream: BinaryIO, public_key: bytes | None, before, after_range,
+                    progress: Progress | None = None) -> VerifiedSegment:
+    reader = SegmentReader(stream, public_key=public_key, progress=progress)
     if before:
         before(reader.summary())
     heads = {}

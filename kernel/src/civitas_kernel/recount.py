@@ -2,11 +2,15 @@
 
 Two cores, two jobs: the compiler reads the segment in columns (unverified) while a worker verifies every event,
 checkpoint and the trailer (bulk_verify). Nothing compiled is returned unless the verification passed; when both
-fail, the verification's error is the one raised, since it names the problem.
+fail, the verification's error is the one raised, since it names the problem. A small cut is verified first, in
+this process: a worker would cost more than it saves. Workers come from a fork server, a clean process started
+once, so a site's threads are never forked mid-lock.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ from civitas_kernel.cut import Cut, open_window
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 from civitas_kernel.log import Progress
 
+ALONGSIDE_FROM = 32 << 20  # bytes of segment from which it is verified in a worker, alongside the compile
 # (the cut, the configuration, the results depended on) -> result bytes
 Compiler = Callable[[Cut, bytes, dict[str, bytes]], bytes]
 # Called with each range's stream and signed head once the range is verified; raises to refuse it.
@@ -52,7 +57,13 @@ def compile_verified(compile: Compiler, where: Where, config: bytes, depends: di
     them; range_check likewise with each range's stream and signed head. Both must pickle (module functions,
     partials). refused: what to raise for a verification's error (the error itself, by default).
     """
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    size = where.size if where.size is not None else os.path.getsize(where.path)
+    if size < ALONGSIDE_FROM:
+        outcome = _verify(where, public_key, check, range_check)
+        if isinstance(outcome, _Failure):
+            raise refused(outcome.error())
+        return compile(Cut(where.opener(), progress), config, depends), outcome
+    with ProcessPoolExecutor(max_workers=1, mp_context=_workers()) as pool:
         verification = pool.submit(_verify, where, public_key, check, range_check)
         try:
             result, failure = compile(Cut(where.opener(), progress), config, depends), None
@@ -64,6 +75,12 @@ def compile_verified(compile: Compiler, where: Where, config: bytes, depends: di
     if failure is not None:
         raise failure
     return result, outcome
+
+
+def _workers():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["civitas_kernel.recount"])
+    return context
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,14 @@ def test_an_address_that_is_not_utf8_fails_as_decoding_it_would():
     starts, ends = np.array([0, 8]), np.array([8, 15])
     with pytest.raises(UnicodeDecodeError):
         interning.intern_spans(data, np.frombuffer(data, dtype="<u8"), starts, ends)
+
+
+def test_addresses_alike_in_their_first_bytes_are_ordered_by_the_rest():
+    rng = random.Random(11)
+    stems = ["longname", "longnamf", "", "é", "\0"]
+    texts = [rng.choice(stems) + "".join(rng.choice("ab\0é") for _ in range(rng.randrange(0, 20)))
+             for _ in range(400)]
+    reader = BodyReader(columns([], []), texts)
+    ids, addresses = intern(*reader.data(), *reader.text_spans)
+    assert addresses == sorted(set(texts))
+    assert [addresses[i] for i in ids.tolist()] == texts

@@ -154,7 +154,7 @@ class _Verifier:
         seq, head = state
         data, count = block.data, b - a
         u = np.frombuffer(data, dtype=np.uint8, count=block.size)
-        found = envelopes(u, block.starts[a:b], block.ends[a:b])
+        found = envelopes(block, block.starts[a:b], block.ends[a:b])
         if not found.ok.all():
             raise _Doubt
         copy, view, digests = _EVENT_HASHER.copy, memoryview(data), []
@@ -170,8 +170,8 @@ class _Verifier:
         linked[0] = np.frombuffer(head, dtype=np.uint8)
         linked[1:] = stated[:-1]
         if not (np.array_equal(computed, stated)
-                and spans_equal(u, found.site, site).all()
-                and spans_equal(u, found.stream, r.stream.encode()).all()
+                and spans_equal(block, found.site, site).all()
+                and spans_equal(block, found.stream, r.stream.encode()).all()
                 and np.array_equal(found.seq, np.arange(seq + 1, seq + 1 + count, dtype=np.uint64))
                 and bool((prev_stop - prev_start == HASH).all())
                 and np.array_equal(gather(u, prev_start, HASH), linked)):

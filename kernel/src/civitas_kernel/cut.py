@@ -20,7 +20,7 @@ import numpy as np
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.errors import SegmentError
-from civitas_kernel.frames import Truncated, envelopes, frame_blocks
+from civitas_kernel.frames import Truncated, envelopes, frame_blocks, spans_equal
 from civitas_kernel.log import Progress
 
 PADDING = 16  # zero bytes after the last body: bulk readers look a few bytes ahead, eight at a time
@@ -220,6 +220,13 @@ def _header(data: bytes) -> segment_pb2.SegmentHeader:
         raise SegmentError("the segment cannot be read: its header does not decode") from None
 
 
+def _text(name: bytes) -> str:
+    try:
+        return name.decode()
+    except UnicodeDecodeError:
+        raise SegmentError("the segment cannot be read: an event's type is not text") from None
+
+
 def _decoded(frame: bytes) -> envelope_pb2.Envelope:
     try:
         return envelope_pb2.Envelope.FromString(envelope_pb2.SealedEvent.FromString(frame).envelope)
@@ -239,24 +246,20 @@ class _ColumnReader:
     def add(self, block, frames: np.ndarray) -> None:
         if not len(frames):
             return
-        u = np.frombuffer(block.data, dtype=np.uint8, count=block.size)
-        found = envelopes(u, block.starts[frames], block.ends[frames])
+        found = envelopes(block, block.starts[frames], block.ends[frames])
         codes = np.empty(len(frames), dtype=np.int32)
         (type_start, type_end), (body_start, body_end) = found.type, found.body
         lengths = body_end - body_start
         slow = ~found.ok
-        # The types of a block: few, so grouped by their lengths and checked byte for byte against one of each.
-        type_length = type_end - type_start
+        # The types of a block: few, so each is checked, eight bytes at a time, against one row of it.
         pending = found.ok.copy()
         data = block.data
         while pending.any():
             i = int(np.argmax(pending))
             name = data[type_start[i]:type_end[i]]
-            same = pending & (type_length == len(name))
-            rows = np.flatnonzero(same)
-            window = u[type_start[rows, None] + np.arange(len(name))] if len(name) else np.zeros((len(rows), 0))
-            match = rows[(window == np.frombuffer(name, dtype=np.uint8)).all(axis=1)]
-            codes[match] = self._code(name.decode())
+            rows = np.flatnonzero(pending)
+            match = rows[spans_equal(block, (type_start[rows], type_end[rows]), name)]
+            codes[match] = self._code(_text(name))
             pending[match] = False
         parts = list(map(data.__getitem__, map(slice, body_start.tolist(), body_end.tolist())))
         for i in np.flatnonzero(slow).tolist():  # frames in another shape: decoded by the generated classes

@@ -25,9 +25,15 @@ class Truncated(Exception):
     """The stream ends inside a frame."""
 
 
+PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
+
+
 @dataclass
 class Block:
-    """Whole frames: `data[:size]` holds them; frame k's message is data[starts[k]:ends[k]]."""
+    """Whole frames: `data[:size]` holds them; frame k's message is data[starts[k]:ends[k]].
+
+    At least PAD bytes follow `size` in data (the start of the next frame, or zeros).
+    """
 
     data: bytes
     size: int
@@ -36,6 +42,13 @@ class Block:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def bytes(self) -> np.ndarray:
+        return np.frombuffer(self.data, dtype=np.uint8)
+
+    def words(self) -> np.ndarray:
+        """The data as little-endian uint64 words (the last partial word left out)."""
+        return np.frombuffer(self.data, dtype="<u8", count=len(self.data) // 8)
 
 
 def _walk(data: bytes, pos: int, limit: int) -> tuple[list[int], int]:
@@ -83,28 +96,35 @@ def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterat
         longest = int((stop - begin).max()) - 4
         if longest > max_frame:
             raise ValueError(f"claims {longest} bytes")
-        yield Block(data, end, begin + 4, stop)
         tail = data[end:]
+        if len(data) - end < PAD + 8:
+            data += bytes(PAD + 8)
+        yield Block(data, end, begin + 4, stop)
 
 
-def _at(u: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """u[index] with indexes past the end reading the last byte (rows that far are rejected anyway)."""
-    return u[np.minimum(index, u.size - 1)]
+_HIGH = np.uint64(0x8080808080808080)
+_SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
+_BYTE = np.uint64(0xFF)
+_U = [np.uint64(k) for k in range(65)]
 
 
-def varints(u: np.ndarray, pos: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The varints at pos: (value as uint64, bytes taken, whether each ended within `most` bytes (<= 9))."""
-    value = np.zeros(len(pos), dtype=np.uint64)
-    taken = np.zeros(len(pos), dtype=np.int64)
-    done = np.zeros(len(pos), dtype=bool)
-    for k in range(most):
-        byte = _at(u, pos + k)
-        going = ~done
-        value |= np.where(going, (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k), np.uint64(0))
-        taken += going
-        done |= byte < 0x80
-        if done.all():
-            break
+def word_at(words: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The eight bytes at each position, as a little-endian uint64 (put together from the two words they straddle)."""
+    index = pos >> 3
+    shift = ((pos & 7) << 3).astype(np.uint64)
+    return (words[index] >> shift) | ((words[index + 1] << _U[1]) << (_U[63] - shift))
+
+
+def varint_in(w: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The varints starting at the low byte of each word: (value, bytes taken, whether each ends within `most` <= 8)."""
+    stop = ~w & _HIGH  # a byte without its high bit ends the varint
+    low = stop & (~stop + _U[1])  # the first such byte's high bit
+    taken = (np.bitwise_count(low - _U[1]).astype(np.int64) + 1) >> 3
+    done = (stop != 0) & (taken <= most)
+    x = w & ((low << _U[1]) - _U[1]) & _SEVEN
+    value = x & np.uint64(0x7F)
+    for k in range(1, most):
+        value |= (x >> _U[k]) & np.uint64(0x7F << (7 * k))
     return value, taken, done
 
 
@@ -134,28 +154,31 @@ _FIELDS = (("site", _STRING), ("stream", _STRING), ("seq", _VARINT), ("event_id"
            ("actor", _STRING), ("recorded_at_us", _VARINT), ("body", _STRING), ("prev_hash", _STRING))
 
 
-def envelopes(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
-    """The fields of the sealed events framed at u[starts[k]:ends[k]] (u: the block as uint8)."""
-    ok = (ends - starts >= 3 + 2 + HASH) & (_at(u, starts) == 0x0A)
-    length, taken, done = varints(u, starts + 1, 4)
+def envelopes(block: Block, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
+    """The fields of the sealed events framed at data[starts[k]:ends[k]] of the block."""
+    words = block.words()
+    w = word_at(words, starts)
+    length, taken, done = varint_in(w >> _U[8], 4)
+    ok = ((w & _BYTE) == 0x0A) & done & (ends - starts >= 3 + 2 + HASH)
     env_start = starts + 1 + taken
-    env_end = env_start + length.astype(np.int64)
-    ok &= done & (env_end + 2 + HASH == ends)
+    env_end = np.where(ok, env_start + length.astype(np.int64), env_start)
+    ok &= env_end + 2 + HASH == ends
     env_end = np.where(ok, env_end, env_start)
-    ok &= (_at(u, env_end) == 0x12) & (_at(u, env_end + 1) == HASH)
+    ok &= (word_at(words, env_end) & np.uint64(0xFFFF)) == np.uint64(0x12 | HASH << 8)
     spans: dict = {}
     pos = env_start
     for number, (name, wire) in enumerate(_FIELDS, start=1):
-        present = (pos < env_end) & (_at(u, pos) == (number << 3 | wire))
+        w = word_at(words, pos)
+        present = (pos < env_end) & ((w & _BYTE) == np.uint64(number << 3 | wire))
         if wire == _STRING:
-            length, taken, done = varints(u, pos + 1, 4)
+            length, taken, done = varint_in(w >> _U[8], 4)
             start = np.where(present, pos + 1 + taken, pos)
             stop = np.where(present, start + length.astype(np.int64), pos)
             ok &= ~present | (done & (stop <= env_end))
             stop = np.minimum(stop, env_end)
             spans[name] = (start, stop)
         else:
-            value, taken, done = varints(u, pos + 1, 9)
+            value, taken, done = varint_in(word_at(words, pos + 1), 8)
             ok &= ~present | done
             stop = np.where(present, np.minimum(pos + 1 + taken, env_end), pos)
             spans[name] = np.where(present, value, np.uint64(0))
@@ -165,14 +188,18 @@ def envelopes(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
     return Envelopes(ok, (env_start, env_end), env_end + 2, **spans)
 
 
-def spans_equal(u: np.ndarray, spans: tuple[np.ndarray, np.ndarray], value: bytes) -> np.ndarray:
-    """Per row: is the span exactly `value`?"""
+def spans_equal(block: Block, spans: tuple[np.ndarray, np.ndarray], value: bytes) -> np.ndarray:
+    """Per row: is the span exactly `value`? (Compared eight bytes at a time.)"""
     start, stop = spans
     same = stop - start == len(value)
     if value and same.any():
         rows = np.flatnonzero(same)
-        window = u[np.minimum(start[rows, None] + np.arange(len(value)), u.size - 1)]
-        same[rows] = (window == np.frombuffer(value, dtype=np.uint8)).all(axis=1)
+        at, words = start[rows], block.words()
+        padded = value + bytes(-len(value) % 8)
+        for k in range(0, len(value), 8):
+            want = np.frombuffer(padded[k:k + 8], dtype="<u8")[0]
+            mask = np.uint64((1 << (8 * min(8, len(value) - k))) - 1)
+            same[rows] &= (word_at(words, at + k) & mask) == want
     return same
 
 

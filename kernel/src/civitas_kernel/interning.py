@@ -3,8 +3,9 @@
 Occurrences are spans of one byte buffer (see fields.py). A 64-bit hash of each span, computed by
 numpy eight bytes at a time, groups equal addresses by sorting; every occurrence is then compared
 byte for byte with its group's first, so a hash collision can never merge two voters (should one
-ever happen, the occurrences are interned exactly through a dict instead). The result does not
-depend on the hash: ids are ranks in address order.
+ever happen, that group is split by its bytes). The result does not depend on the hash: ids are
+ranks in address order, found by sorting the addresses' big-endian words (UTF-8's byte order is
+the order of its code points, which is Python's order of strings).
 
 Work goes in chunks of rows so that numpy's temporaries stay small and are reused: on millions of
 rows, fresh full-size temporaries cost more in page faults than the arithmetic does.
@@ -12,15 +13,18 @@ rows, fresh full-size temporaries cost more in page faults than the arithmetic d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-CHUNK = 1 << 18
+CHUNK = 1 << 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _SEED = np.uint64(0x243F6A8885A308D3)
 _31, _1, _63 = np.uint64(31), np.uint64(1), np.uint64(63)
-_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)], dtype=np.uint64)  # keep the first k bytes
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # keep the first k bytes
+_LOW_BYTES[8] = np.uint64(0xFFFFFFFFFFFFFFFF)
+_HIGH_BITS = np.uint64(0x8080808080808080)
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -29,23 +33,26 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _words(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offset: int) -> tuple[slice | np.ndarray, np.ndarray]:
-    """The rows still longer than `offset`, and their eight bytes from there (zero past their end).
+def _rounds(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each eight bytes of the spans in turn: (which rows still reach there, their eight bytes, zero past the end).
 
-    words64 is the buffer as little-endian uint64 words; an unaligned word is put together from the
-    two aligned words it straddles, which numpy gathers far faster than eight single bytes.
+    words64 is the buffer as little-endian uint64 words; an unaligned word is put together from the two aligned
+    words it straddles, and the second of them is the first of the next round's, so each round gathers once.
     """
-    rows: slice | np.ndarray = slice(None) if lengths.min() > offset else np.flatnonzero(lengths > offset)
-    position = starts[rows] + offset
-    index = position >> 3
-    shift = ((position & 7) << 3).astype(np.uint64)
-    words = words64[index] >> shift
-    words |= (words64[index + 1] << _1) << (_63 - shift)  # shift 0 takes nothing from the next word
-    left = lengths[rows] - offset
-    short = left < 8
-    if short.any():
-        words[short] &= _LOW_BYTES[left[short]]
-    return rows, words
+    index = starts >> 3
+    shift = ((starts & 7) << 3).astype(np.uint64)
+    back = _63 - shift
+    low = words64[index]
+    last = len(words64) - 1  # a span that has ended reads (and masks away) the last word, not past it
+    for offset in range(0, int(lengths.max()) if len(lengths) else 0, 8):
+        index += 1
+        np.minimum(index, last, out=index)
+        high = words64[index]
+        words = (low >> shift) | ((high << _1) << back)  # shift 0 takes nothing from the next word
+        left = lengths - offset
+        words &= _LOW_BYTES[np.clip(left, 0, 8)]
+        yield left > 0, words
+        low = high
 
 
 def _hash(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -54,9 +61,8 @@ def _hash(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
         for c in range(0, len(starts), CHUNK):
             s, n = starts[c:c + CHUNK], lengths[c:c + CHUNK]
             hc = _mix(n.astype(np.uint64) ^ _SEED)
-            for offset in range(0, int(n.max()), 8):
-                rows, words = _words(words64, s, n, offset)
-                hc[rows] = _mix(hc[rows] ^ words)
+            for reaching, words in _rounds(words64, s, n):
+                hc = np.where(reaching, _mix(hc ^ words), hc)  # a span's hash never depends on its neighbours'
             h[c:c + CHUNK] = hc
     return h
 
@@ -65,15 +71,12 @@ def _equal_rows(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, re
     """Per span: is it byte for byte equal to the span `reps` names for it?"""
     same = lengths == lengths[reps]
     for c in range(0, len(starts), CHUNK):
-        s, r, n = starts[c:c + CHUNK], starts[reps[c:c + CHUNK]], lengths[c:c + CHUNK]
+        n = lengths[c:c + CHUNK]
         chunk = same[c:c + CHUNK]
-        for offset in range(0, int(n.max()), 8):
-            rows, words = _words(words64, s, n, offset)
-            _, theirs = _words(words64, r, n, offset)
-            if isinstance(rows, slice):
-                chunk &= words == theirs
-            else:
-                chunk[rows] &= words == theirs
+        mine = _rounds(words64, starts[c:c + CHUNK], n)
+        theirs = _rounds(words64, starts[reps[c:c + CHUNK]], n)
+        for (_, a), (_, b) in zip(mine, theirs):
+            chunk &= a == b
     return same
 
 
@@ -116,7 +119,7 @@ def intern_spans(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.
     if not same.all():  # spans whose hashes agree but bytes do not: those groups are split by their bytes
         group, first = _split(data, starts, ends, group, first, ~same)
     first_starts, first_ends = starts[first], ends[first]
-    by_address = _address_order(data, first_starts, first_ends)
+    by_address = _address_order(data, words64, first_starts, first_ends)
     rank = np.empty(len(first), dtype=np.int32)
     rank[by_address] = np.arange(len(first), dtype=np.int32)
     return Interned(rank[group], data, first_starts[by_address], first_ends[by_address])
@@ -164,35 +167,33 @@ def _split(data: bytes, starts, ends, group: np.ndarray, first: np.ndarray, odd:
     return group, np.array(first, dtype=np.int64)
 
 
-WIDEST_SORTED = 64  # addresses up to this many bytes are put in order by numpy; longer ones (rare) by Python
+def _address_order(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The order of distinct spans as Python orders their strings: by their big-endian words, then their lengths.
 
-
-def _address_order(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The order of distinct spans as Python orders their strings (UTF-8's byte order is code point order).
-
-    Raises UnicodeDecodeError, as decoding would, for a span that is not UTF-8.
+    Sorted by the first eight bytes; only rows that tie there are sorted by the rest. Raises UnicodeDecodeError,
+    as decoding would, for a span that is not UTF-8 (spans holding no byte >= 0x80 are ASCII, so are not decoded).
     """
-    u = np.frombuffer(data, dtype=np.uint8)
     lengths = ends - starts
-    width = int(lengths.max())
-    if width <= WIDEST_SORTED:
-        fixed = np.zeros((len(starts), width), dtype=np.uint8)
-        unusual = np.zeros(len(starts), dtype=bool)  # a byte >= 0x80 (to check as UTF-8) or a zero byte
-        columns = np.arange(width)
-        for c in range(0, len(starts), CHUNK):
-            s, n = starts[c:c + CHUNK], lengths[c:c + CHUNK]
-            window = u[np.minimum(s[:, None] + columns, u.size - 1)]
-            window[columns >= n[:, None]] = 1  # (only to tell a zero inside from the padding)
-            unusual[c:c + CHUNK] = ((window >= 0x80) | (window == 0)).any(axis=1)
-            window[columns >= n[:, None]] = 0
-            fixed[c:c + CHUNK] = window
-        odd = np.flatnonzero(unusual)
-        for i in odd.tolist():
-            data[starts[i]:ends[i]].decode()
-        # numpy's fixed-width strings ignore trailing zeros: spans holding a zero byte go the plain way below.
-        if not any(b"\0" in data[starts[i]:ends[i]] for i in odd.tolist()):
-            return np.argsort(fixed.view(f"S{width}").reshape(-1), kind="stable")
-    texts = [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
-    for t in texts:
-        t.decode()
-    return np.array(sorted(range(len(texts)), key=texts.__getitem__), dtype=np.int64)
+    high = np.zeros(len(starts), dtype=bool)
+    first = np.empty(len(starts), dtype=np.uint64)
+    for c in range(0, len(starts), CHUNK):
+        for k, (_, words) in enumerate(_rounds(words64, starts[c:c + CHUNK], lengths[c:c + CHUNK])):
+            if k == 0:
+                first[c:c + CHUNK] = words.byteswap()
+            high[c:c + CHUNK] |= (words & _HIGH_BITS) != 0
+    for i in np.flatnonzero(high).tolist():
+        data[starts[i]:ends[i]].decode()
+    order = np.argsort(first, kind="stable")
+    ordered = first[order]
+    as_before = np.zeros(len(order), dtype=bool)  # the same first word as the row before it
+    np.equal(ordered[1:], ordered[:-1], out=as_before[1:])
+    tie = as_before.copy()
+    tie[:-1] |= as_before[1:]
+    if tie.any():  # sort each run of equal first words by the rest of its words, then by length
+        at = np.flatnonzero(tie)
+        rows = order[at]
+        run = np.cumsum(~as_before[at])
+        keys = [words.byteswap() for _, words in _rounds(words64, starts[rows], lengths[rows])][1:]
+        within = np.lexsort((lengths[rows], *keys[::-1], run))
+        order[at] = rows[within]
+    return order

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ROWS = 1 << 16  # rows laid out together
+ROWS = 1 << 12  # rows laid out together (their temporaries stay in cache)
 
 
 @dataclass(frozen=True, eq=False)

@@ -208,3 +208,30 @@ def test_an_archive_whose_cut_is_not_its_records_is_refused(store, tmp_path):
     write_archive(tmp_path / "moved.tar", moved, members, events, store.log.key)
     with pytest.raises(ArchiveError, match="vote does not end where the record's cut says"):
         audit_archive(tmp_path / "moved.tar", {"roll": roll})
+
+
+def test_an_archive_written_in_place_holds_the_bytes_write_archive_writes(store, tmp_path):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    store.run("tally")
+    for kind in ("roll", "tally"):
+        path = store.archive_path(kind, 1)
+        opened = open_archive(path)
+        manifest = {k: v for k, v in opened.manifest.items() if k not in ("files", "format", "public_key")}
+        members = {name: opened.read(name) for name in opened.manifest["files"] if name != "events.seg"}
+        (tmp_path / "events.seg").write_bytes(opened.read("events.seg"))
+        opened.close()
+        write_archive(tmp_path / f"{kind}.tar", manifest, members, tmp_path / "events.seg", store.log.key)
+        assert (tmp_path / f"{kind}.tar").read_bytes() == path.read_bytes()
+
+
+def test_a_ready_that_fails_leaves_no_archive(store):
+    def broken(events, config, depends):
+        raise RuntimeError("the compiler broke")
+
+    store.kinds["roll"] = RecordKind("roll", ("vote",), "roll.txt", broken, lambda: canonical_json({}))
+    store.log.append("vote", votes(2))
+    store.snap("roll")
+    with pytest.raises(RuntimeError, match="the compiler broke"):
+        store.ready("roll")
+    assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))

@@ -59,7 +59,8 @@ class SegmentSummary:
     site: str
     public_key: bytes
     ranges: list[tuple[str, int, int]] = field(default_factory=list)
-    sha256: str | None = None  # of the whole file, when it was just written
+    sha256: str | None = None  # of the whole segment, when it was just written
+    size: int | None = None  # its bytes, likewise
 
 
     @property
@@ -69,7 +70,7 @@ class SegmentSummary:
 
 class _FrameWriter:
     def __init__(self, out: BinaryIO) -> None:
-        self.out, self.digest = out, hashlib.sha256()
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
 
     def write(self, message) -> None:
         data = message.SerializeToString(deterministic=True)
@@ -78,6 +79,7 @@ class _FrameWriter:
     def write_bytes(self, frames: bytes) -> None:
         self.out.write(frames)
         self.digest.update(frames)
+        self.size += len(frames)
 
 
 class _SealedHeads(dict):
@@ -158,6 +160,27 @@ def export_segment(
     progress: Progress | None = None,
 ) -> SegmentSummary:
     """Write ranges of one site's streams to `path` (atomically: a partial file never appears)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as out:
+            summary = write_segment(log, out, selections, site=site, progress=progress)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return summary
+
+
+def write_segment(
+    log: EventLog,
+    out: BinaryIO,
+    selections: Sequence[StreamSelection] | None = None,
+    *,
+    site: str | None = None,
+    progress: Progress | None = None,
+) -> SegmentSummary:
+    """Write ranges of one site's streams as a segment to `out`, from where it stands (an archive places it so)."""
     site = site or log.site
     own = site == log.site
     public_key = log.key.public_key if own else log.public_key_of(site)
@@ -172,27 +195,21 @@ def export_segment(
         format=FORMAT, site=site, public_key=public_key, ranges=[r for r, _ in ranges],
         exported_at_us=log._clock() if hasattr(log, "_clock") else 0,
     )
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with open(partial, "wb") as out:
-            out.write(MAGIC)
-            frames = _FrameWriter(out)
-            frames.digest.update(MAGIC)
-            frames.write(header)
-            for stream_range, checkpoint in ranges:
-                for hashes, raws in _sealed_pages(log, site, stream_range.stream, stream_range.first_seq,
-                                                  stream_range.last_seq):
-                    frames.write_bytes(sealed_frames(hashes, raws))
-                    if progress:
-                        progress(len(raws))
-                frames.write(checkpoint)
-            frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    out.write(MAGIC)
+    frames = _FrameWriter(out)
+    frames.digest.update(MAGIC)
+    frames.size = len(MAGIC)
+    frames.write(header)
+    for stream_range, checkpoint in ranges:
+        for hashes, raws in _sealed_pages(log, site, stream_range.stream, stream_range.first_seq,
+                                          stream_range.last_seq):
+            frames.write_bytes(sealed_frames(hashes, raws))
+            if progress:
+                progress(len(raws))
+        frames.write(checkpoint)
+    frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
     summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's
+    summary.size = frames.size
     return summary
 
 

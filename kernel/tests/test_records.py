@@ -174,7 +174,7 @@ def test_a_big_cut_is_verified_by_another_process_alongside_the_compile_with_the
                                                                                               monkeypatch):
     from civitas_kernel import recount
 
-    monkeypatch.setattr(recount, "ALONGSIDE_FROM", 0)  # every cut counts as big
+    monkeypatch.setattr(recount, "ALONGSIDE_FROM", 0)  # every cut is verified by a worker
     store.log.append("vote", votes(3))
     store.run("roll")
     assert store.result("roll", 1) == b"3 voters\n"

@@ -21,7 +21,8 @@ from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.archive import ArchiveError
 from civitas_kernel.events import _EVENT_HASHER
-from civitas_kernel.frames import HASH, HighBytes, envelopes, frame_blocks, gather, spans_equal
+from civitas_kernel.cut import ColumnReader, Columns, read_columns
+from civitas_kernel.frames import HASH, HighBytes, envelopes, frame_blocks, hash_words, spans_equal
 from civitas_kernel.log import Progress
 from civitas_kernel.segment import FORMAT, MAGIC, MAX_FRAME, SegmentReader, SegmentSummary
 from civitas_kernel.signing import open_checkpoint
@@ -32,6 +33,7 @@ class VerifiedSegment:
     summary: SegmentSummary
     header: segment_pb2.SegmentHeader
     heads: dict[str, bytes] = field(default_factory=dict)  # stream -> the head hash its checkpoint signs
+    columns: Columns | None = None  # the events in columns, when asked for: read in the same pass
 
 
 class _Doubt(Exception):
@@ -40,18 +42,24 @@ class _Doubt(Exception):
 
 def verify_segment_bulk(open_segment: Callable[[], BinaryIO], *, public_key: bytes | None = None,
                         progress: Progress | None = None, before: Callable[[SegmentSummary], None] | None = None,
-                        after_range: Callable[[str, bytes], None] | None = None) -> VerifiedSegment:
+                        after_range: Callable[[str, bytes], None] | None = None,
+                        columns: bool = False) -> VerifiedSegment:
     """Verify the segment `open_segment()` reads; raises SegmentError or IntegrityError as SegmentReader does.
 
     before: called with the header's site and ranges before any event is verified (it may raise to refuse them);
-    after_range: called with each range's stream and signed head hash once the range is verified (likewise).
+    after_range: called with each range's stream and signed head hash once the range is verified (likewise);
+    columns: also read the events in columns (cut.Columns), from the very bytes verified, in the same pass.
     """
     try:
         with closing(open_segment()) as stream:
-            return _Verifier(stream, public_key, progress, before, after_range).run()
+            return _Verifier(stream, public_key, progress, before, after_range, columns).run()
     except _Doubt:
         with closing(open_segment()) as stream:
-            return _verify_plainly(stream, public_key, before, after_range, progress)
+            verified = _verify_plainly(stream, public_key, before, after_range, progress)
+        if columns:  # whole after all, in a shape the fast path does not read: its columns, the slow way
+            with closing(open_segment()) as stream:
+                verified.columns = read_columns(stream)
+        return verified
 
 
 def _verify_plainly(stream: BinaryIO, public_key: bytes | None, before, after_range,
@@ -71,9 +79,10 @@ def _verify_plainly(stream: BinaryIO, public_key: bytes | None, before, after_ra
 
 class _Verifier:
     def __init__(self, stream: BinaryIO, public_key: bytes | None, progress: Progress | None, before,
-                 after_range) -> None:
+                 after_range, columns: bool = False) -> None:
         self.stream, self.public_key, self.progress = stream, public_key, progress
         self.before, self.after_range = before, after_range
+        self.columns = ColumnReader() if columns else None
 
     def run(self) -> VerifiedSegment:
         if self.stream.read(len(MAGIC)) != MAGIC:
@@ -140,7 +149,7 @@ class _Verifier:
                 raise _Doubt  # data after the trailer
         if not done:
             raise _Doubt
-        return VerifiedSegment(summary, header, heads)
+        return VerifiedSegment(summary, header, heads, self.columns.columns() if self.columns else None)
 
     def _check_header(self, h: segment_pb2.SegmentHeader) -> None:
         streams = [r.stream for r in h.ranges]
@@ -153,7 +162,6 @@ class _Verifier:
         """Check frames a..b-1 of the block as the next events of range r; the range's new (seq, head hash)."""
         seq, head = state
         data, count = block.data, b - a
-        u = np.frombuffer(data, dtype=np.uint8, count=block.size)
         found = envelopes(block, block.starts[a:b], block.ends[a:b])
         if not found.ok.all():
             raise _Doubt
@@ -163,23 +171,25 @@ class _Verifier:
             hasher = copy()
             hasher.update(view[start:stop])
             keep(hasher.digest())
-        computed = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(count, HASH)
-        stated = gather(u, found.hash_at, HASH)
+        computed = np.frombuffer(b"".join(digests), dtype="<u8").reshape(count, HASH // 8)
+        stated = hash_words(block, found.hash_at)
         prev_start, prev_stop = found.prev_hash
         linked = np.empty_like(stated)
-        linked[0] = np.frombuffer(head, dtype=np.uint8)
+        linked[0] = np.frombuffer(head, dtype="<u8")
         linked[1:] = stated[:-1]
         if not (np.array_equal(computed, stated)
                 and spans_equal(block, found.site, site).all()
                 and spans_equal(block, found.stream, r.stream.encode()).all()
                 and np.array_equal(found.seq, np.arange(seq + 1, seq + 1 + count, dtype=np.uint64))
                 and bool((prev_stop - prev_start == HASH).all())
-                and np.array_equal(gather(u, prev_start, HASH), linked)):
+                and np.array_equal(hash_words(block, prev_start), linked)):
             raise _Doubt
         self._texts_decode(data, block.size, (found.event_id, found.type, found.actor))
+        if self.columns is not None:
+            self.columns.add(block, np.arange(a, b), found)
         if self.progress:
             self.progress(count)
-        return seq + count, bytes(stated[-1])
+        return seq + count, stated[-1].astype("<u8").tobytes()
 
     @staticmethod
     def _texts_decode(data: bytes, size: int, spans) -> None:

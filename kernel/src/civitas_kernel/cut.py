@@ -20,7 +20,7 @@ import numpy as np
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.errors import SegmentError
-from civitas_kernel.frames import Truncated, envelopes, frame_blocks, spans_equal
+from civitas_kernel.frames import Envelopes, Truncated, envelopes, frame_blocks, spans_equal
 from civitas_kernel.log import Progress
 
 PADDING = 16  # zero bytes after the last body: bulk readers look a few bytes ahead, eight at a time
@@ -85,12 +85,15 @@ class Cut:
     Unverified as read: the caller verifies the same bytes (in another process) and trusts the result only then.
     """
 
-    def __init__(self, open_segment: Callable[[], BinaryIO], progress: Progress | None = None) -> None:
-        self._open, self._progress = open_segment, progress
+    def __init__(self, open_segment: Callable[[], BinaryIO], progress: Progress | None = None,
+                 columns: Columns | None = None) -> None:
+        self._open, self._progress, self._columns = open_segment, progress, columns  # columns: already read
 
     def columns(self) -> Columns:
-        with closing(self._open()) as stream:
-            return read_columns(stream, self._progress)
+        if self._columns is None:
+            with closing(self._open()) as stream:
+                self._columns = read_columns(stream, self._progress)
+        return self._columns
 
     def __iter__(self) -> Iterator[envelope_pb2.Envelope]:
         from civitas_kernel.segment import read_envelopes_unchecked  # the plain reader
@@ -177,7 +180,7 @@ def read_columns(stream: BinaryIO, progress: Progress | None = None) -> Columns:
 
     if stream.read(len(MAGIC)) != MAGIC:
         raise SegmentError("not a civitas log segment (the file does not start with the segment marker)")
-    reader = _ColumnReader()
+    reader = ColumnReader()
     try:
         blocks = frame_blocks(stream, MAX_FRAME)
         first = next(blocks, None)
@@ -234,8 +237,8 @@ def _decoded(frame: bytes) -> envelope_pb2.Envelope:
         raise SegmentError("the segment cannot be read: an event does not decode") from None
 
 
-class _ColumnReader:
-    """Types and bodies of event frames, gathered block by block."""
+class ColumnReader:
+    """Types and bodies of event frames, gathered block by block (by read_columns, or by the bulk verifier)."""
 
     def __init__(self) -> None:
         self.types: dict[str, int] = {}
@@ -243,10 +246,11 @@ class _ColumnReader:
         self.bodies: list[bytes] = []
         self.lengths: list[np.ndarray] = []
 
-    def add(self, block, frames: np.ndarray) -> None:
+    def add(self, block, frames: np.ndarray, found: Envelopes | None = None) -> None:
+        """The block's event frames at these positions (found: their fields, when already read)."""
         if not len(frames):
             return
-        found = envelopes(block, block.starts[frames], block.ends[frames])
+        found = found or envelopes(block, block.starts[frames], block.ends[frames])
         codes = np.empty(len(frames), dtype=np.int32)
         (type_start, type_end), (body_start, body_end) = found.type, found.body
         lengths = body_end - body_start

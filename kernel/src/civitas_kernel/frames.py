@@ -203,9 +203,13 @@ def spans_equal(block: Block, spans: tuple[np.ndarray, np.ndarray], value: bytes
     return same
 
 
-def gather(u: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
-    """The `width` bytes from each position (all within u), as rows of a matrix."""
-    return u[at[:, None] + np.arange(width)]
+def hash_words(block: Block, at: np.ndarray) -> np.ndarray:
+    """The 32 bytes from each position, as rows of four little-endian uint64 words."""
+    words = block.words()
+    out = np.empty((len(at), HASH // 8), dtype=np.uint64)
+    for k in range(HASH // 8):
+        out[:, k] = word_at(words, at + 8 * k)
+    return out
 
 
 _HIGH = np.uint64(0x8080808080808080)

@@ -33,25 +33,33 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _rounds(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """For each eight bytes of the spans in turn: (which rows still reach there, their eight bytes, zero past the end).
+def _rounds(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """For each eight bytes of the spans in turn: (which rows still reach there, or None for all; their eight bytes,
+    zero past the end).
 
     words64 is the buffer as little-endian uint64 words; an unaligned word is put together from the two aligned
     words it straddles, and the second of them is the first of the next round's, so each round gathers once.
     """
+    if not len(lengths):
+        return
     index = starts >> 3
     shift = ((starts & 7) << 3).astype(np.uint64)
     back = _63 - shift
     low = words64[index]
     last = len(words64) - 1  # a span that has ended reads (and masks away) the last word, not past it
-    for offset in range(0, int(lengths.max()) if len(lengths) else 0, 8):
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    for offset in range(0, longest, 8):
         index += 1
-        np.minimum(index, last, out=index)
+        if offset + 8 > shortest:
+            np.minimum(index, last, out=index)
         high = words64[index]
         words = (low >> shift) | ((high << _1) << back)  # shift 0 takes nothing from the next word
-        left = lengths - offset
-        words &= _LOW_BYTES[np.clip(left, 0, 8)]
-        yield left > 0, words
+        if offset + 8 <= shortest:  # every span reaches past these eight bytes
+            yield None, words
+        else:
+            left = lengths - offset
+            words &= _LOW_BYTES[np.clip(left, 0, 8)]
+            yield (left > 0) if offset >= shortest else None, words
         low = high
 
 
@@ -62,7 +70,10 @@ def _hash(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
             s, n = starts[c:c + CHUNK], lengths[c:c + CHUNK]
             hc = _mix(n.astype(np.uint64) ^ _SEED)
             for reaching, words in _rounds(words64, s, n):
-                hc = np.where(reaching, _mix(hc ^ words), hc)  # a span's hash never depends on its neighbours'
+                if reaching is None:
+                    hc = _mix(hc ^ words)
+                else:  # a span's hash never depends on its neighbours'
+                    hc = np.where(reaching, _mix(hc ^ words), hc)
             h[c:c + CHUNK] = hc
     return h
 

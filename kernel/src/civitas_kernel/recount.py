@@ -1,10 +1,12 @@
-"""Compiling a cut while another process verifies the very same bytes: what `ready` and `audit` both do.
+"""Compiling a cut from the very bytes that are verified: what `ready` and `audit` both do.
 
-Two cores, two jobs: the compiler reads the segment in columns (unverified) while a worker verifies every event,
-checkpoint and the trailer (bulk_verify). Nothing compiled is returned unless the verification passed; when both
-fail, the verification's error is the one raised, since it names the problem. A small cut is verified first, in
-this process: a worker would cost more than it saves. The worker is forked: it starts at once with everything
-imported, and touches nothing of the parent's but the segment's file (no logging, no connections, no imports).
+By default in one pass: the bulk verifier (bulk_verify) checks every event, checkpoint and the trailer, and
+reads the events in columns from the same blocks as it goes; the compiler then gets those columns. Or, from
+ALONGSIDE_FROM bytes of segment, on two cores: a forked worker verifies while this process reads the segment in
+columns (unverified) and compiles. The worker touches nothing of the parent's but the segment's file (no logging,
+no connections, no imports). On a machine whose cores are busy with other work the single pass does less work
+in all, so it is the default. Either way nothing compiled is returned unless the verification passed; when both
+fail, the verification's error is the one raised, since it names the problem.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from civitas_kernel.bulk_verify import verify_segment_bulk
-from civitas_kernel.cut import Cut, open_window
+from civitas_kernel.cut import Columns, Cut, open_window
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 from civitas_kernel.log import Progress
 
-ALONGSIDE_FROM = 32 << 20  # bytes of segment from which it is verified in a worker, alongside the compile
+ALONGSIDE_FROM: int | None = None  # bytes of segment from which it is verified in a worker alongside; None: never
 # (the cut, the configuration, the results depended on) -> result bytes
 Compiler = Callable[[Cut, bytes, dict[str, bytes]], bytes]
 # Called with each range's stream and signed head once the range is verified; raises to refuse it.
@@ -33,6 +35,7 @@ class Verified:
     site: str
     ranges: list[tuple[str, int, int]]
     events: int
+    columns: Columns | None = None  # read in the same pass, when verified in this process
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,11 @@ def compile_verified(compile: Compiler, where: Where, config: bytes, depends: di
     partials). refused: what to raise for a verification's error (the error itself, by default).
     """
     size = where.size if where.size is not None else os.path.getsize(where.path)
-    if size < ALONGSIDE_FROM:
-        outcome = _verify(where, public_key, check, range_check)
+    if ALONGSIDE_FROM is None or size < ALONGSIDE_FROM:
+        outcome = _verify(where, public_key, check, range_check, progress, columns=True)
         if isinstance(outcome, _Failure):
             raise refused(outcome.error())
-        return compile(Cut(where.opener(), progress), config, depends), outcome
+        return compile(Cut(where.opener(), progress, columns=outcome.columns), config, depends), outcome
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
         verification = pool.submit(_verify, where, public_key, check, range_check)
         try:
@@ -90,11 +93,13 @@ class _Failure:
         return {"IntegrityError": IntegrityError, "ArchiveError": ArchiveError}.get(self.kind, SegmentError)(*self.args)
 
 
-def _verify(where: Where, public_key: bytes | None, check, range_check) -> Verified | _Failure:
+def _verify(where: Where, public_key: bytes | None, check, range_check, progress: Progress | None = None,
+            columns: bool = False) -> Verified | _Failure:
     try:
-        verified = verify_segment_bulk(where.opener(), public_key=public_key, before=check, after_range=range_check)
+        verified = verify_segment_bulk(where.opener(), public_key=public_key, before=check, after_range=range_check,
+                                       progress=progress, columns=columns)
     except IntegrityError as e:
         return _Failure("IntegrityError", (e.site, e.stream, e.seq, e.problem))
     except LogError as e:
         return _Failure(type(e).__name__, (str(e),))
-    return Verified(verified.summary.site, verified.summary.ranges, verified.summary.events)
+    return Verified(verified.summary.site, verified.summary.ranges, verified.summary.events, verified.columns)

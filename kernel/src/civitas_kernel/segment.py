@@ -21,6 +21,7 @@ from civitas_schema.v1 import envelope_pb2, segment_pb2
 from civitas_kernel.chain import ChainVerifier
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.events import ZERO_HASH, RecordedEvent
+from civitas_kernel.export_pages import write_range
 from civitas_kernel.log import EventLog, IngestRange, Progress
 from civitas_kernel.signing import open_checkpoint
 
@@ -30,7 +31,6 @@ FORMAT = "civitas-segment/1"
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 PROGRESS_STEP = 10_000
-EXPORT_PAGE = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,75 +82,6 @@ class _FrameWriter:
         self.size += len(frames)
 
 
-class _SealedHeads(dict):
-    """length of an envelope -> the bytes before it in its frame: the frame's length, SealedEvent's tag and length."""
-
-    def __missing__(self, length: int) -> bytes:
-        tag_and_length = b"\x0a" + _varint(length)
-        head = self[length] = _LENGTH.pack(len(tag_and_length) + length + len(_HASH_TAG) + 32) + tag_and_length
-        return head
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_HASH_TAG = b"\x12\x20"  # SealedEvent field 2, 32 bytes
-_HEADS = _SealedHeads()
-
-
-def sealed_frames(hashes: Sequence[bytes], raws: Sequence[bytes]) -> bytes:
-    """The frames of sealed events, exactly as SealedEvent(envelope=raw, hash=h) serialises, without a message each."""
-    if set(map(len, hashes)) - {32} or not all(raws):  # not the plain layout: let protobuf write it
-        return b"".join(_LENGTH.pack(len(d)) + d for d in (
-            envelope_pb2.SealedEvent(envelope=r, hash=h).SerializeToString(deterministic=True)
-            for h, r in zip(hashes, raws)))
-    pieces = [_HASH_TAG] * (4 * len(raws))
-    pieces[0::4] = map(_HEADS.__getitem__, map(len, raws))
-    pieces[1::4] = raws
-    pieces[3::4] = hashes
-    return b"".join(pieces)
-
-
-def _sealed_pages(log: EventLog, site: str, stream: str, first: int, last: int) -> Iterator[tuple[Sequence, Sequence]]:
-    """(own hashes, sealed envelopes) of events first..last, a page at a time; straight from the tables for SQL logs."""
-    from civitas_kernel.sql.base import SqlEventLog
-
-    if isinstance(log, SqlEventLog):
-        yield from _sql_pages(log, site, stream, first, last)
-        return
-    hashes, raws = [], []
-    for event in log.read(stream, site=site, after=first - 1, until=last):
-        hashes.append(event.hash)
-        raws.append(event.raw)
-        if len(raws) == EXPORT_PAGE:
-            yield hashes, raws
-            hashes, raws = [], []
-    if raws:
-        yield hashes, raws
-
-
-def _sql_pages(log, site: str, stream: str, first: int, last: int) -> Iterator[tuple[Sequence, Sequence]]:
-    query = log._sql("SELECT seq, hash, raw FROM events WHERE site = ? AND stream = ? AND seq >= ? AND seq <= ? "
-                     "ORDER BY seq LIMIT ?")
-    with log._reading() as cur:  # one connection, paged by position: a long stream never sits in memory whole
-        while first <= last:
-            cur.execute(query, (site, stream, first, last, EXPORT_PAGE))
-            rows = cur.fetchall()
-            if not rows:
-                return
-            seqs, hashes, raws = zip(*rows)
-            if not isinstance(raws[0], bytes):  # a driver that hands out memoryviews
-                hashes, raws = tuple(map(bytes, hashes)), tuple(map(bytes, raws))
-            yield hashes, raws
-            first = seqs[-1] + 1
-
-
 def export_segment(
     log: EventLog,
     path: Path,
@@ -200,12 +131,10 @@ def write_segment(
     frames.digest.update(MAGIC)
     frames.size = len(MAGIC)
     frames.write(header)
+    scratch = os.path.dirname(getattr(out, "name", "") or "") or None
     for stream_range, checkpoint in ranges:
-        for hashes, raws in _sealed_pages(log, site, stream_range.stream, stream_range.first_seq,
-                                          stream_range.last_seq):
-            frames.write_bytes(sealed_frames(hashes, raws))
-            if progress:
-                progress(len(raws))
+        write_range(log, site, stream_range.stream, stream_range.first_seq, stream_range.last_seq,
+                    frames.write_bytes, scratch=scratch, progress=progress)
         frames.write(checkpoint)
     frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
     summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's

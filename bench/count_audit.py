@@ -1,7 +1,7 @@
 """Record and audit figures at a million voters, each against the floor of reading the cut's bytes once.
 
 Two sites are built through the real log (each timed step then runs alone in a fresh process, which reports
-its peak resident set, and that of the process verifying the cut beside it):
+its peak resident set, and that of any worker it forked, 0 when none):
 
 * count: 1,000,000 registrants with a residence, and a poll of 1,000,000 cast votes (chains up to ~1,000 deep,
   cycles; the generator's barred voters never registered). Figures: the voter list record it is counted against,
@@ -187,7 +187,7 @@ def main() -> None:
                              f"{f['floor_s']:.2f}", f"{f['seconds'] / f['floor_s']:.1f}",
                              f"{f['peak_mib']:,.0f}", f"{f['worker_peak_mib']:,.0f}"])
     show(f"records and audits, {size:,} voters",
-         ["site", "figure", "cut MiB", "seconds", "floor s", "x floor", "peak MiB", "verifier peak MiB"], rows)
+         ["site", "figure", "cut MiB", "seconds", "floor s", "x floor", "peak MiB", "worker peak MiB"], rows)
     save("count_audit", {"size": size, **figures})
 
 

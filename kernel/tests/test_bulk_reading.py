@@ -113,3 +113,12 @@ def test_addresses_alike_in_their_first_bytes_are_ordered_by_the_rest():
     ids, addresses = intern(*reader.data(), *reader.text_spans)
     assert addresses == sorted(set(texts))
     assert [addresses[i] for i in ids.tolist()] == texts
+
+
+def test_spans_holding_a_byte_are_found_eight_bytes_at_a_time():
+    rng = random.Random(2)
+    texts = ["".join(rng.choice("ab@é") for _ in range(rng.randrange(0, 30))) for _ in range(300)]
+    reader = BodyReader(columns([], []), texts)
+    data, words = reader.data()
+    found = interning.holds_byte(words, *reader.text_spans, ord("@"))
+    assert found.tolist() == ["@" in t for t in texts]

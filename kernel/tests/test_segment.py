@@ -189,17 +189,15 @@ def test_a_tampered_header_is_caught_by_the_digest(alpha, tmp_path):
         verify_segment(path)
 
 
-def test_a_long_range_read_half_by_a_worker_is_the_same_segment(alpha, tmp_path, monkeypatch):
+def test_pages_end_anywhere_in_a_range_and_the_segment_is_the_same(alpha, tmp_path, monkeypatch):
     from civitas_kernel import export_pages
 
     alpha.append("vote", votes(25, start=6))
     export_segment(alpha, tmp_path / "whole.seg")
-    monkeypatch.setattr(export_pages, "HALVED_FROM", 3)
-    monkeypatch.setattr(export_pages, "EXPORT_PAGE", 4)  # pages end inside each half too
+    monkeypatch.setattr(export_pages, "EXPORT_PAGE", 4)
     progress = []
-    summary = export_segment(alpha, tmp_path / "halves.seg", progress=progress.append)
-    assert verify_segment(tmp_path / "halves.seg", public_key=alpha.key.public_key).events == summary.events == 32
+    summary = export_segment(alpha, tmp_path / "pages.seg", progress=progress.append)
+    assert verify_segment(tmp_path / "pages.seg", public_key=alpha.key.public_key).events == summary.events == 32
     assert sum(progress) == 32
-    whole, halves = frames(tmp_path / "whole.seg"), frames(tmp_path / "halves.seg")
-    assert halves[1] == whole[1] and halves[3:-2] == whole[3:-2]  # every event's frame (checkpoints are signed anew)
-    assert not list(tmp_path.glob("segment-*.part"))
+    whole, pages = frames(tmp_path / "whole.seg"), frames(tmp_path / "pages.seg")
+    assert pages[1] == whole[1] and pages[3:-2] == whole[3:-2]  # every event's frame (checkpoints are signed anew)

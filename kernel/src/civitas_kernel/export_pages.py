@@ -1,32 +1,23 @@
 """The frames of a stream's sealed events, straight from the log's rows, as a segment holds them.
 
 Rows are read a page at a time (for an SQL log, straight from its table, one connection, paged by position, so a
-long stream never sits in memory whole), and each page's frames are laid out in one join: the bytes
-SealedEvent(envelope=raw, hash=h) serialises to, without a message each. A long range is read by two processes:
-this one reads its first half while a forked worker, on a connection of its own, writes the second half's frames
-to a scratch file, which is then appended in order.
+long stream never sits in memory whole, and no envelope is decoded), and each page's frames are laid out in one
+join: the bytes SealedEvent(envelope=raw, hash=h) serialises to, without a message each.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import struct
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 
 from civitas_schema.v1 import envelope_pb2
 
 from civitas_kernel.log import EventLog, Progress
 
 EXPORT_PAGE = 20_000
-HALVED_FROM = 200_000  # events in a range from which a worker reads half of it
 _LENGTH = struct.Struct(">I")
 _QUERY = ("SELECT seq, hash, raw FROM events WHERE site = ? AND stream = ? AND seq >= ? AND seq <= ? "
           "ORDER BY seq LIMIT ?")
-COPY_BLOCK = 4 << 20
 
 
 class _SealedHeads(dict):
@@ -97,69 +88,9 @@ def _sql_pages(reading, query: str, site: str, stream: str, first: int, last: in
 
 
 def write_range(log: EventLog, site: str, stream: str, first: int, last: int, write: Callable[[bytes], None], *,
-                scratch: str | None = None, progress: Progress | None = None) -> None:
+                progress: Progress | None = None) -> None:
     """Write the frames of events first..last of site/stream, in order, through `write`."""
-    from civitas_kernel.sql.base import SqlEventLog
-
-    if not isinstance(log, SqlEventLog) or last - first + 1 < HALVED_FROM or _in_memory(log):
-        _write_pages(_sealed_pages(log, site, stream, first, last), write, progress)
-        return
-    middle = first + (last - first + 1) // 2
-    url = log.engine.url.render_as_string(hide_password=False)
-    fd, part = tempfile.mkstemp(prefix="segment-", suffix=".part", dir=scratch)
-    os.close(fd)
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            later = pool.submit(_write_part, url, log._sql(_QUERY), site, stream, middle, last, part)
-            _write_pages(_sql_pages(log._reading, log._sql(_QUERY), site, stream, first, middle - 1), write, progress)
-            count = later.result()
-        with open(part, "rb") as f:
-            while block := f.read(COPY_BLOCK):
-                write(block)
-        if progress:
-            progress(count)
-    finally:
-        os.unlink(part)
-
-
-def _in_memory(log) -> bool:
-    url = log.engine.url
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
-def _write_pages(pages, write: Callable[[bytes], None], progress: Progress | None) -> None:
-    for hashes, raws in pages:
+    for hashes, raws in _sealed_pages(log, site, stream, first, last):
         write(sealed_frames(hashes, raws))
         if progress:
             progress(len(raws))
-
-
-def _write_part(url: str, query: str, site: str, stream: str, first: int, last: int, path: str) -> int:
-    """In a worker: the frames of events first..last to a file, on a connection of its own; how many were written."""
-    from civitas_kernel.sql.engine import create_engine
-
-    engine = create_engine(url)
-    count = 0
-    try:
-        with open(path, "wb") as out:
-            for hashes, raws in _sql_pages(_reading_from(engine), query, site, stream, first, last):
-                out.write(sealed_frames(hashes, raws))
-                count += len(raws)
-        if count != last - first + 1:
-            raise RuntimeError(f"{site}/{stream}: read {count} events of {first}..{last}")
-        return count
-    finally:
-        engine.dispose()
-
-
-def _reading_from(engine):
-    @contextmanager
-    def reading():
-        connection = engine.raw_connection()
-        try:
-            yield connection.cursor()
-        finally:
-            connection.rollback()
-            connection.close()
-
-    return reading

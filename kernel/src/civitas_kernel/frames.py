@@ -17,15 +17,13 @@ from typing import BinaryIO
 import numpy as np
 
 BLOCK = 16 << 20  # bytes read at a time: whole frames, the rest carried into the next block
-_LENGTH = struct.Struct(">I")
+PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
 HASH = 32
+_LENGTH = struct.Struct(">I")
 
 
 class Truncated(Exception):
     """The stream ends inside a frame."""
-
-
-PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
 
 
 @dataclass
@@ -42,9 +40,6 @@ class Block:
 
     def __len__(self) -> int:
         return len(self.starts)
-
-    def bytes(self) -> np.ndarray:
-        return np.frombuffer(self.data, dtype=np.uint8)
 
     def words(self) -> np.ndarray:
         """The data as little-endian uint64 words (the last partial word left out)."""
@@ -212,7 +207,6 @@ def hash_words(block: Block, at: np.ndarray) -> np.ndarray:
     return out
 
 
-_HIGH = np.uint64(0x8080808080808080)
 _FROM = np.array([~((1 << (8 * k)) - 1) & 0xFFFFFFFFFFFFFFFF for k in range(8)], dtype=np.uint64)  # bytes k..7
 _UPTO = np.array([(1 << (8 * (k + 1))) - 1 for k in range(8)], dtype=np.uint64)  # bytes 0..k
 

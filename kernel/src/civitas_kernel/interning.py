@@ -78,6 +78,20 @@ def _hash(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.nd
     return h
 
 
+def holds_byte(words64: np.ndarray, starts: np.ndarray, ends: np.ndarray, byte: int) -> np.ndarray:
+    """Per span: does it hold this byte (not zero)? Eight bytes at a time, by the has-a-zero-byte trick."""
+    lengths = ends - starts
+    found = np.zeros(len(starts), dtype=bool)
+    spread = np.uint64(byte * 0x0101010101010101)
+    ones = np.uint64(0x0101010101010101)
+    with np.errstate(over="ignore"):
+        for c in range(0, len(starts), CHUNK):
+            for _, words in _rounds(words64, starts[c:c + CHUNK], lengths[c:c + CHUNK]):
+                x = words ^ spread  # zero where the byte is; bytes past a span's end are zero, so never match
+                found[c:c + CHUNK] |= ((x - ones) & ~x & _HIGH_BITS) != 0
+    return found
+
+
 def _equal_rows(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, reps: np.ndarray) -> np.ndarray:
     """Per span: is it byte for byte equal to the span `reps` names for it?"""
     same = lengths == lengths[reps]

@@ -131,10 +131,9 @@ def write_segment(
     frames.digest.update(MAGIC)
     frames.size = len(MAGIC)
     frames.write(header)
-    scratch = os.path.dirname(getattr(out, "name", "") or "") or None
     for stream_range, checkpoint in ranges:
         write_range(log, site, stream_range.stream, stream_range.first_seq, stream_range.last_seq,
-                    frames.write_bytes, scratch=scratch, progress=progress)
+                    frames.write_bytes, progress=progress)
         frames.write(checkpoint)
     frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
     summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's

@@ -1,4 +1,5 @@
-"""A stored voter list archive, made before the cut was read in columns: its events still compile to its bytes."""
+"""A stored voter list archive, made before the cut was read in columns: its events still compile to its bytes,
+read every way a compiler may get them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from civitas_kernel.archive import open_archive
 from civitas_kernel.audit import audit_archive
+from civitas_kernel.cut import Cut, open_window
 from civitas_kernel.segment import read_envelopes_unchecked
 from civitas_registry import ListConfig, compile_voter_list
 
@@ -37,5 +39,16 @@ def test_the_list_compiled_from_envelopes_one_by_one_is_the_stored_one(archive):
     try:
         envelopes = list(read_envelopes_unchecked(opened.open_events()))
         assert compile_voter_list(envelopes, ListConfig.from_json(opened.read("config.json"))) == opened.read("result.tsv")
+    finally:
+        opened.close()
+
+
+def test_the_list_compiled_from_the_segment_read_in_columns_is_the_stored_one(archive):
+    # (unverified, as a compile alongside a verifying worker reads it; the audit above reads it while verifying)
+    opened = open_archive(archive)
+    try:
+        member = opened.tar.getmember("events.seg")
+        cut = Cut(lambda: open_window(archive, member.offset_data, member.size))
+        assert compile_voter_list(cut, ListConfig.from_json(opened.read("config.json"))) == opened.read("result.tsv")
     finally:
         opened.close()

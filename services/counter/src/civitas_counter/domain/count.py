@@ -27,7 +27,7 @@ from civitas_kernel.count_result import NODE_HEADER, SECTION
 from civitas_kernel.cut import Columns, columns_of, distinct, last_of_each
 from civitas_kernel.events import RecordedEvent, decode_body
 from civitas_kernel.fields import BodyReader
-from civitas_kernel.interning import intern_spans
+from civitas_kernel.interning import holds_byte, intern_spans
 from civitas_kernel.voter_list import ListColumns, VoterList
 from civitas_schema.v1 import poll_pb2, vote_pb2
 
@@ -97,17 +97,17 @@ class _Ballots:
         self.row = np.full(n, -1, dtype=np.int64)
         self.row[listed] = np.arange(len(listed))
         self.listing, self.shift = listing, shift
-        u = np.frombuffer(joined, dtype=np.uint8)
-        at = np.flatnonzero(u == ord("@"))
         a = self.addresses
-        self.is_voter = np.searchsorted(at, a.ends) > np.searchsorted(at, a.starts)
-        self.buffer = u
+        self.is_voter = holds_byte(np.frombuffer(joined, dtype="<u8"), a.starts, a.ends, ord("@"))
+        self.buffer = np.frombuffer(joined, dtype=np.uint8)
+        self.position = np.full(n, -1, dtype=np.int64)  # each address's node in the poll being laid out
 
     def section(self, poll: poll_pb2.PollConfigured) -> bytes:
         mine = self.poll_of == self.poll_names[poll.name] if poll.name in self.poll_names else np.zeros(0, bool)
         voters, chosen = self.voter[mine], self.chosen[mine]
         nodes = distinct(np.concatenate([voters, chosen]))
-        at_voter, at_chosen = np.searchsorted(nodes, voters), np.searchsorted(nodes, chosen)
+        self.position[nodes] = np.arange(len(nodes))
+        at_voter, at_chosen = self.position[voters], self.position[chosen]
         why, level = self._bars(nodes, poll)
         candidate = np.full(len(nodes), -1, dtype=np.int64)
         candidate[at_voter] = at_chosen

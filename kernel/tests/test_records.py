@@ -168,3 +168,70 @@ def test_audit_refuses_events_that_fail_their_chain_even_in_a_signed_archive(sto
     write_archive(forged, manifest, members, events, store.log.key)
     with pytest.raises(ArchiveError, match="vote at position 2: tampered"):
         audit_archive(forged, {"roll": roll})
+
+
+def test_a_big_cut_is_verified_by_another_process_alongside_the_compile_with_the_same_verdicts(store, tmp_path,
+                                                                                              monkeypatch):
+    from civitas_kernel import recount
+
+    monkeypatch.setattr(recount, "ALONGSIDE_FROM", 0)  # every cut is verified by a worker
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    assert store.result("roll", 1) == b"3 voters\n"
+    assert audit_archive(store.archive_path("roll", 1), {"roll": roll}).matches
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg").replace(b"v1@example.org", b"v7@example.org"))
+    members = {"config.json": honest.read("config.json"), "roll.txt": honest.read("roll.txt")}
+    honest.close()
+    forged = tmp_path / "forged.tar"
+    write_archive(forged, manifest, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="vote at position 2: tampered"):
+        audit_archive(forged, {"roll": roll})
+
+
+def test_an_archive_whose_cut_is_not_its_records_is_refused(store, tmp_path):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    honest = open_archive(store.archive_path("roll", 1))
+    manifest = {k: v for k, v in honest.manifest.items() if k not in ("files", "format", "public_key")}
+    members = {"config.json": honest.read("config.json"), "roll.txt": honest.read("roll.txt")}
+    events = tmp_path / "events.seg"
+    events.write_bytes(honest.read("events.seg"))
+    honest.close()
+    shorter = {**manifest, "cut": [{**manifest["cut"][0], "seq": 2}]}
+    write_archive(tmp_path / "shorter.tar", shorter, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="the events cover"):
+        audit_archive(tmp_path / "shorter.tar", {"roll": roll})
+    moved = {**manifest, "cut": [{**manifest["cut"][0], "head_hash": "00" * 32}]}
+    write_archive(tmp_path / "moved.tar", moved, members, events, store.log.key)
+    with pytest.raises(ArchiveError, match="vote does not end where the record's cut says"):
+        audit_archive(tmp_path / "moved.tar", {"roll": roll})
+
+
+def test_an_archive_written_in_place_holds_the_bytes_write_archive_writes(store, tmp_path):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    store.run("tally")
+    for kind in ("roll", "tally"):
+        path = store.archive_path(kind, 1)
+        opened = open_archive(path)
+        manifest = {k: v for k, v in opened.manifest.items() if k not in ("files", "format", "public_key")}
+        members = {name: opened.read(name) for name in opened.manifest["files"] if name != "events.seg"}
+        (tmp_path / "events.seg").write_bytes(opened.read("events.seg"))
+        opened.close()
+        write_archive(tmp_path / f"{kind}.tar", manifest, members, tmp_path / "events.seg", store.log.key)
+        assert (tmp_path / f"{kind}.tar").read_bytes() == path.read_bytes()
+
+
+def test_a_ready_that_fails_leaves_no_archive(store):
+    def broken(events, config, depends):
+        raise RuntimeError("the compiler broke")
+
+    store.kinds["roll"] = RecordKind("roll", ("vote",), "roll.txt", broken, lambda: canonical_json({}))
+    store.log.append("vote", votes(2))
+    store.snap("roll")
+    with pytest.raises(RuntimeError, match="the compiler broke"):
+        store.ready("roll")
+    assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))

@@ -187,3 +187,17 @@ def test_a_tampered_header_is_caught_by_the_digest(alpha, tmp_path):
     rewrite(path, parts)
     with pytest.raises(SegmentError, match="tampered: the file's digest does not match"):
         verify_segment(path)
+
+
+def test_pages_end_anywhere_in_a_range_and_the_segment_is_the_same(alpha, tmp_path, monkeypatch):
+    from civitas_kernel import export_pages
+
+    alpha.append("vote", votes(25, start=6))
+    export_segment(alpha, tmp_path / "whole.seg")
+    monkeypatch.setattr(export_pages, "EXPORT_PAGE", 4)
+    progress = []
+    summary = export_segment(alpha, tmp_path / "pages.seg", progress=progress.append)
+    assert verify_segment(tmp_path / "pages.seg", public_key=alpha.key.public_key).events == summary.events == 32
+    assert sum(progress) == 32
+    whole, pages = frames(tmp_path / "whole.seg"), frames(tmp_path / "pages.seg")
+    assert pages[1] == whole[1] and pages[3:-2] == whole[3:-2]  # every event's frame (checkpoints are signed anew)

@@ -41,23 +41,34 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _add(tar: tarfile.TarFile, name: str, data: BinaryIO, size: int) -> None:
+def _info(name: str, size: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = size, 0, 0o644, 0, 0, "", ""
-    tar.addfile(info, data)
+    return info
 
 
-def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events: Path, key: SiteKey) -> dict:
-    """Write the archive atomically; returns the manifest as written (with file hashes)."""
+def _add(tar: tarfile.TarFile, name: str, data: BinaryIO, size: int) -> None:
+    tar.addfile(_info(name, size), data)
+
+
+COPY_BUFFER = 4 << 20  # the cut is copied into the archive in large blocks
+
+
+def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events: Path, key: SiteKey,
+                  *, events_sha256: str | None = None) -> dict:
+    """Write the archive atomically; returns the manifest as written (with file hashes).
+
+    events_sha256: the events file's SHA-256, when its writer computed it as it wrote (else it is read here).
+    """
     files = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
-    files[EVENTS] = _sha256_file(events)
+    files[EVENTS] = events_sha256 or _sha256_file(events)
     manifest = {**manifest, "format": FORMAT, "files": dict(sorted(files.items())), "public_key": key.public_key.hex()}
     manifest_bytes = canonical_json(manifest)
     signature = canonical_json({"public_key": key.public_key.hex(),
                                 "signature": key.private_key.sign(SIGNATURE_PREFIX + manifest_bytes).hex()})
     partial = path.with_name(path.name + ".partial")
     try:
-        with tarfile.open(partial, "w", format=tarfile.USTAR_FORMAT) as tar:
+        with tarfile.open(partial, "w", format=tarfile.USTAR_FORMAT, copybufsize=COPY_BUFFER) as tar:
             _add(tar, MANIFEST, io.BytesIO(manifest_bytes), len(manifest_bytes))
             _add(tar, SIGNATURE, io.BytesIO(signature), len(signature))
             with open(events, "rb") as f:
@@ -68,6 +79,71 @@ def write_archive(path: Path, manifest: dict, members: dict[str, bytes], events:
     finally:
         partial.unlink(missing_ok=True)
     return manifest
+
+
+class ArchiveInPlace:
+    """An archive whose events are written straight into it, where write_archive would copy them to: the same bytes.
+
+    The manifest and signature come first, but their lengths are known before the events are written (hashes
+    and signatures have fixed lengths), so the events go at their final offset and the rest is filled in after.
+    Use: open the events with `events()`, write the segment there, then `finish`; or `discard`.
+    """
+
+    def __init__(self, path: Path, manifest: dict, names: list[str], key: SiteKey) -> None:
+        self.path, self.key, self._manifest, self._names = path, key, manifest, sorted(names)
+        self.partial = path.with_name(path.name + ".partial")
+        self._manifest_size = len(self._manifest_bytes({name: "0" * 64 for name in [*names, EVENTS]}))
+        self._signature_size = len(self._signature(b""))
+        self.events_offset = (3 * tarfile.BLOCKSIZE + _padded(self._manifest_size) + _padded(self._signature_size))
+        self._file = open(self.partial, "wb")
+        self._file.seek(self.events_offset)
+
+    def events(self) -> BinaryIO:
+        """Where the segment is to be written (positioned at its offset)."""
+        return self._file
+
+    def _manifest_bytes(self, files: dict[str, str]) -> bytes:
+        return canonical_json({**self._manifest, "format": FORMAT, "files": dict(sorted(files.items())),
+                               "public_key": self.key.public_key.hex()})
+
+    def _signature(self, manifest_bytes: bytes) -> bytes:
+        return canonical_json({"public_key": self.key.public_key.hex(),
+                               "signature": self.key.private_key.sign(SIGNATURE_PREFIX + manifest_bytes).hex()})
+
+    def finish(self, events_size: int, events_sha256: str, members: dict[str, bytes]) -> dict:
+        """Write the rest and put the archive in place; returns the manifest as written."""
+        if sorted(members) != self._names:
+            raise ValueError(f"the archive was laid out for members {self._names}, not {sorted(members)}")
+        files = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+        files[EVENTS] = events_sha256
+        manifest_bytes = self._manifest_bytes(files)
+        signature = self._signature(manifest_bytes)
+        assert (len(manifest_bytes), len(signature)) == (self._manifest_size, self._signature_size)
+        out = self._file
+        out.write(bytes(-events_size % tarfile.BLOCKSIZE))
+        for name in self._names:
+            out.write(_header(name, len(members[name])) + members[name] + bytes(-len(members[name]) % tarfile.BLOCKSIZE))
+        end = out.tell() + 2 * tarfile.BLOCKSIZE
+        out.write(bytes(2 * tarfile.BLOCKSIZE + -end % tarfile.RECORDSIZE))  # as tarfile closes an archive
+        out.seek(0)
+        for name, data in ((MANIFEST, manifest_bytes), (SIGNATURE, signature)):
+            out.write(_header(name, len(data)) + data + bytes(-len(data) % tarfile.BLOCKSIZE))
+        out.write(_header(EVENTS, events_size))
+        out.close()
+        os.replace(self.partial, self.path)
+        return json.loads(manifest_bytes)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def _padded(size: int) -> int:
+    return size + -size % tarfile.BLOCKSIZE
+
+
+def _header(name: str, size: int) -> bytes:
+    return _info(name, size).tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")
 
 
 @dataclass

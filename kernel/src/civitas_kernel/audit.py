@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tarfile
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from civitas_schema.v1 import envelope_pb2
-
 from civitas_kernel.archive import EVENTS, SIGNATURE_PREFIX, ArchiveError, open_archive
-from civitas_kernel.errors import LogError
 from civitas_kernel.log import Progress
+from civitas_kernel.recount import Where, compile_verified
 from civitas_kernel.records import Compile
-from civitas_kernel.segment import SegmentReader, read_envelopes_unchecked
+from civitas_kernel.segment import SegmentSummary
 
 
 @dataclass
@@ -49,50 +45,20 @@ def audit_archive(
         site_key = bytes.fromhex(manifest["public_key"])
         depends = {dep: _checked_dependency(archive, dep, site_key) for dep in manifest.get("depends", {})}
         stored = archive.read(manifest["result"])
-        # Two cores, two jobs: another process verifies every event while this one recounts.
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            verification = pool.submit(verify_cut, str(path), site_key, manifest)
-            try:
-                recompiled, failure = compilers[kind](
-                    _counted(read_envelopes_unchecked(archive.open_events()), progress), archive.read("config.json"), depends
-                ), None
-            except Exception as e:  # on a damaged segment, verification names the problem better
-                recompiled, failure = b"", e
-            problem, events = verification.result()
-        if problem is not None:
-            raise ArchiveError(problem)  # nothing recounted from unverified events is reported
-        if failure is not None:
-            raise failure
-        return AuditReport(
-            kind, manifest["id"], manifest["site"], manifest["public_key"], events,
-            recompiled == stored, hashlib.sha256(stored).hexdigest(),
-            None if recompiled == stored else first_difference(stored, recompiled),
-        )
+        member = archive.tar.getmember(EVENTS)
+        config = archive.read("config.json")
     finally:
         archive.close()
-
-
-def _counted(envelopes: Iterator[envelope_pb2.Envelope], progress: Progress | None) -> Iterator[envelope_pb2.Envelope]:
-    if progress is None:
-        yield from envelopes
-        return
-    for count, envelope in enumerate(envelopes, start=1):
-        if count % 10_000 == 0:
-            progress(10_000)
-        yield envelope
-
-
-def verify_cut(path: str, site_key: bytes, manifest: dict) -> tuple[str | None, int]:
-    """Verify every event of an archive's cut (in a worker process): (the problem found or None, events read)."""
-    try:
-        with tarfile.open(path, "r:") as tar:
-            reader = SegmentReader(tar.extractfile(EVENTS), public_key=site_key)
-            _check_cut(reader, manifest)
-            for _ in _events_of_cut(reader, manifest):
-                pass
-            return None, reader.events_read
-    except LogError as e:  # sent back as text: these errors do not survive pickling with their fields
-        return str(e), 0
+    # The recount reads the cut unverified while another process verifies it; nothing unverified is reported.
+    recompiled, verified = compile_verified(
+        compilers[kind], Where(path, member.offset_data, member.size), config, depends, public_key=site_key,
+        check=partial(_check_cut, manifest), range_check=partial(_check_head, manifest), progress=progress,
+        refused=lambda e: e if isinstance(e, ArchiveError) else ArchiveError(str(e)))
+    return AuditReport(
+        kind, manifest["id"], manifest["site"], manifest["public_key"], verified.events,
+        recompiled == stored, hashlib.sha256(stored).hexdigest(),
+        None if recompiled == stored else first_difference(stored, recompiled),
+    )
 
 
 def _checked_dependency(archive, dep: str, site_key: bytes) -> bytes:
@@ -111,20 +77,16 @@ def _checked_dependency(archive, dep: str, site_key: bytes) -> bytes:
     return result
 
 
-def _check_cut(reader: SegmentReader, manifest: dict) -> None:
+def _check_cut(manifest: dict, summary: SegmentSummary) -> None:
     expected = [(c["stream"], 1, c["seq"]) for c in manifest["cut"] if c["seq"] > 0]
-    held = [(r.stream, r.first_seq, r.last_seq) for r in reader.header.ranges]
-    if held != expected or reader.site != manifest["site"]:
-        raise ArchiveError(f"tampered: the events cover {held}, but the record's cut is {expected}")
+    if summary.ranges != expected or summary.site != manifest["site"]:
+        raise ArchiveError(f"tampered: the events cover {summary.ranges}, but the record's cut is {expected}")
 
 
-def _events_of_cut(reader: SegmentReader, manifest: dict) -> Iterator[envelope_pb2.Envelope]:
+def _check_head(manifest: dict, stream: str, signed_head: bytes) -> None:
     heads = {c["stream"]: c["head_hash"] for c in manifest["cut"]}
-    for stream_range in reader.ranges():
-        yield from stream_range.envelopes
-        signed_head = envelope_pb2.Checkpoint.FromString(stream_range.checkpoint.checkpoint).head_hash
-        if signed_head.hex() != heads[stream_range.stream]:
-            raise ArchiveError(f"tampered: {stream_range.stream} does not end where the record's cut says")
+    if signed_head.hex() != heads[stream]:
+        raise ArchiveError(f"tampered: {stream} does not end where the record's cut says")
 
 
 def first_difference(stored: bytes, recompiled: bytes) -> str:

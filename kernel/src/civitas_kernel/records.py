@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from civitas_schema.v1 import envelope_pb2
 
-from civitas_kernel.archive import open_archive, write_archive
+from civitas_kernel.archive import ArchiveInPlace, open_archive
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
+from civitas_kernel.cut import Cut
 from civitas_kernel.log import EventLog, Progress
-from civitas_kernel.segment import SegmentReader, StreamSelection, export_segment
+from civitas_kernel.recount import Where, compile_verified
+from civitas_kernel.segment import StreamSelection, write_segment
 
 ACTIONS = ("snap", "ready", "mount", "report")
-# A compiler gets the cut's events as verified envelopes (type, actor, body ...), the configuration and its dependencies.
-Compile = Callable[[Iterable[envelope_pb2.Envelope], bytes, dict[str, bytes]], bytes]
+# A compiler gets the cut (a civitas_kernel.cut.Cut: iterate it for envelopes — type, actor, body ... — or ask it for
+# columns), the configuration and its dependencies. The cut's bytes are verified alongside; its result counts only then.
+Compile = Callable[[Cut | Iterable[envelope_pb2.Envelope], bytes, dict[str, bytes]], bytes]
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,6 @@ class Record:
         return {"kind": self.kind, "id": self.id, "ready": self.ready, "mounted": self.mounted,
                 "reported": self.reported, "snapped_at_us": self.snap["snapped_at_us"],
                 "cut": self.snap["cut"], "depends": self.snap.get("depends", {}), "config": self.snap.get("config")}
-
-
-def cut_events(reader: SegmentReader) -> Iterator[envelope_pb2.Envelope]:
-    """Every event of a segment, verified as it is read (as envelopes: type, actor and body are what compilers read)."""
-    for stream_range in reader.ranges():
-        yield from stream_range.envelopes
 
 
 @dataclass
@@ -154,18 +150,24 @@ class RecordStore:
                 dep_results[dep] = members[f"depends/{dep}/{dep_result_name}"]
             finally:
                 dep_archive.close()
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            segment = Path(tmp) / "events.seg"
-            selections = [StreamSelection(c["stream"], 1, c["seq"]) for c in record.snap["cut"] if c["seq"] > 0]
-            export_segment(self.log, segment, selections)
-            with open(segment, "rb", buffering=1 << 20) as f:
-                reader = SegmentReader(f, public_key=self.log.key.public_key, progress=progress)
-                result = spec.compile(cut_events(reader), members["config.json"], dep_results)
+        selections = [StreamSelection(c["stream"], 1, c["seq"]) for c in record.snap["cut"] if c["seq"] > 0]
+        manifest = {"kind": kind, "id": record.id, "site": record.snap["site"], "cut": record.snap["cut"],
+                    "snapped_at_us": record.snap["snapped_at_us"], "depends": record.snap["depends"],
+                    "result": spec.result_member}
+        # The cut is written straight into the archive, and compiled and verified from there, as an audit reads it.
+        archive = ArchiveInPlace(folder / "archive.tar", manifest, [*members, spec.result_member], self.log.key)
+        try:
+            exported = write_segment(self.log, archive.events(), selections)
+            archive.events().flush()
+            where = Where(archive.partial, archive.events_offset, exported.size)
+            result, _ = compile_verified(spec.compile, where, members["config.json"], dep_results,
+                                         public_key=self.log.key.public_key, progress=progress)
             members[spec.result_member] = result
-            manifest = {"kind": kind, "id": record.id, "site": record.snap["site"], "cut": record.snap["cut"],
-                        "snapped_at_us": record.snap["snapped_at_us"], "depends": record.snap["depends"],
-                        "result": spec.result_member}
-            write_archive(folder / "archive.tar", manifest, members, segment, self.log.key)
+            archive.finish(exported.size, exported.sha256, members)
+        except BaseException:
+            archive.discard()
+            raise
+        self._results[(kind, record.id)] = result  # written and signed from these very bytes: mount need not reread them
         return self.get(kind, record.id)
 
     def mount(self, kind: str, record_id: int | None = None) -> Record:

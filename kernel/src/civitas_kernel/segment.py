@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from google.protobuf.message import DecodeError
+
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.chain import ChainVerifier
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.events import ZERO_HASH, RecordedEvent
+from civitas_kernel.export_pages import write_range
 from civitas_kernel.log import EventLog, IngestRange, Progress
 from civitas_kernel.signing import open_checkpoint
 
@@ -56,6 +59,9 @@ class SegmentSummary:
     site: str
     public_key: bytes
     ranges: list[tuple[str, int, int]] = field(default_factory=list)
+    sha256: str | None = None  # of the whole segment, when it was just written
+    size: int | None = None  # its bytes, likewise
+
 
     @property
     def events(self) -> int:
@@ -64,13 +70,16 @@ class SegmentSummary:
 
 class _FrameWriter:
     def __init__(self, out: BinaryIO) -> None:
-        self.out, self.digest = out, hashlib.sha256()
+        self.out, self.digest, self.size = out, hashlib.sha256(), 0
 
     def write(self, message) -> None:
         data = message.SerializeToString(deterministic=True)
-        frame = _LENGTH.pack(len(data)) + data
-        self.out.write(frame)
-        self.digest.update(frame)
+        self.write_bytes(_LENGTH.pack(len(data)) + data)
+
+    def write_bytes(self, frames: bytes) -> None:
+        self.out.write(frames)
+        self.digest.update(frames)
+        self.size += len(frames)
 
 
 def export_segment(
@@ -82,6 +91,27 @@ def export_segment(
     progress: Progress | None = None,
 ) -> SegmentSummary:
     """Write ranges of one site's streams to `path` (atomically: a partial file never appears)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as out:
+            summary = write_segment(log, out, selections, site=site, progress=progress)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return summary
+
+
+def write_segment(
+    log: EventLog,
+    out: BinaryIO,
+    selections: Sequence[StreamSelection] | None = None,
+    *,
+    site: str | None = None,
+    progress: Progress | None = None,
+) -> SegmentSummary:
+    """Write ranges of one site's streams as a segment to `out`, from where it stands (an archive places it so)."""
     site = site or log.site
     own = site == log.site
     public_key = log.key.public_key if own else log.public_key_of(site)
@@ -96,29 +126,18 @@ def export_segment(
         format=FORMAT, site=site, public_key=public_key, ranges=[r for r, _ in ranges],
         exported_at_us=log._clock() if hasattr(log, "_clock") else 0,
     )
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with open(partial, "wb") as out:
-            out.write(MAGIC)
-            frames = _FrameWriter(out)
-            frames.digest.update(MAGIC)
-            frames.write(header)
-            for stream_range, checkpoint in ranges:
-                count = 0
-                for event in log.read(stream_range.stream, site=site, after=stream_range.first_seq - 1, until=stream_range.last_seq):
-                    frames.write(envelope_pb2.SealedEvent(envelope=event.raw, hash=event.hash))
-                    count += 1
-                    if progress and count % PROGRESS_STEP == 0:
-                        progress(PROGRESS_STEP)
-                if progress:
-                    progress(count % PROGRESS_STEP)
-                frames.write(checkpoint)
-            frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    out.write(MAGIC)
+    frames = _FrameWriter(out)
+    frames.digest.update(MAGIC)
+    frames.size = len(MAGIC)
+    frames.write(header)
+    for stream_range, checkpoint in ranges:
+        write_range(log, site, stream_range.stream, stream_range.first_seq, stream_range.last_seq,
+                    frames.write_bytes, progress=progress)
+        frames.write(checkpoint)
+    frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
+    summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's
+    summary.size = frames.size
     return summary
 
 
@@ -328,7 +347,10 @@ class _RangeEvents:
             pass
         reader, r, verifier = self._reader, self._range, self._verifier
         signed = reader._message(envelope_pb2.SignedCheckpoint, f"the checkpoint of {r.stream}")
-        checkpoint = open_checkpoint(signed, reader.public_key)
+        try:
+            checkpoint = open_checkpoint(signed, reader.public_key)
+        except DecodeError:
+            raise verifier.fail(r.last_seq, "malformed: the closing checkpoint does not decode") from None
         if (checkpoint.site, checkpoint.stream, checkpoint.seq) != (reader.site, r.stream, r.last_seq):
             raise verifier.fail(r.last_seq, "forged: the closing checkpoint is for another place")
         if checkpoint.head_hash != verifier.head_hash:
@@ -337,8 +359,10 @@ class _RangeEvents:
 
 
 def verify_segment(path: Path, *, public_key: bytes | None = None, progress: Progress | None = None) -> SegmentSummary:
-    with open(path, "rb", buffering=1 << 20) as f:
-        return SegmentReader(f, public_key=public_key, progress=progress).verify()
+    """Check a whole segment file: its verdict and words are SegmentReader's (found faster, see bulk_verify)."""
+    from civitas_kernel.bulk_verify import verify_segment_bulk
+
+    return verify_segment_bulk(lambda: open(path, "rb"), public_key=public_key, progress=progress).summary
 
 
 def import_segment(

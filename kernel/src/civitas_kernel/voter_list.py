@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 COLUMNS = ("voter", "trust_level", "bar", "doubts", "neighbourhood", "name", "residence", "link", "note")
 HEADER = "\t".join(COLUMNS)
 
@@ -30,11 +32,34 @@ class VoterEntry:
 
 
 class VoterList:
-    """A compiled voter list, read lazily: a line is parsed only when its registrant is asked for."""
+    """A compiled voter list, read lazily: a line is parsed only when its registrant is asked for.
 
-    def __init__(self, entries: list[VoterEntry] | None = None, *, lines: dict[str, str] | None = None) -> None:
+    From its bytes (decode_voter_list), nothing is split until asked: a count reads the list in columns instead.
+    """
+
+    def __init__(self, entries: list[VoterEntry] | None = None, *, lines: dict[str, str] | None = None,
+                 data: bytes | None = None) -> None:
         # lines: voter -> the rest of that voter's line (every column after the address)
-        self._lines = lines if lines is not None else {e.voter: e.to_line().split("\t", 1)[1] for e in entries or []}
+        self._data = data
+        self._by_voter = lines if lines is not None or data is not None else {
+            e.voter: e.to_line().split("\t", 1)[1] for e in entries or []}
+
+    @property
+    def _lines(self) -> dict[str, str]:
+        if self._by_voter is None:
+            _, _, body = self._data.decode().partition("\n")
+            self._by_voter = dict(line.split("\t", 1) for line in body.split("\n") if line)
+        return self._by_voter
+
+    def to_bytes(self) -> bytes:
+        """The list's canonical bytes."""
+        if self._data is None:
+            self._data = ("\n".join([HEADER, *(f"{v}\t{rest}" for v, rest in sorted(self._lines.items()))]) + "\n").encode()
+        return self._data
+
+    def columns(self) -> ListColumns:
+        """Who is listed and their standing, in columns (see ListColumns)."""
+        return ListColumns.of(self.to_bytes())
 
     def get(self, voter: str) -> VoterEntry | None:
         rest = self._lines.get(voter)
@@ -67,8 +92,60 @@ def encode_voter_list(entries: list[VoterEntry]) -> bytes:
 
 
 def decode_voter_list(data: bytes) -> VoterList:
-    text = data.decode()
-    header, _, body = text.partition("\n")
-    if header != HEADER:
+    if data.partition(b"\n")[0] != HEADER.encode():
         raise ValueError("not a civitas voter list (its header line is missing or different)")
-    return VoterList(lines=dict(line.split("\t", 1) for line in body.split("\n") if line))
+    return VoterList(data=data)
+
+
+@dataclass(frozen=True, eq=False)
+class ListColumns:
+    """A voter list's lines as spans of its bytes: each registrant's address, bar and neighbourhood, and levels.
+
+    data is the list's bytes with zeros after; rows are in the list's (address) order.
+    """
+
+    data: bytes
+    voter: tuple[np.ndarray, np.ndarray]
+    trust_level: np.ndarray  # int64
+    bar: tuple[np.ndarray, np.ndarray]
+    neighbourhood: tuple[np.ndarray, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.trust_level)
+
+    @classmethod
+    def of(cls, data: bytes) -> ListColumns:
+        u = np.frombuffer(data, dtype=np.uint8)
+        body = len(HEADER) + 1
+        breaks = body + np.flatnonzero((u[body:] == 9) | (u[body:] == 10))
+        width = len(COLUMNS)
+        if breaks.size % width or (breaks.size and not (
+                (u[breaks].reshape(-1, width)[:, :-1] == 9).all() and (u[breaks[width - 1::width]] == 10).all()
+                and breaks[-1] == len(data) - 1)):
+            raise ValueError(f"not a civitas voter list (a line without its {width} columns)")
+        ends = breaks.reshape(-1, width)
+        starts = np.empty_like(ends)
+        starts[:, 1:] = ends[:, :-1] + 1
+        starts[1:, 0] = ends[:-1, -1] + 1
+        starts[:1, 0] = body
+        at = {name: (starts[:, i], ends[:, i]) for i, name in enumerate(COLUMNS)}
+        padded = data + bytes(-len(data) % 8 + 16)
+        return cls(padded, at["voter"], _whole_numbers(data, *at["trust_level"]), at["bar"], at["neighbourhood"])
+
+
+def _whole_numbers(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The decimal numbers in the spans, as int() reads them (which also says what is wrong with one that is not)."""
+    u = np.frombuffer(data, dtype=np.uint8)
+    lengths = ends - starts
+    width = int(lengths.max()) if len(lengths) else 0
+    if len(lengths) and lengths.min() >= 1 and width <= 9:
+        values = np.zeros(len(starts), dtype=np.int64)
+        plain = np.ones(len(starts), dtype=bool)
+        for k in range(width):
+            inside = k < lengths
+            digit = u[np.minimum(starts + k, len(u) - 1)].astype(np.int64) - 48
+            plain &= ~inside | ((digit >= 0) & (digit <= 9))
+            values = np.where(inside, values * 10 + digit, values)
+        if plain.all():
+            return values
+    return np.array([int(data[s:e]) for s, e in zip(starts.tolist(), ends.tolist())], dtype=np.int64)

@@ -1,8 +1,9 @@
 """Compiling a voter list from a cut of the register: pure, and byte-reproducible from the same cut.
 
 The fold is the hot path (millions of trust events), so it does not go through RegisterState or
-make a Python object per event: the bodies are read together (wire.py), every address becomes its
-rank in address order (interning.py), and numpy settles which trust edges, doubts and attributes
+make a Python object per event: the cut comes in columns (civitas_kernel.cut), the bodies' fields are
+read together (civitas_kernel.fields), every address becomes its rank in address order
+(civitas_kernel.interning), and numpy settles which trust edges, doubts and attributes
 stand at the end (the last change of each ordered pair, or of each voter's attribute, wins). Only
 the order within a stream matters, and each of the three streams is folded independently, so any
 interleaving of the streams in the cut gives the same bytes.
@@ -14,20 +15,21 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import repeat
-from operator import attrgetter
 
 import numpy as np
 
 from civitas_kernel.collector import collector_paused
+from civitas_kernel.cut import Columns, columns_of, last_of_each
 from civitas_kernel.events import RecordedEvent, decode_body
+from civitas_kernel.fields import BodyReader
+from civitas_kernel import tsv
+from civitas_kernel.interning import Interned, intern_spans
 from civitas_kernel.voter_list import COLUMNS, HEADER
 
 from civitas_registry.domain import register as r
-from civitas_registry.domain.interning import intern
 from civitas_registry.domain.neighbourhood import code_and_bar
 from civitas_registry.domain.trust import doubt_counts, edges_in_range, trust_levels
 from civitas_registry.domain.values import ATTRIBUTES
-from civitas_registry.domain.wire import BodyReader
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,28 @@ class ListConfig:
 class FoldedCut:
     """The register at a cut, in the shape the compiler needs: voters numbered in address order."""
 
-    voters: list[str]  # every registrant (anyone any event names), sorted; a voter's id is its index here
-    attributes: dict[str, list[str]]  # name, residence, link, note -> each voter's value ("" when none)
+    registrants: Interned  # every registrant (anyone any event names), as spans in address order; ids index it
+    values: dict[str, tuple[np.ndarray, np.ndarray]]  # name, residence, link, note -> each voter's value, as spans
+    data: bytes  # what the spans point into
     primary: np.ndarray  # int32 per voter: primary edges from the registrar
     trust_src: np.ndarray  # standing trust edges, by voter id (int32)
     trust_dst: np.ndarray
     doubt_src: np.ndarray  # standing doubts (doubter, doubted), by voter id (int32)
     doubt_dst: np.ndarray
+
+    @property
+    def voters(self) -> list[str]:
+        """Every registrant, sorted; a voter's id is its index here."""
+        return self.registrants.texts()
+
+    def texts(self, attribute: str) -> list[str]:
+        """Each voter's value of the attribute ("" when none)."""
+        data = self.data
+        return [data[s:e].decode() for s, e in zip(*(a.tolist() for a in self.values[attribute]))]
+
+    @property
+    def attributes(self) -> dict[str, list[str]]:
+        return {name: self.texts(name) for name in ATTRIBUTES}
 
 
 _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST_WITHDRAWN: 3,
@@ -77,21 +94,20 @@ _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST
 _ATTRIBUTE_CODES = {name.encode(): code for code, name in enumerate(ATTRIBUTES)}
 
 
-def fold_cut(events: Iterable[RecordedEvent]) -> FoldedCut:
+def fold_cut(events: Iterable[RecordedEvent] | Columns) -> FoldedCut:
     """Fold the register events of a cut: the order within each stream decides, nothing else."""
     with collector_paused():  # millions of objects, no cycles: collections would walk the cut again (a third of the time)
-        return _fold(events)
+        return _fold(columns_of(events))
 
 
-def _fold(events: Iterable[RecordedEvent]) -> FoldedCut:
-    events = events if isinstance(events, list) else list(events)
-    types = list(map(attrgetter("type"), events))
-    codes = np.fromiter(map(_CODES.get, types, repeat(-1)), dtype=np.int8, count=len(types))
+def _fold(cut: Columns) -> FoldedCut:
+    lookup = np.fromiter((_CODES.get(t, -1) for t in cut.types), dtype=np.int8, count=len(cut.types))
+    codes = lookup[cut.type_codes] if len(cut) else np.zeros(0, dtype=np.int8)
     primary_edges: dict[str, int] = {}  # the registrar's few events, folded one by one
     for i in np.flatnonzero((codes == 4) | (codes == 5)).tolist():
-        m = decode_body(types[i], events[i].body)
+        m = decode_body(cut.type_of(i), cut.body(i))
         primary_edges[m.voter] = m.edges if codes[i] == 4 else 0
-    reader = BodyReader(types, list(map(attrgetter("body"), events)), list(primary_edges))
+    reader = BodyReader(cut, list(primary_edges))
 
     trust = np.flatnonzero((codes == 2) | (codes == 3))
     (truster, trustee) = reader.fields(trust, ("truster", "trustee"))
@@ -102,10 +118,12 @@ def _fold(events: Iterable[RecordedEvent]) -> FoldedCut:
 
     data, words64 = reader.data()
     parts = [truster, trustee, voter, doubter, doubted, reader.text_spans]
-    ids, voters = intern(data, words64, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    registrants = intern_spans(data, words64, np.concatenate([p[0] for p in parts]),
+                               np.concatenate([p[1] for p in parts]))
+    ids = registrants.ids
     bounds = np.cumsum([0, *(len(p[0]) for p in parts)])
     t_src, t_dst, a_voter, d_src, d_dst, p_voter = (ids[bounds[k]:bounds[k + 1]] for k in range(len(parts)))
-    n = len(voters)
+    n = len(registrants)
 
     trust_src, trust_dst = _standing(t_src, t_dst, codes[trust] == 2, n)
     doubt_src, doubt_dst = _standing(d_src, d_dst, codes[doubt] == 6, n)
@@ -117,35 +135,20 @@ def _fold(events: Iterable[RecordedEvent]) -> FoldedCut:
     known = attribute_code >= 0
     owner, field, is_set = a_voter[known], attribute_code[known], codes[registration][known] == 0
     keep = _last_of_each(owner.astype(np.int64) * len(ATTRIBUTES) + field, is_set, n * len(ATTRIBUTES))
-    values = reader.text(value[0][known][keep], value[1][known][keep])
-    attributes = {}
+    value_start, value_end = value[0][known][keep], value[1][known][keep]
+    values = {}
     for code, name in enumerate(ATTRIBUTES):
-        column = np.full(n, "", dtype=object)
+        starts, ends = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)  # empty: no value
         mine = field[keep] == code
-        column[owner[keep][mine]] = np.asarray(values, dtype=object)[mine] if values else []
-        attributes[name] = column.tolist()
-    return FoldedCut(voters, attributes, primary, trust_src, trust_dst, doubt_src, doubt_dst)
+        starts[owner[keep][mine]], ends[owner[keep][mine]] = value_start[mine], value_end[mine]
+        values[name] = (starts, ends)
+    return FoldedCut(registrants, values, data, primary, trust_src, trust_dst, doubt_src, doubt_dst)
 
 
 def _last_of_each(key: np.ndarray, extended: np.ndarray, keys: int) -> np.ndarray:
-    """Positions of the rows that are the last of their key and extend (set, raise) rather than withdraw.
-
-    key: int64 in 0..keys-1. When key and position fit one int64 together, a plain sort of the two
-    packed (far faster than a stable argsort) finds the last of each key.
-    """
-    rows = len(key)
-    if rows == 0:
-        return np.zeros(0, dtype=np.int64)
-    if keys * rows < 1 << 62:
-        packed = np.sort(key * rows + np.arange(rows, dtype=np.int64))
-        sorted_key, order = np.divmod(packed, rows)
-    else:
-        order = np.argsort(key, kind="stable")
-        sorted_key = key[order]
-    last = np.ones(rows, dtype=bool)
-    np.not_equal(sorted_key[1:], sorted_key[:-1], out=last[:-1])
-    keep = order[last]
-    return np.sort(keep[extended[keep]])
+    """Positions of the rows that are the last of their key and extend (set, raise) rather than withdraw."""
+    keep = last_of_each(key, keys)
+    return keep[extended[keep]]
 
 
 def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,23 +157,63 @@ def _standing(src: np.ndarray, dst: np.ndarray, extended: np.ndarray, n: int) ->
     return src[keep], dst[keep]
 
 
-def compile_voter_list(events: Iterable[RecordedEvent], config: ListConfig) -> bytes:
-    """The voter list of a cut: every registrant in address order with trust level, bar and doubts."""
+def compile_voter_list(events: Iterable[RecordedEvent] | Columns, config: ListConfig) -> bytes:
+    """The voter list of a cut: every registrant in address order with trust level, bar and doubts.
+
+    events: the cut's events one by one, or a cut that reads itself in columns (civitas_kernel.cut.Cut).
+    """
     with collector_paused():
-        return _compile(_fold(events), config)
+        return _compile(_fold(columns_of(events)), config)
 
 
 def _compile(cut: FoldedCut, config: ListConfig) -> bytes:
-    n = len(cut.voters)
-    codes, bars = (list(column) for column in zip(*map(code_and_bar, cut.attributes["residence"]))) if n else ([], [])
+    n = len(cut.registrants)
+    codes, bars = neighbourhoods(cut.texts("residence"))
     barred = np.fromiter(map(bool, bars), dtype=bool, count=n)
     src, dst = edges_in_range(cut.trust_src, cut.trust_dst, codes, config.range_prefix)
     levels = trust_levels(n, cut.primary, src, dst, barred)
     doubts = doubt_counts(cut.doubt_src, cut.doubt_dst, barred, n)
-    a = cut.attributes
-    return encode_columns({"voter": cut.voters, "trust_level": levels, "bar": bars, "doubts": doubts,
-                           "neighbourhood": codes, "name": a["name"], "residence": a["residence"],
-                           "link": a["link"], "note": a["note"]})
+    for name in ("name", "link", "note"):  # written as they are: first checked to be text, as reading them was
+        _check_text(cut.data, cut.values[name])
+    columns = {"voter": tsv.text(cut.data, cut.registrants.starts, cut.registrants.ends),
+               "trust_level": tsv.numbers(levels), "bar": tsv.strings(bars), "doubts": tsv.numbers(doubts),
+               "neighbourhood": tsv.strings(codes),
+               **{name: tsv.text(cut.data, *cut.values[name]) for name in ATTRIBUTES}}
+    return tsv.rows([columns[c] for c in COLUMNS], header=(HEADER + "\n").encode())
+
+
+def neighbourhoods(residences: list[str]) -> tuple[list[str], list[str]]:
+    """code_and_bar of each residence, decided once for each way a residence ends (its last two words).
+
+    The rule reads the last words first: when they settle it, every residence ending alike has the same answer.
+    """
+    known: dict[tuple[str, ...], tuple[str, str] | None] = {}
+    codes, bars = [], []
+    for residence in residences:
+        tail = tuple(residence.replace(",", " ").rsplit(None, 2)[-2:]) if residence else ()
+        answer = known.get(tail, False)
+        if answer is False:
+            answer = known[tail] = _settled_by(tail)
+        code, bar = answer if answer is not None else code_and_bar(residence)
+        codes.append(code)
+        bars.append(bar)
+    return codes, bars
+
+
+def _settled_by(tail: tuple[str, ...]) -> tuple[str, str] | None:
+    """What code_and_bar gives for any residence ending in these words, or None when earlier words may decide."""
+    if not tail:
+        return code_and_bar("")
+    answer = code_and_bar(" ".join(tail))
+    if answer[0] or len(tail) < 2:  # a code in the last words (or the residence is only these words)
+        return answer
+    return None
+
+
+def _check_text(data: bytes, spans: tuple[np.ndarray, np.ndarray]) -> None:
+    present = np.flatnonzero(spans[1] > spans[0])
+    if len(present):
+        b"\n".join(data[s:e] for s, e in zip(spans[0][present].tolist(), spans[1][present].tolist())).decode()
 
 
 _NUMBERS = {"trust_level", "doubts"}

@@ -1,12 +1,12 @@
 """Reading the string fields of millions of small event bodies at once, without a Python object per event.
 
-The register's bodies (TrustExtended, AttributeSet, DoubtRaised, ...) are protobuf messages whose
-fields 1..k are strings. Encoded deterministically, each is the present (non-empty) fields in field
-order: tag byte `(f << 3) | 2`, a varint length, the UTF-8 bytes. All bodies are joined into one
-buffer and numpy walks the fields of all of them together, giving each field as a span (start, end)
-into that buffer. A body that is not in that plain shape (an unknown field, a string of 16 KiB or
-more, another encoder's field order) is decoded by its generated class instead and its fields are
-appended to the buffer, so callers see spans either way and the result never depends on the path.
+Bodies such as TrustExtended, AttributeSet or VoteCast are protobuf messages whose fields 1..k are strings.
+Encoded deterministically, each is the present (non-empty) fields in field order: tag byte `(f << 3) | 2`, a
+varint length, the UTF-8 bytes. The bodies of a cut are one buffer (cut.Columns) and numpy walks the fields
+of all of them together, giving each field as a span (start, end) into that buffer. A body that is not in that
+plain shape (an unknown field, a string of 16 KiB or more, another encoder's field order) is decoded by its
+generated class instead and its fields are appended to the buffer, so callers see spans either way and the
+result never depends on the path.
 """
 
 from __future__ import annotations
@@ -15,31 +15,31 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from civitas_kernel.cut import Columns
 from civitas_kernel.events import decode_body
 
 CHUNK = 1 << 18  # rows parsed together: numpy's temporaries stay small and are reused
 
 
 def _padded(parts: list[bytes], size: int) -> bytes:
-    """The parts joined, then zeros to a whole number of 8-byte words and one word more."""
-    return b"".join([*parts, bytes(-size % 8 + 8)])
+    """The parts joined, then zeros to a whole number of 8-byte words and two words more."""
+    return b"".join([*parts, bytes(-size % 8 + 16)])
 
 
 class BodyReader:
-    """The bodies of a cut (and a few strings read elsewhere), joined; `fields` gives spans into them."""
+    """The bodies of a cut (and a few strings read elsewhere, appended); `fields` gives spans into them."""
 
-    def __init__(self, types: Sequence[str], bodies: Sequence[bytes], texts: Sequence[str] = ()) -> None:
+    def __init__(self, columns: Columns, texts: Sequence[str] = ()) -> None:
+        self._columns = columns
+        self.starts, self.ends = columns.starts, columns.ends
+        size = columns.size
         encoded = [t.encode() for t in texts]
-        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
-        self.ends = np.cumsum(lengths)
-        self.starts = self.ends - lengths
         text_lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        text_ends = np.cumsum(text_lengths) + (int(self.ends[-1]) if len(bodies) else 0)
+        text_ends = np.cumsum(text_lengths) + size
         self.text_spans = (text_ends - text_lengths, text_ends)  # spans of `texts`, in order
-        self._size = int(text_ends[-1]) if len(encoded) else (int(self.ends[-1]) if len(bodies) else 0)
-        self._data = _padded([*bodies, *encoded], self._size)
+        self._size = int(text_ends[-1]) if len(encoded) else size
+        self._data = _padded([memoryview(columns.data)[:size], *encoded], self._size) if encoded else columns.data
         self._extra: list[bytes] = []  # fields of bodies read the slow way, to append after the rest
-        self._types, self._bodies = types, bodies
 
     def fields(self, which: np.ndarray, names: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Spans (starts, ends) of string fields 1..len(names) of the bodies at positions `which`.
@@ -71,7 +71,7 @@ class BodyReader:
                 slow.extend((c + np.flatnonzero(~ok)).tolist())
         for row in slow:
             event = int(which[row])
-            decoded = decode_body(self._types[event], self._bodies[event])
+            decoded = decode_body(self._columns.type_of(event), self._columns.body(event))
             for (starts_out, ends_out), name in zip(spans, names):
                 starts_out[row], ends_out[row] = self._append(getattr(decoded, name, "").encode())
         return spans

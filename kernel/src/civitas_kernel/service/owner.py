@@ -148,10 +148,12 @@ class Owner(Generic[C]):
         return ready, report
 
 
-def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand], Reply]) -> FastAPI:
+def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand], Reply], *,
+              body_limits: dict[str, int] | None = None) -> FastAPI:
     """The app around an owner: lifespan (fold state, start the outbox), /commands, /health, /ready, /streams.
 
-    dispatch(commands, command) runs one voter's command on the service's command layer.
+    dispatch(commands, command) runs one voter's command on the service's command layer; body_limits: the service's
+    own routes that take more than the default body (path prefix -> bytes).
     """
 
     @asynccontextmanager
@@ -166,7 +168,10 @@ def owner_app(owner: Owner[C], title: str, dispatch: Callable[[C, VoterCommand],
 
     app = FastAPI(title=title, lifespan=lifespan, telemetry=telemetry.web_telemetry())
     install_problem_handlers(app)
-    app.add_middleware(RequestLimits, limits=OWNER_BODY_LIMITS)
+    limits = OWNER_BODY_LIMITS
+    if body_limits:
+        limits = BodyLimits(default=limits.default, routes=limits.routes | body_limits)
+    app.add_middleware(RequestLimits, limits=limits)
     app.state.owner = owner
     metrics = telemetry.instruments()
 

@@ -50,6 +50,9 @@ class VoterQuery(BaseModel):
     sql: str = Field(min_length=1, max_length=MAX_SQL_CHARS)
 
 
+QUERY_BODY_BYTES = 1 << 20  # MAX_SQL_CHARS characters, each up to six bytes as JSON spells it
+
+
 def run_draft_command(drafts: DraftCommands, command: VoterCommand) -> Reply:
     """`VOTER drafts ARGS` as the voter shell runs it."""
     if command.service != SERVICE_NAME:
@@ -72,7 +75,7 @@ def create_drafts_app(settings: DraftsSettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)
     owner: Owner[DraftCommands] = Owner(SERVICE_NAME, settings, log, DRAFT_STREAMS,
                                         lambda: DraftCommands(log, **settings.drafts_options()), **owner_options)
-    app = owner_app(owner, "civitas drafts (internal)", run_draft_command)
+    app = owner_app(owner, "civitas drafts (internal)", run_draft_command, body_limits={"/query": QUERY_BODY_BYTES})
     _build_queries_at_startup(app, owner)
     turns = asyncio.Semaphore(settings.QUERY_AT_ONCE)
 

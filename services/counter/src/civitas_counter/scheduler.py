@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Callable
 
 from civitas_kernel.commands import CommandError
+from civitas_kernel.periodic import Periodic
 
 log = logging.getLogger("civitas.scheduler")
 
@@ -21,30 +21,14 @@ def next_delay(every_s: float, jitter: float, rng: random.Random) -> float:
     return every_s * (1 + rng.uniform(-jitter, jitter))
 
 
-class CompileScheduler:
+class CompileScheduler(Periodic):
+    """compile_all() at intervals of about every_s, each moved at random by up to ±jitter of itself."""
+
     def __init__(self, compile_all: Callable[[], None], every_s: float, jitter: float = 0.25,
                  rng: random.Random | None = None) -> None:
-        self.compile_all, self.every_s, self.jitter = compile_all, every_s, jitter
-        self.rng = rng or random.SystemRandom()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="civitas-compile", daemon=True)
-
-    def start(self) -> None:
-        if self.every_s > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(next_delay(self.every_s, self.jitter, self.rng)):
-            try:
-                self.compile_all()
-            except Exception:  # a failed compile must not end the schedule; the log says why
-                log.exception("scheduled compile failed")
-
+        self.jitter, self.rng = jitter, rng or random.SystemRandom()
+        super().__init__(compile_all, lambda: next_delay(every_s, jitter, self.rng), name="civitas-compile",
+                         every_s=every_s)
 
 
 def compile_all(compile: Callable[[str], object], has_polls: Callable[[], bool]) -> None:

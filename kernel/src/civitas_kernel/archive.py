@@ -122,7 +122,8 @@ class ArchiveInPlace:
         out = self._file
         out.write(bytes(-events_size % tarfile.BLOCKSIZE))
         for name in self._names:
-            out.write(_header(name, len(members[name])) + members[name] + bytes(-len(members[name]) % tarfile.BLOCKSIZE))
+            data = members[name]
+            out.write(_header(name, len(data)) + data + bytes(-len(data) % tarfile.BLOCKSIZE))
         end = out.tell() + 2 * tarfile.BLOCKSIZE
         out.write(bytes(2 * tarfile.BLOCKSIZE + -end % tarfile.RECORDSIZE))  # as tarfile closes an archive
         out.seek(0)

@@ -206,7 +206,8 @@ class _Verifier:
         signed = envelope_pb2.SignedCheckpoint.FromString(block.data[block.starts[k]:block.ends[k]])
         checkpoint = open_checkpoint(signed, header.public_key)
         seq, head = state
-        if (checkpoint.site, checkpoint.stream, checkpoint.seq) != (header.site, r.stream, r.last_seq) or seq != r.last_seq:
+        place = (checkpoint.site, checkpoint.stream, checkpoint.seq)
+        if place != (header.site, r.stream, r.last_seq) or seq != r.last_seq:
             raise _Doubt
         if checkpoint.head_hash != head:
             raise _Doubt

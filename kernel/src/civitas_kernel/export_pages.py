@@ -73,7 +73,8 @@ def _sealed_pages(log: EventLog, site: str, stream: str, first: int, last: int) 
         yield hashes, raws
 
 
-def _sql_pages(reading, query: str, site: str, stream: str, first: int, last: int) -> Iterator[tuple[Sequence, Sequence]]:
+def _sql_pages(reading, query: str, site: str, stream: str, first: int,
+               last: int) -> Iterator[tuple[Sequence, Sequence]]:
     with reading() as cur:  # one connection, paged by position
         while first <= last:
             cur.execute(query, (site, stream, first, last, EXPORT_PAGE))

@@ -33,7 +33,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _rounds(words64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+def _rounds(words64: np.ndarray, starts: np.ndarray,
+            lengths: np.ndarray) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
     """For each eight bytes of the spans in turn: (which rows still reach there, or None for all; their eight bytes,
     zero past the end).
 

@@ -167,7 +167,7 @@ class RecordStore:
         except BaseException:
             archive.discard()
             raise
-        self._results[(kind, record.id)] = result  # written and signed from these very bytes: mount need not reread them
+        self._results[(kind, record.id)] = result  # written and signed from these bytes: mount need not reread them
         return self.get(kind, record.id)
 
     def mount(self, kind: str, record_id: int | None = None) -> Record:

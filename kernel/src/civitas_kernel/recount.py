@@ -22,6 +22,7 @@ from civitas_kernel.bulk_verify import verify_segment_bulk
 from civitas_kernel.cut import Columns, Cut, open_window
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 from civitas_kernel.log import Progress
+from civitas_kernel.segment import SegmentSummary
 
 ALONGSIDE_FROM: int | None = None  # bytes of segment from which it is verified in a worker alongside; None: never
 # (the cut, the configuration, the results depended on) -> result bytes
@@ -51,14 +52,15 @@ class Where:
 
 
 def compile_verified(compile: Compiler, where: Where, config: bytes, depends: dict[str, bytes], *,
-                     public_key: bytes | None, check: Callable[[Verified], None] | None = None,
+                     public_key: bytes | None, check: Callable[[SegmentSummary], None] | None = None,
                      range_check: RangeCheck | None = None, progress: Progress | None = None,
                      refused: Callable[[Exception], Exception] = lambda e: e) -> tuple[bytes, Verified]:
-    """compile(cut, config, depends) while the same bytes are verified elsewhere; the result once both are done.
+    """compile(cut, config, depends) over the segment at `where`, and what was verified of it; see the module's doc.
 
-    check: called (in the worker) with the segment's site and ranges before any event is verified, raising to refuse
-    them; range_check likewise with each range's stream and signed head. Both must pickle (module functions,
-    partials). refused: what to raise for a verification's error (the error itself, by default).
+    check: called with the segment's site and ranges before any event is verified, raising to refuse them;
+    range_check likewise with each range's stream and signed head once that range is verified. Both must pickle
+    (module functions, partials), for the worker. refused: what to raise for a verification's error (itself, by
+    default).
     """
     size = where.size if where.size is not None else os.path.getsize(where.path)
     if ALONGSIDE_FROM is None or size < ALONGSIDE_FROM:

@@ -54,7 +54,8 @@ class VoterList:
     def to_bytes(self) -> bytes:
         """The list's canonical bytes."""
         if self._data is None:
-            self._data = ("\n".join([HEADER, *(f"{v}\t{rest}" for v, rest in sorted(self._lines.items()))]) + "\n").encode()
+            lines = (f"{voter}\t{rest}" for voter, rest in sorted(self._lines.items()))
+            self._data = ("\n".join([HEADER, *lines]) + "\n").encode()
         return self._data
 
     def columns(self) -> ListColumns:

@@ -51,6 +51,7 @@ def test_the_count_compiled_from_the_segment_read_in_columns_is_the_stored_one(a
     try:
         member = opened.tar.getmember("events.seg")
         cut = Cut(lambda: open_window(archive, member.offset_data, member.size))
-        assert compile_count(cut, decode_voter_list(opened.read("depends/list/result.tsv"))) == opened.read("result.tsv")
+        voter_list = decode_voter_list(opened.read("depends/list/result.tsv"))
+        assert compile_count(cut, voter_list) == opened.read("result.tsv")
     finally:
         opened.close()

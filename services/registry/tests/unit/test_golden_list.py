@@ -38,7 +38,8 @@ def test_the_list_compiled_from_envelopes_one_by_one_is_the_stored_one(archive):
     opened = open_archive(archive)
     try:
         envelopes = list(read_envelopes_unchecked(opened.open_events()))
-        assert compile_voter_list(envelopes, ListConfig.from_json(opened.read("config.json"))) == opened.read("result.tsv")
+        config = ListConfig.from_json(opened.read("config.json"))
+        assert compile_voter_list(envelopes, config) == opened.read("result.tsv")
     finally:
         opened.close()
 
@@ -49,6 +50,7 @@ def test_the_list_compiled_from_the_segment_read_in_columns_is_the_stored_one(ar
     try:
         member = opened.tar.getmember("events.seg")
         cut = Cut(lambda: open_window(archive, member.offset_data, member.size))
-        assert compile_voter_list(cut, ListConfig.from_json(opened.read("config.json"))) == opened.read("result.tsv")
+        config = ListConfig.from_json(opened.read("config.json"))
+        assert compile_voter_list(cut, config) == opened.read("result.tsv")
     finally:
         opened.close()

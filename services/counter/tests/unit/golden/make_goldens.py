@@ -116,8 +116,8 @@ def register_events(rng: random.Random, voters: int) -> list[tuple[str, NewEvent
             attribute(v, "residence", None)
     for _ in range(voters // 6):
         a, b = rng.sample(range(voters), 2)
-        put("doubt", doubt_pb2.DoubtRaised(doubter=voter(a), doubted=voter(b), reason=rng.choice(["moved away", "twice"])),
-            voter(a))
+        reason = rng.choice(["moved away", "twice"])
+        put("doubt", doubt_pb2.DoubtRaised(doubter=voter(a), doubted=voter(b), reason=reason), voter(a))
         if rng.random() < 0.25:
             put("doubt", doubt_pb2.DoubtWithdrawn(doubter=voter(a), doubted=voter(b)), voter(a))
     return interleaved(rng, out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from civitas_counter import compile_count
+from civitas_counter import COMPILERS, compile_count
 from civitas_kernel.archive import open_archive
 from civitas_kernel.audit import audit_archive
 from civitas_kernel.cut import Cut, open_window
@@ -16,10 +16,6 @@ from civitas_kernel.segment import read_envelopes_unchecked
 from civitas_kernel.voter_list import decode_voter_list
 
 GOLDEN = Path(__file__).parent / "golden" / "count.tar.gz"  # made by golden/make_goldens.py
-
-
-def compile_counts(events, config: bytes, depends: dict[str, bytes]) -> bytes:
-    return compile_count(events, decode_voter_list(depends["list"]))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +26,7 @@ def archive(tmp_path_factory) -> Path:
 
 
 def test_the_audit_recounts_the_stored_count(archive):
-    report = audit_archive(archive, {"count": compile_counts})
+    report = audit_archive(archive, COMPILERS)  # what `civitas audit` recompiles with
     assert report.matches, report.difference
     assert report.events == 1194
 

@@ -210,21 +210,18 @@ def test_a_relay_publishes_its_own_process_appends_from_memory_and_reads_the_res
 
 
 def test_a_timers_round_leaves_fresh_events_to_the_round_of_the_command_that_appended_them(
-    kafka_broker, sqlite_log, monkeypatch
+    kafka_broker, sqlite_log
 ):
-    from civitas_kernel.kafka import relay as relay_module
-
     settings = kafka_broker.settings()
     relay = OutboxRelay(sqlite_log, settings, ["vote"])
 
     async def scenario():
         async with relay:
             sqlite_log.append("vote", votes(3))
-            assert await relay.publish_pending(leave_recent=True) == 0  # the command's own round is coming
+            assert await relay.publish_pending(leave_recent_s=1.0) == 0  # the command's own round is coming
             assert await relay.publish_pending(read_log=False) == 3  # and here it is
             sqlite_log.append("vote", votes(2))
-            monkeypatch.setattr(relay_module, "HANDOFF_S", 0.05)
             await asyncio.sleep(0.1)
-            assert await relay.publish_pending(leave_recent=True) == 2  # nobody came for these: the timer takes them
+            assert await relay.publish_pending(leave_recent_s=0.05) == 2  # nobody came for these: the timer takes them
 
     asyncio.run(scenario())

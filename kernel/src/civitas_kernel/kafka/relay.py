@@ -42,9 +42,6 @@ outbox = Table(
 
 # Errors after which an idempotent producer's state is useless; only a fresh producer recovers.
 PRODUCER_STATE_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
-# A full round (read_log=True, e.g. a timer's) leaves what was appended this recently to the quick round of the
-# command that appended it, which publishes in that command's trace.
-HANDOFF_S = 1.0
 
 
 class OutboxRelay:
@@ -168,13 +165,13 @@ class OutboxRelay:
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish_pending(self, *, read_log: bool = True, leave_recent: bool = False) -> int:
+    async def publish_pending(self, *, read_log: bool = True, leave_recent_s: float = 0.0) -> int:
         """Publish everything beyond the acknowledged positions; returns how many messages were acknowledged.
 
         read_log=False: only what this process appended (and any gap before it), not what others may have:
         the quick round right after an append, with no database round trip for streams that did not move.
-        leave_recent: leave what this process appended in the last HANDOFF_S to the quick round of the command
-        that appended it (a timer's round, so that each command's events are published in its own trace).
+        leave_recent_s: leave what this process appended in the last so many seconds to the quick round of the
+        command that appended it (a timer's round, so that each command's events are published in its own trace).
         """
         if self._producer is None:
             raise RuntimeError("the relay is not started: use `async with OutboxRelay(...)` or await start()")
@@ -182,7 +179,7 @@ class OutboxRelay:
         for stream in self.streams:
             for site in self.sites:
                 while True:
-                    events, checkpoints = await self._batch(site, stream, read_log, HANDOFF_S if leave_recent else 0.0)
+                    events, checkpoints = await self._batch(site, stream, read_log, leave_recent_s)
                     if not events:
                         break
                     try:
@@ -204,12 +201,13 @@ class OutboxRelay:
     async def _batch(self, site: str, stream: str, read_log: bool, older_than: float
                      ) -> tuple[list[SealedRow], dict[int, bytes]]:
         key = (site, stream)
-        if key in self._acknowledged:
-            taken = self._fresh.take(key, self._acknowledged[key], self.batch_size, older_than=older_than)
-            if taken is not None:
-                return taken  # the common case: just appended here, no database round trip
-            if not read_log and self._fresh.first(key) is None:
-                return [], {}
+        if key not in self._acknowledged:
+            await asyncio.to_thread(self.acknowledged, site, stream)
+        taken = self._fresh.take(key, self._acknowledged[key], self.batch_size, older_than=older_than)
+        if taken is not None:
+            return taken  # the common case: just appended here, no database round trip
+        if not read_log and self._fresh.first(key) is None:
+            return [], {}
         return await asyncio.to_thread(self._next_batch, site, stream, older_than)
 
     async def _restart_producer(self) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiokafka.errors import KafkaError
 
@@ -14,12 +16,18 @@ from civitas_kernel.sql.base import SqlEventLog
 
 log = logging.getLogger("civitas.outbox")
 
+# The loop leaves what a command appended this recently to that command's own round, which publishes in its trace;
+# while a command is still on its way to its round (a loaded machine may take seconds), it waits as long as
+# the command does.
+HANDOFF_S = 1.0
+
 
 class Publisher:
     """One OutboxRelay, driven by one lock so the command path and the loop never publish the same events twice at once."""
 
-    def __init__(self, log_: SqlEventLog, kafka: KafkaSettings, streams: tuple[str, ...], *, retry_s: float = 0.5) -> None:
-        self.log, self.streams, self.retry_s = log_, streams, retry_s
+    def __init__(self, log_: SqlEventLog, kafka: KafkaSettings, streams: tuple[str, ...], *, retry_s: float = 0.5,
+                 wait_s: float = 1.0) -> None:
+        self.log, self.streams, self.retry_s, self.wait_s = log_, streams, retry_s, wait_s
         self.relay = OutboxRelay(log_, kafka, streams, name="outbox")
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -27,6 +35,7 @@ class Publisher:
         self._task: asyncio.Task | None = None
         self._next: tuple[asyncio.Future, contextvars.Context] | None = None  # the round requests wait for
         self._running = False
+        self._on_their_way = 0  # commands between their append and the end of their round
         self.started = False
         self.last_error: str | None = None
         self.last_success = 0.0
@@ -42,7 +51,16 @@ class Publisher:
             await self._task
         await self.relay.stop()
 
-    async def publish_now(self, wait_s: float) -> None:
+    @asynccontextmanager
+    async def command(self) -> AsyncIterator[None]:
+        """Around a command's append and its publish_now: the loop leaves its events to it meanwhile."""
+        self._on_their_way += 1
+        try:
+            yield
+        finally:
+            self._on_their_way -= 1
+
+    async def publish_now(self) -> None:
         """Publish what is pending, waiting for Kafka's ack up to `wait_s` (never failing: the loop retries).
 
         Requests that arrive while a round is publishing share the next round, so a burst of commands
@@ -57,7 +75,7 @@ class Publisher:
         round_done = self._next[0]  # taken before a round may start and clear _next
         if not self._running:
             self._start_round()
-        done, _ = await asyncio.wait({round_done}, timeout=wait_s)
+        done, _ = await asyncio.wait({round_done}, timeout=self.wait_s)
         if not done:
             self._wake.set()
 
@@ -80,7 +98,14 @@ class Publisher:
         async with self._lock:
             try:
                 # The loop's rounds (read_log) leave a command's fresh events to that command's own round.
-                published = await self.relay.publish_pending(read_log=read_log, leave_recent=read_log)
+                if not read_log:
+                    published = await self.relay.publish_pending(read_log=False)
+                elif self._on_their_way:
+                    # A command's append may be committed but not yet handed over: reading the log would take it.
+                    published = await self.relay.publish_pending(read_log=False,
+                                                                 leave_recent_s=max(HANDOFF_S, self.wait_s))
+                else:
+                    published = await self.relay.publish_pending(leave_recent_s=HANDOFF_S)
             except KafkaError as error:
                 self.last_error = repr(error)
                 log.warning("publishing failed, the loop retries: %r", error)

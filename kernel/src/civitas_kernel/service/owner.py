@@ -87,7 +87,7 @@ class Owner(Generic[C]):
         self.name, self.settings, self.log, self.streams = name, settings, log, streams
         self.make_commands = make_commands
         self.commands: C = make_commands()
-        self.publisher = Publisher(log, kafka or KafkaSettings(), streams)
+        self.publisher = Publisher(log, kafka or KafkaSettings(), streams, wait_s=settings.PUBLISH_WAIT_S)
         self.lock = threading.RLock()  # the folded state is one writer's: decide on a settled state
         self.writer = GroupWriter(self)
 
@@ -119,10 +119,11 @@ class Owner(Generic[C]):
 
     async def run_all(self, commands: Sequence[tuple[Callable[[C], T], bool]]) -> list[T | BaseException]:
         """Run every `(command, alone)` in the next group, then publish once; each command's result or error."""
-        outcomes = await asyncio.wrap_future(
-            self.writer.submit_all([(lambda c=command: c(self.commands), alone) for command, alone in commands])
-        )
-        await self.publisher.publish_now(self.settings.PUBLISH_WAIT_S)
+        async with self.publisher.command():
+            outcomes = await asyncio.wrap_future(
+                self.writer.submit_all([(lambda c=command: c(self.commands), alone) for command, alone in commands])
+            )
+            await self.publisher.publish_now()
         return [value for _, value in outcomes]
 
     async def read(self, query: Callable[[C], T]) -> T:

@@ -8,3 +8,4 @@ class ExitStatus(IntEnum):
     ERROR = 1  # the command was refused or failed: the message says why
     USAGE = 2  # the command line itself is wrong
     INTEGRITY = 3  # verification found tampering, a gap or a forgery
+    UNCHECKED = 4  # an archive recounts, but nothing the auditor holds says whose key signed it

@@ -172,7 +172,7 @@ def open_archive(path: Path, *, public_key: bytes | None = None) -> OpenArchive:
     except (tarfile.TarError, OSError) as e:
         raise ArchiveError(f"{path} is not a civitas archive ({e})") from None
     try:
-        names = tar.getnames()
+        names = _member_names(tar)
         if MANIFEST not in names or SIGNATURE not in names:
             raise ArchiveError(f"{path} is not a civitas archive: it has no manifest or no signature")
         manifest_bytes = tar.extractfile(MANIFEST).read()
@@ -182,8 +182,11 @@ def open_archive(path: Path, *, public_key: bytes | None = None) -> OpenArchive:
         _check_signature(manifest_bytes, json.loads(tar.extractfile(SIGNATURE).read()), manifest, public_key)
         listed = set(manifest["files"])
         present = set(names) - {MANIFEST, SIGNATURE}
-        if listed != present:
-            raise ArchiveError(f"tampered: members {sorted(listed ^ present)} differ from the manifest's list")
+        if listed - present:
+            raise ArchiveError(f"tampered: {', '.join(sorted(listed - present))} missing, which the manifest lists")
+        if present - listed:
+            raise ArchiveError(f"tampered: {', '.join(sorted(present - listed))} in the archive, which the manifest "
+                               "does not list")
         for name in sorted(listed):
             digest = hashlib.sha256()
             member = tar.extractfile(name)
@@ -198,6 +201,21 @@ def open_archive(path: Path, *, public_key: bytes | None = None) -> OpenArchive:
     except (KeyError, ValueError, tarfile.TarError) as e:
         tar.close()
         raise ArchiveError(f"{path} is damaged: {e}") from None
+
+
+def _member_names(tar: tarfile.TarFile) -> list[str]:
+    """Every member's name, refusing what tar tools and this reader could see differently: a name twice (tar
+    extracts the last, a reader may take the first), or anything but a plain file."""
+    names, seen = [], set()
+    for member in tar.getmembers():
+        if member.name in seen:
+            raise ArchiveError(f"tampered: the archive holds {member.name} twice; a civitas archive holds each member "
+                               "once, so nobody can read a different one than was checked")
+        if not member.isreg():
+            raise ArchiveError(f"tampered: {member.name} is not a plain file; a civitas archive holds only files")
+        seen.add(member.name)
+        names.append(member.name)
+    return names
 
 
 def _check_signature(manifest_bytes: bytes, signature: dict, manifest: dict, public_key: bytes | None) -> None:

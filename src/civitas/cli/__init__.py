@@ -12,6 +12,7 @@ from civitas_kernel.errors import IntegrityError, LogError, SegmentError
 from civitas_kernel.settings import keep_files_private
 
 from civitas.cli import (
+    audit_command,
     change_commands,
     log_commands,
     mail_commands,
@@ -46,7 +47,8 @@ app.add_typer(count_app, name="count")
 app.add_typer(poll_commands.app, name="poll")
 app.add_typer(mail_commands.app, name="mail")
 app.add_typer(change_commands.app, name="change")
-app.command()(show_commands.audit)
+app.command()(audit_command.audit)
+app.add_typer(audit_command.known_sites, name="known-sites")
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)
 

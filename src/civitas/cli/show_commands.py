@@ -1,22 +1,16 @@
-"""Showing the reported voter list and counts, and auditing archives."""
+"""Showing the reported voter list and counts."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from civitas_counter import COMPILERS
-from civitas_deployer import COMPILERS as DECISION_COMPILERS
-from civitas_kernel.audit import audit_archive
 from civitas_kernel.commands import CommandError
 
-from civitas.cli.log_commands import public_key_option
-from civitas.exit_status import ExitStatus
-from civitas.progress import progress_bar, render
+from civitas.progress import render
 from civitas.site import bootstrap
 
 
@@ -59,24 +53,3 @@ def show_count(
                       n.bar, "yes" if n.cycler else "")
     typer.echo(render(ranking))
     typer.echo(render(nodes))
-
-
-def audit(
-    archive: Path = typer.Argument(..., help="A list, count or decision archive (archive.tar under "
-                                             "CIVITAS_HOME/records)."),
-    key: str = public_key_option,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
-) -> int:
-    """Check an archive alone (hashes, signatures, events) and recompile its result; exit 3 if anything differs."""
-    if not archive.exists():
-        raise ValueError(f"no file {archive}")
-    with progress_bar(f"auditing {archive.name}", None) as advance:
-        report = audit_archive(archive, COMPILERS | DECISION_COMPILERS, public_key=key, progress=advance)
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
-    elif report.matches:
-        typer.echo(f"{report.kind} {report.id} of {report.site}: recompiled from {report.events} events; "
-                   f"the result matches byte for byte (sha256 {report.result_sha256})")
-    else:
-        typer.echo(f"{report.kind} {report.id} of {report.site}: the recount DIFFERS from the archive: {report.difference}")
-    return ExitStatus.SUCCESS if report.matches else ExitStatus.INTEGRITY

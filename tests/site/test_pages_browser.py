@@ -7,23 +7,10 @@ import time
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from civitas_gateway.auth import AuthSettings
 
 from .conftest import OPERATOR_TOKEN
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=["embedded", "distributed"])

@@ -27,7 +27,7 @@ from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
-from civitas_deployer.fetch import Fetched, Source, SourceRefused, fetch_change
+from civitas_deployer.fetch import Fetched, FetchLimits, Source, SourceRefused, fetch_change
 from civitas_deployer.live_repo import LiveRepository, PendingRefs, StagedChange
 from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
@@ -44,8 +44,10 @@ def _now_us() -> int:
 
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
-                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None) -> None:
+                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None,
+                 fetch_limits: FetchLimits = FetchLimits()) -> None:
         self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
+        self.fetch_limits = fetch_limits
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
@@ -148,7 +150,7 @@ class ChangeCommands:
             with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
                 yield staged
             return
-        fetched = fetch_change(self.repo, change, local=local) if isinstance(change, Source) else change
+        fetched = fetch_change(self.repo, change, local=local, limits=self.fetch_limits) if isinstance(change, Source) else change
         if not fetched.diff:
             raise ChangeError(f"{fetched.label} is the live HEAD itself: it changes nothing to propose")
         with self.repo.stage(fetched.diff, title=title, proposer=proposer, made_at_us=now, base=fetched.base) as staged:

@@ -32,6 +32,7 @@ from civitas_deployer.live_repo import LiveRepository, PendingRefs, StagedChange
 from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
+from civitas_deployer.views import delegation_graph, delegations_of, proposal_diff
 
 CHANGE_STREAMS = ("change",)
 Change = bytes | Source | Fetched  # a patch; where to fetch a change from; or a change fetched already
@@ -158,6 +159,11 @@ class ChangeCommands:
                 raise SourceRefused(f"the diff of {fetched.label} does not remake its tree ({fetched.tree[:12]}); "
                                     "send it as a patch made with `git format-patch`")
             yield staged
+
+    def fetch(self, url: str, ref: str) -> Fetched:
+        """The change at `ref` of the git repository at `url`, fetched within the site's limits; it takes no lock, so
+        a caller fetches first and then proposes what was fetched."""
+        return fetch_change(self.repo, Source(url, ref), local=False, limits=self.fetch_limits)
 
     def _replayed(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None
@@ -289,6 +295,16 @@ class ChangeCommands:
         phases = {p.id: "withdrawn" if p.withdrawn else ("approved" if decided[p.id].approved else "rejected")
                   if p.id in decided else self.window(p).phase(self.clock()) for p in proposals}
         return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals}, decided)
+
+    def diff(self, proposal_id: str, revision: int | None = None) -> Reply:
+        return proposal_diff(self, proposal_id, revision)
+
+    def graph(self, proposal_id: str, voter: str | None) -> Reply:
+        """Who follows whom in each module the proposal touches, `voter`'s chain first."""
+        return delegation_graph(self, proposal_id, voter)
+
+    def delegations(self, voter: str) -> Reply:
+        return delegations_of(self, voter)
 
     def decide(self, now_us: int | None = None, lock: AbstractContextManager | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default now; never later)."""

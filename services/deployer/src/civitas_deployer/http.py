@@ -36,7 +36,6 @@ from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import DeployerSettings
-from civitas_deployer.views import delegation_graph, delegations_of, proposal_diff
 
 
 def _now_us() -> int:
@@ -113,7 +112,9 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     owner: Owner[ChangeCommands] = Owner("deployer", settings, log, CHANGE_STREAMS,
                                          lambda: ChangeCommands(log, repo, lists, decisions=decisions,
                                                                         fetch_limits=settings.fetch_limits), kafka=kafka)
-    app = owner_app(owner, "civitas deployer (internal)", run_change_command)
+    # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
+    uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024
+    app = owner_app(owner, "civitas deployer (internal)", run_change_command, body_limits={"/proposals": uploads})
 
     def decide(now_us: int | None = None) -> Reply:
         return owner.commands.decide(now_us, lock=owner.lock)
@@ -165,15 +166,15 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
 
     @app.get("/proposals/{proposal}/diff")
     async def diff(proposal: str, revision: int | None = Query(None, ge=1, le=10_000)) -> dict:
-        return reply_json(await owner.read(lambda c: proposal_diff(c, proposal, revision)))
+        return reply_json(await owner.read(lambda c: c.diff(proposal, revision)))
 
     @app.get("/proposals/{proposal}/graph")
     async def graph(proposal: str, voter: str | None = Query(None, max_length=254)) -> dict:
-        return reply_json(await owner.read(lambda c: delegation_graph(c, proposal, voter)))
+        return reply_json(await owner.read(lambda c: c.graph(proposal, voter)))
 
     @app.get("/delegations/{voter}")
     async def delegations(voter: str) -> dict:
-        return reply_json(await owner.read(lambda c: delegations_of(c, voter)))
+        return reply_json(await owner.read(lambda c: c.delegations(voter)))
 
     @app.post("/decisions")
     async def decide_now(body: DecideRequest | None = None) -> dict:

@@ -45,7 +45,8 @@ def make_patch(live, tmp_path, files: dict[str, str], name: str = "change") -> b
 
 
 def voters_site(smtp, tmp_path):
-    """An embedded site whose five voters are on the reported list, its clock to move, and its app: (site, clock, app)."""
+    """An embedded site whose five voters are on the reported list, its clock to move, and its app:
+    (site, clock, app)."""
     clock = Clock()
     home = tmp_path / "home"
     site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0, DECIDE_EVERY_S=0), clock=clock)

@@ -30,7 +30,8 @@ def test_a_change_is_proposed_voted_delegated_and_shown_through_the_api(town, tm
     assert shown["my_vote"]["pages"]["vote"] == "yes" and shown["tally"]["pages"]["yes"] == 3
     assert shown["my_vote"]["pages"]["chain"] == ["carol@example.org", "bob@example.org+emily@example.org"]
     graph = c["carol"].get("/api/changes/1/graph").json()["data"]["modules"]["pages"]
-    assert sorted(graph["links"]) == [["carol@example.org", "bob@example.org"], ["carol@example.org", "emily@example.org"]]
+    assert sorted(graph["links"]) == [["carol@example.org", "bob@example.org"],
+                                      ["carol@example.org", "emily@example.org"]]
     assert "+# Welcome" in c["dave"].get("/api/changes/1/diff").json()["data"]["diff"]
     mine = c["carol"].get("/api/delegations").json()["data"]
     assert mine["delegations"] == {"pages": ["bob@example.org", "emily@example.org"]}
@@ -78,7 +79,7 @@ def test_the_proposal_pages_show_the_diff_tally_graph_and_my_chain(town, tmp_pat
     page = c["carol"].get("/changes/1")
     assert page.status_code == 200
     html = page.text
-    assert '<span class="k">def</span><span class="w"> </span><span class="nf">hello</span>' in html  # highlighted as Python
+    assert '<span class="k">def</span><span class="w"> </span><span class="nf">hello</span>' in html  # Python
     assert 'data-module="pages"' in html and 'data-module="polls"' in html  # the tally chart, per module
     assert 'class="edge mine" data-from="carol@example.org" data-to="bob@example.org"' in html
     assert "yes, through carol@example.org -&gt; bob@example.org" in html

@@ -62,7 +62,8 @@ def test_voters_propose_vote_delegate_and_read_the_change_in_a_browser(browser, 
         assert "yes, through carol@example.org -> bob@example.org" in carol.text_content("#resolved")
         assert "yes 2" in carol.text_content("#tally svg g[data-module=pages]")  # bob's own and carol's through him
         edge = carol.locator(".delegation-graph[data-module=pages] line.edge.mine")
-        assert edge.get_attribute("data-from") == "carol@example.org" and edge.get_attribute("data-to") == "bob@example.org"
+        assert (edge.get_attribute("data-from"), edge.get_attribute("data-to")) == ("carol@example.org",
+                                                                                     "bob@example.org")
         assert carol.locator(".delegation-graph g.node.me").get_attribute("data-voter") == "carol@example.org"
         assert carol.locator("table.diff span.nf").first.text_content() == "hello"  # Python, highlighted
         carol.click("#views a:has-text('Side by side')")

@@ -151,7 +151,9 @@ class ChangeCommands:
             with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
                 yield staged
             return
-        fetched = fetch_change(self.repo, change, local=local, limits=self.fetch_limits) if isinstance(change, Source) else change
+        fetched = change
+        if isinstance(change, Source):
+            fetched = fetch_change(self.repo, change, local=local, limits=self.fetch_limits)
         if not fetched.diff:
             raise ChangeError(f"{fetched.label} is the live HEAD itself: it changes nothing to propose")
         with self.repo.stage(fetched.diff, title=title, proposer=proposer, made_at_us=now, base=fetched.base) as staged:

@@ -3,7 +3,8 @@ decisions as records under CIVITAS_HOME/records.
 
 Routes: POST /commands (voters' `change` commands in a batch, from the gateway), POST /proposals and
 POST /proposals/{id}/revisions (a patch, or a git URL and ref, fetched before the command is decided),
-GET /proposals and /proposals/{id} (with its /diff and /graph, the pages' views), GET /delegations/{voter}, POST /decisions (decide what has closed), GET /decisions and
+GET /proposals and /proposals/{id} (with its /diff and /graph, the pages' views), GET /delegations/{voter},
+POST /decisions (decide what has closed), GET /decisions and
 /decisions/{record}/archive (for auditors); /health, /ready, /streams and /events/change come with every owner.
 Voter lists are the counter's records (`CIVITAS_COUNTER_URL`). Nothing here approves: a decision is a record
 compiled from the log.
@@ -109,9 +110,9 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
-    owner: Owner[ChangeCommands] = Owner("deployer", settings, log, CHANGE_STREAMS,
-                                         lambda: ChangeCommands(log, repo, lists, decisions=decisions,
-                                                                        fetch_limits=settings.fetch_limits), kafka=kafka)
+    owner: Owner[ChangeCommands] = Owner(
+        "deployer", settings, log, CHANGE_STREAMS,
+        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits), kafka=kafka)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
     uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024
     app = owner_app(owner, "civitas deployer (internal)", run_change_command, body_limits={"/proposals": uploads})

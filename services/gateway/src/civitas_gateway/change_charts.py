@@ -27,8 +27,8 @@ def tally_chart(tally: dict[str, dict], electorate: int) -> str:
         for choice in CHOICES:
             width = t[choice] * scale
             if width:
-                parts.append(f'<rect class="vote-{choice}" x="{x:.1f}" y="{y + 4}" width="{width:.1f}" height="{ROW - 12}">'
-                             f'<title>{choice} {t[choice]}</title></rect>')
+                parts.append(f'<rect class="vote-{choice}" x="{x:.1f}" y="{y + 4}" width="{width:.1f}" '
+                             f'height="{ROW - 12}"><title>{choice} {t[choice]}</title></rect>')
             x += width
         verdict = "approved" if t["approved"] else "not approved"
         parts.append(f'<text class="verdict" x="{LABEL + electorate * scale + 8:.1f}" y="{y + 18}">'

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import escape
 
 from markupsafe import Markup
@@ -79,11 +80,19 @@ class RenderedDiff:
     cut: bool  # more lines than the page draws, or than the deployer sends
 
 
-def _lexer(path: str):
+@lru_cache(maxsize=256)
+def _lexer_for(name: str):
+    """The lexer of a file name's kind (finding one scans every lexer Pygments has: once per kind, not per file)."""
     try:
-        return get_lexer_for_filename(path, stripnl=False, ensurenl=False)
+        return get_lexer_for_filename(name, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return TextLexer(stripnl=False, ensurenl=False)
+
+
+def _lexer(path: str):
+    name = path.rsplit("/", 1)[-1]
+    suffix = name.rpartition(".")[2] if "." in name else name
+    return _lexer_for(f"x.{suffix}" if "." in name else name)
 
 
 def _highlighted(lexer, lines: list[str]) -> list[Markup]:

@@ -219,5 +219,6 @@ def test_the_deployer_keeps_its_live_repository_on_a_persistent_volume_and_the_g
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert deployer["spec"]["strategy"]["type"] == "Recreate"
     assert env(found["gateway"])["CIVITAS_DEPLOYER_URL"] == "http://civitas-deployer:8004"
+    assert volume(deployer, "/tmp") == {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}  # git's scratch files
     without = deployments(render({"services": {"deployer": {"enabled": False}}}))
     assert "deployer" not in without and "CIVITAS_DEPLOYER_URL" not in env(without["gateway"])

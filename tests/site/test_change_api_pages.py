@@ -5,6 +5,8 @@ vote (a real SMTP server)."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from fastapi.testclient import TestClient
 
 from .change_town import HTML, make_patch, town  # noqa: F401 - town is a fixture
@@ -126,3 +128,13 @@ def test_a_revision_mails_every_voter_whose_vote_it_voided(town, tmp_path, inbox
         assert revised.json()["data"]["content_hash"] in told.get_content()
     page = c["bob"].get("/changes/1").text
     assert 'id="voided"' in page and "is void" in page
+
+    clock.hours(48)  # the revision opened a new review
+    c["dave"].put("/api/changes/1/vote", json={"choice": "yes"}).raise_for_status()
+    third = make_patch(site.live_repo.path, tmp_path, {"pages/index.md": "# Welcome, everyone\n"}, "third")
+    form = {"csrf": c["alice"].csrf, "key": "revise-3"}
+    revised = c["alice"].post("/changes/1/revise", data=form, files={"patch": ("third.patch", third, "text/x-patch")},
+                              follow_redirects=False)
+    assert revised.status_code == 303 and "1 voter(s) whose vote is void were told by mail" in unquote(
+        revised.headers["location"])
+    assert "revision 3" in inbox.last_to("dave@example.org").get_content()

@@ -9,7 +9,9 @@ from urllib.parse import unquote
 
 from fastapi.testclient import TestClient
 
-from .change_town import HTML, make_patch, town  # noqa: F401 - town is a fixture
+from civitas_deployer.fetch import FetchLimits
+
+from .change_town import HTML, git_daemon, make_patch, publish_branch, town  # noqa: F401 - fixtures
 
 
 def test_a_change_is_proposed_voted_delegated_and_shown_through_the_api(town, tmp_path):
@@ -138,3 +140,20 @@ def test_a_revision_mails_every_voter_whose_vote_it_voided(town, tmp_path, inbox
     assert revised.status_code == 303 and "1 voter(s) whose vote is void were told by mail" in unquote(
         revised.headers["location"])
     assert "revision 3" in inbox.last_to("dave@example.org").get_content()
+
+
+def test_a_branch_at_a_git_url_is_proposed_and_a_revision_from_the_shell_mails_too(town, tmp_path, inbox, git_daemon):
+    site, clock, c = town
+    url, served = git_daemon
+    with site.lock:
+        site.change.fetch_limits = FetchLimits(internal_hosts=True)  # the site allows its own network: the daemon's
+    publish_branch(site.live_repo.path, tmp_path, served, "about", {"pages/about.md": "About us\n"})
+    proposed = c["alice"].post("/api/changes", json={"title": "About", "url": f"{url}/voter.git", "branch": "about"})
+    assert proposed.status_code == 201 and proposed.json()["data"]["changed_paths"] == ["pages/about.md"]
+    clock.hours(48)
+    c["bob"].put("/api/changes/1/vote", json={"choice": "yes"}).raise_for_status()
+    publish_branch(site.live_repo.path, tmp_path, served, "about2", {"pages/about.md": "About all of us\n"})
+    line = f"change revise 1 --url {url}/voter.git --ref about2"
+    revised = c["alice"].post("/api/shell", json={"line": line})
+    assert revised.status_code == 200 and revised.json()["data"]["voided"] == ["bob@example.org"]
+    assert inbox.last_to("bob@example.org")["Subject"] == "Your vote on proposal 1 is void: it was revised"

@@ -122,12 +122,16 @@ def test_a_revision_mails_every_voter_whose_vote_it_voided(town, tmp_path, inbox
     for name in ("bob", "carol"):
         c[name].put("/api/changes/1/vote", json={"choice": "no"}).raise_for_status()
     second = make_patch(site.live_repo.path, tmp_path, {"pages/index.md": "# Welcome, all\n"}, "second")
-    revised = c["alice"].post("/api/changes/1/revisions", json={"patch": second.decode()})
+    retry = {"Idempotency-Key": "revise-2"}
+    revised = c["alice"].post("/api/changes/1/revisions", json={"patch": second.decode()}, headers=retry)
     assert revised.status_code == 201 and revised.json()["data"]["voided"] == ["bob@example.org", "carol@example.org"]
     for name in ("bob", "carol"):
         told = inbox.last_to(f"{name}@example.org")
         assert told["Subject"] == "Your vote on proposal 1 is void: it was revised"
         assert revised.json()["data"]["content_hash"] in told.get_content()
+    mails = len(inbox.messages)
+    again = c["alice"].post("/api/changes/1/revisions", json={"patch": second.decode()}, headers=retry)
+    assert again.json() == revised.json() and len(inbox.messages) == mails  # a retry: the same answer, no mail twice
     page = c["bob"].get("/changes/1").text
     assert 'id="voided"' in page and "is void" in page
 

@@ -1,5 +1,10 @@
 """A revision voids every direct vote on its proposal: those voters are told by mail, the way sign-in codes go (the
-sign-in's mailer, within the site's hourly cap), so an objection is never wiped quietly."""
+sign-in's mailer, within the site's hourly cap), so an objection is never wiped quietly.
+
+Each (proposal, content, voter) is mailed once: a gateway mails only if it is the first to claim it in the gateway's
+store, which gateways side by side share, so a revision sent again under its idempotency key (a retry whose answer
+was lost) mails nobody twice.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from fastapi import Request
+from sqlalchemy import Column, MetaData, String, Table, insert
+from sqlalchemy.exc import IntegrityError
 
 from civitas_kernel.commands import Reply
 from civitas_kernel.service.problems import Problem
@@ -17,6 +24,23 @@ from civitas_gateway.auth.state import auth_state
 
 log = logging.getLogger("civitas.gateway.changes")
 MAX_TOLD = 1000  # mails for one revision at most; the proposal's page tells the rest
+
+metadata = MetaData()
+told = Table(
+    "change_void_notices", metadata,
+    Column("proposal", String(20), primary_key=True),
+    Column("content_hash", String(64), primary_key=True),  # the revision that voided the vote
+    Column("voter", String(254), primary_key=True),
+)
+
+
+def _claim(engine, proposal: str, content_hash: str, voter: str) -> bool:
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(told).values(proposal=proposal, content_hash=content_hash, voter=voter))
+        return True
+    except IntegrityError:
+        return False  # told already, by this gateway before or by another
 
 
 def voided_message(sign_in, voter: str, reply: Reply) -> EmailMessage:
@@ -38,8 +62,11 @@ def voided_message(sign_in, voter: str, reply: Reply) -> EmailMessage:
 
 
 def _send_all(sign_in, reply: Reply) -> int:
-    sent = 0
-    for voter in reply.data.get("voided", [])[:MAX_TOLD]:
+    sent, data = 0, reply.data
+    metadata.create_all(sign_in.store.engine)  # revisions are rare: look for the table each time rather than cache it
+    for voter in data.get("voided", [])[:MAX_TOLD]:
+        if not _claim(sign_in.store.engine, data["proposal"], data["content_hash"], voter):
+            continue
         try:
             sign_in.send(voided_message(sign_in, voter, reply))
             sent += 1

@@ -119,3 +119,20 @@ def publish_branch(live, tmp_path, served, branch: str, files: dict[str, str]) -
     if not target.exists():
         subprocess.run(["git", "init", "--quiet", "--bare", str(target)], check=True)
     subprocess.run([*git, "push", "--quiet", "--force", str(target), branch], check=True)
+
+
+def open_at_once(live) -> None:
+    """The live repository made, its rules changed as an approved proposal would: voting opens at once
+    (review_hours = 0), for a site whose clock the test cannot move."""
+    import time
+
+    from civitas_deployer import LiveRepository
+
+    LiveRepository.open_or_create(live, time.time_ns() // 1000)
+    clone = live.parent / "operator-clone"
+    subprocess.run(["git", "clone", "--quiet", str(live), str(clone)], check=True)
+    git = ["git", "-C", str(clone), "-c", "user.name=Operator", "-c", "user.email=operator@example.org"]
+    rules = clone / "governance.toml"
+    rules.write_text(rules.read_text().replace("review_hours = 48", "review_hours = 0"))
+    subprocess.run([*git, "commit", "--quiet", "-am", "Voting opens at once"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)

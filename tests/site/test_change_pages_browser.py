@@ -108,7 +108,8 @@ def test_the_change_pages_work_the_same_in_front_of_the_deployer_service(browser
         page.click("form[action='/me/residence'] button")
     httpx.post(base + "/api/records/list", headers=operator).raise_for_status()
     patch = tmp_path / "hello.patch"
-    patch.write_bytes(make_patch(tmp_path / "home" / "live.git", tmp_path, {"pages/app.py": "def hello():\n    pass\n"}))
+    hello = {"pages/app.py": "def hello():\n    pass\n"}
+    patch.write_bytes(make_patch(tmp_path / "home" / "live.git", tmp_path, hello))
 
     alice, bob, carol = pages["alice"], pages["bob"], pages["carol"]
     alice.goto(base + "/changes/new")

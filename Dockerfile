@@ -8,6 +8,9 @@ COPY constraints.txt ./
 COPY deploy deploy
 COPY kernel kernel
 COPY services services
+# The deployer drives the real git binary on the live repository; no other service needs it.
+RUN if [ "$SERVICE" = deployer ]; then apt-get update && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/*; fi
 RUN PIP_NO_CACHE_DIR=1 deploy/install-service "$SERVICE" /tmp/wheels . \
     && rm -rf /tmp/wheels /src \
     && useradd --uid 10001 --no-create-home civitas

@@ -22,6 +22,7 @@ from civitas_kernel.service.keys import shared_site_key
 from civitas_kernel.testing.ports import free_port
 
 ORDER = ("registry", "polls", "counter", "gateway")  # owners first; the gateway last
+WITH_DEPLOYER = ("registry", "polls", "counter", "deployer", "gateway")  # and change proposals behind the gateway
 
 
 def kafka_environment(kafka: KafkaSettings) -> dict[str, str]:
@@ -57,7 +58,7 @@ class Cluster:
             "CIVITAS_SERVICE": service, "CIVITAS_SITE": "localhost", "CIVITAS_HOME": str(self.workdir / service),
             "CIVITAS_KEY_FILE": str(self.key_file), "CIVITAS_PORT": str(self.ports[service]),
             "CIVITAS_REGISTRY_URL": self.urls.get("registry", ""), "CIVITAS_POLLS_URL": self.urls.get("polls", ""),
-            "CIVITAS_COUNTER_URL": self.urls.get("counter", ""),
+            "CIVITAS_COUNTER_URL": self.urls.get("counter", ""), "CIVITAS_DEPLOYER_URL": self.urls.get("deployer", ""),
         }
         if service in self._log_urls:
             env["CIVITAS_LOG_URL"] = self._log_urls[service]

@@ -160,7 +160,7 @@ class Site:
     @cached_property
     def change(self) -> ChangeCommands:
         change = ChangeCommands(self.log, self.live_repo, RecordedLists(self), clock=self.clock,
-                                decisions=self.decisions)
+                                decisions=self.decisions, fetch_limits=self.settings.fetch_limits)
         change.catch_up()
         return change
 

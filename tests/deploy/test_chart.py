@@ -18,8 +18,8 @@ KUBE_VERSION = "1.30.0"
 
 # Whom each service calls over HTTP: the gateway its owners and the counter (civitas/distributed/facade.py), the owners
 # the counter for the reported records, the counter the owners to fill gaps in its replica.
-CALLS = {"gateway": {"registry", "polls", "counter"}, "registry": {"counter"}, "polls": {"counter"},
-         "counter": {"registry", "polls"}}
+CALLS = {"gateway": {"registry", "polls", "counter", "deployer"}, "registry": {"counter"}, "polls": {"counter"},
+         "counter": {"registry", "polls"}, "deployer": {"counter"}}
 
 
 def render(values: dict, release: str = "civitas") -> list[dict]:
@@ -82,7 +82,7 @@ def test_every_rendered_manifest_is_valid_kubernetes(values):
     names = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
     expected = {"civitas-gateway", "civitas-registry", "civitas-polls", "civitas-counter"}
     assert expected <= names
-    assert ("civitas-deployer" in names) == values.get("services", {}).get("deployer", {}).get("enabled", False)
+    assert ("civitas-deployer" in names) == values.get("services", {}).get("deployer", {}).get("enabled", True)
 
 
 def test_each_deployment_serves_its_own_service_with_probes():
@@ -124,14 +124,14 @@ def test_registry_polls_and_counter_each_read_their_own_database():
 
     logs = {name: env(found[name]).get("CIVITAS_LOG_URL") for name in found}
     assert logs == {"registry": ("db-urls", "registry-url"), "polls": ("db-urls", "polls-url"),
-                    "counter": ("db-urls", "counter-url"), "gateway": None}
+                    "counter": ("db-urls", "counter-url"), "deployer": ("db-urls", "deployer-url"), "gateway": None}
     assert env(found["gateway"])["CIVITAS_AUTH_STORE_URL"] == ("db-urls", "gateway-url")
 
 
 def test_how_to_create_the_database_secret_is_written_down():
     keys = {ref[1] for d in deployments(render({})).values() for ref in env(d).values()
             if isinstance(ref, tuple) and ref[0] == "civitas-database"}
-    assert keys == {"registry-url", "polls-url", "counter-url", "gateway-url"}
+    assert keys == {"registry-url", "polls-url", "counter-url", "deployer-url", "gateway-url"}
     values, readme = (CHART / "values.yaml").read_text(), (REPO / "README.md").read_text()
     assert "kubectl create secret generic civitas-database" in values
     for key in keys:
@@ -140,7 +140,7 @@ def test_how_to_create_the_database_secret_is_written_down():
 
 
 def test_services_call_each_other_at_their_in_cluster_addresses():
-    ports = {"gateway": 9100, "registry": 9101, "polls": 9102, "counter": 9103}
+    ports = {"gateway": 9100, "registry": 9101, "polls": 9102, "counter": 9103, "deployer": 9104}
     docs = render({"services": {name: {"port": port} for name, port in ports.items()}}, release="town")
     services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in docs if d["kind"] == "Service"}
 
@@ -179,7 +179,7 @@ def test_the_counter_keeps_its_records_on_a_persistent_volume():
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert counter["spec"]["replicas"] == 1 and counter["spec"]["strategy"]["type"] == "Recreate"
     assert counter["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001  # the volume is writable
-    assert list(claims) == [claim["metadata"]["name"]]
+    assert sorted(claims) == ["civitas-counter-home", "civitas-deployer-home"]  # the counter's and the deployer's
     for name in ("gateway", "registry", "polls"):
         assert volume(found[name], env(found[name])["CIVITAS_HOME"]) == {"name": "home", "emptyDir": {}}
 
@@ -190,7 +190,7 @@ def test_the_counters_volume_has_the_clusters_default_storage_class_unless_one_i
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
 
 
-@pytest.mark.parametrize("service", ["registry", "polls", "counter"])
+@pytest.mark.parametrize("service", ["registry", "polls", "counter", "deployer"])
 def test_a_second_copy_of_a_single_writer_is_refused_and_upgrades_replace_it(service):
     with pytest.raises(helm.HelmError, match=f"services.{service}.replicas must be 1"):
         render({"services": {service: {"replicas": 2}}})
@@ -205,4 +205,20 @@ def test_only_the_gateway_runs_several_workers():
     found = deployments(render({"services": {"gateway": {"workers": 4}, "registry": {"workers": 3}}}))
 
     workers = {name: env(d).get("CIVITAS_WORKERS") for name, d in found.items()}
-    assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None}
+    assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None, "deployer": None}
+
+
+def test_the_deployer_keeps_its_live_repository_on_a_persistent_volume_and_the_gateway_finds_it():
+    docs = render({"services": {"deployer": {"persistence": {"size": "20Gi"}}}})
+    found = deployments(docs)
+    claims = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PersistentVolumeClaim"}
+    deployer = found["deployer"]
+    home = volume(deployer, env(deployer)["CIVITAS_HOME"])
+    claim = claims[home["persistentVolumeClaim"]["claimName"]]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert deployer["spec"]["strategy"]["type"] == "Recreate"
+    assert env(found["gateway"])["CIVITAS_DEPLOYER_URL"] == "http://civitas-deployer:8004"
+    assert volume(deployer, "/tmp") == {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}  # git's scratch files
+    without = deployments(render({"services": {"deployer": {"enabled": False}}}))
+    assert "deployer" not in without and "CIVITAS_DEPLOYER_URL" not in env(without["gateway"])

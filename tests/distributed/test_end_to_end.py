@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from civitas_kernel.sql import open_log
 from civitas_kernel.testing.brokers import running_broker
 from civitas_kernel.voter_command import split_line
 
-from civitas.cluster import Cluster
+from civitas.cluster import WITH_DEPLOYER, Cluster
 from civitas.settings import Settings
 from civitas.shell import run_command
 from civitas.site import Site
@@ -240,3 +241,65 @@ def test_noida_counter_and_broker_restarts_lose_and_double_nothing(tmp_path, pos
 def test_tansu_counter_restart_loses_and_doubles_nothing(tmp_path, postgres_server_url, smtp, gateway_env):
     with running_broker("tansu") as broker:  # in memory: no broker restart
         run_site(tmp_path, postgres_server_url, broker, gateway_env, smtp[0], restart_broker=False)
+
+
+def governed_with_no_review(live: Path, tmp_path: Path) -> str:
+    """The live repository the deployer will find, its rules changed as an approved proposal would: voting opens at
+    once (review_hours = 0), so the test need not wait two days. A patch of that change to propose later."""
+    from civitas_deployer import LiveRepository
+
+    LiveRepository.open_or_create(live, time.time_ns() // 1000)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(live), str(clone)], check=True)
+    git = ["git", "-C", str(clone), "-c", "user.name=Operator", "-c", "user.email=operator@example.org"]
+    rules = (clone / "governance.toml").read_text().replace("review_hours = 48", "review_hours = 0")
+    (clone / "governance.toml").write_text(rules)
+    subprocess.run([*git, "commit", "--quiet", "-am", "Voting opens at once"], check=True)
+    subprocess.run([*git, "push", "--quiet", "origin", "HEAD:main"], check=True)
+    (clone / "pages").mkdir()
+    (clone / "pages" / "index.md").write_text("# Welcome to Springfield\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "A home page"], check=True)
+    return subprocess.run([*git, "format-patch", "-1", "--stdout"], check=True, capture_output=True).stdout.decode()
+
+
+@pytest.mark.slow
+def test_a_change_proposal_goes_through_the_distributed_gateway_to_the_deployer(tmp_path, postgres_server_url, smtp,
+                                                                                gateway_env):
+    """Signed-in voters propose, vote and delegate through the gateway; the deployer, on its own log, answers; what
+    it refuses comes back as the same problem; the gateway's pages show the proposal from the deployer."""
+    workdir = tmp_path / "cluster"
+    patch = governed_with_no_review(workdir / "deployer" / "live.git", tmp_path)
+    with running_broker("tansu") as broker:
+        cluster = Cluster(workdir, postgres_server_url, broker.settings(), extra_env=gateway_env,
+                          services=WITH_DEPLOYER)
+        with cluster:
+            driver = Driver(cluster.urls["gateway"], smtp[0], gateway_env["CIVITAS_OPERATOR_TOKEN"])
+            voters = VOTERS[:3]
+            for voter in voters:
+                driver.registrar_trust(voter, 1)
+                driver.sign_in(voter)
+                driver.shell(voter, "register set residence 1 Main Street, Springfield 8001", f"home-{voter}")
+            driver.compile("list")
+            auth = {v: {"Authorization": f"Bearer {driver.tokens[v]}"} for v in voters}
+            http = driver.http
+
+            proposed = http.post("/api/changes", json={"title": "A home page", "patch": patch}, headers=auth[voters[0]])
+            assert proposed.status_code == 201, proposed.text
+            content = proposed.json()["data"]["content_hash"]
+            voted = http.put("/api/changes/1/vote", json={"choice": "yes"}, headers=auth[voters[1]])
+            assert voted.status_code == 200 and content in voted.json()["text"], voted.text
+            delegated = http.put("/api/delegations/pages", json={"delegates": [voters[1]]}, headers=auth[voters[2]])
+            assert delegated.status_code == 200, delegated.text
+            shell = http.post("/api/shell", json={"line": "change show 1"}, headers=auth[voters[2]])
+            assert shell.status_code == 200 and f"yes, through {voters[2]} -> {voters[1]}" in shell.json()["text"]
+
+            shown = http.get("/api/changes/1", headers=auth[voters[2]]).json()["data"]
+            assert shown["tally"]["pages"]["yes"] == 2 and shown["my_vote"]["pages"]["vote"] == "yes"
+            refused = http.put("/api/delegations/pages", json={"delegates": [voters[2]]}, headers=auth[voters[2]])
+            assert refused.status_code // 100 == 4 and "yourself" in refused.json()["detail"], refused.text
+            page = http.get("/changes/1", headers=auth[voters[2]] | {"Accept": "text/html"})
+            assert page.status_code == 200 and "Welcome to Springfield" in page.text
+            assert 'data-from="v2@example.org" data-to="v1@example.org"' in page.text
+            deployer = httpx.get(cluster.urls["deployer"] + "/streams", timeout=10).json()
+            assert [s["seq"] for s in deployer if s["stream"] == "change"] == [3]  # proposal, vote, delegation: once

@@ -23,10 +23,11 @@ http://{{ $root.Release.Name }}-{{ $name }}:{{ (index $root.Values.services $nam
 
 {{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
 {{- define "civitas.calls" -}}
-gateway: [registry, polls, counter]
+gateway: [registry, polls, counter, deployer]
 registry: [counter]
 polls: [counter]
 counter: [registry, polls]
+deployer: [counter]
 {{- end -}}
 
 {{/* The variable each service's database (key SERVICE-url of the database secret) goes into. */}}
@@ -34,6 +35,7 @@ counter: [registry, polls]
 registry: CIVITAS_LOG_URL
 polls: CIVITAS_LOG_URL
 counter: CIVITAS_LOG_URL
+deployer: CIVITAS_LOG_URL
 gateway: CIVITAS_AUTH_STORE_URL
 {{- end -}}
 
@@ -50,7 +52,9 @@ gateway: CIVITAS_AUTH_STORE_URL
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.database }}, key: {{ $name }}-url}}
 {{- end }}
 {{- range get (include "civitas.calls" $root | fromYaml) $name | default (list) }}
+{{- if (index $root.Values.services .).enabled }}
 - {name: CIVITAS_{{ upper . }}_URL, value: {{ include "civitas.url" (list $root .) | quote }}}
+{{- end }}
 {{- end }}
 - name: CIVITAS_OPERATOR_TOKEN
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.operator }}, key: token}}

@@ -27,11 +27,12 @@ from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.domain.windows import CLOSED, Window, window
 from civitas_deployer.electorates import Electorates, NotEligibleError, Rules, VoterLists
-from civitas_deployer.fetch import Fetched, Source, SourceRefused, fetch_change
+from civitas_deployer.fetch import Fetched, FetchLimits, Source, SourceRefused, fetch_change
 from civitas_deployer.live_repo import LiveRepository, PendingRefs, StagedChange
 from civitas_deployer.records import DecisionRecords, DecisionSummary, resolutions_in
 from civitas_deployer.replies import describe_list, describe_proposal
 from civitas_deployer.shell import run_shell
+from civitas_deployer.views import delegation_graph, delegations_of, proposal_diff
 
 CHANGE_STREAMS = ("change",)
 Change = bytes | Source | Fetched  # a patch; where to fetch a change from; or a change fetched already
@@ -44,8 +45,10 @@ def _now_us() -> int:
 
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
-                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None) -> None:
+                 clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None,
+                 fetch_limits: FetchLimits = FetchLimits()) -> None:
         self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
+        self.fetch_limits = fetch_limits
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
@@ -148,7 +151,9 @@ class ChangeCommands:
             with self.repo.stage(change, title=title, proposer=proposer, made_at_us=now) as staged:
                 yield staged
             return
-        fetched = fetch_change(self.repo, change, local=local) if isinstance(change, Source) else change
+        fetched = change
+        if isinstance(change, Source):
+            fetched = fetch_change(self.repo, change, local=local, limits=self.fetch_limits)
         if not fetched.diff:
             raise ChangeError(f"{fetched.label} is the live HEAD itself: it changes nothing to propose")
         with self.repo.stage(fetched.diff, title=title, proposer=proposer, made_at_us=now, base=fetched.base) as staged:
@@ -156,6 +161,11 @@ class ChangeCommands:
                 raise SourceRefused(f"the diff of {fetched.label} does not remake its tree ({fetched.tree[:12]}); "
                                     "send it as a patch made with `git format-patch`")
             yield staged
+
+    def fetch(self, url: str, ref: str) -> Fetched:
+        """The change at `ref` of the git repository at `url`, fetched within the site's limits; it takes no lock, so
+        a caller fetches first and then proposes what was fetched."""
+        return fetch_change(self.repo, Source(url, ref), local=False, limits=self.fetch_limits)
 
     def _replayed(self, idempotency_key: str | None) -> bool:
         return idempotency_key is not None and self.log.idempotent_result(idempotency_key) is not None
@@ -287,6 +297,16 @@ class ChangeCommands:
         phases = {p.id: "withdrawn" if p.withdrawn else ("approved" if decided[p.id].approved else "rejected")
                   if p.id in decided else self.window(p).phase(self.clock()) for p in proposals}
         return describe_list(proposals, phases, {p.id: self._modules_of(p) for p in proposals}, decided)
+
+    def diff(self, proposal_id: str, revision: int | None = None) -> Reply:
+        return proposal_diff(self, proposal_id, revision)
+
+    def graph(self, proposal_id: str, voter: str | None) -> Reply:
+        """Who follows whom in each module the proposal touches, `voter`'s chain first."""
+        return delegation_graph(self, proposal_id, voter)
+
+    def delegations(self, voter: str) -> Reply:
+        return delegations_of(self, voter)
 
     def decide(self, now_us: int | None = None, lock: AbstractContextManager | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default now; never later)."""

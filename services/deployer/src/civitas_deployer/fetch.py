@@ -9,12 +9,16 @@ make exactly the fetched commit's tree. History in between is not kept: what vot
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from civitas_deployer.git import Git, GitError
 from civitas_deployer.live_repo import LiveRepository
@@ -23,6 +27,8 @@ from civitas_deployer.patch_checks import PatchRefused
 URL_SCHEMES = {"git": "git", "http": "http:https", "https": "https"}  # scheme -> what git may speak for it
 REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
 FETCH_TIMEOUT_S = 120.0
+MAX_FETCH_BYTES = 64 << 20  # what one fetch may bring into its scratch repository
+DEFAULT_PORTS = {"git": 9418, "http": 80, "https": 443}
 FETCHED = "refs/civitas/fetched"
 
 
@@ -40,6 +46,79 @@ class Source:
     @property
     def label(self) -> str:
         return f"{self.ref} of {self.where}"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How far a fetch from a git URL may go: its time, what it may bring, and whether the site's own network counts."""
+
+    timeout_s: float = FETCH_TIMEOUT_S
+    max_bytes: int = MAX_FETCH_BYTES
+    internal_hosts: bool = False  # loopback, private, link-local and other non-public addresses (CIVITAS_FETCH_...)
+
+
+def _is_internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _pinned(url: str, limits: FetchLimits) -> tuple[str, tuple[str, ...]]:
+    """The URL git is given and its config, with the host resolved once and checked: a name that resolves to an
+    internal address is refused (unless the site allows it), and git connects to the address checked, not to
+    whatever the name resolves to a moment later."""
+    parts = urlsplit(url)
+    host, scheme = parts.hostname, parts.scheme.lower()
+    if not host:
+        raise SourceRefused(f"{url!r} names no host; give it as git would, e.g. https://example.org/site.git")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (ValueError, socket.gaierror, UnicodeError):
+        raise SourceRefused(f"cannot find the host {host!r} of {url!r}; check the address") from None
+    addresses = sorted({info[4][0] for info in found})
+    internal = [a for a in addresses if _is_internal(a)]
+    if internal and not limits.internal_hosts:
+        raise SourceRefused(f"{host} is an address of this site's own network ({internal[0]}), which changes are "
+                            "not fetched from; give a public git URL, or send a patch")
+    address = addresses[0]
+    if scheme == "git":  # git:// has no resolver option: connect to the address itself
+        at = f"[{address}]" if ":" in address else address
+        netloc = f"{at}:{port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), ()
+    return url, ("-c", f"http.curloptResolve={host}:{port}:{address}")
+
+
+def _scratch_bytes(scratch: Path) -> int:
+    return sum(f.stat().st_size for f in (scratch / "objects").rglob("*") if f.is_file())
+
+
+def _fetch(git: Git, scratch: Path, args: list[str], env: dict[str, str], limits: FetchLimits, label: str) -> bytes:
+    """Run `git fetch ARGS`, killing it past the time or size limit; its stderr when it fails, b"" when it succeeds."""
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+            ["git", "-c", "core.hooksPath=/dev/null", *args], stdout=subprocess.DEVNULL, stderr=errors,
+            env=git.env | env, cwd=scratch) as process:
+        deadline = time.monotonic() + limits.timeout_s
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise SourceRefused(f"fetching {label} took longer than {limits.timeout_s:g} s; try again, or "
+                                    "send a patch")
+            if _scratch_bytes(scratch) > limits.max_bytes:
+                process.kill()
+                _too_large(label, limits)
+            time.sleep(0.05)
+        if _scratch_bytes(scratch) > limits.max_bytes:  # a fetch quicker than one look
+            _too_large(label, limits)
+        errors.seek(0)
+        return errors.read() if process.returncode != 0 else b""
+
+
+def _too_large(label: str, limits: FetchLimits) -> None:
+    size = f"{limits.max_bytes / (1 << 20):g} MiB" if limits.max_bytes >= 1 << 20 else f"{limits.max_bytes >> 10} KiB"
+    raise SourceRefused(f"fetching {label} brings more than {size}, the most this site fetches; propose a smaller "
+                        "change, or send a patch")
 
 
 def _checked_ref(ref: str) -> str:
@@ -79,12 +158,15 @@ class Fetched:
     tree: str
 
 
-def fetch_change(repo: LiveRepository, source: Source, *, local: bool, timeout_s: float = FETCH_TIMEOUT_S) -> Fetched:
+def fetch_change(repo: LiveRepository, source: Source, *, local: bool, limits: FetchLimits = FetchLimits()) -> Fetched:
     """Fetch `source` and make its change against the live HEAD; nothing of it stays in the repository.
 
     It takes no lock on the site's state, so a service fetches before it decides the proposal."""
     ref = _checked_ref(source.ref)
     where, protocols = _protocols(source, local)
+    pinning: tuple[str, ...] = ()
+    if protocols != "file":
+        where, pinning = _pinned(where, limits)
     live = repo.head()
     scratch = Path(tempfile.mkdtemp(prefix="civitas-fetch-", dir=repo.path))
     try:
@@ -92,15 +174,11 @@ def fetch_change(repo: LiveRepository, source: Source, *, local: bool, timeout_s
         git.run("init", "--quiet", "--bare", str(scratch), cwd=scratch)
         (scratch / "objects" / "info" / "alternates").write_text(str((repo.path / "objects").resolve()) + "\n")
         env = {"GIT_ALLOW_PROTOCOL": protocols, "GIT_PROTOCOL_FROM_USER": "0"}
-        try:
-            done = git.run("-c", "http.followRedirects=false", "fetch", "--quiet", "--no-tags",
-                           "--no-recurse-submodules", "--", where, f"+{ref}:{FETCHED}", env=env, check=False,
-                           timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise SourceRefused(f"fetching {source.label} took longer than {timeout_s:g} s; try again, or send "
-                                "a patch") from None
-        if done.returncode != 0:
-            why = "; ".join(line for line in done.stderr.decode(errors="replace").splitlines() if line.strip())[:300]
+        failed = _fetch(git, scratch, ["-c", "http.followRedirects=false", *pinning, "fetch", "--quiet", "--no-tags",
+                                       "--no-recurse-submodules", "--", where, f"+{ref}:{FETCHED}"],
+                        env, limits, source.label)
+        if failed:
+            why = "; ".join(line for line in failed.decode(errors="replace").splitlines() if line.strip())[:300]
             raise SourceRefused(f"cannot fetch {source.label}: {why or 'git gave no reason'}; check the address "
                                 "and the branch's name")
         fetched = git.out("rev-parse", "--verify", f"{FETCHED}^{{commit}}")

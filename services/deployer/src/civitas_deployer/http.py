@@ -3,7 +3,8 @@ decisions as records under CIVITAS_HOME/records.
 
 Routes: POST /commands (voters' `change` commands in a batch, from the gateway), POST /proposals and
 POST /proposals/{id}/revisions (a patch, or a git URL and ref, fetched before the command is decided),
-GET /proposals and /proposals/{id}, POST /decisions (decide what has closed), GET /decisions and
+GET /proposals and /proposals/{id} (with its /diff and /graph, the pages' views), GET /delegations/{voter},
+POST /decisions (decide what has closed), GET /decisions and
 /decisions/{record}/archive (for auditors); /health, /ready, /streams and /events/change come with every owner.
 Voter lists are the counter's records (`CIVITAS_COUNTER_URL`). Nothing here approves: a decision is a record
 compiled from the log.
@@ -16,7 +17,7 @@ import threading
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, model_validator
 
@@ -109,9 +110,12 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
-    owner: Owner[ChangeCommands] = Owner("deployer", settings, log, CHANGE_STREAMS,
-                                         lambda: ChangeCommands(log, repo, lists, decisions=decisions), kafka=kafka)
-    app = owner_app(owner, "civitas deployer (internal)", run_change_command)
+    owner: Owner[ChangeCommands] = Owner(
+        "deployer", settings, log, CHANGE_STREAMS,
+        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits), kafka=kafka)
+    # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
+    uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024
+    app = owner_app(owner, "civitas deployer (internal)", run_change_command, body_limits={"/proposals": uploads})
 
     def decide(now_us: int | None = None) -> Reply:
         return owner.commands.decide(now_us, lock=owner.lock)
@@ -134,7 +138,8 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
         """The patch's bytes, or the change fetched from its URL before any command waits on it."""
         if body.patch is not None:
             return body.patch.encode()
-        return await asyncio.to_thread(fetch_change, repo, Source(body.url, body.ref), local=False)
+        return await asyncio.to_thread(fetch_change, repo, Source(body.url, body.ref), local=False,
+                                       limits=settings.fetch_limits)
 
     @app.post("/proposals", status_code=201)
     async def propose(body: NewChange) -> dict:
@@ -159,6 +164,18 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     @app.get("/proposals/{proposal}")
     async def show(proposal: str, voter: str | None = None) -> dict:
         return reply_json(await owner.read(lambda c: c.show(voter, proposal)))
+
+    @app.get("/proposals/{proposal}/diff")
+    async def diff(proposal: str, revision: int | None = Query(None, ge=1, le=10_000)) -> dict:
+        return reply_json(await owner.read(lambda c: c.diff(proposal, revision)))
+
+    @app.get("/proposals/{proposal}/graph")
+    async def graph(proposal: str, voter: str | None = Query(None, max_length=254)) -> dict:
+        return reply_json(await owner.read(lambda c: c.graph(proposal, voter)))
+
+    @app.get("/delegations/{voter}")
+    async def delegations(voter: str) -> dict:
+        return reply_json(await owner.read(lambda c: c.delegations(voter)))
 
     @app.post("/decisions")
     async def decide_now(body: DecideRequest | None = None) -> dict:

@@ -10,11 +10,14 @@ import pytest
 from civitas_kernel.commands import CommandError
 from civitas_deployer import ChangeCommands
 from civitas_deployer.domain.choices import ChangeError
-from civitas_deployer.fetch import SourceRefused
+from civitas_deployer.fetch import FetchLimits, SourceRefused
 from civitas_deployer.live_repo import PatchRefused
 
 from ..git_repos import advance
 from ..sites import ALICE, BOB, Clock, patch_file
+
+
+LOOPBACK = FetchLimits(internal_hosts=True)  # the test's git daemon listens on loopback
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def backend() -> str:
 
 @pytest.fixture
 def change(make_log, live, lists) -> ChangeCommands:
-    return ChangeCommands(make_log(), live, lists, clock=Clock())
+    return ChangeCommands(make_log(), live, lists, clock=Clock(), fetch_limits=LOOPBACK)
 
 
 def branch(clone, name: str, files: dict[str, str | bytes], *, remove: tuple[str, ...] = ()) -> str:
@@ -119,3 +122,37 @@ def test_what_cannot_be_fetched_or_proposed_is_refused_and_leaves_nothing(change
     assert change.log.head("change").seq == 0
     assert change.repo.git.out("count-objects", "-v") == objects
     assert [p for p in change.repo.path.iterdir() if p.name.startswith("civitas-")] == []
+
+
+def test_a_git_url_of_the_sites_own_network_is_refused_unless_the_site_allows_it(make_log, live, lists, clone,
+                                                                                 git_daemon):
+    url, folder = git_daemon
+    branch(clone, "about", {"pages/about.md": "About us\n"})
+    publish(clone, folder)
+    change = ChangeCommands(make_log(), live, lists, clock=Clock())
+    for where in (f"{url}/voter.git", url.replace("127.0.0.1", "localhost") + "/voter.git",
+                  "http://10.1.2.3/site.git", "https://[::1]/site.git", "http://169.254.169.254/latest.git",
+                  "https://[::ffff:127.0.0.1]/site.git"):
+        with pytest.raises(SourceRefused, match="this site's own network"):
+            change.run(ALICE, ["propose", "--url", where, "--ref", "about", "--title", "About"])
+    with pytest.raises(SourceRefused, match="cannot find the host"):
+        change.run(ALICE, ["propose", "--url", "https://no-such-host.invalid/x.git", "--ref", "about", "--title", "t"])
+    assert change.log.head("change").seq == 0
+    allowed = ChangeCommands(make_log(), live, lists, clock=Clock(), fetch_limits=LOOPBACK)
+    assert allowed.run(ALICE, ["propose", "--url", f"{url}/voter.git", "--ref", "about", "--title", "About"]).data
+
+
+def test_a_fetch_past_its_size_or_time_is_stopped_and_leaves_nothing(make_log, live, lists, clone, git_daemon):
+    url, folder = git_daemon
+    big = "".join(f"line {i} {i * 7919 % 10007}\n" for i in range(60_000))  # about 1 MiB, little to compress
+    branch(clone, "big", {"pages/big.md": big})
+    publish(clone, folder)
+    small = ChangeCommands(make_log(), live, lists, clock=Clock(),
+                           fetch_limits=FetchLimits(max_bytes=1 << 16, internal_hosts=True))
+    with pytest.raises(SourceRefused, match="brings more than 64 KiB"):
+        small.run(ALICE, ["propose", "--url", f"{url}/voter.git", "--ref", "big", "--title", "Big"])
+    quick = ChangeCommands(make_log(), live, lists, clock=Clock(),
+                           fetch_limits=FetchLimits(timeout_s=0.001, internal_hosts=True))
+    with pytest.raises(SourceRefused, match="took longer than 0.001 s"):
+        quick.run(ALICE, ["propose", "--url", f"{url}/voter.git", "--ref", "big", "--title", "Big"])
+    assert [p for p in live.path.iterdir() if p.name.startswith("civitas-")] == []

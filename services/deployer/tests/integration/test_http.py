@@ -50,6 +50,7 @@ def deployer(request, tmp_path, make_database_url, server_thread, monkeypatch):
     with server_thread().serving(counter_app()) as counter:
         settings = DeployerSettings(SERVICE="deployer", HOME=tmp_path / "home", SITE="localhost",
                                     LOG_URL=make_database_url("postgres"), COUNTER_URL=counter, PUBLISH_WAIT_S=0,
+                                    FETCH_INTERNAL_HOSTS=True,  # the test's git daemon is on loopback
                                     DECIDE_EVERY_S=getattr(request, "param", 0))
         app = create_deployer_app(settings, kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}"))
         with server_thread().serving(app) as url:

@@ -18,6 +18,7 @@ from civitas_kernel.voter_command import VoterCommand, split_line
 from civitas_polls import NewPoll, PollChanges
 
 from civitas_gateway.auth import CurrentVoter, Operator
+from civitas_gateway.change_mail import tell_voided
 from civitas_gateway.lean_route import LeanRoute
 from civitas_gateway.site import Site
 
@@ -202,12 +203,16 @@ def vote_of(poll: str, voter: str, site: SiteDep) -> dict:
 
 
 @router.post("/shell", tags=["shell"])
-async def shell(body: ShellLine, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
+async def shell(body: ShellLine, me: CurrentVoter, site: SiteDep, request: Request,
+                key: IdempotencyKey = None) -> dict:
     """Run one voter-shell line, `SERVICE COMMAND [ARGS]`, as the signed-in voter."""
     words = split_line(body.line)
     if not words or "@" in words[0]:
         raise CommandError("send SERVICE COMMAND [ARGS]: the shell runs as you, the signed-in voter")
-    return await _run(site, VoterCommand(me, words[0], tuple(words[1:]), key))
+    reply = await site.submit(VoterCommand(me, words[0], tuple(words[1:]), key))
+    if words[:2] == ["change", "revise"]:
+        await tell_voided(request, reply)  # as from the API and the pages: whose vote it voided is told by mail
+    return {"text": reply.text, "data": reply.data}
 
 
 # -- reported results and records --------------------------------------------------------------

@@ -25,6 +25,7 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import POLL_STREAMS, PollConfig
 from civitas_registry import REGISTER_STREAMS
 
+from civitas_gateway.change_desk import FETCH_CALL_S, RemoteChanges
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans
 
@@ -173,10 +174,15 @@ class RemoteSite:
 
     def __init__(self, settings: ServiceSettings) -> None:
         timeout = settings.CALL_TIMEOUT_S
-        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL}
+        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL,
+                "deployer": settings.DEPLOYER_URL}
         self.settings = settings
         self.clients = {name: ServiceClient(name, url, timeout=timeout) for name, url in urls.items()}
-        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout) for name in ("registry", "polls")}
+        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout)
+                           for name in ("registry", "polls", "deployer")}
+        self.clients["deployer proposals"] = ServiceClient("deployer", urls["deployer"],
+                                                           timeout=max(timeout, FETCH_CALL_S))
+        self.changes = RemoteChanges(self.clients["deployer"], self.clients["deployer proposals"])
         self.lock = NoLock()
         self.registry = RemoteRegistry(self.clients["registry"])
         self.polls = RemotePolls(self.clients["polls"])
@@ -189,10 +195,7 @@ class RemoteSite:
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Send a voter's command to the service that owns it, with whatever else is on its way there."""
-        if command.service == "change":
-            raise NotFoundError("change proposals are not behind this gateway yet: send them where the deployer runs "
-                                "(`civitas change`, or its own service)")
-        owner = "registry" if command.service == "register" else "polls"
+        owner = {"register": "registry", "change": "deployer"}.get(command.service, "polls")
         with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)
 

@@ -43,7 +43,8 @@ def threaded_services(tmp_path, make_database_url) -> Iterator[Callable[..., dic
 
     def start(kafka, auth=None, services: tuple[str, ...] = SERVICES, **overrides) -> dict[str, str]:
         servers = {name: ServerThread() for name in services}
-        urls = {f"{name.upper()}_URL": servers[name].url for name in ("registry", "polls", "counter") if name in servers}
+        urls = {f"{name.upper()}_URL": servers[name].url for name in ("registry", "polls", "counter", "drafts")
+                if name in servers}
 
         def settings(service: str) -> ServiceSettings:
             """The service's own settings class, given what of `overrides` it knows (e.g. PUBLISH_WAIT_S: owners)."""

@@ -82,11 +82,9 @@ def posts(state: DraftState, voter: str, ref: str, *, threaded: bool, hidden: bo
         views = PostViews(state, voter, gid, listed)
         answer["posts"] = [views.post(r) for r in listed]
         return answer
-    listed = ranking(state, gid, hidden=hidden)
-    by_post = {r.post.id: r for r in listed}
-    rank = {pid: n for n, pid in enumerate(by_post)}
+    by_post, rank, roots = state.remembered("threads-all" if hidden else "threads", gid,
+                                            lambda: _thread_roots(ranking(state, gid, hidden=hidden)))
     # the threads' shape first (depth first, without recursion: a chain of replies can be long), then one scoring
-    roots = [r for r in listed if r.post.reply_to not in by_post]
     order: list[tuple[Ranked, list]] = []
     tops: list[list] = []
     stack: list[tuple[Ranked, list]] = []
@@ -112,6 +110,13 @@ def posts(state: DraftState, voter: str, ref: str, *, threaded: bool, hidden: bo
         data["thread"] = [rendered[n] for n in children]
     answer["posts"] = [rendered[n] for thread in tops for n in thread]
     return answer
+
+
+def _thread_roots(listed: list[Ranked]) -> tuple[dict[str, Ranked], dict[str, int], list[Ranked]]:
+    """A ranking as threads need it: each post by id, its rank, and the posts that answer none listed."""
+    by_post = {r.post.id: r for r in listed}
+    rank = {pid: n for n, pid in enumerate(by_post)}
+    return by_post, rank, [r for r in listed if r.post.reply_to not in by_post]
 
 
 def post(state: DraftState, voter: str, ref: str, group_ref_: str | None) -> dict:

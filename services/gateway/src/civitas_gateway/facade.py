@@ -25,6 +25,7 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import POLL_STREAMS, PollConfig
 from civitas_registry import REGISTER_STREAMS
 
+from civitas_gateway.drafts_remote import RemoteDraftReads
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans
 
@@ -173,14 +174,17 @@ class RemoteSite:
 
     def __init__(self, settings: ServiceSettings) -> None:
         timeout = settings.CALL_TIMEOUT_S
-        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL}
+        urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL,
+                "drafts": settings.DRAFTS_URL}
         self.settings = settings
         self.clients = {name: ServiceClient(name, url, timeout=timeout) for name, url in urls.items()}
-        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout) for name in ("registry", "polls")}
+        self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout)
+                           for name in ("registry", "polls", "drafts")}
         self.lock = NoLock()
         self.registry = RemoteRegistry(self.clients["registry"])
         self.polls = RemotePolls(self.clients["polls"])
         self.records = RemoteRecords(self.clients["counter"])
+        self.draft_reads = RemoteDraftReads(self.clients["drafts"])
         self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
         self._command_span = command_spans()
         self._public_key: bytes | None = None
@@ -192,7 +196,7 @@ class RemoteSite:
         if command.service == "change":
             raise NotFoundError("change proposals are not behind this gateway yet: send them where the deployer runs "
                                 "(`civitas change`, or its own service)")
-        owner = "registry" if command.service == "register" else "polls"
+        owner = {"register": "registry", "drafts": "drafts"}.get(command.service, "polls")
         with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)
 

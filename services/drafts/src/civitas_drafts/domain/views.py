@@ -58,8 +58,27 @@ def ranking(state: DraftState, gid: str, *, hidden: bool = False, limit: int | N
     """The posts of a group, best first (ties by id, so every site lists them alike); shown ones unless hidden.
 
     Each post stands with its best-scoring version: itself, or an alternative (ties: the post itself, then the
-    earliest alternative).
+    earliest alternative). The whole ranking is derived once per revision of the group: a page of a group of
+    100,000 posts costs its slice, not a scoring.
     """
+    ranked: list[Ranked] = state.remembered("ranking", gid, lambda: _ranking(state, gid))  # type: ignore[assignment]
+    end = len(ranked) if hidden else _shown_count(ranked)
+    return ranked[:end if limit is None else min(end, limit)]
+
+
+def _shown_count(ranked: list[Ranked]) -> int:
+    """How many lead the ranking shown: best first, so the shown ones (score > 0) come first."""
+    low, high = 0, len(ranked)
+    while low < high:
+        middle = (low + high) // 2
+        if shown(ranked[middle].score):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _ranking(state: DraftState, gid: str) -> list[Ranked]:
     items, points = state.items, group_scores(state, gid)
     chosen: dict[str, str] = {}  # post -> its best alternative, where one beats it
     for pid in [pid for pid in points if items[pid].amends]:
@@ -70,11 +89,9 @@ def ranking(state: DraftState, gid: str, *, hidden: bool = False, limit: int | N
             chosen[root] = pid
     roots = [pid for pid in points if not items[pid].amends] + [r for r in chosen if r not in points]
     value = {root: points[chosen.get(root, root)] for root in roots}
-    if not hidden:
-        roots = [root for root in roots if shown(value[root])]
     roots.sort()  # then a stable sort by score, so equal scores stay in id order
     roots.sort(key=value.__getitem__, reverse=True)
-    return [Ranked(items[root], items[chosen.get(root, root)], value[root]) for root in roots[:limit]]
+    return [Ranked(items[root], items[chosen.get(root, root)], value[root]) for root in roots]
 
 
 def thread(state: DraftState, pid: str, voter: str) -> list[tuple[int, Item]]:

@@ -47,8 +47,9 @@ ON_THIS_SITE = re.compile(r"/drafts/[\w%.:@-]+(/[\w%.:@-]+)*")  # a drafts page'
 FALLBACK = "Go back, correct what the message says, and send the form again."
 
 
-def refused(request: Request, error: CommandError, form: str) -> HTMLResponse:
-    """The page of a refused drafts command: the rules' reason, what to do, and the way back."""
+def refused(request: Request, error: CommandError, form: str, page: str) -> HTMLResponse:
+    """The page of a refused drafts command: the rules' reason, what to do, and the way back (to `page` when the
+    browser sends no Referer)."""
     status = error.status if 400 <= error.status < 500 else 400
     if isinstance(error, KeyReusedError):
         advice = ["Reload the page to send the form again with these values."]
@@ -59,7 +60,7 @@ def refused(request: Request, error: CommandError, form: str) -> HTMLResponse:
     body = templates.get_template("problem.html").render({
         "request": request, "site": request.app.state.site.settings.SITE, "voter": page_voter(request), "csrf": "",
         "status": status, "phrase": "Refused", "heading": heading, "detail": str(error), "advice": advice,
-        "errors": [], "incident": None, "kind": f"drafts-{form or 'refused'}", "back": back_link(request)})
+        "errors": [], "incident": None, "kind": f"drafts-{form or 'refused'}", "back": back_link(request) or page})
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -70,7 +71,7 @@ async def act(request: Request, csrf: str, key: str, form: str, then: Callable[[
     try:
         reply = await request.app.state.site.submit(VoterCommand(voter, "drafts", args, key or None))
     except CommandError as error:
-        return refused(request, error, form)
+        return refused(request, error, form, then(None))  # back to the page the form is on
     return back(then(reply.data if isinstance(reply.data, dict) else None), message=reply.text.split("\n")[0])
 
 
@@ -106,7 +107,7 @@ async def create(request: Request, name: Short, csrf: FormToken = "", key: FormK
     args = ["group", "create", name, *(["--private"] if private else []), "--others-weight", others_weight or "0",
             "--default-score", default_score or "0", "--weight", weight or "1",
             *(["--nickname", nickname] if nickname else [])]
-    return await act(request, csrf, key, "create", _group_page(""), *args)
+    return await act(request, csrf, key, "create", lambda data: _group_page("")(data) if data else "/drafts", *args)
 
 
 @router.post("/drafts/groups/{group}/join")
@@ -156,8 +157,8 @@ async def settings(request: Request, group: str, csrf: FormToken = "", key: Form
 
 @router.post("/drafts/groups/{group}/posts")
 async def post(request: Request, group: str, text: Text, csrf: FormToken = "", key: FormKey = ""):
-    return await act(request, csrf, key, "post", lambda data: _post_page(data, ""), "post", group,
-                     *_text(text))
+    return await act(request, csrf, key, "post", lambda data: _post_page(data, "") if data else f"/drafts/groups/{group}",
+                     "post", group, *_text(text))
 
 
 @router.post("/drafts/posts/{post}/reply")

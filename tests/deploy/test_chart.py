@@ -65,6 +65,7 @@ SOME_VALUES = [
     {"services": {"deployer": {"enabled": True}, "sync": {"enabled": True}}},
     {"services": {"gateway": {"workers": 4}, "counter": {"persistence": {"size": "50Gi", "storageClass": "fast-ssd"}}},
      "otel": {"endpoint": "http://otel-collector:4318"}},
+    {"services": {"drafts": {"enabled": True}}},
 ]
 
 
@@ -206,3 +207,23 @@ def test_only_the_gateway_runs_several_workers():
 
     workers = {name: env(d).get("CIVITAS_WORKERS") for name, d in found.items()}
     assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None}
+
+
+def test_drafts_when_enabled_is_one_writer_on_its_own_database_and_the_gateway_calls_it():
+    assert "drafts" not in deployments(render({}))  # off unless the operator turns it on
+    assert "CIVITAS_DRAFTS_URL" not in env(deployments(render({}))["gateway"])
+    values = {"services": {"drafts": {"enabled": True, "port": 9105}}, "secrets": {"database": "db-urls"}}
+    docs = render(values, release="town")
+    found = deployments(docs)
+    drafts = found["drafts"]
+    assert container(drafts)["command"] == ["python", "-m", "civitas_drafts"]
+    assert env(drafts)["CIVITAS_LOG_URL"] == ("db-urls", "drafts-url")
+    assert drafts["spec"]["replicas"] == 1 and drafts["spec"]["strategy"]["type"] == "Recreate"
+    assert env(found["gateway"])["CIVITAS_DRAFTS_URL"] == "http://town-drafts:9105"
+    services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in docs if d["kind"] == "Service"}
+    assert services["town-drafts"] == 9105
+    assert "--from-literal=drafts-url=postgresql://" in (CHART / "values.yaml").read_text()
+    with pytest.raises(helm.HelmError, match="services.drafts.replicas must be 1"):
+        render({"services": {"drafts": {"enabled": True, "replicas": 2}}})
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)

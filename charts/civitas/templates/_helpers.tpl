@@ -35,6 +35,7 @@ registry: CIVITAS_LOG_URL
 polls: CIVITAS_LOG_URL
 counter: CIVITAS_LOG_URL
 gateway: CIVITAS_AUTH_STORE_URL
+drafts: CIVITAS_LOG_URL
 {{- end -}}
 
 {{/* A service's environment: what `python -m civitas_NAME` reads (its settings.py; civitas_kernel/service/settings.py). */}}
@@ -51,6 +52,9 @@ gateway: CIVITAS_AUTH_STORE_URL
 {{- end }}
 {{- range get (include "civitas.calls" $root | fromYaml) $name | default (list) }}
 - {name: CIVITAS_{{ upper . }}_URL, value: {{ include "civitas.url" (list $root .) | quote }}}
+{{- end }}
+{{- if and (eq $name "gateway") $root.Values.services.drafts.enabled }}
+- {name: CIVITAS_DRAFTS_URL, value: {{ include "civitas.url" (list $root "drafts") | quote }}}  # drafts pages, queries
 {{- end }}
 - name: CIVITAS_OPERATOR_TOKEN
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.operator }}, key: token}}

@@ -157,7 +157,8 @@ async def settings(request: Request, group: str, csrf: FormToken = "", key: Form
 
 @router.post("/drafts/groups/{group}/posts")
 async def post(request: Request, group: str, text: Text, csrf: FormToken = "", key: FormKey = ""):
-    return await act(request, csrf, key, "post", lambda data: _post_page(data, "") if data else f"/drafts/groups/{group}",
+    return await act(request, csrf, key, "post",
+                     lambda data: _post_page(data, "") if data else f"/drafts/groups/{group}",
                      "post", group, *_text(text))
 
 

@@ -18,6 +18,7 @@ HOSTILE = [  # (sql, status, problem type)
     ("WITH RECURSIVE s(x) AS (SELECT 'a' UNION ALL SELECT x || x FROM s) SELECT length(x) FROM s", 400,
      "query-too-large"),
     ("SELECT printf('%.*c', 2000000000, 'x')", 400, "query-too-large"),
+    ("SELECT '" + "x" * 100_000 + "'", 400, "query-too-large"),
 ]
 
 

@@ -24,7 +24,7 @@ from civitas_gateway.page_kit import page_voter
 
 router = APIRouter(prefix="/api", tags=["drafts"])
 
-MAX_SQL = 100_000  # SQLite's hardened SQL length: the sandbox says so past it, the body limit first
+MAX_SQL = 200_000  # past SQLite's hardened SQL length (100,000), so the sandbox, not validation, says a query is too long
 Ref = Annotated[str, Field(min_length=1, max_length=200)]
 Nickname = Annotated[str, Field(min_length=1, max_length=100)]
 Number = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[-+0-9.eE]+$", description="like 1, -1 or 0.5")]
@@ -177,7 +177,8 @@ async def add_member(group: str, body: NewMember, me: CurrentVoter, site: SiteDe
 @router.patch("/drafts/groups/{group}/members/{member}")
 async def change_member(group: str, member: str, body: MemberChange, me: CurrentVoter, site: SiteDep,
                         key: IdempotencyKey = None) -> dict:
-    """Change a member's weight or nickname: only a member whose current weight is below yours."""
+    """Change a member's weight or nickname: only a member whose current weight is below yours (both: two versions,
+    the weight first)."""
     reply: dict = {}
     if body.weight is not None:
         reply = await drafts(site, me, key, "group", "set-weight", group, member, body.weight)

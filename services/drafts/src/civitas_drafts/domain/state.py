@@ -18,6 +18,7 @@ from civitas_drafts.domain.groups import Group, Version, advance, check_first, c
 from civitas_drafts.domain.ids import PERSONAL_PREFIX, alternative_id, paragraph_hash, post_id
 from civitas_drafts.domain.numbers import UNIT, check_vote_value
 from civitas_drafts.domain.posts import Entry, Item, amended, check_text, first_entries
+from civitas_drafts.domain.rankings import Rankings
 from civitas_drafts.domain.votes import VoteTable
 
 VERSIONED = draft_pb2.DraftGroupVersioned.DESCRIPTOR.full_name
@@ -47,6 +48,7 @@ class DraftState:
     # what a group's reads derive from its state (its ranking, its threads), kept for the group's revision it was
     # derived at: (what, group) -> (revision, value); every change to a group moves its revision
     memo: dict[tuple[str, str], tuple[int, object]] = field(default_factory=dict, compare=False, repr=False)
+    rankings: Rankings | None = field(default=None, compare=False, repr=False)  # views.rankings_of: kept in step
 
     # -- folding --------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class GroupRanking:
         self.ranked = [ranked for _, ranked in listed]
 
     def _ranked(self, root: str) -> Ranked:
-        """A post's chosen version: an alternative scoring above the post (the best; ties: the earliest), else itself."""
+        """A post's chosen version: the best alternative if it scores above the post (ties: the earliest), else itself."""
         best, best_points = root, self.points.get(root, -INFINITE)
         for pid in self.alternatives.get(root, ()):
             points = self.points[pid]

@@ -43,7 +43,7 @@ def kept(state: DraftState, gid: str, hidden: bool = True) -> list[tuple[str, st
     return [(r.post.id, r.chosen.id, r.score) for r in ranking(state, gid, hidden=hidden)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(STEP, min_size=1, max_size=40))
 def test_the_ranking_kept_in_step_is_the_ranking_derived_whole(steps):
     board = Board()
@@ -76,7 +76,7 @@ def test_the_ranking_kept_in_step_is_the_ranking_derived_whole(steps):
             if not hasattr(error, "status"):
                 raise
             continue
-        assert kept(board.state, gid) == derived_whole(board.state, gid), (n, what)
+        assert kept(board.state, gid) == derived_whole(board.state, gid), (n, what, steps[:n + 1])
     shown = kept(board.state, gid, hidden=False)
     assert shown == [r for r in derived_whole(board.state, gid) if r[2] > 0]
 
@@ -95,3 +95,25 @@ def test_after_votes_a_tie_keeps_the_post_and_then_the_earliest_alternative():
     assert kept(board.state, gid) == [(pid, first, 6_000_000)] == derived_whole(board.state, gid)
     board.vote(gid, ALICE, first, -1)  # alice's vote on it back to 0: 1 again
     assert kept(board.state, gid) == [(pid, second, 6_000_000)] == derived_whole(board.state, gid)
+
+
+def test_threads_follow_the_ranking_as_votes_move_it():
+    from civitas_drafts.reads import posts
+
+    board = Board()
+    gid = board.create(ALICE, weight=5, others_weight=1)
+    board.change(gid, ALICE, members=(Member(BOB, "bob", 1), Member(CAROL, "carol", 1)))
+    top = board.post(gid, BOB, "Plant trees.")
+    first = board.post(gid, CAROL, "Which?", reply_to=top)
+    second = board.post(gid, BOB, "Oaks.", reply_to=top)
+
+    def threads(hidden: bool = False) -> list:
+        shape = posts(board.state, ALICE, gid, threaded=True, hidden=hidden, limit=50)["posts"]
+        return [(p["post"], [r["post"] for r in p["thread"]]) for p in shape]
+
+    assert threads() == [(top, sorted([first, second]))]  # equal scores: by id
+    board.vote(gid, ALICE, second, 1)
+    assert threads() == [(top, [second, first])]
+    board.vote(gid, ALICE, top, -1)  # hidden: its replies stand as threads of their own
+    assert threads() == [(second, []), (first, [])]
+    assert threads(hidden=True) == [(top, [second, first])]  # listed with the hidden, its replies are beneath it

@@ -96,7 +96,8 @@ class Rankings:
         if what == "group":
             del self.kept[gid]  # weights or the default moved: every score with them
             self.moved.pop(gid, None)
-        elif post and not paragraph:  # a paragraph's votes never move its post
+        elif post and (not paragraph or post not in self.kept[gid].points):
+            # a paragraph's votes never move its post's score, but the first brings the post into the group
             self.moved.setdefault(gid, {})[post] = None
 
     def of(self, gid: str) -> GroupRanking:

@@ -45,9 +45,6 @@ class DraftState:
     # told of every change as it is folded: (what, group, post, paragraph, voter), for caches to follow
     listeners: list[Callable[[str, str, str, str, str], None]] = field(default_factory=list, compare=False, repr=False)
     paragraph_numbers: dict[str, int] = field(default_factory=dict)
-    # what a group's reads derive from its state (its ranking, its threads), kept for the group's revision it was
-    # derived at: (what, group) -> (revision, value); every change to a group moves its revision
-    memo: dict[tuple[str, str], tuple[int, object]] = field(default_factory=dict, compare=False, repr=False)
     rankings: Rankings | None = field(default=None, compare=False, repr=False)  # views.rankings_of: kept in step
 
     # -- folding --------------------------------------------------------------------------------
@@ -248,14 +245,6 @@ class DraftState:
         if pid not in self.items:
             raise PostNotFound(f"there is no post {pid[:12]!r}")
         return self.items[pid]
-
-    def remembered(self, what: str, gid: str, derive: Callable[[], object]) -> object:
-        """derive() for gid's current revision, derived once per revision (a value derived from the state alone)."""
-        revision = self.revisions.get(gid, 0)
-        kept = self.memo.get((what, gid))
-        if kept is None or kept[0] != revision:
-            kept = self.memo[(what, gid)] = (revision, derive())
-        return kept[1]
 
     def may_see(self, voter: str, gid: str) -> bool:
         group = self.groups.get(gid)

@@ -105,6 +105,8 @@ def test_each_refused_form_is_a_page_with_the_reason_and_what_to_do(browsers):
         assert advice in text(answer.text), (path, text(answer.text))
         assert re.search(r'<p id="detail">.+</p>', answer.text), path
         assert 'href="/drafts/' in answer.text  # the way back to the form's page
+    renamed = alice.form(f"{group}/members/bob@example.org/nickname", nickname="Robert")
+    assert renamed.status_code == 303 and "Robert" in text(alice.get(group).text)
     members = httpx.get(str(alice.http.base_url) + "/api/drafts/groups/Board/members").json()["members"]
     assert {m["voter"]: m["weight"] for m in members} == {"alice@example.org": 5, "bob@example.org": 1}
     forged = httpx.post(str(bob.http.base_url) + f"{group}/join", data={"csrf": "forged"},

@@ -25,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 DRAFT_URI = "urn:civitas:draft:"
 POST_ID = re.compile(r"[0-9a-f]{6,64}")
 MAX_REPLIES_SHOWN = 50
+MAX_MEMBERS_SHOWN = 200  # heaviest first; a group of 10,000 members is not one page of forms
 
 
 def draft_uri(post: str) -> str:
@@ -88,8 +89,13 @@ def group_page(request: Request, group: str, view: str = Query("flat", pattern="
     members = reads.members(voter, data["id"])["members"]
     posts = reads.posts(voter, data["id"], threaded=view == "threaded", hidden=hidden, limit=50)
     data["kind"] = group_kind(data)
-    return render(request, "drafts_group.html", group=data, members=members, me=_me(members, voter),
-                  posts=posts["posts"], truncated=posts["truncated"], view=view, hidden=hidden)
+    shown = members[:MAX_MEMBERS_SHOWN]
+    me = _me(members, voter)
+    if me is not None and me not in shown:
+        shown.append(me)  # your own row, wherever your weight puts you
+    return render(request, "drafts_group.html", group=data, members=shown, me=me,
+                  more_members=len(members) - len(shown), posts=posts["posts"], truncated=posts["truncated"],
+                  view=view, hidden=hidden)
 
 
 @router.get("/drafts/posts/{post}", response_class=HTMLResponse)

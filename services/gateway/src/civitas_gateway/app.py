@@ -9,9 +9,8 @@ from civitas_kernel import telemetry
 from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
-from civitas_gateway import (
-    account_pages, api, drafts_api, drafts_forms, drafts_pages, page_kit, pages, records_pages, voter_pages,
-)
+from civitas_gateway import account_pages, api, page_kit, pages, records_pages, voter_pages
+from civitas_gateway import drafts_api, drafts_forms, drafts_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer

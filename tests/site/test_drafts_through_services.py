@@ -43,6 +43,7 @@ def test_drafts_commands_queries_and_pages_through_the_drafts_service(noida_brok
                                                       "ORDER BY pa.position"}, headers=bob)
         assert answer.status_code == 200, answer.text
         assert answer.json()["rows"] == [["bob@example.org", 2, -3.0]]  # the one paragraph voted on
+        assert "paragraph_scores" in http.get("/api/query/tables").json()["tables"]
         expect_problem(http.post("/api/query", json={"sql": "SELECT * FROM sqlite_master"}, headers=bob), 403,
                        "query-refused")
         stopped = expect_problem(http.post("/api/query", json={"sql": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "

@@ -74,7 +74,8 @@ class DraftReads:
         return self._read(lambda d: reads.post(d.state, me, post, group))
 
     def tables(self) -> dict:
-        limits = self.commands().sandbox.limits
+        with self.lock:  # the site makes its DraftCommands at first use: once
+            limits = self.commands().sandbox.limits
         return {"tables": TABLE_COLUMNS, "notes": NOTES, "max_rows": limits.max_rows, "deadline_s": limits.deadline_s}
 
     def query(self, voter: str, sql: str) -> dict:

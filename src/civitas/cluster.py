@@ -59,6 +59,7 @@ class Cluster:
             "CIVITAS_KEY_FILE": str(self.key_file), "CIVITAS_PORT": str(self.ports[service]),
             "CIVITAS_REGISTRY_URL": self.urls.get("registry", ""), "CIVITAS_POLLS_URL": self.urls.get("polls", ""),
             "CIVITAS_COUNTER_URL": self.urls.get("counter", ""), "CIVITAS_DEPLOYER_URL": self.urls.get("deployer", ""),
+            "CIVITAS_DRAFTS_URL": self.urls.get("drafts", ""),
         }
         if service in self._log_urls:
             env["CIVITAS_LOG_URL"] = self._log_urls[service]

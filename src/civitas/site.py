@@ -12,7 +12,7 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
-from civitas_drafts import DraftCommands
+from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.commands import NotFoundError, Reply
@@ -146,6 +146,10 @@ class Site:
         drafts.catch_up()
         return drafts
 
+    @cached_property
+    def draft_reads(self) -> DraftReads:
+        """What the gateway's drafts pages and API read (the site's drafts as they stand after a failed batch too)."""
+        return DraftReads(lambda: self.drafts, self.lock)
 
     @cached_property
     def live_repo(self) -> LiveRepository:

@@ -43,7 +43,7 @@ def threaded_services(tmp_path, make_database_url) -> Iterator[Callable[..., dic
 
     def start(kafka, auth=None, services: tuple[str, ...] = SERVICES, **overrides) -> dict[str, str]:
         servers = {name: ServerThread() for name in services}
-        urls = {f"{name.upper()}_URL": servers[name].url for name in ("registry", "polls", "counter", "deployer")
+        urls = {f"{name.upper()}_URL": servers[name].url for name in ("registry", "polls", "counter", "deployer", "drafts")
                 if name in servers}
 
         def settings(service: str) -> ServiceSettings:

@@ -18,8 +18,8 @@ KUBE_VERSION = "1.30.0"
 
 # Whom each service calls over HTTP: the gateway its owners and the counter (civitas/distributed/facade.py), the owners
 # the counter for the reported records, the counter the owners to fill gaps in its replica.
-CALLS = {"gateway": {"registry", "polls", "counter", "deployer"}, "registry": {"counter"}, "polls": {"counter"},
-         "counter": {"registry", "polls"}, "deployer": {"counter"}}
+CALLS = {"gateway": {"registry", "polls", "counter", "deployer", "drafts"}, "registry": {"counter"},
+         "polls": {"counter"}, "counter": {"registry", "polls"}, "deployer": {"counter"}, "drafts": set()}
 
 
 def render(values: dict, release: str = "civitas") -> list[dict]:
@@ -65,6 +65,7 @@ SOME_VALUES = [
     {"services": {"deployer": {"enabled": True}, "sync": {"enabled": True}}},
     {"services": {"gateway": {"workers": 4}, "counter": {"persistence": {"size": "50Gi", "storageClass": "fast-ssd"}}},
      "otel": {"endpoint": "http://otel-collector:4318"}},
+    {"services": {"drafts": {"enabled": True}}},
 ]
 
 
@@ -124,14 +125,15 @@ def test_registry_polls_and_counter_each_read_their_own_database():
 
     logs = {name: env(found[name]).get("CIVITAS_LOG_URL") for name in found}
     assert logs == {"registry": ("db-urls", "registry-url"), "polls": ("db-urls", "polls-url"),
-                    "counter": ("db-urls", "counter-url"), "deployer": ("db-urls", "deployer-url"), "gateway": None}
+                    "counter": ("db-urls", "counter-url"), "deployer": ("db-urls", "deployer-url"),
+                    "drafts": ("db-urls", "drafts-url"), "gateway": None}
     assert env(found["gateway"])["CIVITAS_AUTH_STORE_URL"] == ("db-urls", "gateway-url")
 
 
 def test_how_to_create_the_database_secret_is_written_down():
     keys = {ref[1] for d in deployments(render({})).values() for ref in env(d).values()
             if isinstance(ref, tuple) and ref[0] == "civitas-database"}
-    assert keys == {"registry-url", "polls-url", "counter-url", "deployer-url", "gateway-url"}
+    assert keys == {"registry-url", "polls-url", "counter-url", "deployer-url", "drafts-url", "gateway-url"}
     values, readme = (CHART / "values.yaml").read_text(), (REPO / "README.md").read_text()
     assert "kubectl create secret generic civitas-database" in values
     for key in keys:
@@ -140,7 +142,7 @@ def test_how_to_create_the_database_secret_is_written_down():
 
 
 def test_services_call_each_other_at_their_in_cluster_addresses():
-    ports = {"gateway": 9100, "registry": 9101, "polls": 9102, "counter": 9103, "deployer": 9104}
+    ports = {"gateway": 9100, "registry": 9101, "polls": 9102, "counter": 9103, "deployer": 9104, "drafts": 9105}
     docs = render({"services": {name: {"port": port} for name, port in ports.items()}}, release="town")
     services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in docs if d["kind"] == "Service"}
 
@@ -205,7 +207,8 @@ def test_only_the_gateway_runs_several_workers():
     found = deployments(render({"services": {"gateway": {"workers": 4}, "registry": {"workers": 3}}}))
 
     workers = {name: env(d).get("CIVITAS_WORKERS") for name, d in found.items()}
-    assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None, "deployer": None}
+    assert workers == {"gateway": "4", "registry": None, "polls": None, "counter": None, "deployer": None,
+                       "drafts": None}
 
 
 def test_the_deployer_keeps_its_live_repository_on_a_persistent_volume_and_the_gateway_finds_it():
@@ -222,3 +225,23 @@ def test_the_deployer_keeps_its_live_repository_on_a_persistent_volume_and_the_g
     assert volume(deployer, "/tmp") == {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}  # git's scratch files
     without = deployments(render({"services": {"deployer": {"enabled": False}}}))
     assert "deployer" not in without and "CIVITAS_DEPLOYER_URL" not in env(without["gateway"])
+
+
+def test_drafts_is_one_writer_on_its_own_database_and_the_gateway_calls_it():
+    without = deployments(render({"services": {"drafts": {"enabled": False}}}))
+    assert "drafts" not in without and "CIVITAS_DRAFTS_URL" not in env(without["gateway"])
+    values = {"services": {"drafts": {"port": 9105}}, "secrets": {"database": "db-urls"}}
+    docs = render(values, release="town")
+    found = deployments(docs)
+    drafts = found["drafts"]
+    assert container(drafts)["command"] == ["python", "-m", "civitas_drafts"]
+    assert env(drafts)["CIVITAS_LOG_URL"] == ("db-urls", "drafts-url")
+    assert drafts["spec"]["replicas"] == 1 and drafts["spec"]["strategy"]["type"] == "Recreate"
+    assert env(found["gateway"])["CIVITAS_DRAFTS_URL"] == "http://town-drafts:9105"
+    services = {d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in docs if d["kind"] == "Service"}
+    assert services["town-drafts"] == 9105
+    assert "--from-literal=drafts-url=postgresql://" in (CHART / "values.yaml").read_text()
+    with pytest.raises(helm.HelmError, match="services.drafts.replicas must be 1"):
+        render({"services": {"drafts": {"enabled": True, "replicas": 2}}})
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)

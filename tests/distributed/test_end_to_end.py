@@ -1,4 +1,4 @@
-"""The site as four OS processes (registry, polls, counter, gateway) over PostgreSQL and a real broker.
+"""The site as five OS processes (registry, polls, counter, drafts, gateway) over PostgreSQL and a real broker.
 
 A scenario is driven through the gateway's HTTP API (in two processes, on noida) by voters signed in with
 mailed codes and an operator who creates and configures the poll; while
@@ -25,7 +25,7 @@ from civitas_kernel.sql import open_log
 from civitas_kernel.testing.brokers import running_broker
 from civitas_kernel.voter_command import split_line
 
-from civitas.cluster import WITH_DEPLOYER, Cluster
+from civitas.cluster import ORDER, WITH_DEPLOYER, Cluster
 from civitas.settings import Settings
 from civitas.shell import run_command
 from civitas.site import Site
@@ -134,6 +134,25 @@ def set_up_neighbourhood(driver: Driver) -> None:
         driver.vote(VOTERS[i], VOTERS[candidate], f"first-vote-{i}")
 
 
+def exercise_drafts(driver: Driver) -> None:
+    """A group, a joiner's post and a paragraph voted down through the gateway's drafts API, a query of it, and the
+    rules and the sandbox refusing with their problem documents."""
+    alice, bob = ({"Authorization": f"Bearer {driver.tokens[v]}"} for v in VOTERS[:2])
+    gid = driver._ok(driver.http.post("/api/drafts/groups", json={"name": "Springfield plan", "others_weight": "1",
+                                                                  "weight": "3"}, headers=alice))["data"]["id"]
+    driver._ok(driver.http.post(f"/api/drafts/groups/{gid}/join", json={}, headers=bob))
+    pid = driver._ok(driver.http.post(f"/api/drafts/groups/{gid}/posts", json={"paragraphs": ["A park.", "A pond."]},
+                                      headers=bob))["data"]["post"]
+    driver._ok(driver.http.put(f"/api/drafts/posts/{pid}/vote", json={"vote": "down", "paragraph": "2"}, headers=alice))
+    sql = ("SELECT p.hash, s.score FROM paragraph_scores s JOIN posts p ON p.id = s.post_id "
+           f"WHERE s.group_id = (SELECT id FROM groups WHERE hash = '{gid}')")
+    assert driver._ok(driver.http.post("/api/query", json={"sql": sql}, headers=bob))["rows"] == [[pid, -3.0]]
+    refused = driver.http.patch(f"/api/drafts/groups/{gid}/members/{VOTERS[0]}", json={"weight": "0"}, headers=bob)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    hostile = driver.http.post("/api/query", json={"sql": "SELECT * FROM sqlite_master"}, headers=bob)
+    assert hostile.status_code == 403 and hostile.json()["type"] == "urn:civitas:problem:query-refused"
+
+
 def stream_votes(driver: Driver, count: int, progress: list[int], failure: list[BaseException]) -> None:
     rng = random.Random(7)
     current = {step[1]: step[2][2] for step in driver.script if step[0] == "voter" and step[2][1:2] == ["vote"]}
@@ -193,10 +212,11 @@ def counter_result(cluster: Cluster, kind: str) -> bytes:
 def run_site(tmp_path: Path, postgres_url: str, broker, gateway_env: dict, inbox, *, restart_broker: bool,
              gateway_workers: int = 1) -> None:
     cluster = Cluster(tmp_path / "cluster", postgres_url, broker.settings(), extra_env=gateway_env,
-                      gateway_workers=gateway_workers)
+                      services=(*ORDER[:-1], "drafts", ORDER[-1]), gateway_workers=gateway_workers)
     with cluster:
         driver = Driver(cluster.urls["gateway"], inbox, gateway_env["CIVITAS_OPERATOR_TOKEN"])
         set_up_neighbourhood(driver)
+        exercise_drafts(driver)
         driver.compile("list")
         driver.compile("count")
         count = driver.http.get(f"/api/counts/{POLL}").json()

@@ -23,7 +23,7 @@ http://{{ $root.Release.Name }}-{{ $name }}:{{ (index $root.Values.services $nam
 
 {{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
 {{- define "civitas.calls" -}}
-gateway: [registry, polls, counter, deployer]
+gateway: [registry, polls, counter, deployer, drafts]
 registry: [counter]
 polls: [counter]
 counter: [registry, polls]
@@ -37,6 +37,7 @@ polls: CIVITAS_LOG_URL
 counter: CIVITAS_LOG_URL
 deployer: CIVITAS_LOG_URL
 gateway: CIVITAS_AUTH_STORE_URL
+drafts: CIVITAS_LOG_URL
 {{- end -}}
 
 {{/* A service's environment: what `python -m civitas_NAME` reads (its settings.py; civitas_kernel/service/settings.py). */}}

@@ -29,6 +29,7 @@ class ServiceSettings(SiteSettings):
     POLLS_URL: str = "http://127.0.0.1:8002"
     COUNTER_URL: str = "http://127.0.0.1:8003"
     DEPLOYER_URL: str = "http://127.0.0.1:8004"
+    DRAFTS_URL: str = "http://127.0.0.1:8005"
     CALL_TIMEOUT_S: float = Field(30.0, gt=0)  # one internal HTTP call, at most
     REPORTED_TTL_S: float = Field(1.0, ge=0)  # how long a fetched reported list/count id is trusted
 

@@ -28,23 +28,15 @@ from civitas_kernel.voter_command import VoterCommand
 
 from civitas_drafts import reads
 from civitas_drafts.commands import DRAFT_STREAMS, DraftCommands
-from civitas_drafts.query import Answer, QueryError, QueryRefused, QueryTimeout, QueryTooLarge
+from civitas_drafts.query import Answer
 from civitas_drafts.settings import DraftsSettings
+from civitas_drafts.site_reads import query_problem
 from civitas_drafts.tables import NOTES, TABLE_COLUMNS
 
 logger = logging.getLogger("civitas.drafts")
 
 SERVICE_NAME = "drafts"
 MAX_SQL_CHARS = 1_000_000  # the body's bound; the sandbox's own limit (100,000) is said more clearly
-# (kind, title) of each way a query can fail, the most specific first
-QUERY_PROBLEMS: list[tuple[type[CommandError], str, str]] = [
-    (QueryRefused, "query-refused", "Query refused"),
-    (QueryTimeout, "query-timeout", "Query stopped at its time limit"),
-    (QueryTooLarge, "query-too-large", "Query past the size limits"),
-    (QueryError, "query-invalid", "Query cannot run"),
-]
-
-
 class VoterQuery(BaseModel):
     voter: str = Field(min_length=3, max_length=254)
     sql: str = Field(min_length=1, max_length=MAX_SQL_CHARS)
@@ -58,13 +50,6 @@ def run_draft_command(drafts: DraftCommands, command: VoterCommand) -> Reply:
     if command.service != SERVICE_NAME:
         raise CommandError(f"this is the drafts service: send service {SERVICE_NAME!r}, not {command.service!r}")
     return drafts.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
-
-
-def query_problem(error: CommandError) -> Problem:
-    for kind_of, kind, title in QUERY_PROBLEMS:
-        if isinstance(error, kind_of):
-            return Problem(error.status, str(error), kind=kind, title=title)
-    return Problem(error.status, str(error), kind="query-invalid", title="Query cannot run")
 
 
 def _voter(voter: str) -> str:

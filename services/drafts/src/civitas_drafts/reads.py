@@ -3,13 +3,16 @@ post's alternatives, all as one voter may see them."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import islice
+
 from civitas_drafts.domain.errors import PostNotFound
 from civitas_drafts.domain.groups import Group
 from civitas_drafts.domain.numbers import format_micro
 from civitas_drafts.domain.posts import Item
 from civitas_drafts.domain.scores import score, shown
 from civitas_drafts.domain.state import DraftState
-from civitas_drafts.domain.views import Ranked, post_scores, ranking
+from civitas_drafts.domain.views import Ranked, post_scores, ranking, rankings_of
 from civitas_drafts.refs import group_ref, post_ref
 from civitas_drafts.render import group_data, members_text
 
@@ -82,11 +85,21 @@ def posts(state: DraftState, voter: str, ref: str, *, threaded: bool, hidden: bo
         views = PostViews(state, voter, gid, listed)
         answer["posts"] = [views.post(r) for r in listed]
         return answer
-    listed = ranking(state, gid, hidden=hidden)
-    by_post = {r.post.id: r for r in listed}
-    rank = {pid: n for n, pid in enumerate(by_post)}
+    kept = rankings_of(state).of(gid)  # the ranking as the fold keeps it: nothing here walks the whole group
+    end = len(kept.ranked) if hidden else kept.shown_count()
+
+    def listed(pid: str) -> bool:
+        value = kept.value.get(pid)
+        return value is not None and (hidden or shown(value))
+
+    def rank(pid: str) -> tuple[int, str]:
+        return -kept.value[pid], pid  # its place in the ranking
+
+    def ranked_of(pid: str) -> Ranked:
+        return kept.ranked[bisect_left(kept.keys, rank(pid))]
+
+    roots = (r for r in islice(kept.ranked, end) if not (r.post.reply_to and listed(r.post.reply_to)))
     # the threads' shape first (depth first, without recursion: a chain of replies can be long), then one scoring
-    roots = [r for r in listed if r.post.reply_to not in by_post]
     order: list[tuple[Ranked, list]] = []
     tops: list[list] = []
     stack: list[tuple[Ranked, list]] = []
@@ -104,8 +117,8 @@ def posts(state: DraftState, voter: str, ref: str, *, threaded: bool, hidden: bo
             children: list = []
             order.append((ranked, children))
             siblings.append(len(order) - 1)
-            replies = sorted((r for r in state.replies.get(ranked.post.id, []) if r in by_post), key=rank.__getitem__)
-            stack.extend((by_post[r], children) for r in reversed(replies))
+            replies = sorted((r for r in state.replies.get(ranked.post.id, []) if listed(r)), key=rank)
+            stack.extend((ranked_of(r), children) for r in reversed(replies))
     views = PostViews(state, voter, gid, [ranked for ranked, _ in order])
     rendered = [views.post(ranked) for ranked, _ in order]
     for (_, children), data in zip(order, rendered):

@@ -10,6 +10,7 @@ from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
 from civitas_gateway import account_pages, api, change_api, change_pages, page_kit, pages, records_pages, voter_pages
+from civitas_gateway import drafts_api, drafts_forms, drafts_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
@@ -18,8 +19,11 @@ from civitas_gateway.security import SecurityHeaders
 from civitas_gateway.site import Site
 
 
-# 64 KiB on every route: the largest a voter sends (a shell line, a value) is a few KiB; a change's patch is larger
-BODY_LIMITS = BodyLimits(routes=change_api.BODY_LIMITS)
+# 64 KiB on every route: the largest a voter sends (a shell line, a value) is a few KiB; but a change's patch, a draft's
+# post (up to 100,000 bytes, more as a form encodes it) and a query's SQL (up to 100,000 characters, said by the
+# sandbox past it) are larger
+BODY_LIMITS = BodyLimits(routes=change_api.BODY_LIMITS | {"/api/query": 256 * 1024, "/api/drafts/": 512 * 1024,
+                                                          "/drafts/": 1024 * 1024})
 
 
 def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
@@ -37,6 +41,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.state.site = site
     app.include_router(api.router)
     app.include_router(change_api.router)
+    app.include_router(drafts_api.router)
     app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
     install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
@@ -48,6 +53,8 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(records_pages.router)
     app.include_router(account_pages.router)
     app.include_router(change_pages.router)
+    app.include_router(drafts_pages.router)
+    app.include_router(drafts_forms.router)
     install_notices(app, site)
     page_kit.mount_static(app)
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included

@@ -26,6 +26,7 @@ from civitas_polls import POLL_STREAMS, PollConfig
 from civitas_registry import REGISTER_STREAMS
 
 from civitas_gateway.change_desk import FETCH_CALL_S, RemoteChanges
+from civitas_gateway.drafts_remote import RemoteDraftReads
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans
 
@@ -175,11 +176,11 @@ class RemoteSite:
     def __init__(self, settings: ServiceSettings) -> None:
         timeout = settings.CALL_TIMEOUT_S
         urls = {"registry": settings.REGISTRY_URL, "polls": settings.POLLS_URL, "counter": settings.COUNTER_URL,
-                "deployer": settings.DEPLOYER_URL}
+                "deployer": settings.DEPLOYER_URL, "drafts": settings.DRAFTS_URL}
         self.settings = settings
         self.clients = {name: ServiceClient(name, url, timeout=timeout) for name, url in urls.items()}
         self.forwarders = {name: CommandForwarder(name, urls[name], timeout=timeout)
-                           for name in ("registry", "polls", "deployer")}
+                           for name in ("registry", "polls", "deployer", "drafts")}
         self.clients["deployer proposals"] = ServiceClient("deployer", urls["deployer"],
                                                            timeout=max(timeout, FETCH_CALL_S))
         self.changes = RemoteChanges(self.clients["deployer"], self.clients["deployer proposals"])
@@ -187,6 +188,7 @@ class RemoteSite:
         self.registry = RemoteRegistry(self.clients["registry"])
         self.polls = RemotePolls(self.clients["polls"])
         self.records = RemoteRecords(self.clients["counter"])
+        self.draft_reads = RemoteDraftReads(self.clients["drafts"])
         self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
         self._command_span = command_spans()
         self._public_key: bytes | None = None
@@ -195,7 +197,7 @@ class RemoteSite:
 
     async def submit(self, command: VoterCommand) -> Reply:
         """Send a voter's command to the service that owns it, with whatever else is on its way there."""
-        owner = {"register": "registry", "change": "deployer"}.get(command.service, "polls")
+        owner = {"register": "registry", "change": "deployer", "drafts": "drafts"}.get(command.service, "polls")
         with self._command_span(command.verb):
             return await self.forwarders[owner].submit(command)
 

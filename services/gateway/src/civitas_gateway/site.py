@@ -21,6 +21,7 @@ class Site(Protocol):
     polls: Any  # catch_up, list_polls, has_poll, poll, votes, create, configure, run, state.vote_of
     records: Any  # status(kind), archive_chunks(kind, id)
     log: Any  # streams(), read(stream, after=)
+    draft_reads: Any  # groups, group, members, posts, post, tables, query (civitas_drafts.DraftReads; drafts_remote.py)
 
     async def submit(self, command: VoterCommand) -> Reply: ...
 

@@ -18,6 +18,7 @@ from civitas_drafts.domain.groups import Group, Version, advance, check_first, c
 from civitas_drafts.domain.ids import PERSONAL_PREFIX, alternative_id, paragraph_hash, post_id
 from civitas_drafts.domain.numbers import UNIT, check_vote_value
 from civitas_drafts.domain.posts import Entry, Item, amended, check_text, first_entries
+from civitas_drafts.domain.rankings import Rankings
 from civitas_drafts.domain.votes import VoteTable
 
 VERSIONED = draft_pb2.DraftGroupVersioned.DESCRIPTOR.full_name
@@ -44,6 +45,7 @@ class DraftState:
     # told of every change as it is folded: (what, group, post, paragraph, voter), for caches to follow
     listeners: list[Callable[[str, str, str, str, str], None]] = field(default_factory=list, compare=False, repr=False)
     paragraph_numbers: dict[str, int] = field(default_factory=dict)
+    rankings: Rankings | None = field(default=None, compare=False, repr=False)  # views.rankings_of: kept in step
 
     # -- folding --------------------------------------------------------------------------------
 

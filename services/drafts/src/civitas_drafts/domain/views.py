@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from civitas_drafts.domain.posts import Item
-from civitas_drafts.domain.scores import score, shown, table_scores
+from civitas_drafts.domain.rankings import Ranked, Rankings
+from civitas_drafts.domain.scores import score, table_scores
 from civitas_drafts.domain.state import DraftState
 from civitas_drafts.domain.votes import VoteTable
 
-
-INFINITE = float("inf")
-
-
-class Ranked(NamedTuple):  # a tuple: a ranking makes one per post
-    post: Item  # the post (never an alternative)
-    chosen: Item  # the post itself, or the alternative the group's votes prefer
-    score: int  # the chosen one's score, in millionths
-
-    @property
-    def shown(self) -> bool:
-        return shown(self.score)
+__all__ = ["Ranked", "group_scores", "paragraph_scores", "post_scores", "ranking", "rankings_of", "thread"]
 
 
 def group_scores(state: DraftState, gid: str) -> dict[str, int]:
@@ -58,23 +46,21 @@ def ranking(state: DraftState, gid: str, *, hidden: bool = False, limit: int | N
     """The posts of a group, best first (ties by id, so every site lists them alike); shown ones unless hidden.
 
     Each post stands with its best-scoring version: itself, or an alternative (ties: the post itself, then the
-    earliest alternative).
+    earliest alternative). The ranking follows the fold (rankings.py): a page of a group of 100,000 posts costs
+    its slice, and a vote since the last read moves one post, not a scoring of all of them.
     """
-    items, points = state.items, group_scores(state, gid)
-    chosen: dict[str, str] = {}  # post -> its best alternative, where one beats it
-    for pid in [pid for pid in points if items[pid].amends]:
-        root = items[pid].amends
-        best = chosen.get(root, root)
-        if points[pid] > points.get(best, points.get(root, -INFINITE)) or (
-                best != root and points[pid] == points[best] and items[pid].order < items[best].order):
-            chosen[root] = pid
-    roots = [pid for pid in points if not items[pid].amends] + [r for r in chosen if r not in points]
-    value = {root: points[chosen.get(root, root)] for root in roots}
-    if not hidden:
-        roots = [root for root in roots if shown(value[root])]
-    roots.sort()  # then a stable sort by score, so equal scores stay in id order
-    roots.sort(key=value.__getitem__, reverse=True)
-    return [Ranked(items[root], items[chosen.get(root, root)], value[root]) for root in roots[:limit]]
+    kept = rankings_of(state).of(gid)
+    end = len(kept.ranked) if hidden else kept.shown_count()
+    return kept.ranked[:end if limit is None else min(end, limit)]
+
+
+def rankings_of(state: DraftState) -> Rankings:
+    """The state's rankings, made at the first ranking asked for and told of every change folded after it."""
+    if state.rankings is None:
+        state.rankings = Rankings(lambda gid: group_scores(state, gid), lambda gid, pids: post_scores(state, gid, pids),
+                                  state.items)
+        state.listeners.append(state.rankings.heard)
+    return state.rankings
 
 
 def thread(state: DraftState, pid: str, voter: str) -> list[tuple[int, Item]]:

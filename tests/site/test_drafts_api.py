@@ -1,0 +1,76 @@
+"""The drafts API and the read-only query API of the embedded site, served over real HTTP: signed-in voters found,
+join and post in groups and vote on paragraphs; a query reads only the caller's visible rows; every hostile query
+is refused or stopped with a problem document of its own type, and the site goes on answering."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+HOSTILE = [  # (sql, status, problem type)
+    ("SELECT * FROM sqlite_master", 403, "query-refused"),
+    ("WITH posts AS (SELECT * FROM sqlite_master) SELECT * FROM posts", 403, "query-refused"),
+    ("SELECT * FROM pragma_table_list", 403, "query-refused"),
+    ("ATTACH DATABASE ':memory:' AS other", 403, "query-refused"),
+    ("DELETE FROM posts", 403, "query-refused"),
+    ("SELECT 1; SELECT 2", 400, "query-invalid"),
+    ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n", 400, "query-timeout"),
+    ("WITH RECURSIVE s(x) AS (SELECT 'a' UNION ALL SELECT x || x FROM s) SELECT length(x) FROM s", 400,
+     "query-too-large"),
+    ("SELECT printf('%.*c', 2000000000, 'x')", 400, "query-too-large"),
+    ("SELECT '" + "x" * 100_000 + "'", 400, "query-too-large"),
+]
+
+
+@pytest.fixture
+def voters(served, sign_in):
+    _, base = served
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client, {v: {"Authorization": f"Bearer {sign_in(client, v + '@example.org')}"}
+                       for v in ("alice", "bob", "mallory")}
+
+
+def test_voters_draft_through_the_api_and_query_only_what_they_may_see(voters, expect_problem):
+    client, who = voters
+    made = client.post("/api/drafts/groups", json={"name": "Town hall", "others_weight": "1", "weight": "3"},
+                       headers=who["alice"])
+    assert made.status_code == 201, made.text
+    gid = made.json()["data"]["id"]
+    secret = client.post("/api/drafts/groups", json={"name": "Alice's notes", "private": True},
+                         headers=who["alice"]).json()["data"]["id"]
+    assert client.post(f"/api/drafts/groups/{gid}/join", json={}, headers=who["bob"]).json()["data"]["members"] == 2
+    posted = client.post(f"/api/drafts/groups/{gid}/posts", json={"paragraphs": ["Plant trees.", "Many of them."]},
+                         headers=who["bob"])
+    pid = posted.json()["data"]["post"]
+    client.post(f"/api/drafts/groups/{secret}/posts", json={"paragraphs": ["Only mine."]}, headers=who["alice"])
+    voted = client.put(f"/api/drafts/posts/{pid}/vote", json={"vote": "down", "paragraph": "2"}, headers=who["alice"])
+    assert voted.status_code == 200, voted.text
+
+    shown = client.get(f"/api/drafts/posts/{pid}", headers=who["bob"]).json()
+    assert [e["score"] for e in shown["versions"][0]["entries"]] == ["0", "-3"]  # the paragraph, never the post
+    assert shown["score"] == "1"
+    sql = "SELECT g.name, count(p.id) FROM groups g LEFT JOIN posts p ON p.group_id = g.id GROUP BY g.id ORDER BY 1"
+    mine = client.post("/api/query", json={"sql": sql}, headers=who["alice"]).json()
+    theirs = client.post("/api/query", json={"sql": sql}, headers=who["mallory"]).json()
+    assert ["Alice's notes", 1] in mine["rows"] and ["Town hall", 1] in mine["rows"]
+    assert "Alice's notes" not in [row[0] for row in theirs["rows"]] and ["Town hall", 1] in theirs["rows"]
+    assert theirs["truncated"] is False
+
+    # a stranger lowering the founder, and a member of weight 1 lowering one of weight 3: refused whole
+    client.post(f"/api/drafts/groups/{gid}/join", json={}, headers=who["mallory"])
+    refused = client.patch(f"/api/drafts/groups/{gid}/members/alice@example.org", json={"weight": "0"},
+                           headers=who["mallory"])
+    assert "weight" in expect_problem(refused, 403)["detail"]
+    members = client.get(f"/api/drafts/groups/{gid}/members").json()["members"]
+    assert {m["voter"]: m["weight"] for m in members}["alice@example.org"] == 3
+    expect_problem(client.post("/api/query", json={"sql": "SELECT 1"}), 401)
+    expect_problem(client.post(f"/api/drafts/groups/{secret}/posts", json={"paragraphs": ["x"]},
+                               headers=who["mallory"]), 404)  # a private group is not there for a stranger
+
+
+@pytest.mark.parametrize(("sql", "status", "kind"), HOSTILE, ids=[h[2] + ":" + h[0][:30] for h in HOSTILE])
+def test_a_hostile_query_is_a_problem_document_and_the_site_goes_on(voters, expect_problem, sql, status, kind):
+    client, who = voters
+    problem = expect_problem(client.post("/api/query", json={"sql": sql}, headers=who["mallory"]), status, kind)
+    assert problem["detail"] and problem["title"] != "Bad Request"
+    assert client.post("/api/query", json={"sql": "SELECT 1 AS one"}, headers=who["mallory"]).json()["rows"] == [[1]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import mailbox
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from civitas_gateway.auth.settings import AuthSettings
 OUTBOX = "outbox"  # the Maildir's folder under CIVITAS_HOME
 SHOWN = 200  # the newest messages the page lists
 NO_STORE = "no-store"  # the pages show sign-in codes: no cache keeps them
+MAILDIR_KEY = re.compile(r"(\d+)\.M(\d+)P")  # Python's Maildir names: SECONDS.MMICROSECONDSPPID…
 
 
 def relay_configured(settings: AuthSettings) -> bool:
@@ -63,7 +65,7 @@ class MaildirMailer:
             return []
         box = mailbox.Maildir(self.path, factory=None, create=False)
         found = [(key, _parsed(box.get_bytes(key))) for key in box.keys()]
-        return sorted(found, key=lambda item: (_sent_at(item[1]), item[0]), reverse=True)
+        return sorted(found, key=lambda item: (_sent_at(item[1]), _delivered_at(item[0]), item[0]), reverse=True)
 
     def message(self, key: str) -> EmailMessage | None:
         if not self.path.exists():
@@ -79,6 +81,12 @@ def _parsed(data: bytes) -> EmailMessage:
     import email
 
     return email.message_from_bytes(data, policy=policy.default)
+
+
+def _delivered_at(key: str) -> tuple[int, int]:
+    """When a Maildir key says its message was delivered, to the microsecond: a Date header has whole seconds."""
+    found = MAILDIR_KEY.match(key)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
 
 
 def _sent_at(message: EmailMessage) -> datetime:

@@ -1,0 +1,91 @@
+"""The sync worker: every so often, pull from each peer that is due, and keep the schedule and what was seen."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from civitas_kernel.log import EventLog
+
+from civitas_sync.config import pinned_keys, read_network
+from civitas_sync.domain.retries import retry_delay
+from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
+from civitas_sync.settings import SyncOptions
+from civitas_sync.state import load_state, save_state
+
+log = logging.getLogger("civitas.sync")
+
+
+class SyncWorker:
+    """Pulls from this site's sub-sites and sources into `log`; its peers are re-read from sync.toml each round."""
+
+    def __init__(self, log_: EventLog, home: Path, options: SyncOptions | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.log, self.home, self.options, self.clock = log_, home, options or SyncOptions(), clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one round at a time, whoever asks
+
+    def run_once(self, *, force: bool = False) -> list[PullReport | str]:
+        """One round: each pulled peer that is due (every one, with force). Returns each peer's report, or the
+        reason it failed."""
+        with self._lock:
+            network = read_network(self.home, self.log.site)
+            keys, state, results = pinned_keys(self.home), load_state(self.home), []
+            with httpx.Client(timeout=self.options.SYNC_TIMEOUT_S,
+                              limits=httpx.Limits(max_connections=self.options.SYNC_PAGES_IN_FLIGHT + 1)) as client:
+                for peer in network.peers:
+                    if not peer.pulled:
+                        continue
+                    entry, now = state.of(peer.site), self.clock()
+                    if not force and entry.next_attempt > now:
+                        continue
+                    try:
+                        report = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT,
+                                        entry.frozen).run()
+                    except PeerUnreachable as e:
+                        entry.failures += 1
+                        entry.last_error = str(e)
+                        entry.next_attempt = self.clock() + retry_delay(entry.failures, self.options.SYNC_BACKOFF_BASE_S,
+                                                                        self.options.SYNC_BACKOFF_CAP_S)
+                        results.append(str(e))
+                        save_state(self.home, state)
+                        continue
+                    entry.failures, entry.next_attempt, entry.last_contact = 0, 0.0, self.clock()
+                    entry.last_error = "; ".join(report.errors) or None
+                    for s in report.streams:
+                        entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
+                                                                  "error": s.error}
+                        if s.evidence is not None and s.evidence not in entry.evidence:
+                            entry.evidence.append(s.evidence)
+                    results.append(report)
+                    save_state(self.home, state)
+                    if report.added or report.errors:
+                        log.info("sync from %s: %d new events%s", peer.site, report.added,
+                                 "".join(f"; {e}" for e in report.errors))
+        return results
+
+    def start(self) -> None:
+        if self.options.SYNC_EVERY_S <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="sync-worker", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a bad configuration or a log error must not end the worker: said, then retried
+                log.exception("sync round failed")
+            self._stop.wait(self.options.SYNC_EVERY_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from civitas_kernel.log import EventLog
+from civitas_kernel.signing import SiteKey
+from civitas_kernel.sql import open_log
 from civitas_kernel.testing.ports import free_port
 
 CIVITAS = str(Path(sys.executable).with_name("civitas"))
@@ -44,8 +46,16 @@ class SiteProcess:
         return done
 
     @property
+    def site_key(self) -> SiteKey:
+        return SiteKey.load_or_create(self.home / "site-key.pem")  # the key the site makes for itself at first use
+
+    @property
     def key(self) -> str:
-        return json.loads(self.civitas("site", "--json").stdout)["public_key"]
+        return self.site_key.public_key.hex()
+
+    def open_log(self) -> EventLog:
+        """The site's own log, opened by the test (another process may be writing it: SQLite WAL)."""
+        return open_log(f"sqlite:///{self.home / 'log.sqlite'}", self.name, self.site_key)
 
     def attach(self, other: SiteProcess, role: str, url: str | None = None) -> None:
         self.civitas("sync", "attach", other.name, "--role", role, "--url", url or other.url, "--key", other.key)
@@ -53,20 +63,29 @@ class SiteProcess:
     def up(self) -> None:
         self.process = subprocess.Popen([CIVITAS, "up"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True)
+        self._wait("/ready")
+
+    def _wait(self, path: str) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/ready", timeout=1).status_code == 200:
+                if httpx.get(self.url + path, timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 assert self.process.poll() is None, self.process.stderr.read()
                 time.sleep(0.05)
-        raise AssertionError(f"civitas up of {self.name} did not answer within 60 s")
+        raise AssertionError(f"{self.name} did not answer {path} within 60 s")
 
     def heads(self) -> dict[tuple[str, str], int]:
-        """What this site holds, read from its log by a separate process."""
-        rows = json.loads(self.civitas("log", "status", "--json").stdout)
+        """What this running site says it holds (every stream, doubt too)."""
+        rows = httpx.get(self.url + "/api/log/streams", timeout=5).json()
         return {(r["site"], r["stream"]): r["seq"] for r in rows}
+
+    def serve_sync(self) -> None:
+        """`civitas serve sync`: the sync pages and worker alone, over the site's log."""
+        self.process = subprocess.Popen([CIVITAS, "serve", "sync"], env=self.env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self._wait("/health")
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ def test_registration_and_trust_go_up_the_public_input_goes_out_and_doubt_stays(
     peripheral.civitas("log", "verify")  # every event received verifies where it landed
 
 
+@pytest.mark.slow
 def test_the_core_tree_stays_a_tree_at_attach(sites):
     town, county, state = sites(TOWN), sites(COUNTY), sites("state.example")
     town.attach(county, "super")

@@ -18,9 +18,10 @@ from civitas_kernel.log import EventLog
 from civitas_kernel.segment import SegmentReader
 from civitas_kernel.signing import open_checkpoint
 
-from civitas_sync.domain.flows import pulled, refusal
+from civitas_sync.domain.flows import pulled, refusal, served
 from civitas_sync.domain.pages import Fetch, plan
 from civitas_sync.domain.peers import Peer
+from civitas_sync.serving import signed_at
 
 
 class PeerUnreachable(Exception):
@@ -44,6 +45,7 @@ class PullReport:
     peer: str
     streams: list[StreamOutcome] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # what the peer offered that this site does not take
+    evidence: list[dict] = field(default_factory=list)  # split views seen in heads this site does not pull
 
     @property
     def added(self) -> int:
@@ -94,6 +96,7 @@ class Puller:
             origin, stream = str(entry.get("origin")), str(entry.get("stream"))
             if not pulled(self.peer.role, self.log.site, origin, stream):
                 report.refused.append(refusal(self.peer.role, self.log.site, origin, stream) or f"{origin}/{stream}")
+                self._witness(report, origin, stream, entry)
                 continue
             outcome = StreamOutcome(origin, stream, int(entry.get("seq", 0)), str(entry.get("hash", "")))
             report.streams.append(outcome)
@@ -103,6 +106,43 @@ class Puller:
                 outcome.error = str(e)
             outcome.local = self.log.head(stream, site=origin).seq
         return report
+
+    def _witness(self, report: PullReport, origin: str, stream: str, entry: dict) -> None:
+        """A head this site does not pull is still compared with what it holds: a fork is evidence wherever seen."""
+        key = self.log.key.public_key if origin == self.log.site else self.keys.get(origin)
+        if key is None or not served(stream):
+            return
+        outcome = StreamOutcome(origin, stream, int(entry.get("seq", 0)), str(entry.get("hash", "")))
+        try:
+            signed, head = self._signed_head(outcome, entry, key)
+            held = self.log.head(stream, site=origin)
+            if held.seq >= head.seq:
+                self._compare(outcome, signed, head)
+            elif origin == self.log.site:  # this site's key signed positions it does not hold
+                ours = signed_at(self.log, origin, stream, held.seq)
+                outcome.evidence = {"origin": origin, "stream": stream, "seq": held.seq + 1,
+                                    "theirs": base64.b64encode(signed.SerializeToString(deterministic=True)).decode(),
+                                    "held_hash": held.hash.hex(), "ours": base64.b64encode(ours).decode() if ours else None}
+                raise IntegrityError(origin, stream, held.seq + 1, f"split view: {self.peer.site} holds this site's "
+                                     f"stream up to {head.seq}, signed with its key, past its own head {held.seq}: "
+                                     "was this site restored from an old backup?")
+        except (IntegrityError, LogError) as e:
+            report.refused.append(str(e))
+        if outcome.evidence is not None:
+            report.evidence.append(outcome.evidence)
+
+    def _signed_head(self, outcome: StreamOutcome, entry: dict, key: bytes):
+        origin, stream = outcome.origin, outcome.stream
+        try:
+            signed = envelope_pb2.SignedCheckpoint.FromString(base64.b64decode(entry["checkpoint"]))
+        except (KeyError, ValueError, TypeError):
+            raise LogError(f"{origin}/{stream}: the peer's head carries no signed checkpoint") from None
+        except Exception:
+            raise LogError(f"{origin}/{stream}: the peer's head checkpoint does not decode") from None
+        head = open_checkpoint(signed, key)
+        if (head.site, head.stream, head.seq, head.head_hash.hex()) != (origin, stream, outcome.remote, outcome.remote_hash):
+            raise IntegrityError(origin, stream, outcome.remote, "forged: the peer's head is not what its checkpoint signs")
+        return signed, head
 
     def _key(self, origin: str) -> bytes:
         key = self.keys.get(origin)
@@ -115,15 +155,7 @@ class Puller:
         if f"{origin}/{stream}" in self.frozen:
             raise LogError(f"{origin}/{stream} is frozen at the last agreed position after a split view")
         key = self._key(origin)
-        try:
-            signed = envelope_pb2.SignedCheckpoint.FromString(base64.b64decode(entry["checkpoint"]))
-        except (KeyError, ValueError, TypeError):
-            raise LogError(f"{origin}/{stream}: the peer's head carries no signed checkpoint") from None
-        except Exception:
-            raise LogError(f"{origin}/{stream}: the peer's head checkpoint does not decode") from None
-        head = open_checkpoint(signed, key)
-        if (head.site, head.stream, head.seq, head.head_hash.hex()) != (origin, stream, outcome.remote, outcome.remote_hash):
-            raise IntegrityError(origin, stream, outcome.remote, "forged: the peer's head is not what its checkpoint signs")
+        signed, head = self._signed_head(outcome, entry, key)
         cursor = self.log.head(stream, site=origin)
         if cursor.seq >= head.seq:
             self._compare(outcome, signed, head)
@@ -136,7 +168,7 @@ class Puller:
                     fetch = fetches.popleft()
                     pending.append((fetch, pool.submit(self._fetch, origin, stream, fetch)))
                 fetch, future = pending.popleft()
-                added, reached = self._ingest(origin, stream, key, future.result())
+                added, reached = self._ingest(outcome, key, future.result())
                 outcome.added += added
                 if reached != fetch.last:  # the peer gave less than asked: what is in flight no longer follows
                     for _, other in pending:
@@ -166,13 +198,39 @@ class Puller:
                            f"{response.text[:300]}")
         return response.content
 
-    def _ingest(self, origin: str, stream: str, key: bytes, data: bytes) -> tuple[int, int]:
+    def _ingest(self, outcome: StreamOutcome, key: bytes, data: bytes) -> tuple[int, int]:
         """Verify and add one page in one transaction; returns (events new here, where the stream now stands)."""
+        origin, stream = outcome.origin, outcome.stream
         reader = SegmentReader(io.BytesIO(data), public_key=key)
         ranges = reader.header.ranges
         if reader.site != origin or len(ranges) != 1 or ranges[0].stream != stream:
             raise IntegrityError(origin, stream, None, "misplaced: the page holds other streams than the one asked for")
         if ranges[0].first_seq > self.log.head(stream, site=origin).seq + 1:
             raise IntegrityError(origin, stream, ranges[0].first_seq, "gap: the page starts past this site's head")
-        added = self.log.ingest(origin, key, reader.ranges())
+        try:
+            added = self.log.ingest(origin, key, reader.ranges())
+        except IntegrityError as e:
+            if e.problem.startswith(("chain broken", "conflict")) and self._fork(outcome, key, data, e):
+                raise IntegrityError(origin, stream, e.seq,
+                                     f"split view: {self.peer.site} serves another history ({e.problem})") from None
+            raise
         return added, self.log.head(stream, site=origin).seq
+
+    def _fork(self, outcome: StreamOutcome, key: bytes, data: bytes, error: IntegrityError) -> bool:
+        """A page that does not continue what this site holds: if it verifies on its own, under the origin's
+        signature, the origin signed two histories of one stream, and both checkpoints are kept as evidence."""
+        reader = SegmentReader(io.BytesIO(data), public_key=key)
+        try:
+            for r in reader.ranges():
+                for _ in r.iter_events(decode=False):
+                    pass
+                theirs = r.checkpoint
+        except (IntegrityError, LogError):
+            return False  # not signed by the origin: a forgery on the way, not a split view
+        head = self.log.head(outcome.stream, site=outcome.origin)
+        ours = signed_at(self.log, outcome.origin, outcome.stream, head.seq)
+        outcome.evidence = {"origin": outcome.origin, "stream": outcome.stream, "seq": error.seq,
+                            "theirs": base64.b64encode(theirs.SerializeToString(deterministic=True)).decode(),
+                            "held_hash": head.hash.hex(),
+                            "ours": base64.b64encode(ours).decode() if ours else None}
+        return True

@@ -45,9 +45,9 @@ class SyncWorker:
                     entry, now = state.of(peer.site), self.clock()
                     if not force and entry.next_attempt > now:
                         continue
+                    frozen = frozenset().union(*(p.frozen for p in state.peers.values()))  # wherever it was seen
                     try:
-                        report = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT,
-                                        entry.frozen).run()
+                        report = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen).run()
                     except PeerUnreachable as e:
                         entry.failures += 1
                         entry.last_error = str(e)
@@ -61,8 +61,11 @@ class SyncWorker:
                     for s in report.streams:
                         entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
                                                                   "error": s.error}
-                        if s.evidence is not None and s.evidence not in entry.evidence:
-                            entry.evidence.append(s.evidence)
+                    for evidence in [s.evidence for s in report.streams if s.evidence] + report.evidence:
+                        if evidence not in entry.evidence:
+                            entry.evidence.append(evidence)
+                            log.warning("split view of %s/%s at %s, seen at %s: kept as evidence, the stream frozen",
+                                        evidence["origin"], evidence["stream"], evidence["seq"], peer.site)
                     results.append(report)
                     save_state(self.home, state)
                     if report.added or report.errors:

@@ -144,3 +144,32 @@ def test_a_dead_peer_is_retried_on_a_schedule_that_survives_a_restart(make_site)
     restarted.run_once()
     entry = load_state(county.home).of("town.example")
     assert entry.failures == 2 and entry.next_attempt == 1003.0 + 4
+
+
+def test_a_peer_serving_another_signed_history_further_on_is_a_split_view(make_site):
+    town = make_site("town.example")
+    forked = make_site("town.example", key_from=town, folder="town-equivocating")  # one key, two histories
+    county = make_site("county.example")
+    fill(town)
+    fill(forked, trusts=300)  # other events (other times) at the same positions, and more of them
+    pull(county, town.as_peer("sub"))
+    attach_peer(county.home, county.name, town.as_peer("sub", forked.url))
+    SyncWorker(county.log, county.home, SyncOptions()).run_once(force=True)
+    state = load_state(county.home).of("town.example")
+    assert "split view" in state.remote["town.example/trust"]["error"]
+    # registration: the same position, another event; trust: a page that does not continue what is held
+    assert [(e["stream"], e["seq"]) for e in state.evidence] == [("registration", 30), ("trust", 251)]
+    assert all(e["ours"] and e["theirs"] for e in state.evidence)
+    assert held(county, "town.example")["trust"] == 250
+
+
+def test_a_site_restored_from_an_old_backup_learns_it_from_a_peer(make_site):
+    p, q = make_site("p.example"), make_site("q.example")
+    fill(p)
+    pull(q, p.as_peer("source"))
+    restored = make_site("p.example", key_from=p, folder="p-restored")  # the same site, from an older backup
+    restored.log.append("vote", votes(5))
+    attach_peer(restored.home, restored.name, q.as_peer("source"))
+    SyncWorker(restored.log, restored.home, SyncOptions()).run_once(force=True)
+    evidence = load_state(restored.home).of("q.example").evidence
+    assert {(e["origin"], e["stream"]) for e in evidence} == {("p.example", s) for s in ("registration", "trust", "vote")}

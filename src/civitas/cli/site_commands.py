@@ -52,8 +52,8 @@ def register(app: typer.Typer) -> None:
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
         if outbox:
             outbox.install(app)
-        app.include_router(sync_router(lambda: s.log, s.settings.HOME))  # what peers pull (sync.toml names them)
-        syncing = SyncWorker(s.log, s.settings.HOME)
+        syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
+        app.include_router(sync_router(lambda: s.log, s.settings.HOME, prompt=syncing.prompt))
         mail = MailInterfaceSettings()
         if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
             install_mail_interface(app, s, mail, mail.MAIL_PORT)

@@ -31,8 +31,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PAGES_DIR = Path("sync") / "pages"
 
 
-def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = PAGE_EVENTS) -> APIRouter:
-    """The routes a site's peers pull from, over the log `log_of()` returns, sealed pages cached under home."""
+def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = PAGE_EVENTS,
+                prompt: Callable[[], None] | None = None) -> APIRouter:
+    """The routes a site's peers pull from, over the log `log_of()` returns, sealed pages cached under home;
+    prompt: what a peer's POST /sync/v1/prompt calls (the worker's), to pull sooner."""
     router = APIRouter(prefix="/sync/v1", tags=["sync"])
     pages: dict[str, Pages] = {}
 
@@ -57,6 +59,14 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
         return Response(data, media_type=SEGMENT_MEDIA_TYPE,
                         headers={"Cache-Control": IMMUTABLE if sealed else "no-store"})
 
+    @router.post("/prompt", status_code=202)
+    def sync_prompt() -> dict:
+        """A peer has news: pull from the peers sooner than the next round. Only a hint: nothing is taken from
+        the request, and every pull still verifies everything."""
+        if prompt is not None:
+            prompt()
+        return {"status": "prompted" if prompt is not None else "no sync worker here"}
+
     return router
 
 
@@ -74,7 +84,7 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
 
     app = FastAPI(title="civitas sync", lifespan=lifespan)
     install_problem_handlers(app)
-    app.include_router(sync_router(lambda: log, settings.HOME))
+    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt))
 
     @app.get("/health")
     def health() -> dict:

@@ -27,7 +27,7 @@ class SyncWorker:
     def __init__(self, log_: EventLog, home: Path, options: SyncOptions | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.log, self.home, self.options, self.clock = log_, home, options or SyncOptions(), clock
-        self._stop = threading.Event()
+        self._stop, self._prompted, self._news = threading.Event(), threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one round at a time, whoever asks
 
@@ -36,6 +36,8 @@ class SyncWorker:
         reason it failed."""
         with self._lock:
             network = read_network(self.home, self.log.site)
+            if not any(peer.pulled for peer in network.peers):
+                return []  # nothing to pull: no client, no state read (an idle site spends nothing here)
             keys, state, results = pinned_keys(self.home), load_state(self.home), []
             with httpx.Client(timeout=self.options.SYNC_TIMEOUT_S,
                               limits=httpx.Limits(max_connections=self.options.SYNC_PAGES_IN_FLIGHT + 1)) as client:
@@ -76,19 +78,41 @@ class SyncWorker:
     def start(self) -> None:
         if self.options.SYNC_EVERY_S <= 0 or self._thread is not None:
             return
+        self.log.on_append(lambda *_: self._news.set())  # this process appended: tell who pulls from us
         self._thread = threading.Thread(target=self._loop, name="sync-worker", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if any(isinstance(r, PullReport) and r.added for r in self.run_once()):
+                    self._news.set()  # what arrived goes on to whoever pulls from this site
+                if self._news.is_set():
+                    self._news.clear()
+                    self.tell_pullers()
             except Exception:  # a bad configuration or a log error must not end the worker: said, then retried
                 log.exception("sync round failed")
-            self._stop.wait(self.options.SYNC_EVERY_S)
+            self._prompted.wait(self.options.SYNC_EVERY_S)
+            self._prompted.clear()
+
+    def tell_pullers(self) -> None:
+        """Prompt the peers that pull from this site (its super-site, its peripheral sites) to pull sooner: a hint
+        each may ignore; a peer that does not answer is left to its own schedule."""
+        network = read_network(self.home, self.log.site)
+        for peer in network.peers:
+            if not peer.pulled:
+                try:
+                    httpx.post(peer.base_url + "/sync/v1/prompt", timeout=2)
+                except httpx.HTTPError:
+                    pass
+
+    def prompt(self) -> None:
+        """Pull sooner than the next round (a peer says it has news); the schedule stands without it."""
+        self._prompted.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._prompted.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -173,3 +175,16 @@ def test_a_site_restored_from_an_old_backup_learns_it_from_a_peer(make_site):
     SyncWorker(restored.log, restored.home, SyncOptions()).run_once(force=True)
     evidence = load_state(restored.home).of("q.example").evidence
     assert {(e["origin"], e["stream"]) for e in evidence} == {("p.example", s) for s in ("registration", "trust", "vote")}
+
+
+def test_a_sub_site_prompts_its_super_site_to_pull_sooner(make_site):
+    county = make_site("county.example", worker=SyncOptions(SYNC_EVERY_S=60))  # a round a minute, but prompted
+    town = make_site("town.example", worker=SyncOptions(SYNC_EVERY_S=0.2))
+    attach_peer(county.home, county.name, town.as_peer("sub"))
+    attach_peer(town.home, town.name, county.as_peer("super"))
+    time.sleep(0.5)  # the county's first round has run, before the town had anything
+    town.log.append("trust", [trust("a@example.org", "b@example.org")])
+    deadline = time.monotonic() + 10
+    while county.log.head("trust", site=town.name).seq < 1:
+        assert time.monotonic() < deadline, "the county did not pull when prompted"
+        time.sleep(0.05)

@@ -96,28 +96,32 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     """Per peer and stream: this site's position, the peer's head, the lag, the last contact and errors."""
     s = bootstrap()
     network, state = read_network(s.settings.HOME, s.settings.SITE), load_state(s.settings.HOME)
-    rows = []
+    rows, frozen = [], {f"{e['origin']}/{e['stream']}": (site, e["seq"]) for site, entry in state.peers.items()
+                        for e in entry.evidence}
     for p in network.peers:
         entry = state.of(p.site)
         base = {"peer": p.site, "role": p.role, "last_contact": _when(entry.last_contact),
                 "failures": entry.failures, "next_attempt": _when(entry.next_attempt or None),
                 "error": entry.last_error}
         if not p.pulled:
-            rows.append(base | {"stream": None, "position": None, "head": None, "lag": None})
+            rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
             continue
         for name, remote in sorted(entry.remote.items()):
             origin, _, stream = name.partition("/")
             here = s.log.head(stream, site=origin).seq
-            rows.append(base | {"stream": name, "position": here, "head": remote["seq"],
+            rows.append(base | {"stream": name, "position": here, "head": remote["seq"], "frozen": name in frozen,
                                 "lag": max(0, remote["seq"] - here), "error": remote.get("error") or entry.last_error})
         if not entry.remote:
-            rows.append(base | {"stream": None, "position": None, "head": None, "lag": None})
+            rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         typer.echo("no peers: attach one with `civitas sync attach SITE --role ROLE --url URL --key KEY`")
         return
+    for name, (seen_at, seq) in sorted(frozen.items()):
+        typer.echo(f"split view: {name} differs at position {seq} as {seen_at} serves it; both signed checkpoints are "
+                   f"kept in {s.settings.HOME / 'sync' / 'state.json'} and the stream is frozen at what was agreed")
     table = Table("peer", "role", "stream", "here", "there", "lag", "last contact", "error")
     for r in rows:
         pulls_us = r["stream"] is None and r["role"] in ("super", "peripheral")

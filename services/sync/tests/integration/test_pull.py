@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from civitas_kernel.events import NewEvent
+from civitas_kernel.signers import KNOWN_SITES, read_known_sites, write_known_sites
 from civitas_kernel.testing.events import trust, votes
 from civitas_schema.v1 import trust_pb2
 
@@ -188,3 +189,32 @@ def test_a_sub_site_prompts_its_super_site_to_pull_sooner(make_site):
     while county.log.head("trust", site=town.name).seq < 1:
         assert time.monotonic() < deadline, "the county did not pull when prompted"
         time.sleep(0.05)
+
+
+def test_a_three_level_tree_and_a_loop_of_peripheral_sites_converge(make_site):
+    village, town, county = make_site("village.example"), make_site("town.example"), make_site("county.example")
+    p1, p2 = make_site("p1.example"), make_site("p2.example")
+    for site in (village, town, county):
+        fill(site, trusts=150, voted=20)
+    for upper, lower in ((town, village), (county, town)):
+        attach_peer(upper.home, upper.name, lower.as_peer("sub"))
+        attach_peer(lower.home, lower.name, upper.as_peer("super"))
+    attach_peer(p1.home, p1.name, county.as_peer("source"))
+    attach_peer(p1.home, p1.name, p2.as_peer("source"))  # p1 and p2 feed each other: a loop
+    attach_peer(p2.home, p2.name, p1.as_peer("source"))
+    for receiver, origins in ((county, (village,)), (p1, (village, town)), (p2, (village, town, county))):
+        for origin in origins:  # `civitas known-sites add`: the keys of origins whose events come through others
+            known = read_known_sites(receiver.home / KNOWN_SITES)
+            write_known_sites(receiver.home / KNOWN_SITES, known | {origin.name: origin.key.public_key})
+    workers = [SyncWorker(s.log, s.home, SyncOptions()) for s in (village, town, county, p1, p2)]
+    for _ in range(4):  # a round each, in an order that needs several rounds to carry everything everywhere
+        for worker in reversed(workers):
+            worker.run_once(force=True)
+    upward = {"registration": 30, "trust": 150}
+    assert held(county, "village.example") == held(county, "town.example") == upward
+    for p in (p1, p2):
+        assert held(p, "village.example") == held(p, "town.example") == upward
+        assert held(p, "county.example") == {"registration": 30, "trust": 150, "vote": 20}
+        assert not any(stream == "doubt" for origin, stream, _ in p.log.streams())
+    assert held(p2, "p1.example") == {} and held(p1, "p2.example") == {}  # nothing of their own yet, nothing looped
+    assert p2.log.verify().events == p1.log.verify().events == 30 + 150 + 30 + 150 + 30 + 150 + 20

@@ -77,7 +77,8 @@ def detach(site: str = typer.Argument(..., help="The peer's site name.")) -> Non
 
 @app.command()
 def pull() -> None:
-    """Pull from every sub-site and source now, whatever their retry schedule says."""
+    """Pull from every sub-site and source now, and compare heads with the other peers, whatever the retry
+    schedule says."""
     s = bootstrap()
     failed = 0
     for result in SyncWorker(s.log, s.settings.HOME).run_once(force=True):
@@ -85,7 +86,7 @@ def pull() -> None:
             failed += 1
             typer.echo(f"unreachable: {result}")
             continue
-        typer.echo(f"{result.peer}: {result.added} new events")
+        typer.echo(f"{result.peer}: heads compared" if result.witnessed else f"{result.peer}: {result.added} new events")
         for problem in [*result.errors, *result.refused]:
             typer.echo(f"  {problem}")
     raise typer.Exit(1 if failed else 0)

@@ -46,6 +46,7 @@ class PullReport:
     streams: list[StreamOutcome] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # what the peer offered that this site does not take
     evidence: list[dict] = field(default_factory=list)  # split views seen in heads this site does not pull
+    witnessed: bool = False  # heads compared only: the peer pulls from this site
 
     @property
     def added(self) -> int:
@@ -107,7 +108,15 @@ class Puller:
             outcome.local = self.log.head(stream, site=origin).seq
         return report
 
-    def _witness(self, report: PullReport, origin: str, stream: str, entry: dict) -> None:
+    def witness(self) -> PullReport:
+        """Only compare: read the heads of a peer this site does not pull from (its super-site, a peripheral site)
+        and keep any other signed history of a stream this site holds as evidence. Nothing is fetched or added."""
+        report = PullReport(self.peer.site, witnessed=True)
+        for entry in self.heads()["streams"]:
+            self._witness(report, str(entry.get("origin")), str(entry.get("stream")), entry, quiet=True)
+        return report
+
+    def _witness(self, report: PullReport, origin: str, stream: str, entry: dict, quiet: bool = False) -> None:
         """A head this site does not pull is still compared with what it holds: a fork is evidence wherever seen."""
         key = self.log.key.public_key if origin == self.log.site else self.keys.get(origin)
         if key is None or not served(stream):
@@ -127,7 +136,8 @@ class Puller:
                                      f"stream up to {head.seq}, signed with its key, past its own head {held.seq}: "
                                      "was this site restored from an old backup?")
         except (IntegrityError, LogError) as e:
-            report.refused.append(str(e))
+            if outcome.evidence is not None or not quiet:
+                report.refused.append(str(e))
         if outcome.evidence is not None:
             report.evidence.append(outcome.evidence)
 

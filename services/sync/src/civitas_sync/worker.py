@@ -32,24 +32,24 @@ class SyncWorker:
         self._lock = threading.Lock()  # one round at a time, whoever asks
 
     def run_once(self, *, force: bool = False) -> list[PullReport | str]:
-        """One round: each pulled peer that is due (every one, with force). Returns each peer's report, or the
-        reason it failed."""
+        """One round over the peers that are due (every one, with force): pull from sub-sites and sources, compare
+        heads with the others. Returns each peer's report, or the reason it failed."""
         with self._lock:
             network = read_network(self.home, self.log.site)
-            if not any(peer.pulled for peer in network.peers):
-                return []  # nothing to pull: no client, no state read (an idle site spends nothing here)
+            if not network.peers:
+                return []  # no peers: no client, no state read (an idle site spends nothing here)
             keys, state, results = pinned_keys(self.home), load_state(self.home), []
             with httpx.Client(timeout=self.options.SYNC_TIMEOUT_S,
                               limits=httpx.Limits(max_connections=self.options.SYNC_PAGES_IN_FLIGHT + 1)) as client:
                 for peer in network.peers:
-                    if not peer.pulled:
-                        continue
                     entry, now = state.of(peer.site), self.clock()
                     if not force and entry.next_attempt > now:
                         continue
                     frozen = frozenset().union(*(p.frozen for p in state.peers.values()))  # wherever it was seen
                     try:
-                        report = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen).run()
+                        puller = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen)
+                        # a peer that pulls from this site is still asked for its heads: split views show wherever
+                        report = puller.run() if peer.pulled else puller.witness()
                     except PeerUnreachable as e:
                         entry.failures += 1
                         entry.last_error = str(e)
@@ -59,7 +59,7 @@ class SyncWorker:
                         save_state(self.home, state)
                         continue
                     entry.failures, entry.next_attempt, entry.last_contact = 0, 0.0, self.clock()
-                    entry.last_error = "; ".join(report.errors) or None
+                    entry.last_error = "; ".join(report.errors + [r for r in report.refused if "split view" in r]) or None
                     for s in report.streams:
                         entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
                                                                   "error": s.error}

@@ -218,3 +218,20 @@ def test_a_three_level_tree_and_a_loop_of_peripheral_sites_converge(make_site):
         assert not any(stream == "doubt" for origin, stream, _ in p.log.streams())
     assert held(p2, "p1.example") == {} and held(p1, "p2.example") == {}  # nothing of their own yet, nothing looped
     assert p2.log.verify().events == p1.log.verify().events == 30 + 150 + 30 + 150 + 30 + 150 + 20
+
+
+def test_equivocation_to_two_receivers_is_detected_within_one_exchange_of_heads(make_site):
+    town = make_site("town.example")
+    other = make_site("town.example", key_from=town, folder="town-to-the-peripheral")  # what it told the other
+    county, p = make_site("county.example"), make_site("p.example")
+    fill(town)
+    fill(other)
+    attach_peer(county.home, county.name, town.as_peer("sub"))
+    SyncWorker(county.log, county.home, SyncOptions()).run_once()  # the county got one history
+    pull(p, other.as_peer("source"))  # the peripheral site another, under the same key
+    attach_peer(county.home, county.name, p.as_peer("peripheral"))  # p pulls from the county: the county reads its heads
+    witnessed = [r for r in SyncWorker(county.log, county.home, SyncOptions()).run_once(force=True) if r.witnessed]
+    assert [(r.peer, r.added) for r in witnessed] == [("p.example", 0)]
+    evidence = load_state(county.home).of("p.example").evidence
+    assert {(e["origin"], e["stream"]) for e in evidence} == {("town.example", "registration"), ("town.example", "trust")}
+    assert held(county, "town.example") == {"registration": 30, "trust": 250}  # nothing taken from the witness

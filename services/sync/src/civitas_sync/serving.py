@@ -10,11 +10,12 @@ from pathlib import Path
 
 from civitas_schema.v1 import envelope_pb2
 
-from civitas_kernel.log import EventLog
+from civitas_kernel.log import STREAM_NAME, EventLog
 from civitas_kernel.segment import StreamSelection, write_segment
 
 from civitas_sync.domain.flows import served
 from civitas_sync.domain.pages import PAGE_EVENTS, page_span
+from civitas_sync.domain.peers import SITE_NAME
 
 SEGMENT_MEDIA_TYPE = "application/vnd.civitas.segment"
 
@@ -65,6 +66,8 @@ class Pages:
     def page(self, origin: str, stream: str, page: int, after: int | None = None) -> tuple[bytes, bool]:
         """Page `page` of origin/stream (from `after` + 1 when given): its segment bytes, and whether it is sealed
         (the whole page, the same forever)."""
+        if not SITE_NAME.fullmatch(origin) or not STREAM_NAME.fullmatch(stream):
+            raise NotServed(f"{origin}/{stream} is not a site and stream name")  # nor, so, a path under the cache
         if not served(stream):
             raise NotServed(f"{stream} is never served: doubt never leaves the site it was cast on")
         if page < 1:

@@ -235,3 +235,22 @@ def test_equivocation_to_two_receivers_is_detected_within_one_exchange_of_heads(
     evidence = load_state(county.home).of("p.example").evidence
     assert {(e["origin"], e["stream"]) for e in evidence} == {("town.example", "registration"), ("town.example", "trust")}
     assert held(county, "town.example") == {"registration": 30, "trust": 250}  # nothing taken from the witness
+
+
+def test_pages_answer_bad_requests_with_problems_and_seal_only_whole_pages(make_site):
+    town = make_site("town.example")
+    fill(town)
+    base = f"{town.url}/sync/v1/pages"
+    for path, status, words in [("/town.example/doubt/1", 404, "doubt never leaves"),
+                                ("/town.example/trust/0", 404, "count from 1"),
+                                ("/town.example/trust/9", 404, "holds positions up to 250"),
+                                ("/Town..example/trust/1", 404, "not a site and stream name"),
+                                ("/elsewhere.example/trust/1", 404, "holds positions up to 0"),
+                                ("/town.example/trust/1?after=100", 404, "not within page 1"),
+                                ("/town.example/trust/one", 422, "")]:
+        answer = httpx.get(base + path)
+        assert answer.status_code == status and answer.headers["content-type"] == "application/problem+json", path
+        assert words in answer.json()["detail"] if words else True
+    whole, tail = httpx.get(base + "/town.example/trust/2"), httpx.get(base + "/town.example/trust/3")
+    assert "immutable" in whole.headers["cache-control"] and tail.headers["cache-control"] == "no-store"
+    assert httpx.get(base + "/town.example/trust/2").content == whole.content  # the same bytes, from the cache

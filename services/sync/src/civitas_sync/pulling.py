@@ -224,6 +224,11 @@ class Puller:
                 raise IntegrityError(origin, stream, e.seq,
                                      f"split view: {self.peer.site} serves another history ({e.problem})") from None
             raise
+        except Exception as e:  # the database's own uniqueness check (sqlite3, psycopg): no common base class
+            if "IntegrityError" not in type(e).__name__ and "UniqueViolation" not in type(e).__name__:
+                raise
+            raise LogError(f"{origin}/{stream}: this log holds events past its head (another transport, e.g. the "
+                           "Kafka mirror, stopped inside an append); let that transport finish the append") from None
         return added, self.log.head(stream, site=origin).seq
 
     def _fork(self, outcome: StreamOutcome, key: bytes, data: bytes, error: IntegrityError) -> bool:

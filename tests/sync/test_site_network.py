@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import wait_until
@@ -46,4 +48,7 @@ def test_registration_and_trust_go_up_the_public_input_goes_out_and_doubt_stays(
     assert not any(stream == "doubt" for site, stream in at_peripheral if site != PERIPHERAL)
     status = county.civitas("sync", "status", "--json").stdout
     assert '"lag": 0' in status and f'"stream": "{TOWN}/trust"' in status
+    wait_until(lambda: '"lag": 0' in town.civitas("sync", "status", "--json").stdout, what="the town seeing the county")
+    seen = [r for r in json.loads(town.civitas("sync", "status", "--json").stdout) if r["stream"] == f"{TOWN}/trust"]
+    assert [(r["peer"], r["head"], r["lag"]) for r in seen] == [(COUNTY, wanted[(TOWN, "trust")], 0)]
     peripheral.civitas("log", "verify")  # every event received verifies where it landed

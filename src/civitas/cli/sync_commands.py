@@ -94,7 +94,8 @@ def pull() -> None:
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """Per peer and stream: this site's position, the peer's head, the lag, the last contact and errors."""
+    """Per peer and stream: this site's position, the peer's head, the lag (of this site behind a peer it pulls
+    from, of a peer that pulls from it behind this site), the last contact and errors."""
     s = bootstrap()
     network, state = read_network(s.settings.HOME, s.settings.SITE), load_state(s.settings.HOME)
     rows, frozen = [], {f"{e['origin']}/{e['stream']}": (site, e["seq"]) for site, entry in state.peers.items()
@@ -104,14 +105,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
         base = {"peer": p.site, "role": p.role, "last_contact": _when(entry.last_contact),
                 "failures": entry.failures, "next_attempt": _when(entry.next_attempt or None),
                 "error": entry.last_error}
-        if not p.pulled:
-            rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
-            continue
         for name, remote in sorted(entry.remote.items()):
             origin, _, stream = name.partition("/")
             here = s.log.head(stream, site=origin).seq
+            # a peer this site pulls from is ahead of it; a peer that pulls from this site is behind it
+            lag = remote["seq"] - here if p.pulled else here - remote["seq"]
             rows.append(base | {"stream": name, "position": here, "head": remote["seq"], "frozen": name in frozen,
-                                "lag": max(0, remote["seq"] - here), "error": remote.get("error") or entry.last_error})
+                                "lag": max(0, lag), "error": remote.get("error") or entry.last_error})
         if not entry.remote:
             rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
     if as_json:

@@ -113,7 +113,12 @@ class Puller:
         and keep any other signed history of a stream this site holds as evidence. Nothing is fetched or added."""
         report = PullReport(self.peer.site, witnessed=True)
         for entry in self.heads()["streams"]:
-            self._witness(report, str(entry.get("origin")), str(entry.get("stream")), entry, quiet=True)
+            origin, stream = str(entry.get("origin")), str(entry.get("stream"))
+            self._witness(report, origin, stream, entry, quiet=True)
+            here = self.log.head(stream, site=origin).seq
+            if here and served(stream):  # how far the peer has come in what this site holds: its lag behind us
+                report.streams.append(StreamOutcome(origin, stream, int(entry.get("seq", 0)),
+                                                    str(entry.get("hash", "")), local=here))
         return report
 
     def _witness(self, report: PullReport, origin: str, stream: str, entry: dict, quiet: bool = False) -> None:

@@ -254,3 +254,15 @@ def test_pages_answer_bad_requests_with_problems_and_seal_only_whole_pages(make_
     whole, tail = httpx.get(base + "/town.example/trust/2"), httpx.get(base + "/town.example/trust/3")
     assert "immutable" in whole.headers["cache-control"] and tail.headers["cache-control"] == "no-store"
     assert httpx.get(base + "/town.example/trust/2").content == whole.content  # the same bytes, from the cache
+
+
+def test_a_site_knows_how_far_its_super_site_has_come_from_its_heads(make_site):
+    town, county = make_site("town.example"), make_site("county.example")
+    fill(town)
+    pull(county, town.as_peer("sub"))
+    town.log.append("trust", [trust("late@example.org", "u@example.org")])  # not pulled yet
+    attach_peer(town.home, town.name, county.as_peer("super"))
+    SyncWorker(town.log, town.home, SyncOptions()).run_once()
+    remote = load_state(town.home).of("county.example").remote
+    assert remote["town.example/trust"]["seq"] == 250 and remote["town.example/registration"]["seq"] == 30
+    assert "town.example/vote" not in remote  # the county holds none of it

@@ -21,6 +21,7 @@ from civitas.cli import (
     serve_command,
     show_commands,
     site_commands,
+    sync_commands,
     voter_commands,
 )
 from civitas.exit_status import ExitStatus
@@ -51,6 +52,7 @@ app.command()(audit_command.audit)
 app.add_typer(audit_command.known_sites, name="known-sites")
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)
+app.add_typer(sync_commands.app, name="sync")
 
 
 def main(args: list[str] | None = None) -> ExitStatus:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 # civitas_kernel.service.serve.SERVICES, without importing it
-SERVICES = ("registry", "polls", "counter", "gateway", "deployer", "drafts")
+SERVICES = ("registry", "polls", "counter", "gateway", "deployer", "drafts", "sync")
 
 
 def serve(

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
         from civitas_kernel.service.server import run_server, server_config
+        from civitas_sync import SyncWorker, sync_router
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
@@ -51,6 +52,8 @@ def register(app: typer.Typer) -> None:
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
         if outbox:
             outbox.install(app)
+        syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
+        app.include_router(sync_router(lambda: s.log, s.settings.HOME, prompt=syncing.prompt))
         mail = MailInterfaceSettings()
         if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
             install_mail_interface(app, s, mail, mail.MAIL_PORT)
@@ -75,8 +78,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         deciding.start()
+        syncing.start()
         try:
             run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
+            syncing.stop()
             deciding.stop()
             scheduler.stop()

@@ -18,7 +18,7 @@ from civitas_kernel import telemetry
 from civitas_kernel.service.settings import ServiceSettings
 from civitas_kernel.settings import keep_files_private
 
-SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway", "deployer", "drafts")
+SERVICES: tuple[str, ...] = ("registry", "polls", "counter", "gateway", "deployer", "drafts", "sync")
 
 
 class ServiceNotFound(ValueError):

@@ -1,0 +1,96 @@
+"""The sync pages over HTTP, and the sync service on its own.
+
+GET /sync/v1/heads: every (site, stream) held but doubt, with its origin's latest signed checkpoint.
+GET /sync/v1/pages/{origin}/{stream}/{page}[?after=N]: page `page` (positions (page-1)·P+1..page·P) of a stream
+as a segment; a sealed page asked whole is immutable (cacheable forever), anything else is not cached.
+The embedded site (`civitas up`) serves this router beside its pages; `civitas serve sync` serves it alone over
+CIVITAS_LOG_URL and runs the sync worker into that log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import Response
+
+from civitas_kernel.log import EventLog
+from civitas_kernel.service.problems import Problem, install_problem_handlers
+from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.signing import SiteKey
+from civitas_kernel.sql import open_log
+
+from civitas_sync.domain.pages import PAGE_EVENTS
+from civitas_sync.serving import SEGMENT_MEDIA_TYPE, NotServed, Pages, heads
+from civitas_sync.settings import SyncSettings
+from civitas_sync.worker import SyncWorker
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+PAGES_DIR = Path("sync") / "pages"
+
+
+def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = PAGE_EVENTS,
+                prompt: Callable[[], None] | None = None) -> APIRouter:
+    """The routes a site's peers pull from, over the log `log_of()` returns, sealed pages cached under home;
+    prompt: what a peer's POST /sync/v1/prompt calls (the worker's), to pull sooner."""
+    router = APIRouter(prefix="/sync/v1", tags=["sync"])
+    pages: dict[str, Pages] = {}
+
+    def pages_of() -> Pages:
+        if "pages" not in pages:
+            pages["pages"] = Pages(log_of(), home / PAGES_DIR, page_events)
+        return pages["pages"]
+
+    @router.get("/heads")
+    def sync_heads() -> dict:
+        """Every stream this site serves, where it stands, and its origin's signed checkpoint there."""
+        return heads(log_of(), page_events)
+
+    @router.get("/pages/{origin}/{stream}/{page}", response_class=Response,
+                responses={200: {"content": {SEGMENT_MEDIA_TYPE: {}}}})
+    def sync_page(origin: str, stream: str, page: int, after: int | None = Query(None, ge=0)) -> Response:
+        """A page of sealed events in the segment format."""
+        try:
+            data, sealed = pages_of().page(origin, stream, page, after)
+        except NotServed as e:
+            raise Problem(404, str(e), kind="not-served") from None
+        return Response(data, media_type=SEGMENT_MEDIA_TYPE,
+                        headers={"Cache-Control": IMMUTABLE if sealed else "no-store"})
+
+    @router.post("/prompt", status_code=202)
+    def sync_prompt() -> dict:
+        """A peer has news: pull from the peers sooner than the next round. Only a hint: nothing is taken from
+        the request, and every pull still verifies everything."""
+        if prompt is not None:
+            prompt()
+        return {"status": "prompted" if prompt is not None else "no sync worker here"}
+
+    return router
+
+
+def create_sync_app(settings: SyncSettings) -> FastAPI:
+    log = open_log(settings.log_url, settings.SITE, SiteKey.load_or_create(settings.key_file))
+    worker = SyncWorker(log, settings.HOME, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(title="civitas sync", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt))
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "site": settings.SITE}
+
+    return app
+
+
+SERVICE = ServiceEntry("sync", 8006, SyncSettings, create_sync_app)

@@ -7,21 +7,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from civitas_counter import COMPILERS
-from civitas_deployer import COMPILERS as DECISION_COMPILERS
-from civitas_kernel.audit import audit_archive
 from civitas_kernel.commands import CommandError
 
 from civitas.cli.log_commands import public_key_option
 from civitas.exit_status import ExitStatus
-from civitas.progress import progress_bar, render
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 
 def show_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Print the reported voter list: each registrant's trust level, bar, doubts and attributes."""
+    from rich.table import Table
+
+    from civitas.progress import render
+
     voter_list = bootstrap().reported_list()
     if voter_list is None:
         raise CommandError("no voter list is reported yet; `civitas list` compiles and reports one")
@@ -39,6 +38,10 @@ def show_count(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Print the reported count of a poll: the ranking, then every node's counts."""
+    from rich.table import Table
+
+    from civitas.progress import render
+
     count = bootstrap().reported_count()
     if count is None:
         raise CommandError("no count is reported yet; `civitas count` compiles and reports one")
@@ -68,6 +71,12 @@ def audit(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> int:
     """Check an archive alone (hashes, signatures, events) and recompile its result; exit 3 if anything differs."""
+    from civitas_counter import COMPILERS
+    from civitas_deployer import COMPILERS as DECISION_COMPILERS
+    from civitas_kernel.audit import audit_archive
+
+    from civitas.progress import progress_bar
+
     if not archive.exists():
         raise ValueError(f"no file {archive}")
     with progress_bar(f"auditing {archive.name}", None) as advance:

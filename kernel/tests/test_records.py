@@ -262,3 +262,14 @@ def test_a_ready_that_fails_leaves_no_archive(store):
     with pytest.raises(RuntimeError, match="the compiler broke"):
         store.ready("roll")
     assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))
+
+
+def test_a_record_whose_dependency_has_tampered_events_is_not_made_ready(store):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    _rewrite_member(store.archive_path("roll", 1), "events.seg",
+                    lambda data: data.replace(b"v1@example.org", b"v7@example.org"))
+    store.snap("tally")
+    with pytest.raises(ArchiveError, match="tampered: events.seg does not match the hash in the manifest"):
+        store.ready("tally")
+    assert not store.get("tally").ready and not list(store.archive_path("tally", 1).parent.glob("archive.tar*"))

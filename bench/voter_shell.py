@@ -122,17 +122,18 @@ def main() -> None:
         shells = {
             "mixed": shell_figure(tmp, "mixed", commands(total)),
             "registrations": shell_figure(tmp, "registrations", registration_commands(total)),
-            "votes": shell_figure(tmp, "votes", vote_commands(total),
-                                  before=[f"{voter(i)} register set name Voter {i}" for i in range(max(total // 2, 1))]),
+            "votes": shell_figure(tmp, "votes", vote_commands(total), before=[
+                f"{voter(i)} register set name Voter {i}" for i in range(max(total // 2, 1))]),
         }
         env = os.environ | {"CIVITAS_HOME": str(tmp / "mixed"), "CIVITAS_SITE": "localhost"}
-        starts = {"civitas --help": start_time(["--help"], env), "civitas voter --help": start_time(["voter", "--help"], env),
+        starts = {"civitas --help": start_time(["--help"], env),
+                  "civitas voter --help": start_time(["voter", "--help"], env),
                   "civitas audit --help": start_time(["audit", "--help"], env),
                   "civitas voter < empty": start_time(["voter"], env)}
     show("voter shell, local mode",
          ["file", "commands", "seconds", "commands/s", "floor s", "x floor", "log MiB", "peak MiB"],
-         [[name, f["commands"], f["seconds"], f["commands_per_s"], f"{f['floor_s']:.3f}", f["seconds"] / f["floor_s"],
-           f["log_bytes"] / 2**20, f["peak_mib"]] for name, f in shells.items()])
+         [[name, f["commands"], f["seconds"], f["commands_per_s"], f"{f['floor_s']:.3f}",
+          f["seconds"] / f["floor_s"], f["log_bytes"] / 2**20, f["peak_mib"]] for name, f in shells.items()])
     show("start times (best and worst of 5)", ["command", "best s", "worst s"],
          [[name, f"{s['best_s']:.3f}", f"{s['worst_s']:.3f}"] for name, s in starts.items()])
     save("voter_shell", {"shells": shells, "start": starts})

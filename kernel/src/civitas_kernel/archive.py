@@ -191,7 +191,8 @@ def check_member(path: Path, manifest: dict, member: tarfile.TarInfo) -> None:
         raise ArchiveError(f"tampered: {member.name} does not match the hash in the manifest")
 
 
-def open_archive(path: Path, *, public_key: bytes | None = None, unchecked: frozenset[str] = frozenset()) -> OpenArchive:
+def open_archive(path: Path, *, public_key: bytes | None = None,
+                 unchecked: frozenset[str] = frozenset()) -> OpenArchive:
     """Open and check an archive: its signature, then every member against the manifest.
 
     unchecked: members whose hashes the caller checks itself (check_member), e.g. beside the recount.

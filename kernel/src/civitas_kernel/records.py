@@ -21,6 +21,7 @@ from civitas_kernel.archive import EVENTS, ArchiveInPlace, check_member, open_ar
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
 from civitas_kernel.cut import Cut
+from civitas_kernel.heap import heap_kept
 from civitas_kernel.log import EventLog, Progress
 from civitas_kernel.recount import Where, compile_verified
 from civitas_kernel.segment import StreamSelection, write_segment
@@ -162,7 +163,7 @@ class RecordStore:
         archive = ArchiveInPlace(folder / "archive.tar", manifest, [*members, spec.result_member], self.log.key)
         # The events of the records this depends on are checked against their manifests in a thread beside the
         # export and compile (hashing large blocks releases the GIL); their verdict comes first, as if checked before.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with ThreadPoolExecutor(max_workers=1) as pool, heap_kept():
             dep_checks = [pool.submit(check_member, *dep) for dep in dep_events]
             try:
                 try:

@@ -137,6 +137,33 @@ def test_audit_refuses_a_tampered_archive(store):
         audit_archive(path, {"roll": roll})
 
 
+def test_audit_names_tampered_events_as_such_though_their_hash_is_checked_beside_the_recount(store):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    path = store.archive_path("roll", 1)
+    _rewrite_member(path, "events.seg", lambda data: data.replace(b"v1@example.org", b"v7@example.org"))
+    with pytest.raises(ArchiveError, match="tampered: events.seg does not match the hash in the manifest"):
+        audit_archive(path, {"roll": roll})
+    _rewrite_member(path, "events.seg", lambda data: data + b"\0")  # whole events, then one byte more
+    with pytest.raises(ArchiveError, match="tampered: events.seg does not match the hash in the manifest"):
+        audit_archive(path, {"roll": roll})
+
+
+def test_an_archive_member_that_is_a_link_is_refused(store):
+    store.log.append("vote", votes(2))
+    store.run("roll")
+    path = store.archive_path("roll", 1)
+    with tarfile.open(path) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member, data in members:
+            if member.name == "config.json":
+                member.type, member.linkname, member.size, data = tarfile.SYMTYPE, "roll.txt", 0, b""
+            tar.addfile(member, io.BytesIO(data))
+    with pytest.raises(ArchiveError, match="tampered: config.json is not a plain file"):
+        audit_archive(path, {"roll": roll})
+
+
 def test_audit_reports_a_result_the_events_do_not_give(store, tmp_path):
     # A dishonest site signs a wrong result: the signature holds, the recount says what differs.
     store.log.append("vote", votes(2))
@@ -235,3 +262,14 @@ def test_a_ready_that_fails_leaves_no_archive(store):
     with pytest.raises(RuntimeError, match="the compiler broke"):
         store.ready("roll")
     assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))
+
+
+def test_a_record_whose_dependency_has_tampered_events_is_not_made_ready(store):
+    store.log.append("vote", votes(3))
+    store.run("roll")
+    _rewrite_member(store.archive_path("roll", 1), "events.seg",
+                    lambda data: data.replace(b"v1@example.org", b"v7@example.org"))
+    store.snap("tally")
+    with pytest.raises(ArchiveError, match="tampered: events.seg does not match the hash in the manifest"):
+        store.ready("tally")
+    assert not store.get("tally").ready and not list(store.archive_path("tally", 1).parent.glob("archive.tar*"))

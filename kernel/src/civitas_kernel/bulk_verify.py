@@ -9,7 +9,6 @@ are the answer. So this never accepts what SegmentReader refuses, and refuses wi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from civitas_schema.v1 import envelope_pb2, segment_pb2
 from civitas_kernel.archive import ArchiveError
 from civitas_kernel.events import _EVENT_HASHER
 from civitas_kernel.cut import ColumnReader, Columns, read_columns
+from civitas_kernel.digests import BackgroundDigest
 from civitas_kernel.frames import HASH, HighBytes, envelopes, frame_blocks, hash_words, spans_equal
 from civitas_kernel.log import Progress
 from civitas_kernel.segment import FORMAT, MAGIC, MAX_FRAME, SegmentReader, SegmentSummary
@@ -83,6 +83,7 @@ class _Verifier:
         self.stream, self.public_key, self.progress = stream, public_key, progress
         self.before, self.after_range = before, after_range
         self.columns = ColumnReader() if columns else None
+        self.digest: BackgroundDigest | None = None
 
     def run(self) -> VerifiedSegment:
         if self.stream.read(len(MAGIC)) != MAGIC:
@@ -93,6 +94,9 @@ class _Verifier:
             raise
         except Exception:  # truncated, undecodable, forged: the plain reader names it
             raise _Doubt from None
+        finally:
+            if self.digest is not None:
+                self.digest.close()
 
     def _frames(self, blocks) -> VerifiedSegment:
         first = next(blocks)
@@ -109,7 +113,7 @@ class _Verifier:
         for r in header.ranges:
             runs += [("events", r, r.last_seq - r.first_seq + 1), ("checkpoint", r, 1)]
         runs.append(("trailer", None, 1))
-        digest = hashlib.sha256(MAGIC)
+        digest = self.digest = BackgroundDigest(MAGIC)  # the whole file's, on another core as blocks are read
         heads: dict[str, bytes] = {}
         state: dict[str, tuple[int, bytes]] = {r.stream: (r.first_seq - 1, r.anchor_hash) for r in header.ranges}
         events = 0

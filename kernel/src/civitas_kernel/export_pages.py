@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from civitas_schema.v1 import envelope_pb2
 
+from civitas_kernel.collector import collector_paused
 from civitas_kernel.log import EventLog, Progress
 
 EXPORT_PAGE = 20_000
@@ -91,7 +92,8 @@ def _sql_pages(reading, query: str, site: str, stream: str, first: int,
 def write_range(log: EventLog, site: str, stream: str, first: int, last: int, write: Callable[[bytes], None], *,
                 progress: Progress | None = None) -> None:
     """Write the frames of events first..last of site/stream, in order, through `write`."""
-    for hashes, raws in _sealed_pages(log, site, stream, first, last):
-        write(sealed_frames(hashes, raws))
-        if progress:
-            progress(len(raws))
+    with collector_paused():  # a page is tens of thousands of rows, no cycles: collections would walk them again
+        for hashes, raws in _sealed_pages(log, site, stream, first, last):
+            write(sealed_frames(hashes, raws))
+            if progress:
+                progress(len(raws))

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from civitas_schema.v1 import envelope_pb2
 
-from civitas_kernel.archive import ArchiveInPlace, open_archive
+from civitas_kernel.archive import EVENTS, ArchiveInPlace, check_member, open_archive
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
 from civitas_kernel.cut import Cut
+from civitas_kernel.heap import heap_kept
 from civitas_kernel.log import EventLog, Progress
 from civitas_kernel.recount import Where, compile_verified
 from civitas_kernel.segment import StreamSelection, write_segment
@@ -140,9 +142,12 @@ class RecordStore:
             raise ConflictError(f"{record.label} is already ready; records never change (snap a new one)")
         folder = self._dir(kind, record.id)
         members = {"config.json": canonical_json(record.snap["config"])}
-        dep_results = {}
+        dep_results, dep_events = {}, []
         for dep, dep_id in record.snap["depends"].items():
-            dep_archive = open_archive(self.archive_path(dep, dep_id), public_key=self.log.key.public_key)
+            dep_path = self.archive_path(dep, dep_id)
+            dep_archive = open_archive(dep_path, public_key=self.log.key.public_key, unchecked=frozenset({EVENTS}))
+            if EVENTS in dep_archive.manifest["files"]:
+                dep_events.append((dep_path, dep_archive.manifest, dep_archive.tar.getmember(EVENTS)))
             try:
                 dep_result_name = self._kind(dep).result_member
                 for name in ("manifest.json", "signature.json", dep_result_name):
@@ -156,17 +161,25 @@ class RecordStore:
                     "result": spec.result_member}
         # The cut is written straight into the archive, and compiled and verified from there, as an audit reads it.
         archive = ArchiveInPlace(folder / "archive.tar", manifest, [*members, spec.result_member], self.log.key)
-        try:
-            exported = write_segment(self.log, archive.events(), selections)
-            archive.events().flush()
-            where = Where(archive.partial, archive.events_offset, exported.size)
-            result, _ = compile_verified(spec.compile, where, members["config.json"], dep_results,
-                                         public_key=self.log.key.public_key, progress=progress)
-            members[spec.result_member] = result
-            archive.finish(exported.size, exported.sha256, members)
-        except BaseException:
-            archive.discard()
-            raise
+        # The events of the records this depends on are checked against their manifests in a thread beside the
+        # export and compile (hashing large blocks releases the GIL); their verdict comes first, as if checked before.
+        with ThreadPoolExecutor(max_workers=1) as pool, heap_kept():
+            dep_checks = [pool.submit(check_member, *dep) for dep in dep_events]
+            try:
+                try:
+                    exported = write_segment(self.log, archive.events(), selections)
+                    archive.events().flush()
+                    where = Where(archive.partial, archive.events_offset, exported.size)
+                    result, _ = compile_verified(spec.compile, where, members["config.json"], dep_results,
+                                                 public_key=self.log.key.public_key, progress=progress)
+                finally:
+                    for check in dep_checks:
+                        check.result()
+                members[spec.result_member] = result
+                archive.finish(exported.size, exported.sha256, members)
+            except BaseException:
+                archive.discard()
+                raise
         self._results[(kind, record.id)] = result  # written and signed from these bytes: mount need not reread them
         return self.get(kind, record.id)
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from civitas_kernel.bulk_verify import verify_segment_bulk
+from civitas_kernel.collector import collector_paused
 from civitas_kernel.cut import Columns, Cut, open_window
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
+from civitas_kernel.heap import heap_kept
 from civitas_kernel.log import Progress
 from civitas_kernel.segment import SegmentSummary
 
@@ -62,6 +64,14 @@ def compile_verified(compile: Compiler, where: Where, config: bytes, depends: di
     (module functions, partials), for the worker. refused: what to raise for a verification's error (itself, by
     default).
     """
+    with collector_paused(), heap_kept():  # millions of events in columns, no cycles: collections would only walk them
+        return _compile_verified(compile, where, config, depends, public_key=public_key, check=check,
+                                 range_check=range_check, progress=progress, refused=refused)
+
+
+def _compile_verified(compile: Compiler, where: Where, config: bytes, depends: dict[str, bytes], *,
+                      public_key: bytes | None, check, range_check, progress: Progress | None,
+                      refused) -> tuple[bytes, Verified]:
     size = where.size if where.size is not None else os.path.getsize(where.path)
     if ALONGSIDE_FROM is None or size < ALONGSIDE_FROM:
         outcome = _verify(where, public_key, check, range_check, progress, columns=True)

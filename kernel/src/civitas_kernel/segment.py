@@ -19,6 +19,7 @@ from google.protobuf.message import DecodeError
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.chain import ChainVerifier
+from civitas_kernel.digests import BackgroundDigest
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.events import ZERO_HASH, RecordedEvent
 from civitas_kernel.export_pages import write_range
@@ -70,7 +71,7 @@ class SegmentSummary:
 
 class _FrameWriter:
     def __init__(self, out: BinaryIO) -> None:
-        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+        self.out, self.digest, self.size = out, BackgroundDigest(), 0
 
     def write(self, message) -> None:
         data = message.SerializeToString(deterministic=True)
@@ -128,15 +129,16 @@ def write_segment(
     )
     out.write(MAGIC)
     frames = _FrameWriter(out)
-    frames.digest.update(MAGIC)
-    frames.size = len(MAGIC)
-    frames.write(header)
-    for stream_range, checkpoint in ranges:
-        write_range(log, site, stream_range.stream, stream_range.first_seq, stream_range.last_seq,
-                    frames.write_bytes, progress=progress)
-        frames.write(checkpoint)
-    frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
-    summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's
+    with frames.digest:
+        frames.digest.update(MAGIC)
+        frames.size = len(MAGIC)
+        frames.write(header)
+        for stream_range, checkpoint in ranges:
+            write_range(log, site, stream_range.stream, stream_range.first_seq, stream_range.last_seq,
+                        frames.write_bytes, progress=progress)
+            frames.write(checkpoint)
+        frames.write(segment_pb2.SegmentTrailer(event_count=summary.events, digest=frames.digest.digest()))
+        summary.sha256 = frames.digest.hexdigest()  # the trailer went through the digest too: the whole file's
     summary.size = frames.size
     return summary
 

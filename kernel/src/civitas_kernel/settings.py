@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from civitas_kernel.private_files import PRIVATE_UMASK, keep_files_private  # noqa: F401 (their old home)
+
 SITE_NAME_HELP = "a DNS-style name such as civitas.example.org (letters, digits, '-' and '.')"
 
 
@@ -42,11 +44,3 @@ class SiteSettings(BaseSettings):
     @property
     def key_path(self) -> Path:
         return self.HOME / "site-key.pem"
-
-
-PRIVATE_UMASK = 0o077
-
-
-def keep_files_private() -> None:
-    """Files this process creates are its owner's alone: keys, tokens, sign-in stores and their SQLite companions."""
-    os.umask(PRIVATE_UMASK)

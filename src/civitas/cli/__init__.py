@@ -9,7 +9,7 @@ from typer._click import exceptions as click_exceptions  # typer vendors click: 
 
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
-from civitas_kernel.settings import keep_files_private
+from civitas_kernel.private_files import keep_files_private
 
 from civitas.cli import (
     audit_command,
@@ -25,7 +25,6 @@ from civitas.cli import (
     voter_commands,
 )
 from civitas.exit_status import ExitStatus
-from civitas.progress import stderr
 
 app = typer.Typer(
     name="civitas",
@@ -33,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: rich's help formatting alone takes longer to import than the rest
 )
 site_commands.register(app)
 app.add_typer(log_commands.app, name="log")
@@ -63,6 +63,8 @@ def main(args: list[str] | None = None) -> ExitStatus:
     except typer.Exit as e:
         return ExitStatus(e.exit_code)
     except typer.Abort:
+        from civitas.progress import stderr
+
         stderr.print("Aborted.")
         return ExitStatus.ERROR
     except click_exceptions.NoArgsIsHelpError as e:
@@ -72,9 +74,13 @@ def main(args: list[str] | None = None) -> ExitStatus:
         e.show()
         return ExitStatus.USAGE
     except (IntegrityError, SegmentError) as e:
+        from civitas.progress import stderr
+
         stderr.print(f"[bold red]Verification failed:[/] {e}", highlight=False)
         return ExitStatus.INTEGRITY
     except (CommandError, LogError, ValueError) as e:
+        from civitas.progress import stderr
+
         stderr.print(f"[bold red]Error:[/] {e}", highlight=False)
         return ExitStatus.ERROR
     return ExitStatus(result) if isinstance(result, int) else ExitStatus.SUCCESS

@@ -10,9 +10,7 @@ import json
 
 import typer
 
-from civitas_deployer.deciding import parse_time
-
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 app = typer.Typer(help="Change proposals to the live repository: show, list, decide.", no_args_is_help=True)
 json_option = typer.Option(False, "--json", help="Print JSON (the reply's data) instead of text.")
@@ -45,5 +43,7 @@ def decide(
     as_json: bool = json_option,
 ) -> None:
     """Close every proposal whose voting has ended and record its decision (snap, ready, mount, report)."""
+    from civitas_deployer.deciding import parse_time
+
     site = bootstrap()
     _echo(site.decide(parse_time(now) if now else None), as_json)

@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from civitas_kernel.segment import StreamSelection, export_segment, import_segment, verify_segment
-
-from civitas.progress import progress_bar, render
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 app = typer.Typer(help="Export, verify and import the hash-chained event log.", no_args_is_help=True)
 
@@ -34,6 +30,10 @@ public_key_option = typer.Option(None, "--key", callback=_key, help="Require thi
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """List the streams this site holds and where each stands."""
+    from rich.table import Table
+
+    from civitas.progress import render
+
     rows = [(site, stream, head.seq, head.hash.hex()) for site, stream, head in bootstrap().log.streams()]
     if as_json:
         typer.echo(json.dumps([dict(zip(("site", "stream", "seq", "head_hash"), r)) for r in rows], indent=2))
@@ -54,6 +54,10 @@ def export(
     site: str = typer.Option(None, help="Export another site's streams held here (default: this site)."),
 ) -> None:
     """Write a self-verifying segment of the log."""
+    from civitas_kernel.segment import StreamSelection, export_segment
+
+    from civitas.progress import progress_bar
+
     s = bootstrap()
     selections = [StreamSelection.parse(x) for x in stream] if stream else None
     with progress_bar("exporting", None) as advance:
@@ -70,6 +74,10 @@ def verify(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check hashes, chain links, positions and signatures; exit 3 naming the first problem."""
+    from civitas_kernel.segment import verify_segment
+
+    from civitas.progress import progress_bar
+
     if file is None:
         s = bootstrap()
         total = sum(head.seq for _, _, head in s.log.streams())
@@ -98,6 +106,10 @@ def import_(
     key: str = public_key_option,
 ) -> None:
     """Add a segment's events to this site's log: all of it if it verifies, else nothing."""
+    from civitas_kernel.segment import import_segment
+
+    from civitas.progress import progress_bar
+
     if not file.exists():
         raise ValueError(f"no file {file}")
     s = bootstrap()

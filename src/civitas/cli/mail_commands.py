@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import typer
 
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 app = typer.Typer(help="Voters' commands by mail: register@SITE, POLL@SITE and the site's own address.",
                   no_args_is_help=True)
@@ -31,6 +30,8 @@ def _interface(host: str):
 def deliver(to: str = typer.Option(None, "--to", help="The envelope recipient, e.g. register@SITE "
                                                         "(default: the message's To at this site).")) -> None:
     """Put the message on standard input into the inbox and handle what waits there (like Votorola's vodeliver)."""
+    import asyncio
+
     from civitas_gateway.mail_interface import Inbox, empty
 
     interface, settings, outbox = _interface("127.0.0.1")
@@ -48,6 +49,8 @@ def serve(
     port: int = typer.Option(None, help="Port to listen on (CIVITAS_MAIL_PORT, default 2525)."),
 ) -> None:
     """Run the inbound SMTP server of the mail interface over the embedded site (Ctrl-C stops)."""
+    import asyncio
+
     from civitas_gateway.mail_interface import SERVE_PORT, Inbox, MailInterfaceSettings, MailService
 
     host = host or MailInterfaceSettings().MAIL_HOST

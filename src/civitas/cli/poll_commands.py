@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import typer
 
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 app = typer.Typer(help="Create, configure and list polls (operator).", no_args_is_help=True)
 

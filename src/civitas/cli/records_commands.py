@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from civitas_kernel.records import ACTIONS, Record
+from civitas.cli.lazy import bootstrap
 
-from civitas.progress import progress_bar
-from civitas.site import bootstrap
+if TYPE_CHECKING:
+    from civitas_kernel.records import Record
 
 
 def describe(action: str, record: Record) -> str:
@@ -25,6 +27,10 @@ def records_app(kind: str, what: str) -> typer.Typer:
     )
 
     def run_through(start: str, record_id: int | None, etc: str | None) -> None:
+        from civitas_kernel.records import ACTIONS
+
+        from civitas.progress import progress_bar
+
         store = bootstrap().records
         last = etc or start
         if last not in ACTIONS or ACTIONS.index(last) < ACTIONS.index(start):
@@ -43,6 +49,10 @@ def records_app(kind: str, what: str) -> typer.Typer:
     @app.callback()
     def default(ctx: typer.Context) -> None:
         if ctx.invoked_subcommand is None:
+            from civitas_kernel.records import ACTIONS
+
+            from civitas.progress import progress_bar
+
             store = bootstrap().records
             previous = store.reported_id(kind)
             with progress_bar(f"compiling a {kind}", None) as advance:

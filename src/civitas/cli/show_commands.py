@@ -6,16 +6,18 @@ import json
 from dataclasses import asdict
 
 import typer
-from rich.table import Table
 
 from civitas_kernel.commands import CommandError
 
-from civitas.progress import render
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 
 def show_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Print the reported voter list: each registrant's trust level, bar, doubts and attributes."""
+    from rich.table import Table
+
+    from civitas.progress import render
+
     voter_list = bootstrap().reported_list()
     if voter_list is None:
         raise CommandError("no voter list is reported yet; `civitas list` compiles and reports one")
@@ -33,6 +35,10 @@ def show_count(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Print the reported count of a poll: the ranking, then every node's counts."""
+    from rich.table import Table
+
+    from civitas.progress import render
+
     count = bootstrap().reported_count()
     if count is None:
         raise CommandError("no count is reported yet; `civitas count` compiles and reports one")

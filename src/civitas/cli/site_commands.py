@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 
 def register(app: typer.Typer) -> None:

@@ -9,14 +9,9 @@ import typer
 
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import ConcurrencyError
-from civitas_kernel.voter_command import split_line
 
 from civitas.exit_status import ExitStatus
-from civitas.progress import stderr
-from civitas.remote import RemoteSite, load_token, save_token, session_path
-from civitas.settings import Settings
-from civitas.shell import run_command
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 registrar = typer.Typer(help="The registrar: the site itself, root of the trust network.", no_args_is_help=True)
 
@@ -57,9 +52,16 @@ def voter(
         typer.echo(ctx.get_help())
         return ExitStatus.SUCCESS
     if url:
+        from civitas.remote import RemoteSite, load_token, session_path
+        from civitas.settings import Settings
+
         remote = RemoteSite(url, load_token(session_path(Settings().HOME, url)))
         run_line = remote.run
     else:
+        from civitas_kernel.voter_command import split_line
+
+        from civitas.shell import run_command
+
         site = bootstrap()
         def run_line(line: str):
             return run_command(site, split_line(line))
@@ -102,6 +104,8 @@ def _outcome(run_line, line: str):
 
 def _report(number: int, outcome) -> int:
     if isinstance(outcome, CommandError):
+        from civitas.progress import stderr
+
         stderr.print(f"line {number}: {outcome}", highlight=False)
         return 1
     typer.echo(outcome.text)
@@ -113,6 +117,10 @@ def run_chunk(site, chunk: list[tuple[int, str]]) -> list[tuple[int, object]]:
 
     If another writer moved a stream meanwhile, the chunk is decided again line by line.
     """
+    from civitas_kernel.voter_command import split_line
+
+    from civitas.shell import run_command
+
     def run_line(line: str):
         return run_command(site, split_line(line))
 
@@ -128,6 +136,9 @@ def signin(
     email: str = typer.Argument(..., help="Your email address."),
 ) -> None:
     """Sign in to a remote site: it mails you a code, you type it here; then `civitas voter --url URL` acts as you."""
+    from civitas.remote import RemoteSite, save_token, session_path
+    from civitas.settings import Settings
+
     remote = RemoteSite(url)
     challenge = remote.request_code(email)
     code = typer.prompt(f"the code sent to {email}").strip()

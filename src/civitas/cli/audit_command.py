@@ -9,15 +9,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from civitas_kernel.settings import SiteSettings
-from civitas_kernel.signers import KNOWN_SITES, Signer, key_from_file, named_signer, read_known_sites, write_known_sites
+import typer
 
 from civitas.cli.log_commands import _key, public_key_option
 from civitas.exit_status import ExitStatus
-from civitas.progress import progress_bar, render
+
+if TYPE_CHECKING:  # the settings, keys and tables load when a command runs, not for `--help`
+    from civitas_kernel.settings import SiteSettings
+    from civitas_kernel.signers import Signer
 
 known_sites = typer.Typer(help="The sites whose archives `civitas audit` checks the signer of, besides this one.",
                           no_args_is_help=True)
@@ -33,6 +34,8 @@ class Expected:
 
 def expected_key(signer: Signer, key: bytes | None, key_file: Path | None, settings: SiteSettings) -> Expected:
     """The auditor's key for this archive: one they gave, else the one they know for the site the archive names."""
+    from civitas_kernel.signers import KNOWN_SITES, key_from_file, read_known_sites
+
     if key is not None:
         return Expected(key, "the key given with --key")
     if key_file is not None:
@@ -64,6 +67,10 @@ def audit(
     from civitas_counter import COMPILERS  # the compilers are heavy; only an audit needs them
     from civitas_deployer import COMPILERS as DECISION_COMPILERS
     from civitas_kernel.audit import audit_archive
+    from civitas_kernel.settings import SiteSettings
+    from civitas_kernel.signers import named_signer
+
+    from civitas.progress import progress_bar
 
     if not archive.exists():
         raise ValueError(f"no file {archive}")
@@ -110,6 +117,9 @@ def raise_foreign(signer: Signer, expected: Expected) -> None:
 def add(site: str = typer.Argument(..., help="The site's name, as its archives name it."),
         key: str = typer.Argument(..., help="Its public key: 64 hex digits, as `civitas site` prints it.")) -> None:
     """Pin a site's public key, so `civitas audit` checks that site's archives against it."""
+    from civitas_kernel.settings import SiteSettings
+    from civitas_kernel.signers import KNOWN_SITES, read_known_sites, write_known_sites
+
     settings = SiteSettings()
     path = settings.HOME / KNOWN_SITES
     known = read_known_sites(path)
@@ -124,6 +134,9 @@ def add(site: str = typer.Argument(..., help="The site's name, as its archives n
 @known_sites.command("remove")
 def remove(site: str = typer.Argument(..., help="The site's name.")) -> None:
     """Forget a pinned site."""
+    from civitas_kernel.settings import SiteSettings
+    from civitas_kernel.signers import KNOWN_SITES, read_known_sites, write_known_sites
+
     path = SiteSettings().HOME / KNOWN_SITES
     known = read_known_sites(path)
     if site not in known:
@@ -135,6 +148,13 @@ def remove(site: str = typer.Argument(..., help="The site's name.")) -> None:
 @known_sites.command("list")
 def list_sites(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """The pinned sites and their keys."""
+    from rich.table import Table
+
+    from civitas_kernel.settings import SiteSettings
+    from civitas_kernel.signers import KNOWN_SITES, read_known_sites
+
+    from civitas.progress import render
+
     known = read_known_sites(SiteSettings().HOME / KNOWN_SITES)
     if as_json:
         typer.echo(json.dumps({site: key.hex() for site, key in sorted(known.items())}, indent=2))

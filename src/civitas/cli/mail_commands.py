@@ -22,7 +22,8 @@ def _interface(host: str):
     site, auth, settings = bootstrap(), AuthSettings(), MailInterfaceSettings()
     outbox = local_outbox(auth, host)  # no relay on one's own machine: the answers land in the outbox
     mailer = outbox.mailer if outbox else smtp_mailer(auth)
-    interface = MailInterface(site, settings, mailer, MailStore(create_engine(auth.store_url)), mail_from=auth.mail_from)
+    store = MailStore(create_engine(auth.store_url))
+    interface = MailInterface(site, settings, mailer, store, mail_from=auth.mail_from)
     return interface, settings, outbox
 
 

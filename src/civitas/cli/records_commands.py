@@ -34,7 +34,8 @@ def records_app(kind: str, what: str) -> typer.Typer:
         store = bootstrap().records
         last = etc or start
         if last not in ACTIONS or ACTIONS.index(last) < ACTIONS.index(start):
-            raise typer.BadParameter(f"--etc must be an action at or after {start}: {', '.join(ACTIONS[ACTIONS.index(start):])}")
+            later = ", ".join(ACTIONS[ACTIONS.index(start):])
+            raise typer.BadParameter(f"--etc must be an action at or after {start}: {later}")
         for action in ACTIONS[ACTIONS.index(start) : ACTIONS.index(last) + 1]:
             if action == "snap":
                 record = store.snap(kind)

@@ -6,12 +6,10 @@ import json
 import time
 
 import typer
-from rich.table import Table
 
-from civitas_sync import ROLES, Peer, SyncWorker, attach_peer, detach_peer, load_state, read_network
+from civitas_sync import ROLES  # the package loads the rest on first use
 
-from civitas.progress import render
-from civitas.site import bootstrap
+from civitas.cli.lazy import bootstrap
 
 app = typer.Typer(help="The site network: peers with pinned keys, pulled over HTTP.", no_args_is_help=True)
 
@@ -22,7 +20,8 @@ def _key(hex_key: str) -> bytes:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise typer.BadParameter("takes the peer's Ed25519 public key as 64 hex digits (what `civitas site` prints there)")
+        raise typer.BadParameter("takes the peer's Ed25519 public key as 64 hex digits (what `civitas site` prints "
+                                 "there)")
     return key
 
 
@@ -33,6 +32,12 @@ def _when(t: float | None) -> str:
 @app.command()
 def peers(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the peers this site names in CIVITAS_HOME/sync.toml."""
+    from rich.table import Table
+
+    from civitas_sync import read_network
+
+    from civitas.progress import render
+
     s = bootstrap()
     network = read_network(s.settings.HOME, s.settings.SITE)
     rows = [{"site": p.site, "role": p.role, "url": p.url, "key": p.public_key.hex(),
@@ -58,6 +63,8 @@ def attach(
 ) -> None:
     """Attach a peer and pin its key (also for `civitas audit`). A second super-site, or a super-site below
     this site, is refused."""
+    from civitas_sync import Peer, attach_peer, load_state, read_network
+
     s = bootstrap()
     home = s.settings.HOME
     network = read_network(home, s.settings.SITE)
@@ -70,6 +77,8 @@ def attach(
 @app.command()
 def detach(site: str = typer.Argument(..., help="The peer's site name.")) -> None:
     """Stop syncing with a peer. Its events already held stay, and so does its pinned key."""
+    from civitas_sync import detach_peer
+
     s = bootstrap()
     detach_peer(s.settings.HOME, s.settings.SITE, site)
     typer.echo(f"detached {site}; what was received from it stays in the log")
@@ -79,6 +88,8 @@ def detach(site: str = typer.Argument(..., help="The peer's site name.")) -> Non
 def pull() -> None:
     """Pull from every sub-site and source now, and compare heads with the other peers, whatever the retry
     schedule says."""
+    from civitas_sync import SyncWorker
+
     s = bootstrap()
     failed = 0
     for result in SyncWorker(s.log, s.settings.HOME).run_once(force=True):
@@ -86,7 +97,7 @@ def pull() -> None:
             failed += 1
             typer.echo(f"unreachable: {result}")
             continue
-        typer.echo(f"{result.peer}: heads compared" if result.witnessed else f"{result.peer}: {result.added} new events")
+        typer.echo(f"{result.peer}: " + ("heads compared" if result.witnessed else f"{result.added} new events"))
         for problem in [*result.errors, *(r for r in result.refused if "does not send this stream" not in r)]:
             typer.echo(f"  {problem}")
     raise typer.Exit(1 if failed else 0)
@@ -96,6 +107,12 @@ def pull() -> None:
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Per peer and stream: this site's position, the peer's head, the lag (of this site behind a peer it pulls
     from, of a peer that pulls from it behind this site), the last contact and errors."""
+    from rich.table import Table
+
+    from civitas_sync import load_state, read_network
+
+    from civitas.progress import render
+
     s = bootstrap()
     network, state = read_network(s.settings.HOME, s.settings.SITE), load_state(s.settings.HOME)
     rows, frozen = [], {f"{e['origin']}/{e['stream']}": (site, e["seq"]) for site, entry in state.peers.items()

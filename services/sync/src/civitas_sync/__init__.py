@@ -1,15 +1,39 @@
 """civitas sync: the site network. Peers with pinned keys, the core tree's rules, pull over HTTP."""
 
-from civitas_sync.config import attach_peer, detach_peer, pinned_keys, read_network
-from civitas_sync.domain.flows import PUBLIC, UPWARD, EventId
-from civitas_sync.domain.peers import ROLES, Network, Peer, TopologyError
-from civitas_sync.domain.retries import retry_delay
-from civitas_sync.http import sync_router
-from civitas_sync.settings import SyncOptions
-from civitas_sync.state import load_state
-from civitas_sync.worker import SyncWorker
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from civitas_sync.config import attach_peer, detach_peer, pinned_keys, read_network
+    from civitas_sync.domain.flows import PUBLIC, UPWARD, EventId
+    from civitas_sync.domain.peers import ROLES, Network, Peer, TopologyError
+    from civitas_sync.domain.retries import retry_delay
+    from civitas_sync.http import sync_router
+    from civitas_sync.settings import SyncOptions
+    from civitas_sync.state import load_state
+    from civitas_sync.worker import SyncWorker
+
+# Loaded on first use: `civitas sync --help` names the roles without importing the HTTP stack.
+_HOMES = {
+    "attach_peer": "config", "detach_peer": "config", "pinned_keys": "config", "read_network": "config",
+    "PUBLIC": "domain.flows", "UPWARD": "domain.flows", "EventId": "domain.flows",
+    "ROLES": "domain.peers", "Network": "domain.peers", "Peer": "domain.peers", "TopologyError": "domain.peers",
+    "retry_delay": "domain.retries", "sync_router": "http", "SyncOptions": "settings", "load_state": "state",
+    "SyncWorker": "worker",
+}
 
 __all__ = [
     "PUBLIC", "ROLES", "UPWARD", "EventId", "Network", "Peer", "SyncOptions", "SyncWorker", "TopologyError",
     "attach_peer", "detach_peer", "load_state", "pinned_keys", "read_network", "retry_delay", "sync_router",
 ]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'civitas_sync' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"civitas_sync.{home}"), name)
+    globals()[name] = value
+    return value

@@ -94,6 +94,9 @@ def test_the_proposal_pages_show_the_diff_tally_graph_and_my_chain(town, tmp_pat
     mine = c["bob"].get("/changes/delegations").text
     assert 'in <strong>*</strong>: <a href="/voters/carol@example.org">carol@example.org</a>' in mine
     assert 'href="/changes"' in c["dave"].get("/").text  # in the navigation
+    assert '<a id="discussion" href="/drafts/discuss?subject=change:1">' in html  # its discussion, in drafts
+    discussion = c["carol"].get("/drafts/discuss?subject=change:1")
+    assert discussion.status_code == 200 and "Discussion of change:1" in discussion.text
 
 
 def test_a_form_the_deployer_refuses_is_an_html_error_page_and_writes_nothing(town, tmp_path):

@@ -116,3 +116,27 @@ def test_a_proposal_in_a_group_commit_is_named_in_git_only_once_written(tmp_path
         assert reply.data["proposal"] == "1" and site.live_repo.kept("1", 1) is None  # not written yet
     site.change.catch_up()
     assert site.live_repo.kept("1", 1) == reply.data["result_commit"] and site.log.head("change").seq == 1
+
+
+def test_a_revision_in_the_voter_shell_tells_the_voters_it_voided_by_mail(home, tmp_path, later, capsys, monkeypatch):
+    import io
+
+    from civitas_gateway.outbox import MaildirMailer
+
+    lines = "".join(f"{v} register set {' '.join(RESIDENCE)}\n" for v in (ALICE, BOB))
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    assert main(["voter"]) == ExitStatus.SUCCESS
+    for voter in (ALICE, BOB):
+        run(capsys, "registrar", "trust", voter)
+    run(capsys, "list")
+    live = home / "live.git"
+    run(capsys, "change", "list")  # makes the live repository
+    first = patch_of(live, tmp_path / "one", "pages/about.md", "About us\n")
+    assert run(capsys, "voter", ALICE, "change", "propose", "--patch", first, "--title", "About")[0] == ExitStatus.SUCCESS
+    later.hours(48)
+    assert run(capsys, "voter", BOB, "change", "vote", "1", "no")[0] == ExitStatus.SUCCESS
+    second = patch_of(live, tmp_path / "two", "pages/about.md", "About all of us\n")
+    status, out, err = run(capsys, "voter", ALICE, "change", "revise", "1", "--patch", second)
+    assert status == ExitStatus.SUCCESS, err
+    told = [m for _, m in MaildirMailer(home / "outbox").messages() if str(m["To"]) == BOB]
+    assert [m["Subject"] for m in told] == ["Your vote on proposal 1 is void: it was revised"]

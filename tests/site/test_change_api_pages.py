@@ -164,3 +164,37 @@ def test_a_branch_at_a_git_url_is_proposed_and_a_revision_from_the_shell_mails_t
     revised = c["alice"].post("/api/shell", json={"line": line})
     assert revised.status_code == 200 and revised.json()["data"]["voided"] == ["bob@example.org"]
     assert inbox.last_to("bob@example.org")["Subject"] == "Your vote on proposal 1 is void: it was revised"
+
+
+def test_a_revision_by_mail_tells_the_voters_it_voided_by_mail(town, tmp_path, inbox, git_daemon):
+    import asyncio
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from civitas_gateway.mail_interface import MailInterfaceSettings, mail_interface_of
+
+    site, clock, c = town
+    url, served = git_daemon
+    with site.lock:
+        site.change.fetch_limits = FetchLimits(internal_hosts=True)
+    publish_branch(site.live_repo.path, tmp_path, served, "about", {"pages/about.md": "About us\n"})
+    c["alice"].post("/api/changes", json={"title": "About", "url": f"{url}/voter.git", "branch": "about"}).raise_for_status()
+    clock.hours(48)
+    c["carol"].put("/api/changes/1/vote", json={"choice": "no"}).raise_for_status()
+    publish_branch(site.live_repo.path, tmp_path, served, "about2", {"pages/about.md": "About all of us\n"})
+    interface = mail_interface_of(site, MailInterfaceSettings(HOME=tmp_path / "mail", SITE="localhost"),
+                                  c["alice"].app.state.civitas_auth.sign_in)
+
+    def mail(to: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "alice@example.org", to, "revise"
+        message["Message-ID"] = make_msgid(domain="example.org")
+        message.set_content(body)
+        asyncio.run(interface.handle(message.as_bytes(), to))
+
+    mail("change@localhost", f"revise 1 --url {url}/voter.git --ref about2\n")
+    challenge = inbox.last_to("alice@example.org")
+    mail(str(challenge["Reply-To"]), "yes\n")  # the revision runs once Alice answers
+    told = inbox.last_to("carol@example.org")
+    assert told["Subject"] == "Your vote on proposal 1 is void: it was revised"
+    assert "revision 2" in told.get_content()

@@ -10,8 +10,9 @@ import typer
 from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import ConcurrencyError
 
-from civitas.exit_status import ExitStatus
 from civitas.cli.lazy import bootstrap
+from civitas.cli.void_notices import tell_voided
+from civitas.exit_status import ExitStatus
 
 registrar = typer.Typer(help="The registrar: the site itself, root of the trust network.", no_args_is_help=True)
 
@@ -66,7 +67,10 @@ def voter(
         def run_line(line: str):
             return run_command(site, split_line(line))
     if words:
-        typer.echo(run_line(shlex.join(words)).text)
+        reply = run_line(shlex.join(words))
+        if not url:
+            tell_voided(reply)
+        typer.echo(reply.text)
         return ExitStatus.SUCCESS
     lines = ((n, line.strip()) for n, line in enumerate(sys.stdin, start=1))
     lines = ((n, line) for n, line in lines if line and not line.startswith("#"))
@@ -77,6 +81,7 @@ def voter(
     else:
         for chunk in _chunks(lines, CHUNK):
             for number, outcome in run_chunk(site, chunk):
+                tell_voided(outcome)
                 failures += _report(number, outcome)
     return ExitStatus.ERROR if failures else ExitStatus.SUCCESS
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from fastapi import Request
 from sqlalchemy import Column, MetaData, String, Table, insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from civitas_kernel.commands import Reply
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.state import auth_state
+from civitas_gateway.mail import MailError
 
 log = logging.getLogger("civitas.gateway.changes")
 MAX_TOLD = 1000  # mails for one revision at most; the proposal's page tells the rest
@@ -43,40 +47,61 @@ def _claim(engine, proposal: str, content_hash: str, voter: str) -> bool:
         return False  # told already, by this gateway before or by another
 
 
-def voided_message(sign_in, voter: str, reply: Reply) -> EmailMessage:
+@dataclass(frozen=True)
+class Teller:
+    """How notices of void votes go out: the gateway's store (to mail each voter once), its sender, its address."""
+
+    engine: Engine
+    send: Callable[[EmailMessage], None]  # raises Problem or MailError when the mail cannot go
+    mail_from: str
+    site: str
+
+    @classmethod
+    def of_sign_in(cls, sign_in) -> Teller:
+        return cls(sign_in.store.engine, sign_in.send, sign_in.settings.mail_from, sign_in.settings.SITE)
+
+
+def voided_message(teller: Teller, voter: str, reply: Reply) -> EmailMessage:
     data = reply.data
     proposal, number = data["proposal"], data["revision"]
     message = EmailMessage()
     message["Subject"] = f"Your vote on proposal {proposal} is void: it was revised"
-    message["From"] = sign_in.settings.mail_from
+    message["From"] = teller.mail_from
     message["To"] = voter
     message["Date"] = formatdate()
-    message["Message-ID"] = make_msgid(domain=sign_in.settings.mail_from.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=teller.mail_from.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message.set_content(
         f"Proposal {proposal}, \"{data['title']}\", was revised to revision {number}: its content is now\n"
         f"{data['content_hash']}. Your vote was on the earlier content, so it no longer counts.\n\n"
-        f"Look at the change again on {sign_in.settings.SITE} (the page /changes/{proposal}) and vote on it,\n"
+        f"Look at the change again on {teller.site} (the page /changes/{proposal}) and vote on it,\n"
         "or write `change vote ID yes|no|abstain` in the voter shell.\n")
     return message
 
 
-def _send_all(sign_in, reply: Reply) -> int:
+def _send_all(teller: Teller, reply: Reply) -> int:
     sent, data = 0, reply.data
-    metadata.create_all(sign_in.store.engine)  # revisions are rare: look for the table each time rather than cache it
+    metadata.create_all(teller.engine)  # revisions are rare: look for the table each time rather than cache it
     for voter in data.get("voided", [])[:MAX_TOLD]:
-        if not _claim(sign_in.store.engine, data["proposal"], data["content_hash"], voter):
+        if not _claim(teller.engine, data["proposal"], data["content_hash"], voter):
             continue
         try:
-            sign_in.send(voided_message(sign_in, voter, reply))
+            teller.send(voided_message(teller, voter, reply))
             sent += 1
-        except Problem:  # the relay is down or the hourly cap is reached: the page still says so
+        except (Problem, MailError):  # the relay is down or the hourly cap is reached: the page still says so
             log.warning("the notice of a void vote to %s was not sent", voter)
     return sent
 
 
-async def tell_voided(request: Request, reply: Reply) -> int:
+async def tell_voided_by(teller: Teller, reply: Reply) -> int:
     """Mail each voter whose direct vote the revision in `reply` voided; how many were mailed."""
     if not (reply.data or {}).get("voided"):
         return 0
-    return await asyncio.to_thread(_send_all, auth_state(request).sign_in, reply)
+    return await asyncio.to_thread(_send_all, teller, reply)
+
+
+async def tell_voided(request: Request, reply: Reply) -> int:
+    """tell_voided_by, through the sign-in's mailer (within the site's hourly cap)."""
+    if not (reply.data or {}).get("voided"):
+        return 0
+    return await tell_voided_by(Teller.of_sign_in(auth_state(request).sign_in), reply)

@@ -25,6 +25,7 @@ from importlib.metadata import version
 from civitas_kernel.commands import CommandError
 from civitas_kernel.voter_command import VoterCommand, split_line
 
+from civitas_gateway.change_mail import Teller, tell_voided_by
 from civitas_gateway.mail import Mailer, MailError
 from civitas_gateway.mail_interface import replies
 from civitas_gateway.mail_interface.reading import Incoming, Unreadable, command_lines, read, spam_verdict, text_of
@@ -165,9 +166,13 @@ class MailInterface:
 
     async def _run(self, sender: str, service: str, words: list[str], key: str | None) -> str:
         try:
-            return (await self.site.submit(VoterCommand(sender, service, tuple(words), key))).text
+            reply = await self.site.submit(VoterCommand(sender, service, tuple(words), key))
         except CommandError as e:
             return f"error: {e}"
+        if service == "change":  # a revision by mail voids votes as one from the pages does: tell those voters
+            await tell_voided_by(Teller(self.store.engine, self.mailer.send, self.mail_from, self.site.settings.SITE),
+                                 reply)
+        return reply.text
 
     # -- the meta-service ----------------------------------------------------------------------------
 

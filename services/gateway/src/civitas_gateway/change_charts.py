@@ -9,6 +9,7 @@ from collections import defaultdict
 from html import escape
 
 ROW, LABEL, WIDTH = 34, 150, 720
+VERDICT = 300  # room right of the bars for "yes N · no N · abstain N: not approved"
 NODE_GAP, LAYER_GAP, RADIUS = 130, 80, 9
 CHOICES = ("yes", "no", "abstain")
 
@@ -17,7 +18,7 @@ def tally_chart(tally: dict[str, dict], electorate: int) -> str:
     """One bar per module: yes, no and abstain side by side as parts of the electorate, and the module's verdict."""
     if not tally:
         return '<p class="empty">No module is touched.</p>'
-    scale = (WIDTH - LABEL - 170) / max(electorate, max(sum(t[c] for c in CHOICES) for t in tally.values()), 1)
+    scale = (WIDTH - LABEL - VERDICT) / max(electorate, max(sum(t[c] for c in CHOICES) for t in tally.values()), 1)
     rows = []
     for i, (module, t) in enumerate(tally.items()):
         y, x = 6 + i * ROW, LABEL

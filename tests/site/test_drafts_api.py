@@ -68,6 +68,25 @@ def test_voters_draft_through_the_api_and_query_only_what_they_may_see(voters, e
                                headers=who["mallory"]), 404)  # a private group is not there for a stranger
 
 
+def test_a_paragraph_that_looks_like_an_option_is_text(voters):
+    client, who = voters
+    gid = client.post("/api/drafts/groups", json={"name": "Dashes"}, headers=who["alice"]).json()["data"]["id"]
+    other = client.post("/api/drafts/groups", json={"name": "Elsewhere"}, headers=who["alice"]).json()["data"]["id"]
+    texts = ["--", "-- a signature", "--group", other]  # never read as the end of options or as --group OTHER
+    posted = client.post(f"/api/drafts/groups/{gid}/posts", json={"paragraphs": texts}, headers=who["alice"])
+    assert posted.status_code == 201, posted.text
+    pid = posted.json()["data"]["post"]
+    replied = client.post(f"/api/drafts/posts/{pid}/replies", json={"paragraphs": texts}, headers=who["alice"])
+    assert replied.status_code == 201, replied.text
+    amended = client.post(f"/api/drafts/posts/{pid}/amendments", json={"paragraphs": [*texts, "more"]},
+                          headers=who["alice"])
+    assert amended.status_code == 201, amended.text
+    for post in (pid, replied.json()["data"]["post"]):
+        shown = client.get(f"/api/drafts/posts/{post}", headers=who["alice"]).json()
+        assert [e["text"] for e in shown["versions"][0]["entries"]][:4] == texts, shown
+        assert shown["group"] == gid
+
+
 @pytest.mark.parametrize(("sql", "status", "kind"), HOSTILE, ids=[h[2] + ":" + h[0][:30] for h in HOSTILE])
 def test_a_hostile_query_is_a_problem_document_and_the_site_goes_on(voters, expect_problem, sql, status, kind):
     client, who = voters

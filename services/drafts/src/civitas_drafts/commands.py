@@ -31,7 +31,8 @@ HELP = {
     "group add GROUP VOTER NICKNAME WEIGHT   group set-weight GROUP MEMBER WEIGHT   group remove GROUP MEMBER\n"
     "group nickname GROUP MEMBER NICKNAME   group set GROUP [--name NAME] [--others-weight N] [--default-score S]",
     "post": "post GROUP PARAGRAPH...: post into GROUP, one quoted argument per paragraph (counts as your +1 vote).",
-    "reply": "reply POST[#N] PARAGRAPH... [--group GROUP]: reply to a post, or to its paragraph N.",
+    "reply": "reply POST[#N] [--group GROUP] [--] PARAGRAPH...: reply to a post, or to its paragraph N (`--` before "
+             "a paragraph that begins with --).",
     "amend": "amend POST PARAGRAPH...: its whole new text; your own post changes in place, another's gets an "
     "alternative.",
     "vote": "vote up|down|clear POST[#N] [--group GROUP]: make your vote +1, -1 or 0 (in the post's group unless "
@@ -51,6 +52,9 @@ def _now_us() -> int:
 def _options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[str], dict[str, str | bool]]:
     positional, options, it = [], {}, iter(args)
     for arg in it:
+        if arg == "--":  # the end of the options: what follows is text, even a paragraph that begins with --
+            positional.extend(it)
+            break
         if arg in flags:
             options[arg] = True
         elif arg in valued:
@@ -63,6 +67,11 @@ def _options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[s
         else:
             positional.append(arg)
     return positional, options
+
+
+def _text_after(args: list[str]) -> list[str]:
+    """TARGET [--] PARAGRAPH...: the `--` that may end the options (none here) is not a paragraph."""
+    return args[:1] + args[2:] if args[1:2] == ["--"] else args
 
 
 class DraftCommands:
@@ -202,6 +211,7 @@ class DraftCommands:
                                 "split it into several posts")
 
     def _post(self, voter: str, args: list[str], key: str | None) -> Reply:
+        args = _text_after(args)
         if len(args) < 2:
             raise CommandError("write `post GROUP PARAGRAPH...`, each paragraph in quotes")
         self._check_size(args[1:])
@@ -221,6 +231,7 @@ class DraftCommands:
         return self._posted(pid, "replied")
 
     def _amend(self, voter: str, args: list[str], key: str | None) -> Reply:
+        args = _text_after(args)
         if len(args) < 2:
             raise CommandError("write `amend POST PARAGRAPH...` with the whole new text")
         self._check_size(args[1:])

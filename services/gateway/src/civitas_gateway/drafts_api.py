@@ -198,20 +198,21 @@ async def remove_member(group: str, member: str, me: CurrentVoter, site: SiteDep
 @router.post("/drafts/groups/{group}/posts", status_code=201)
 async def new_post(group: str, body: NewPost, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Post into a group (it counts as your +1 vote there)."""
-    return await drafts(site, me, key, "post", group, *body.paragraphs)
+    return await drafts(site, me, key, "post", group, "--", *body.paragraphs)
 
 
 @router.post("/drafts/posts/{post}/replies", status_code=201)
 async def reply(post: str, body: NewReply, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Reply to a post, or to one of its paragraphs."""
     target = f"{post}#{body.paragraph}" if body.paragraph else post
-    return await drafts(site, me, key, "reply", target, *body.paragraphs, *_opt("--group", body.group))
+    return await drafts(site, me, key, "reply", target, *_opt("--group", body.group), "--",
+                        *body.paragraphs)
 
 
 @router.post("/drafts/posts/{post}/amendments", status_code=201)
 async def amend(post: str, body: NewPost, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """A post's whole new text: yours changes in place; another's becomes an alternative its group's votes choose."""
-    return await drafts(site, me, key, "amend", post, *body.paragraphs)
+    return await drafts(site, me, key, "amend", post, "--", *body.paragraphs)
 
 
 @router.put("/drafts/posts/{post}/vote")

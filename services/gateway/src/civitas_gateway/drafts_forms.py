@@ -185,7 +185,8 @@ async def vote(request: Request, post: str, vote: Short, csrf: FormToken = "", k
 
 
 def _text(text: str) -> list[str]:
+    """The paragraphs as the command's last words, after `--`: a paragraph is never read as an option."""
     found = paragraphs(text)
     if not found:
         raise CommandError("write the text: at least one paragraph (blank lines part paragraphs)")
-    return found
+    return ["--", *found]

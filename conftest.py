@@ -5,6 +5,7 @@ pytest_plugins = [
     "civitas_kernel.testing.brokers",
     "civitas_kernel.testing.mail",
     "civitas_kernel.testing.serving",
+    "civitas_kernel.testing.git",
     "civitas_gateway.testing",
     "civitas.testing",
 ]

@@ -76,34 +76,6 @@ def town(smtp, inbox, sign_in, tmp_path):
         yield site, clock, clients
 
 
-@pytest.fixture
-def git_daemon(tmp_path):
-    """(the git:// URL of a folder of bare repositories served by `git daemon` on loopback, that folder)."""
-    import socket
-    import time
-
-    from civitas_kernel.testing.ports import free_port
-
-    base, port = tmp_path / "served", free_port()
-    base.mkdir()
-    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
-                               f"--port={port}", "--listen=127.0.0.1", str(base)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert daemon.poll() is None and time.monotonic() < deadline, "git daemon did not start"
-                time.sleep(0.05)
-        yield f"git://127.0.0.1:{port}", base
-    finally:
-        daemon.terminate()
-        daemon.wait(10)
-
-
 def publish_branch(live, tmp_path, served, branch: str, files: dict[str, str]) -> None:
     """A voter's branch on the live HEAD, pushed to their repository in `served` (voter.git)."""
     clone = tmp_path / f"clone-{branch}"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from civitas_deployer.fetch import FetchLimits
 
-from .change_town import HTML, git_daemon, make_patch, publish_branch, town  # noqa: F401 - fixtures
+from .change_town import HTML, make_patch, publish_branch, town  # noqa: F401 - fixtures
 
 
 def test_a_change_is_proposed_voted_delegated_and_shown_through_the_api(town, tmp_path):

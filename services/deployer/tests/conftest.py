@@ -3,11 +3,7 @@ logs that seal with the test's clock."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +12,6 @@ from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import create_engine
 from civitas_kernel.sql.postgres import PostgresEventLog
 from civitas_kernel.sql.sqlite import SQLiteEventLog
-from civitas_kernel.testing.ports import free_port
 from civitas_deployer.live_repo import LiveRepository
 
 from .git_repos import T0, Clone
@@ -57,24 +52,3 @@ def make_clocked_log(backend, make_database_url) -> Iterator[Callable[[Clock], E
         log.engine.dispose()
 
 
-@pytest.fixture
-def git_daemon(tmp_path) -> Iterator[tuple[str, Path]]:
-    """(the git:// URL of a folder of bare repositories served by `git daemon` on loopback, that folder)."""
-    base, port = tmp_path / "served", free_port()
-    base.mkdir()
-    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all",
-                               f"--port={port}", "--listen=127.0.0.1", str(base)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert daemon.poll() is None and time.monotonic() < deadline, "git daemon did not start"
-                time.sleep(0.05)
-        yield f"git://127.0.0.1:{port}", base
-    finally:
-        daemon.terminate()
-        daemon.wait(10)

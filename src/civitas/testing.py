@@ -31,6 +31,16 @@ def browser():
         chromium.close()
 
 
+def sign_in_in_browser(page, base: str, inbox, address: str) -> None:
+    """Sign `page` in as a voter does: ask for a code, read it from the mail, type it."""
+    page.goto(base + "/signin")
+    page.fill("input[name=email]", address)
+    page.click("text=Send me a code")
+    page.fill("input[name=code]", inbox.code_for(address))
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(base + "/me*")
+
+
 @pytest.fixture
 def threaded_services(tmp_path, make_database_url) -> Iterator[Callable[..., dict[str, str]]]:
     """start(kafka, auth, services=SERVICES, **settings) -> {service: URL}: each service's app in a thread of this

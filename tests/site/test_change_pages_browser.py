@@ -13,18 +13,15 @@ import httpx
 from civitas_gateway.auth import AuthSettings
 from civitas_kernel.testing.serving import ServerThread
 
+from civitas.testing import sign_in_in_browser
+
 from .change_town import make_patch, open_at_once, voters_site
 from .conftest import OPERATOR_TOKEN
 
 
 def signed_in_page(browser, base: str, inbox, address: str):
-    page = browser.new_context().new_page()
-    page.goto(base + "/signin")
-    page.fill("input[name=email]", address)
-    page.click("text=Send me a code")
-    page.fill("input[name=code]", inbox.code_for(address))
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(base + "/me*")
+    page = browser.new_context().new_page()  # a context each: voters side by side never share a cookie
+    sign_in_in_browser(page, base, inbox, address)
     return page
 
 

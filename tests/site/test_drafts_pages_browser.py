@@ -7,14 +7,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .test_pages_browser import sign_in
+from civitas.testing import sign_in_in_browser
 
 
 @pytest.mark.slow
 def test_voters_draft_vote_a_paragraph_down_and_a_stranger_is_refused(served, browser, inbox, operator_headers):
     _, base = served
     alice, bob, mallory = (browser.new_context().new_page() for _ in range(3))
-    sign_in(alice, base, inbox, "alice@example.org")
+    sign_in_in_browser(alice, base, inbox, "alice@example.org")
     alice.click("nav a:has-text('Drafts')")
     alice.fill("#create-group input[name=name]", "Town hall")
     alice.fill("#create-group input[name=weight]", "3")
@@ -24,7 +24,7 @@ def test_voters_draft_vote_a_paragraph_down_and_a_stranger_is_refused(served, br
     group_url = alice.url.split("?")[0]
     assert "weight 3" in alice.text_content("#my-membership")
 
-    sign_in(bob, base, inbox, "bob@example.org")
+    sign_in_in_browser(bob, base, inbox, "bob@example.org")
     bob.goto(base + "/drafts")
     bob.click("#groups a:has-text('Town hall')")
     bob.click("#join button")
@@ -51,7 +51,7 @@ def test_voters_draft_vote_a_paragraph_down_and_a_stranger_is_refused(served, br
     bob.goto(group_url)
     assert "No posts shown yet" in bob.text_content("#posts")
 
-    sign_in(mallory, base, inbox, "mallory@example.org")
+    sign_in_in_browser(mallory, base, inbox, "mallory@example.org")
     mallory.goto(group_url)
     mallory.click("#join button")
     row = mallory.locator("#members tr[data-voter='alice@example.org']")

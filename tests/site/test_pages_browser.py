@@ -10,6 +10,8 @@ import pytest
 
 from civitas_gateway.auth import AuthSettings
 
+from civitas.testing import sign_in_in_browser
+
 from .conftest import OPERATOR_TOKEN
 
 
@@ -29,20 +31,11 @@ def site_url(request, smtp, tmp_path) -> str:
     return base
 
 
-def sign_in(page, base, inbox, address):
-    page.goto(base + "/signin")
-    page.fill("input[name=email]", address)
-    page.click("text=Send me a code")
-    page.fill("input[name=code]", inbox.code_for(address))
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(base + "/me*")
-
-
 def test_a_voter_signs_in_registers_votes_and_sees_the_count(site_url, browser, inbox, operator_headers, tmp_path):
     base = site_url
     httpx.post(base + "/api/polls", json={"name": "test-poll", "title": "Test poll"}, headers=operator_headers).raise_for_status()
     page = browser.new_page()
-    sign_in(page, base, inbox, "alice@example.org")
+    sign_in_in_browser(page, base, inbox, "alice@example.org")
     assert "signed in as alice@example.org" in page.text_content("[role=status]")
     page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")
     page.click("form[action='/me/residence'] button")
@@ -90,7 +83,7 @@ def test_no_page_breaks_its_content_security_policy(served, browser, inbox, oper
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)
-    sign_in(page, base, inbox, "alice@example.org")
+    sign_in_in_browser(page, base, inbox, "alice@example.org")
     page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")
     page.click("form[action='/me/residence'] button")
     page.goto(base + "/polls/test-poll")
@@ -142,7 +135,7 @@ def test_a_voter_ends_a_stolen_session_and_turns_two_step_sign_in_on_from_the_ac
     thief = httpx.post(base + "/api/auth/session", json={"challenge": stolen,
                                                          "code": inbox.code_for("alice@example.org")}).json()["token"]
     page = browser.new_page()
-    sign_in(page, base, inbox, "alice@example.org")
+    sign_in_in_browser(page, base, inbox, "alice@example.org")
     page.goto(base + "/account")
     assert page.locator("#sessions tr").count() == 3  # a heading and two sessions
     page.click("form[action='/account/sessions/end'] button:has-text('End every other session')")

@@ -7,6 +7,7 @@ import httpx
 
 from civitas.cli import main
 from civitas.exit_status import ExitStatus
+from civitas.testing import sign_in_in_browser
 
 
 def test_a_voter_sees_who_votes_for_them_and_audits_the_count_they_download(served, browser, inbox, operator_headers,
@@ -14,12 +15,7 @@ def test_a_voter_sees_who_votes_for_them_and_audits_the_count_they_download(serv
     site, base = served
     httpx.post(base + "/api/polls", json={"name": "test-poll", "title": "Test poll"}, headers=operator_headers).raise_for_status()
     page = browser.new_page(accept_downloads=True)
-    page.goto(base + "/signin")
-    page.fill("input[name=email]", "carol@example.org")
-    page.click("text=Send me a code")
-    page.fill("input[name=code]", inbox.code_for("carol@example.org"))
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(base + "/me*")
+    sign_in_in_browser(page, base, inbox, "carol@example.org")
     page.fill("form[action='/me/residence'] input[name=value]", "1 Main St, Town A1000")  # on the list, so cast
     page.click("form[action='/me/residence'] button")
     page.goto(base + "/polls/test-poll")

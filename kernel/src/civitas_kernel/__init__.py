@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from civitas_kernel.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from civitas_kernel.errors import ConcurrencyError, IntegrityError, LogError, SegmentError
@@ -31,10 +32,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'civitas_kernel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"civitas_kernel.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

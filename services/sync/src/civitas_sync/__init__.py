@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from civitas_kernel.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from civitas_sync.config import attach_peer, detach_peer, pinned_keys, read_network
@@ -30,10 +31,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'civitas_sync' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"civitas_sync.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

@@ -66,6 +66,7 @@ SOME_VALUES = [
     {"services": {"gateway": {"workers": 4}, "counter": {"persistence": {"size": "50Gi", "storageClass": "fast-ssd"}}},
      "otel": {"endpoint": "http://otel-collector:4318"}},
     {"services": {"drafts": {"enabled": True}}},
+    {"lockdown": True},
 ]
 
 

@@ -69,3 +69,68 @@ drafts: CIVITAS_LOG_URL
 - {name: OTEL_SERVICE_NAME, value: {{ printf "civitas-%s" $name | quote }}}
 {{- end }}
 {{- end -}}
+
+{{/* Refuse every change in the namespace (and to the namespace itself) but the deployer's and the cluster's own
+controllers' (they create the pods a Deployment asks for, and report their status). CONNECT is refused too: an exec
+into a pod would read the site key. */}}
+{{- define "civitas.lockdownPolicy" -}}
+{{- $policy := index . 0 -}}{{- $ns := index . 1 -}}{{- $deployer := index . 2 -}}
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: {{ $policy }}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    namespaceSelector:
+      matchLabels: {kubernetes.io/metadata.name: {{ $ns }}}
+    resourceRules:
+      - apiGroups: ["*"]
+        apiVersions: ["*"]
+        resources: ["*", "*/*"]
+        operations: [CREATE, UPDATE, DELETE, CONNECT]
+  matchConditions:
+    - name: not-the-clusters-own-controllers
+      expression: >-
+        !(request.userInfo.username.startsWith('system:serviceaccount:kube-system:')
+        || request.userInfo.username.startsWith('system:node:')
+        || request.userInfo.username in ['system:kube-controller-manager', 'system:kube-scheduler', 'system:apiserver'])
+    - name: not-helms-own-record-of-the-release  # helm install writes it last; it runs nothing, so it needs no guard
+      expression: "!(request.resource.resource == 'secrets' && request.name.startsWith('sh.helm.release.v1.'))"
+  validations:
+    - expression: "request.userInfo.username == '{{ $deployer }}'"
+      reason: Forbidden
+      messageExpression: >-
+        'the namespace {{ $ns }} is self-governed: only its deployer changes it, after the voters approve a
+        proposal; refused for ' + request.userInfo.username
+{{- end -}}
+
+{{/* The lock-out's guard, for the API server's static manifests: the policy and its binding may not be changed or deleted. */}}
+{{- define "civitas.lockdownGuard" -}}
+{{- $policy := index . 0 -}}{{- $release := index . 1 -}}{{- $ns := index . 2 -}}
+{{- $guard := printf "civitas-lockdown-guard.%s.%s.static.k8s.io" $release $ns -}}
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: {{ $guard }}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [admissionregistration.k8s.io]
+        apiVersions: ["*"]
+        resources: [validatingadmissionpolicies, validatingadmissionpolicybindings]
+        operations: [UPDATE, DELETE]
+  validations:
+    - expression: "!(oldObject.metadata.name == '{{ $policy }}')"
+      reason: Forbidden
+      message: "the lock-out of {{ $ns }} is not changed through the API: only a constitutional change reaches it"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: {{ $guard }}
+spec:
+  policyName: {{ $guard }}
+  validationActions: [Deny]
+{{- end -}}

@@ -14,6 +14,7 @@ from civitas_kernel.private_files import keep_files_private
 from civitas.cli import (
     audit_command,
     change_commands,
+    lockdown_command,
     log_commands,
     mail_commands,
     poll_commands,
@@ -49,6 +50,7 @@ app.add_typer(poll_commands.app, name="poll")
 app.add_typer(mail_commands.app, name="mail")
 app.add_typer(change_commands.app, name="change")
 app.command()(audit_command.audit)
+app.command()(lockdown_command.lockdown)
 app.add_typer(audit_command.known_sites, name="known-sites")
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from civitas.cli.lazy import bootstrap
+from civitas.cli.locked import refuse_when_locked
 
 app = typer.Typer(help="Export, verify and import the hash-chained event log.", no_args_is_help=True)
 
@@ -106,6 +107,7 @@ def import_(
     key: str = public_key_option,
 ) -> None:
     """Add a segment's events to this site's log: all of it if it verifies, else nothing."""
+    refuse_when_locked("importing events by hand")
     from civitas_kernel.segment import import_segment
 
     from civitas.progress import progress_bar

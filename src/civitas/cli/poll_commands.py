@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import typer
 
 from civitas.cli.lazy import bootstrap
+from civitas.cli.locked import refuse_when_locked
 
 app = typer.Typer(help="Create, configure and list polls (operator).", no_args_is_help=True)
 
@@ -42,6 +43,7 @@ def create(
     closes: str = closes_option,
 ) -> None:
     """Create a poll."""
+    refuse_when_locked("creating a poll from the command line")
     reply = bootstrap().polls.create(
         name, title=title or name, kind=kind, district=district or "", min_trust=min_trust or 0,
         opens_at_us=_time_us(opens), closes_at_us=_time_us(closes),
@@ -59,6 +61,7 @@ def configure(
     closes: str = closes_option,
 ) -> None:
     """Change a poll's configuration; options not given stay as they are."""
+    refuse_when_locked("configuring a poll from the command line")
     changes = {"title": title, "district": district, "min_trust": min_trust,
                "opens_at_us": _time_us(opens) if opens else None, "closes_at_us": _time_us(closes) if closes else None}
     typer.echo(bootstrap().polls.configure(name, **{k: v for k, v in changes.items() if v is not None}).text)

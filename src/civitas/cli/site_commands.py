@@ -9,6 +9,13 @@ import typer
 from civitas.cli.lazy import bootstrap
 
 
+def _governed_by(home) -> str:
+    from civitas_kernel.lockdown import lockdown_of
+
+    locked = lockdown_of(home)
+    return f"its voters, since {locked.since} (civitas lockdown)" if locked else "its operator (not locked down)"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def site(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text.")) -> None:
@@ -20,6 +27,7 @@ def register(app: typer.Typer) -> None:
             "log": s.settings.log_url,
             "public_key": s.key.public_key.hex(),
             "live_repository": str(s.settings.live_repo_path),
+            "governed_by": _governed_by(s.settings.HOME),
         }
         if as_json:
             typer.echo(json.dumps(info, indent=2))

@@ -10,6 +10,7 @@ import typer
 from civitas_sync import ROLES  # the package loads the rest on first use
 
 from civitas.cli.lazy import bootstrap
+from civitas.cli.locked import refuse_when_locked
 
 app = typer.Typer(help="The site network: peers with pinned keys, pulled over HTTP.", no_args_is_help=True)
 
@@ -65,6 +66,8 @@ def attach(
     this site, is refused."""
     from civitas_sync import Peer, attach_peer, load_state, read_network
 
+    refuse_when_locked("attaching a peer by hand")
+
     s = bootstrap()
     home = s.settings.HOME
     network = read_network(home, s.settings.SITE)
@@ -78,6 +81,8 @@ def attach(
 def detach(site: str = typer.Argument(..., help="The peer's site name.")) -> None:
     """Stop syncing with a peer. Its events already held stay, and so does its pinned key."""
     from civitas_sync import detach_peer
+
+    refuse_when_locked("detaching a peer by hand")
 
     s = bootstrap()
     detach_peer(s.settings.HOME, s.settings.SITE, site)

@@ -11,6 +11,7 @@ from civitas_kernel.commands import CommandError
 from civitas_kernel.errors import ConcurrencyError
 
 from civitas.cli.lazy import bootstrap
+from civitas.cli.locked import refuse_when_locked
 from civitas.cli.void_notices import tell_voided
 from civitas.exit_status import ExitStatus
 
@@ -23,12 +24,14 @@ def registrar_trust(
     edges: int = typer.Option(1, min=1, max=1000, help="How many primary edges the registrar extends."),
 ) -> None:
     """Extend primary trust to a voter (several edges allowed)."""
+    refuse_when_locked("the registrar's trust")
     typer.echo(bootstrap().registry.registrar_trust(voter, edges).text)
 
 
 @registrar.command("untrust")
 def registrar_untrust(voter: str = typer.Argument(..., help="The voter's email address.")) -> None:
     """Withdraw the registrar's primary trust from a voter."""
+    refuse_when_locked("the registrar's trust")
     typer.echo(bootstrap().registry.registrar_untrust(voter).text)
 
 
@@ -62,6 +65,8 @@ def voter(
         from civitas_kernel.voter_command import split_line
 
         from civitas.shell import run_command
+
+        refuse_when_locked("the local voter shell, which acts as any voter without signing in,")
 
         site = bootstrap()
         def run_line(line: str):

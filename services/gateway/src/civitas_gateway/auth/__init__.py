@@ -88,6 +88,7 @@ def install_auth(
         code_address_limit=RateLimiter(settings.RATE_CODE_ADDRESS),
         code_email_limit=RateLimiter(settings.RATE_CODE_EMAIL),
         session_address_limit=RateLimiter(settings.RATE_SESSION_ADDRESS),
+        home=settings.HOME,
     )
     install_problem_handlers(app)
     app.add_middleware(AddressRateLimit, limiter=RateLimiter(settings.RATE_ADDRESS))

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from civitas_kernel.commands import ForbiddenError
+from civitas_kernel.lockdown import lockdown_of
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.addresses import normalise_email
@@ -78,6 +79,9 @@ async def require_operator(request: Request, credentials: OperatorCredentials) -
         raise unauthenticated("this needs the site operator's token as `Authorization: Bearer TOKEN`")
     state = auth_state(request)
     if same(credentials.credentials, state.operator_token):
+        locked = lockdown_of(state.home) if state.home is not None else None  # read each time: it may come any moment
+        if locked is not None:
+            raise Problem(403, locked.refusal("the operator's token"), kind="locked-down")
         return OPERATOR
     if state.sign_in.voter_of(credentials.credentials) is not None:
         raise Problem(403, "only the site's operator may do this", kind="operator-only")

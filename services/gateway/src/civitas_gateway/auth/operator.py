@@ -6,6 +6,8 @@ import os
 import stat
 from pathlib import Path
 
+from civitas_kernel.lockdown import lockdown_of
+
 from civitas_gateway.auth.settings import AuthSettings
 from civitas_gateway.auth.tokens import new_token
 
@@ -17,10 +19,15 @@ def operator_token_path(settings: AuthSettings) -> Path:
 
 
 def operator_token(settings: AuthSettings) -> str:
-    """The operator's bearer token: the configured one, else the stored one, else a new one stored 0600."""
+    """The operator's bearer token: the configured one, else the stored one, else a new one stored 0600.
+
+    A site that governs itself makes no new token: whatever is sent is refused anyway (require_operator).
+    """
     if settings.OPERATOR_TOKEN is not None:
         return settings.OPERATOR_TOKEN.get_secret_value()
     path = operator_token_path(settings)
+    if lockdown_of(settings.HOME) is not None and not path.exists():
+        return new_token()  # held nowhere, so nobody has it
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         _create(path, new_token())

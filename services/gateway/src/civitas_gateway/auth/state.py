@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import Request
 
@@ -22,6 +23,7 @@ class AuthState:
     code_address_limit: RateLimiter  # code requests, per client address
     code_email_limit: RateLimiter  # code requests, per email address and client address together
     session_address_limit: RateLimiter  # sign-in attempts, per client address
+    home: Path | None = None  # CIVITAS_HOME, where `civitas lockdown` leaves its mark
 
     def limit_code_request(self, client: str, email: str) -> None:
         """Spend the client's share of code requests, and its share for this email address (429 past either).

@@ -70,6 +70,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         with site.lock:
             site.registry.catch_up()
             site.polls.catch_up()
+        site.draft_reads.catch_up()
         return {"status": "ready", "site": site.settings.SITE}
 
     @app.get("/api/log/streams", tags=["site"])

@@ -22,6 +22,7 @@ from civitas_gateway.change_charts import delegation_graph, tally_chart
 from civitas_gateway.change_desk import Change, changes_of
 from civitas_gateway.change_diff import parse_diff
 from civitas_gateway.change_mail import tell_voided
+from civitas_gateway.discussions import propose_with_discussion
 from civitas_gateway.page_kit import FormKey, FormToken, back, page_voter, render, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +106,7 @@ async def propose(request: Request, title: str = Form("", max_length=200), url: 
                   key: FormKey = ""):
     voter = signed_in(request, csrf)
     change = Change.of(await _read_patch(patch), url or None, ref or None, None)
-    reply = await changes_of(request.app.state.site).propose(voter, title, change, key or None)
+    reply = await propose_with_discussion(request.app.state.site, voter, title, change, key or None)
     return back(f"/changes/{reply.data['proposal']}", message=reply.text.split("\n")[0])
 
 

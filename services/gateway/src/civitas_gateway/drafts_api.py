@@ -39,6 +39,8 @@ class NewGroup(BaseModel):
     default_score: Number = "0"
     nickname: Nickname | None = None
     weight: Number = "1"
+    subject: str | None = Field(None, min_length=1, max_length=200,
+                                description="what the group discusses, like change:12 (a page trusts only its owner's)")
 
 
 class Joining(BaseModel):
@@ -145,7 +147,7 @@ async def create_group(body: NewGroup, me: CurrentVoter, site: SiteDep, key: Ide
     """Found a group: you are its first member, at your weight."""
     return await drafts(site, me, key, "group", "create", body.name, *(["--private"] if body.private else []),
                         "--others-weight", body.others_weight, "--default-score", body.default_score,
-                        "--weight", body.weight, *_opt("--nickname", body.nickname))
+                        "--weight", body.weight, *_opt("--nickname", body.nickname), *_opt("--subject", body.subject))
 
 
 @router.post("/drafts/groups/{group}/join")
@@ -177,14 +179,12 @@ async def add_member(group: str, body: NewMember, me: CurrentVoter, site: SiteDe
 @router.patch("/drafts/groups/{group}/members/{member}")
 async def change_member(group: str, member: str, body: MemberChange, me: CurrentVoter, site: SiteDep,
                         key: IdempotencyKey = None) -> dict:
-    """Change a member's weight or nickname: only a member whose current weight is below yours (both: two versions,
-    the weight first)."""
-    reply: dict = {}
-    if body.weight is not None:
-        reply = await drafts(site, me, key, "group", "set-weight", group, member, body.weight)
-    if body.nickname is not None:
-        reply = await drafts(site, me, key and key + ":nickname", "group", "nickname", group, member, body.nickname)
-    return reply or await drafts(site, me, None, "group", "members", group)
+    """Change a member's weight, nickname or both, in one version: only a member whose current weight is below
+    yours, and never to above your own."""
+    if body.weight is None and body.nickname is None:
+        return await drafts(site, me, None, "group", "members", group)
+    return await drafts(site, me, key, "group", "change", group, member, *_opt("--weight", body.weight),
+                        *_opt("--nickname", body.nickname))
 
 
 @router.delete("/drafts/groups/{group}/members/{member}")

@@ -16,6 +16,7 @@ import logging
 import re
 
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.service.problems import Problem
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.change_desk import Change, changes_of
@@ -61,12 +62,12 @@ def open_command(owner: str, subject: str, key: str | None) -> VoterCommand:
 
 async def open_discussion(site, owner: str, subject: str, key: str | None = None) -> dict | None:
     """Make the subject's discussion as its owner, unless it exists; the group, or None if it could not be made."""
-    found = await asyncio.to_thread(discussion_of, site.draft_reads, owner, subject, owner)
-    if found is not None:
-        return found
     try:
+        found = await asyncio.to_thread(discussion_of, site.draft_reads, owner, subject, owner)
+        if found is not None:
+            return found
         reply = await site.submit(open_command(owner, subject, key))
-    except CommandError as error:
+    except (CommandError, Problem) as error:  # refused, or the drafts service down or not deployed
         logger.warning("the discussion of %s could not be opened: %s", subject, error)
         return None
     return reply.data if isinstance(reply.data, dict) else None

@@ -65,8 +65,20 @@ class GroupChange(BaseModel):
     default_score: Number | None = None
 
 
+class Anchor(BaseModel):
+    """The place in a change proposal's diff a post answers."""
+
+    file: str = Field(min_length=1, max_length=1000, description="the file's path in the diff")
+    hunk: str = Field("", max_length=500, description="the hunk's header, like `@@ -3,7 +3,8 @@`; empty: the file")
+    revision: str = Field(min_length=1, max_length=128, description="the content hash of the revision answered")
+
+
 class NewPost(BaseModel):
     paragraphs: Paragraphs
+
+
+class NewGroupPost(NewPost):
+    anchor: Anchor | None = Field(None, description="a reply to a hunk of a diff (in a proposal's discussion)")
 
 
 class NewReply(BaseModel):
@@ -196,9 +208,12 @@ async def remove_member(group: str, member: str, me: CurrentVoter, site: SiteDep
 
 
 @router.post("/drafts/groups/{group}/posts", status_code=201)
-async def new_post(group: str, body: NewPost, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    """Post into a group (it counts as your +1 vote there)."""
-    return await drafts(site, me, key, "post", group, "--", *body.paragraphs)
+async def new_post(group: str, body: NewGroupPost, me: CurrentVoter, site: SiteDep,
+                   key: IdempotencyKey = None) -> dict:
+    """Post into a group (it counts as your +1 vote there), with `anchor` in answer to a hunk of a diff."""
+    a = body.anchor
+    where = ["--file", a.file, "--hunk", a.hunk, "--revision", a.revision] if a else []
+    return await drafts(site, me, key, "post", group, *where, "--", *body.paragraphs)
 
 
 @router.post("/drafts/posts/{post}/replies", status_code=201)

@@ -90,7 +90,7 @@ def test_the_change_pages_work_the_same_in_front_of_the_deployer_service(browser
     auth = AuthSettings(HOME=tmp_path / "gateway", SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1],
                         SMTP_TIMEOUT=30, OPERATOR_TOKEN=OPERATOR_TOKEN)
     urls = threaded_services(noida_broker.settings(), auth,
-                             services=("registry", "polls", "counter", "deployer", "gateway"))
+                             services=("registry", "polls", "counter", "deployer", "drafts", "gateway"))
     base, operator = urls["gateway"], {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     deadline = time.monotonic() + 30
     while httpx.get(base + "/ready").status_code != 200:
@@ -132,6 +132,19 @@ def test_the_change_pages_work_the_same_in_front_of_the_deployer_service(browser
     carol.fill("#delegate input[name=delegates]", "bob@example.org")
     carol.click("#delegate button")
     assert carol.is_visible("#problem") and "nowhere" in carol.text_content("#detail")  # the deployer's refusal
+
+    # a reply to a hunk goes to the drafts service, into the discussion the gateway opened for alice's proposal
+    carol.goto(base + "/changes/1")
+    hunk = carol.locator("tr.hunk-discussion[data-file='pages/app.py']").first
+    hunk.locator("summary").click()
+    hunk.locator("textarea[name=text]").fill("Should it not return something?")
+    hunk.locator("button:has-text('Post the reply')").click()
+    carol.wait_for_url(base + "/changes/1?message=**")
+    reply = carol.locator("tr.hunk-discussion[data-file='pages/app.py'] .hunk-reply").first
+    assert "Should it not return something?" in reply.text_content()
+    streams = {s["stream"]: s["seq"] for s in httpx.get(base + "/api/log/streams").json()}
+    assert streams["draft"] == 2 and streams["change"] >= 3  # the discussion and the reply; the proposal's events
+    assert httpx.get(base + "/ready").json() | {"deployer": "ok", "drafts": "ok"} == httpx.get(base + "/ready").json()
 
 
 @pytest.mark.slow

@@ -77,7 +77,8 @@ def test_a_proposal_made_elsewhere_is_opened_only_by_its_proposer(town, tmp_path
         hi = make_patch(site.live_repo.path, tmp_path, {"pages/hi.py": "def hi():\n    pass\n"}, name="hi")
         site.change.propose("carol@example.org", hi, "Say hi")
     page = c["bob"].get("/changes/2", headers=HTML).text
-    fields = hunk_form(page)
+    assert "its proposer has not opened yet" in text(page) and "Reply to this hunk" not in page
+    fields = hunk_form(c["carol"].get("/changes/2", headers=HTML).text)  # the proposer's page offers it
     before = site.log.head("draft").seq
     refused = form(c["bob"], fields.pop("action"), **fields, text="Why hi?")
     assert refused.status_code == 404 and "carol@example.org has not opened the discussion" in text(refused.text)
@@ -116,6 +117,10 @@ def test_voters_reply_to_hunks_and_a_reply_on_an_earlier_revision_says_so(town, 
     assert "earlier revision" not in row
     reply = c["carol"].get("/api/drafts/posts/" + re.search(r'/drafts/posts/([0-9a-f]{64})', row)[1]).json()
     assert reply["anchor"] == {"file": "pages/app.py", "hunk": fields["hunk"], "revision": first_hash}
+    sql = ("SELECT g.subject, g.founder, p.author, p.anchor_file, p.anchor_hunk, p.anchor_revision FROM posts p "
+           "JOIN groups g ON g.id = p.group_id WHERE p.anchor_file IS NOT NULL")
+    rows = c["carol"].post("/api/query", json={"sql": sql}).json()["rows"]
+    assert rows == [["change:1", "alice@example.org", "bob@example.org", "pages/app.py", fields["hunk"], first_hash]]
 
     # bad input: a hunk this revision does not have, an empty reply, no session: refused, nothing written
     before = site.log.head("draft").seq

@@ -145,7 +145,6 @@ def test_voters_reply_to_hunks_and_a_reply_on_an_earlier_revision_says_so(town, 
 
     # a reply voted down by the discussion is counted, not drawn
     pid = reply["post"]
-    gid = reply["group"]
     assert c["alice"].put(f"/api/drafts/posts/{pid}/vote", json={"vote": "down"}).status_code == 200
     page = c["carol"].get("/changes/1", headers=HTML).text
     assert "Why not hello()?" not in page and "1 reply to its hunks hidden" in text(page)

@@ -119,8 +119,16 @@ def test_voters_reply_to_hunks_and_a_reply_on_an_earlier_revision_says_so(town, 
     assert reply["anchor"] == {"file": "pages/app.py", "hunk": fields["hunk"], "revision": first_hash}
     sql = ("SELECT g.subject, g.founder, p.author, p.anchor_file, p.anchor_hunk, p.anchor_revision FROM posts p "
            "JOIN groups g ON g.id = p.group_id WHERE p.anchor_file IS NOT NULL")
-    rows = c["carol"].post("/api/query", json={"sql": sql}).json()["rows"]
+    rows = c["carol"].post("/api/query", json={"sql": sql + " AND p.author = 'bob@example.org'"}).json()["rows"]
     assert rows == [["change:1", "alice@example.org", "bob@example.org", "pages/app.py", fields["hunk"], first_hash]]
+
+    # a reply to the file whole (no hunk) shows under the file
+    whole = form(c["carol"], action, **(fields | {"hunk": "", "target": "file-1", "key": "carol-file"}),
+                 text="Name it greetings.py?")
+    assert whole.status_code == 303 and whole.headers["location"].endswith("#file-1")
+    page = c["bob"].get("/changes/1", headers=HTML).text
+    assert "Name it greetings.py?" in page.split('id="file-1"')[1].split("<details")[0]
+    assert "Name it greetings.py?" not in page.split(f'id="{fields["target"]}"')[1].split("</tr>")[0]
 
     # bad input: a hunk this revision does not have, an empty reply, no session: refused, nothing written
     before = site.log.head("draft").seq

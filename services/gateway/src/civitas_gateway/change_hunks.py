@@ -1,5 +1,6 @@
-"""Replies to a change proposal's hunks: posts of the proposal's discussion group (discussions.py) that name a file, a
-hunk header and the content hash of the revision they were written on, shown under that hunk on the proposal's page.
+"""Replies to a change proposal's files and hunks: posts of the proposal's discussion group (discussions.py) that name a
+file, a hunk header (none: the file whole) and the content hash of the revision they were written on, shown under
+that hunk (or file) on the proposal's page.
 
 A reply written on an earlier revision stays under the hunk of the same file and header if the diff still has one,
 saying which revision it answered; one whose hunk is gone is listed after the diff with its file and header. Replies
@@ -9,6 +10,7 @@ the group's votes hide are counted, not drawn (the group's page shows them).
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -62,9 +64,14 @@ def _reply(post: dict, revision_shown: str) -> HunkReply:
                      anchor["revision"], anchor["revision"] != revision_shown)
 
 
+def drawn_places(diff: RenderedDiff) -> set[tuple[str, str]]:
+    """What a reply can answer on the page: each file whole (hunk "") and each of its hunks."""
+    return {(f.path, "") for f in diff.files} | {(f.path, h.header) for f in diff.files for h in f.hunks}
+
+
 def place_replies(posts: list[dict], diff: RenderedDiff, revision_shown: str) -> HunkReplies:
     """Sort the discussion's hunk replies under the hunks the page draws (pure: the posts as the drafts reads give)."""
-    drawn = {(f.path, h.header) for f in diff.files for h in f.hunks}
+    drawn = drawn_places(diff)
     placed = HunkReplies()
     for post in posts:
         if not post.get("anchor"):
@@ -96,7 +103,7 @@ def hunk_replies(site, voter: str | None, proposal: dict, diff: RenderedDiff) ->
 def _drawn_hunks(site, proposal: str) -> tuple[dict, set[tuple[str, str]]]:
     desk = changes_of(site)
     shown, diff = desk.show(None, proposal).data, desk.diff(proposal).data
-    return shown, {(f.path, h.header) for f in parse_diff(diff["diff"], diff["cut"]).files for h in f.hunks}
+    return shown, drawn_places(parse_diff(diff["diff"], diff["cut"]))
 
 
 @router.post("/changes/{proposal}/hunks/reply")
@@ -126,6 +133,6 @@ async def reply_to_hunk(request: Request, proposal: str, file: str = Form(..., m
                                                                  "--revision", revision, "--", *found), key or None))
     except CommandError as error:
         return refused(request, error, "post", page)
-    fragment = f"#{target}" if target.startswith("hunk-") and target[5:].replace("-", "").isdigit() else ""
-    message = f"replied to {file} {hunk}".strip() + f" ({reply.text.split(' ', 1)[-1]})"
+    fragment = f"#{target}" if re.fullmatch(r"(hunk-\d+-|file-)\d+", target) else ""
+    message = f"replied to {file} {hunk}".strip() + f" ({reply.text})"
     return RedirectResponse(f"{page}?message={quote(message)}{fragment}", status_code=303)

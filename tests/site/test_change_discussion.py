@@ -117,6 +117,8 @@ def test_voters_reply_to_hunks_and_a_reply_on_an_earlier_revision_says_so(town, 
     assert "earlier revision" not in row
     reply = c["carol"].get("/api/drafts/posts/" + re.search(r'/drafts/posts/([0-9a-f]{64})', row)[1]).json()
     assert reply["anchor"] == {"file": "pages/app.py", "hunk": fields["hunk"], "revision": first_hash}
+    post_page = text(c["carol"].get(f"/drafts/posts/{reply['post']}", headers=HTML).text)
+    assert f"In answer to pages/app.py {fields['hunk']} in revision {first_hash[:12]} of proposal 1" in post_page
     sql = ("SELECT g.subject, g.founder, p.author, p.anchor_file, p.anchor_hunk, p.anchor_revision FROM posts p "
            "JOIN groups g ON g.id = p.group_id WHERE p.anchor_file IS NOT NULL")
     rows = c["carol"].post("/api/query", json={"sql": sql + " AND p.author = 'bob@example.org'"}).json()["rows"]

@@ -217,6 +217,9 @@ def run_site(tmp_path: Path, postgres_url: str, broker, gateway_env: dict, inbox
         driver = Driver(cluster.urls["gateway"], inbox, gateway_env["CIVITAS_OPERATOR_TOKEN"])
         set_up_neighbourhood(driver)
         exercise_drafts(driver)
+        listed = {s["stream"]: s["seq"] for s in driver.http.get("/api/log/streams").json()}
+        assert listed["draft"] == heads(cluster.urls["drafts"])["draft"][0] > 0  # the drafts service is an owner
+        assert driver.http.get("/ready").json()["drafts"] == "ok"
         driver.compile("list")
         driver.compile("count")
         count = driver.http.get(f"/api/counts/{POLL}").json()

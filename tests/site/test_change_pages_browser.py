@@ -90,7 +90,7 @@ def test_the_change_pages_work_the_same_in_front_of_the_deployer_service(browser
     auth = AuthSettings(HOME=tmp_path / "gateway", SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1],
                         SMTP_TIMEOUT=30, OPERATOR_TOKEN=OPERATOR_TOKEN)
     urls = threaded_services(noida_broker.settings(), auth,
-                             services=("registry", "polls", "counter", "deployer", "gateway"))
+                             services=("registry", "polls", "counter", "deployer", "drafts", "gateway"))
     base, operator = urls["gateway"], {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     deadline = time.monotonic() + 30
     while httpx.get(base + "/ready").status_code != 200:
@@ -132,3 +132,58 @@ def test_the_change_pages_work_the_same_in_front_of_the_deployer_service(browser
     carol.fill("#delegate input[name=delegates]", "bob@example.org")
     carol.click("#delegate button")
     assert carol.is_visible("#problem") and "nowhere" in carol.text_content("#detail")  # the deployer's refusal
+
+    # a reply to a hunk goes to the drafts service, into the discussion the gateway opened for alice's proposal
+    carol.goto(base + "/changes/1")
+    hunk = carol.locator("tr.hunk-discussion[data-file='pages/app.py']").first
+    hunk.locator("summary").click()
+    hunk.locator("textarea[name=text]").fill("Should it not return something?")
+    hunk.locator("button:has-text('Post the reply')").click()
+    carol.wait_for_url(base + "/changes/1?message=**")
+    reply = carol.locator("tr.hunk-discussion[data-file='pages/app.py'] .hunk-reply").first
+    assert "Should it not return something?" in reply.text_content()
+    streams = {s["stream"]: s["seq"] for s in httpx.get(base + "/api/log/streams").json()}
+    assert streams["draft"] == 2 and streams["change"] >= 3  # the discussion and the reply; the proposal's events
+    assert httpx.get(base + "/ready").json() | {"deployer": "ok", "drafts": "ok"} == httpx.get(base + "/ready").json()
+
+
+@pytest.mark.slow
+def test_a_voter_replies_to_a_hunk_and_sees_it_marked_once_the_proposal_is_revised(browser, smtp, inbox, tmp_path):
+    site, clock, app = voters_site(smtp, tmp_path)
+    first = tmp_path / "first.patch"
+    first.write_bytes(make_patch(site.live_repo.path, tmp_path, {"pages/app.py": 'def hello():\n    return "hi"\n'}))
+    second = tmp_path / "second.patch"
+    second.write_bytes(make_patch(site.live_repo.path, tmp_path, {"pages/app.py": 'def hello():\n    return "hey"\n'},
+                                  name="second"))
+    with ServerThread().serving(app) as base:
+        alice = signed_in_page(browser, base, inbox, "alice@example.org")
+        alice.goto(base + "/changes/new")
+        alice.fill("#propose input[name=title]", "Say hello")
+        alice.set_input_files("#propose input[name=patch]", str(first))
+        alice.click("#propose button")
+        alice.wait_for_url(base + "/changes/1*")
+
+        bob = signed_in_page(browser, base, inbox, "bob@example.org")
+        bob.goto(base + "/changes/1")
+        hunk = bob.locator("tr.hunk-discussion[data-file='pages/app.py']").first
+        assert hunk.locator(".hunk-reply").count() == 0
+        hunk.locator("summary:has-text('Reply to this hunk')").click()
+        hunk.locator("textarea[name=text]").fill("Why not a docstring?\n\nAnd a test.")
+        hunk.locator("button:has-text('Post the reply')").click()
+        bob.wait_for_url(base + "/changes/1?message=**")
+        assert "replied to pages/app.py @@" in bob.text_content(".flash")
+        reply = bob.locator("tr.hunk-discussion[data-file='pages/app.py'] .hunk-reply").first
+        assert reply.locator("p").nth(1).text_content() == "Why not a docstring?"
+        assert reply.locator("p").nth(2).text_content() == "And a test."
+        assert reply.locator(".outdated-note").count() == 0
+        bob.click("#discussion")  # the proposal's discussion group holds the reply as a post
+        assert "Why not a docstring?" in bob.text_content("#posts")
+
+        alice.goto(base + "/changes/1")
+        alice.set_input_files("#revise input[name=patch]", str(second))
+        alice.click("#revise button")
+        alice.wait_for_url(base + "/changes/1?message=**")
+        bob.goto(base + "/changes/1")
+        reply = bob.locator("tr.hunk-discussion[data-file='pages/app.py'] .hunk-reply").first
+        assert "on an earlier revision" in reply.locator(".outdated-note").text_content()
+        assert reply.get_attribute("data-revision") != bob.text_content("#content-hash")

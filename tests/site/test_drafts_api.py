@@ -93,3 +93,40 @@ def test_a_hostile_query_is_a_problem_document_and_the_site_goes_on(voters, expe
     problem = expect_problem(client.post("/api/query", json={"sql": sql}, headers=who["mallory"]), status, kind)
     assert problem["detail"] and problem["title"] != "Bad Request"
     assert client.post("/api/query", json={"sql": "SELECT 1 AS one"}, headers=who["mallory"]).json()["rows"] == [[1]]
+
+
+def test_a_members_weight_and_nickname_change_in_one_version_from_the_api_and_the_form(served, voters):
+    site, _ = served
+    client, who = voters
+    gid = client.post("/api/drafts/groups", json={"name": "Board", "others_weight": "1", "weight": "5"},
+                      headers=who["alice"]).json()["data"]["id"]
+    client.post(f"/api/drafts/groups/{gid}/join", json={"nickname": "bobby"}, headers=who["bob"]).raise_for_status()
+    client.post(f"/api/drafts/groups/{gid}/join", json={"nickname": "mal"}, headers=who["mallory"]).raise_for_status()
+    before, version = site.log.head("draft").seq, client.get(f"/api/drafts/groups/{gid}").json()["version"]
+    changed = client.patch(f"/api/drafts/groups/{gid}/members/bobby", json={"weight": "3", "nickname": "Bob"},
+                           headers=who["alice"])
+    assert changed.status_code == 200, changed.text
+    assert site.log.head("draft").seq == before + 1  # one event: one version
+    group = client.get(f"/api/drafts/groups/{gid}").json()
+    assert group["version"] != version and changed.json()["data"]["version"] == group["version"]
+    members = {m["voter"]: m for m in client.get(f"/api/drafts/groups/{gid}/members").json()["members"]}
+    assert (members["bob@example.org"]["weight"], members["bob@example.org"]["nickname"]) == (3, "Bob")
+
+    # refused whole: a weight alice may give with a nickname taken changes neither
+    taken = client.patch(f"/api/drafts/groups/{gid}/members/mal", json={"weight": "2", "nickname": "Bob"},
+                         headers=who["alice"])
+    assert taken.status_code == 403 and "taken" in taken.json()["detail"]
+    members = {m["voter"]: m for m in client.get(f"/api/drafts/groups/{gid}/members").json()["members"]}
+    assert (members["mallory@example.org"]["weight"], members["mallory@example.org"]["nickname"]) == (1, "mal")
+    assert site.log.head("draft").seq == before + 1
+
+    # the group page's one form per member does the same
+    from civitas_gateway.page_kit import COOKIE, csrf_for
+
+    token = who["alice"]["Authorization"].split()[1]
+    with httpx.Client(base_url=client.base_url, cookies={COOKIE: token}, headers={"Accept": "text/html"}) as browser:
+        page = browser.post(f"/drafts/groups/{gid}/members/mallory@example.org",
+                            data={"csrf": csrf_for(token), "weight": "2", "nickname": "Mallory"})
+    assert page.status_code == 303 and site.log.head("draft").seq == before + 2, page.text[:300]
+    members = {m["voter"]: m for m in client.get(f"/api/drafts/groups/{gid}/members").json()["members"]}
+    assert (members["mallory@example.org"]["weight"], members["mallory@example.org"]["nickname"]) == (2, "Mallory")

@@ -56,7 +56,7 @@ def test_voters_draft_vote_a_paragraph_down_and_a_stranger_is_refused(served, br
     mallory.click("#join button")
     row = mallory.locator("#members tr[data-voter='alice@example.org']")
     row.locator("input[name=weight]").fill("0")
-    row.locator("button:has-text('Set weight')").click()
+    row.locator("button:has-text('Change')").click()
     assert mallory.locator("#problem").get_attribute("data-status") == "403"
     assert "weight" in mallory.text_content("#detail")
     assert "Ask a member who weighs more" in mallory.text_content("#advice")

@@ -59,3 +59,27 @@ def test_drafts_commands_queries_and_pages_through_the_drafts_service(noida_brok
         assert post.status_code == 200 and ">-3</span>" in post.text
         missing = http.get("/drafts/groups/nosuchgroup", headers={"Accept": "text/html"})
         assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+        # the drafts service is one of the owners: its stream is listed where it stands, and readiness waits for it
+        streams = {s["stream"]: s for s in http.get("/api/log/streams").json()}
+        held = {s["stream"]: s for s in httpx.get(urls["drafts"] + "/streams").json()}
+        assert streams["draft"] == held["draft"] and streams["draft"]["seq"] >= 4
+        ready = http.get("/ready").json()
+        assert ready["drafts"] == "ok" and "deployer" not in ready  # the deployer is not deployed here
+
+        # a post in answer to a hunk, and the subject's groups, read from the service as the proposal page reads them
+        from civitas_gateway.drafts_remote import RemoteDraftReads
+        from civitas_kernel.service.calls import ServiceClient
+
+        made = http.post("/api/drafts/groups", json={"name": "Discussion of change:1", "subject": "change:1",
+                                                     "others_weight": "1", "default_score": "1"}, headers=alice)
+        talk = made.json()["data"]["id"]
+        anchor = {"file": "pages/app.py", "hunk": "@@ -0,0 +1,2 @@", "revision": "ab" * 32}
+        replied = http.post(f"/api/drafts/groups/{talk}/posts", json={"paragraphs": ["Why?"], "anchor": anchor},
+                            headers=bob)
+        assert replied.status_code == 201, replied.text
+        reads = RemoteDraftReads(ServiceClient("drafts", urls["drafts"]))
+        assert [(g["id"], g["founder"]) for g in reads.subject_groups(None, "change:1")] == [(talk,
+                                                                                               "alice@example.org")]
+        listed = reads.anchored("bob@example.org", talk)["posts"]
+        assert [(p["anchor"], p["author"], p["shown"]) for p in listed] == [(anchor, "bob@example.org", True)]

@@ -55,6 +55,8 @@ drafts: CIVITAS_LOG_URL
 {{- range get (include "civitas.calls" $root | fromYaml) $name | default (list) }}
 {{- if (index $root.Values.services .).enabled }}
 - {name: CIVITAS_{{ upper . }}_URL, value: {{ include "civitas.url" (list $root .) | quote }}}
+{{- else }}
+- {name: CIVITAS_{{ upper . }}_URL, value: ""}  # not deployed: the gateway neither waits for it nor lists its streams
 {{- end }}
 {{- end }}
 - name: CIVITAS_OPERATOR_TOKEN

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63ivitas_schema/v1/draft.proto\x12\ncivitas.v1\">\n\x0b\x44raftMember\x12\r\n\x05voter\x18\x01 \x01(\t\x12\x10\n\x08nickname\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x12\"\xea\x01\n\x13\x44raftGroupVersioned\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\x07members\x18\x04 \x03(\x0b\x32\x17.civitas.v1.DraftMember\x12\x0f\n\x07removed\x18\x05 \x03(\t\x12\x1d\n\x15others_members_weight\x18\x06 \x01(\x12\x12&\n\x1emoderation_default_score_micro\x18\x07 \x01(\x12\x12\x0f\n\x07private\x18\x08 \x01(\x08\x12\x12\n\nmade_at_us\x18\t \x01(\x03\"\x93\x01\n\x0b\x44raftPosted\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x12\n\nparagraphs\x18\x03 \x03(\t\x12\r\n\x05texts\x18\x04 \x03(\t\x12\x10\n\x08reply_to\x18\x05 \x01(\t\x12\x1a\n\x12reply_to_paragraph\x18\x06 \x01(\t\x12\x14\n\x0cposted_at_us\x18\x07 \x01(\x03\"c\n\x0c\x44raftAmended\x12\x0c\n\x04post\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x12\n\nparagraphs\x18\x03 \x03(\t\x12\r\n\x05texts\x18\x04 \x03(\t\x12\x12\n\nmade_at_us\x18\x05 \x01(\x03\"`\n\nDraftVoted\x12\r\n\x05group\x18\x01 \x01(\t\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0c\n\x04post\x18\x03 \x01(\t\x12\x11\n\tparagraph\x18\x04 \x01(\t\x12\x13\n\x0bvalue_micro\x18\x05 \x01(\x12\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63ivitas_schema/v1/draft.proto\x12\ncivitas.v1\">\n\x0b\x44raftMember\x12\r\n\x05voter\x18\x01 \x01(\t\x12\x10\n\x08nickname\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x12\"\xfb\x01\n\x13\x44raftGroupVersioned\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\x07members\x18\x04 \x03(\x0b\x32\x17.civitas.v1.DraftMember\x12\x0f\n\x07removed\x18\x05 \x03(\t\x12\x1d\n\x15others_members_weight\x18\x06 \x01(\x12\x12&\n\x1emoderation_default_score_micro\x18\x07 \x01(\x12\x12\x0f\n\x07private\x18\x08 \x01(\x08\x12\x12\n\nmade_at_us\x18\t \x01(\x03\x12\x0f\n\x07subject\x18\n \x01(\t\"\xbc\x01\n\x0b\x44raftPosted\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x12\n\nparagraphs\x18\x03 \x03(\t\x12\r\n\x05texts\x18\x04 \x03(\t\x12\x10\n\x08reply_to\x18\x05 \x01(\t\x12\x1a\n\x12reply_to_paragraph\x18\x06 \x01(\t\x12\x14\n\x0cposted_at_us\x18\x07 \x01(\x03\x12\'\n\x06\x61nchor\x18\x08 \x01(\x0b\x32\x17.civitas.v1.DraftAnchor\";\n\x0b\x44raftAnchor\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04hunk\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\t\"c\n\x0c\x44raftAmended\x12\x0c\n\x04post\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x12\n\nparagraphs\x18\x03 \x03(\t\x12\r\n\x05texts\x18\x04 \x03(\t\x12\x12\n\nmade_at_us\x18\x05 \x01(\x03\"`\n\nDraftVoted\x12\r\n\x05group\x18\x01 \x01(\t\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0c\n\x04post\x18\x03 \x01(\t\x12\x11\n\tparagraph\x18\x04 \x01(\t\x12\x13\n\x0bvalue_micro\x18\x05 \x01(\x12\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRAFTMEMBER']._serialized_start=45
   _globals['_DRAFTMEMBER']._serialized_end=107
   _globals['_DRAFTGROUPVERSIONED']._serialized_start=110
-  _globals['_DRAFTGROUPVERSIONED']._serialized_end=344
-  _globals['_DRAFTPOSTED']._serialized_start=347
-  _globals['_DRAFTPOSTED']._serialized_end=494
-  _globals['_DRAFTAMENDED']._serialized_start=496
-  _globals['_DRAFTAMENDED']._serialized_end=595
-  _globals['_DRAFTVOTED']._serialized_start=597
-  _globals['_DRAFTVOTED']._serialized_end=693
+  _globals['_DRAFTGROUPVERSIONED']._serialized_end=361
+  _globals['_DRAFTPOSTED']._serialized_start=364
+  _globals['_DRAFTPOSTED']._serialized_end=552
+  _globals['_DRAFTANCHOR']._serialized_start=554
+  _globals['_DRAFTANCHOR']._serialized_end=613
+  _globals['_DRAFTAMENDED']._serialized_start=615
+  _globals['_DRAFTAMENDED']._serialized_end=714
+  _globals['_DRAFTVOTED']._serialized_start=716
+  _globals['_DRAFTVOTED']._serialized_end=812
 # @@protoc_insertion_point(module_scope)

@@ -17,7 +17,7 @@ class DraftMember(_message.Message):
     def __init__(self, voter: _Optional[str] = ..., nickname: _Optional[str] = ..., weight: _Optional[int] = ...) -> None: ...
 
 class DraftGroupVersioned(_message.Message):
-    __slots__ = ("parent", "author", "name", "members", "removed", "others_members_weight", "moderation_default_score_micro", "private", "made_at_us")
+    __slots__ = ("parent", "author", "name", "members", "removed", "others_members_weight", "moderation_default_score_micro", "private", "made_at_us", "subject")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class DraftGroupVersioned(_message.Message):
     MODERATION_DEFAULT_SCORE_MICRO_FIELD_NUMBER: _ClassVar[int]
     PRIVATE_FIELD_NUMBER: _ClassVar[int]
     MADE_AT_US_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     parent: str
     author: str
     name: str
@@ -36,10 +37,11 @@ class DraftGroupVersioned(_message.Message):
     moderation_default_score_micro: int
     private: bool
     made_at_us: int
-    def __init__(self, parent: _Optional[str] = ..., author: _Optional[str] = ..., name: _Optional[str] = ..., members: _Optional[_Iterable[_Union[DraftMember, _Mapping]]] = ..., removed: _Optional[_Iterable[str]] = ..., others_members_weight: _Optional[int] = ..., moderation_default_score_micro: _Optional[int] = ..., private: _Optional[bool] = ..., made_at_us: _Optional[int] = ...) -> None: ...
+    subject: str
+    def __init__(self, parent: _Optional[str] = ..., author: _Optional[str] = ..., name: _Optional[str] = ..., members: _Optional[_Iterable[_Union[DraftMember, _Mapping]]] = ..., removed: _Optional[_Iterable[str]] = ..., others_members_weight: _Optional[int] = ..., moderation_default_score_micro: _Optional[int] = ..., private: _Optional[bool] = ..., made_at_us: _Optional[int] = ..., subject: _Optional[str] = ...) -> None: ...
 
 class DraftPosted(_message.Message):
-    __slots__ = ("group", "author", "paragraphs", "texts", "reply_to", "reply_to_paragraph", "posted_at_us")
+    __slots__ = ("group", "author", "paragraphs", "texts", "reply_to", "reply_to_paragraph", "posted_at_us", "anchor")
     GROUP_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     PARAGRAPHS_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +49,7 @@ class DraftPosted(_message.Message):
     REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     REPLY_TO_PARAGRAPH_FIELD_NUMBER: _ClassVar[int]
     POSTED_AT_US_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_FIELD_NUMBER: _ClassVar[int]
     group: str
     author: str
     paragraphs: _containers.RepeatedScalarFieldContainer[str]
@@ -54,7 +57,18 @@ class DraftPosted(_message.Message):
     reply_to: str
     reply_to_paragraph: str
     posted_at_us: int
-    def __init__(self, group: _Optional[str] = ..., author: _Optional[str] = ..., paragraphs: _Optional[_Iterable[str]] = ..., texts: _Optional[_Iterable[str]] = ..., reply_to: _Optional[str] = ..., reply_to_paragraph: _Optional[str] = ..., posted_at_us: _Optional[int] = ...) -> None: ...
+    anchor: DraftAnchor
+    def __init__(self, group: _Optional[str] = ..., author: _Optional[str] = ..., paragraphs: _Optional[_Iterable[str]] = ..., texts: _Optional[_Iterable[str]] = ..., reply_to: _Optional[str] = ..., reply_to_paragraph: _Optional[str] = ..., posted_at_us: _Optional[int] = ..., anchor: _Optional[_Union[DraftAnchor, _Mapping]] = ...) -> None: ...
+
+class DraftAnchor(_message.Message):
+    __slots__ = ("file", "hunk", "revision")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    HUNK_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    hunk: str
+    revision: str
+    def __init__(self, file: _Optional[str] = ..., hunk: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
 
 class DraftAmended(_message.Message):
     __slots__ = ("post", "author", "paragraphs", "texts", "made_at_us")

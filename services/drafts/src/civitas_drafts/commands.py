@@ -17,7 +17,7 @@ from civitas_drafts.domain.decisions import (
 from civitas_drafts.domain.errors import TooLargeError
 from civitas_drafts.domain.groups import Member
 from civitas_drafts.domain.numbers import UNIT, parse_default_score, parse_vote_value, parse_weight
-from civitas_drafts.domain.posts import MAX_POST_BYTES, clean_paragraphs
+from civitas_drafts.domain.posts import MAX_POST_BYTES, Anchor, clean_paragraphs
 from civitas_drafts.domain.state import DraftState
 from civitas_drafts.query import QueryLimits, QuerySandbox
 from civitas_drafts.refs import group_ref, post_ref, short
@@ -26,11 +26,14 @@ from civitas_drafts.render import group_data, members_text, post_text, ranking_t
 DRAFT_STREAMS = ("draft",)
 
 HELP = {
-    "group": "group create NAME [--private] [--others-weight N] [--default-score S] [--nickname NICK] [--weight W]\n"
+    "group": "group create NAME [--private] [--others-weight N] [--default-score S] [--nickname NICK] [--weight W] "
+    "[--subject SUBJECT]\n"
     "group join GROUP [--nickname NICK] [--weight W]   group leave GROUP   group members GROUP   group list\n"
     "group add GROUP VOTER NICKNAME WEIGHT   group set-weight GROUP MEMBER WEIGHT   group remove GROUP MEMBER\n"
-    "group nickname GROUP MEMBER NICKNAME   group set GROUP [--name NAME] [--others-weight N] [--default-score S]",
-    "post": "post GROUP PARAGRAPH...: post into GROUP, one quoted argument per paragraph (counts as your +1 vote).",
+    "group nickname GROUP MEMBER NICKNAME   group change GROUP MEMBER [--weight W] [--nickname NICK] (one version)\n"
+    "group set GROUP [--name NAME] [--others-weight N] [--default-score S]",
+    "post": "post GROUP [--file PATH --revision HASH [--hunk HEADER]] [--] PARAGRAPH...: post into GROUP, one quoted "
+            "argument per paragraph (counts as your +1 vote); --file...: in answer to that hunk of a diff.",
     "reply": "reply POST[#N] [--group GROUP] [--] PARAGRAPH...: reply to a post, or to its paragraph N (`--` before "
              "a paragraph that begins with --).",
     "amend": "amend POST PARAGRAPH...: its whole new text; your own post changes in place, another's gets an "
@@ -155,12 +158,17 @@ class DraftCommands:
             if len(rest) != 3:
                 raise CommandError("write `group add GROUP VOTER NICKNAME WEIGHT`")
             changes["members"] = (Member(normalise_address(rest[0]), rest[1], parse_weight(rest[2])),)
+        elif sub == "change":
+            positional, opts = _options(rest, set(), {"--weight", "--nickname"})
+            if len(positional) != 1 or not opts:
+                raise CommandError("write `group change GROUP MEMBER [--weight W] [--nickname NICK]`, one or both")
+            member = self._member(group, positional[0])
+            changes["members"] = (Member(member.voter, str(opts.get("--nickname", member.nickname)),
+                                         parse_weight(opts["--weight"]) if "--weight" in opts else member.weight),)
         elif sub in ("set-weight", "nickname", "remove"):
             if len(rest) != (1 if sub == "remove" else 2):
                 raise CommandError(HELP["group"])
-            member = group.member(rest[0])
-            if member is None:
-                raise NotFoundError(f"{rest[0]!r} is not a member of {group.name}; `group members` lists them")
+            member = self._member(group, rest[0])
             if sub == "remove":
                 changes["removed"] = (member.voter,)
             elif sub == "set-weight":
@@ -181,14 +189,22 @@ class DraftCommands:
         group = self.state.group(gid)
         return Reply(f"{group.name} is at version {short(group.head)}: {group.describe()}", group_data(group))
 
+    @staticmethod
+    def _member(group, who: str) -> Member:
+        member = group.member(who)
+        if member is None:
+            raise NotFoundError(f"{who!r} is not a member of {group.name}; `group members` lists them")
+        return member
+
     def _create(self, voter: str, rest: list[str], key: str | None) -> Reply:
         positional, opts = _options(rest, {"--private"}, {"--others-weight", "--default-score", "--nickname",
-                                                          "--weight"})
+                                                          "--weight", "--subject"})
         version = first_version(
             voter, " ".join(positional), str(opts.get("--nickname") or voter.split("@")[0]),
             weight=parse_weight(opts.get("--weight", "1")), private=bool(opts.get("--private")),
             others_weight=parse_weight(opts.get("--others-weight", "0")),
             default_score=parse_default_score(opts.get("--default-score", "0")), made_at_us=self.clock(),
+            subject=str(opts.get("--subject", "")),
         )
         gid = self._append(lambda: decide_version(self.state, version), key)
         if gid is None:
@@ -211,12 +227,18 @@ class DraftCommands:
                                 "split it into several posts")
 
     def _post(self, voter: str, args: list[str], key: str | None) -> Reply:
-        args = _text_after(args)
+        args, opts = _options(args, set(), {"--file", "--hunk", "--revision"})
         if len(args) < 2:
             raise CommandError("write `post GROUP PARAGRAPH...`, each paragraph in quotes")
+        anchor = None
+        if opts:
+            if "--file" not in opts or "--revision" not in opts:
+                raise CommandError("a post in answer to a diff names --file PATH and --revision HASH (and --hunk)")
+            anchor = Anchor(str(opts["--file"]), str(opts.get("--hunk", "")), str(opts["--revision"]))
         self._check_size(args[1:])
         gid = group_ref(self.state, voter, args[0])
-        pid = self._append(lambda: decide_post(self.state, voter, gid, args[1:], now_us=self.clock()), key)
+        pid = self._append(lambda: decide_post(self.state, voter, gid, args[1:], now_us=self.clock(), anchor=anchor),
+                           key)
         return self._posted(pid, "posted")
 
     def _reply(self, voter: str, args: list[str], key: str | None) -> Reply:

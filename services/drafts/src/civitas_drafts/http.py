@@ -119,6 +119,20 @@ def create_drafts_app(settings: DraftsSettings, **owner_options) -> FastAPI:
         me = _voter(voter)
         return await read(lambda d: reads.group(d.state, me, group))
 
+    @app.get("/subject-groups")
+    async def subject_groups(subject: str = Query(..., min_length=1, max_length=200),
+                             voter: str = Query("", max_length=254)) -> list[dict]:
+        """The groups made for a subject (e.g. change:12) that voter may see, the first made first."""
+        me = _voter(voter)
+        return await read(lambda d: reads.subject_groups(d.state, me, subject))
+
+    @app.get("/groups/{group}/anchored")
+    async def anchored(group: str, voter: str = Query("", max_length=254),
+                       limit: int = Query(200, ge=1, le=reads.MAX_POSTS)) -> dict:
+        """A group's posts that answer a place in a diff (file, hunk, revision), in the order they were posted."""
+        me = _voter(voter)
+        return await read(lambda d: reads.anchored(d.state, me, group, limit=limit))
+
     @app.get("/groups/{group}/members")
     async def members(group: str, voter: str = Query("", max_length=254)) -> dict:
         me = _voter(voter)

@@ -17,6 +17,7 @@ from civitas_drafts.refs import group_ref, post_ref
 from civitas_drafts.render import group_data, members_text
 
 MAX_POSTS = 1_000  # posts in one answer, replies included
+MAX_SUBJECT_GROUPS = 100  # groups named for one subject in one answer: the first made are the ones that count
 
 
 def groups(state: DraftState, voter: str) -> list[dict]:
@@ -25,6 +26,13 @@ def groups(state: DraftState, voter: str) -> list[dict]:
 
 def group(state: DraftState, voter: str, ref: str) -> dict:
     return group_data(state.group(group_ref(state, voter, ref)))
+
+
+def subject_groups(state: DraftState, voter: str, subject: str) -> list[dict]:
+    """The groups made for a subject that voter may see, the first made first (a page trusts only the first made by
+    the subject's owner: anyone may name any subject)."""
+    found = (gid for gid in state.by_subject.get(subject, []) if state.may_see(voter, gid))
+    return [group_data(state.groups[gid]) for gid in islice(found, MAX_SUBJECT_GROUPS)]
 
 
 def members(state: DraftState, voter: str, ref: str) -> dict:
@@ -53,7 +61,8 @@ class PostViews:
         replies = [r for r in state.replies.get(post.id, []) if state.may_see(self.voter, state.items[r].group)]
         return {"post": post.id, "group": post.group, "author": post.author, "nickname": self._nickname(post.author),
                 "posted_at_us": post.posted_at_us, "reply_to": post.reply_to or None,
-                "reply_to_paragraph": post.reply_to_paragraph or None, "score": format_micro(ranked.score),
+                "reply_to_paragraph": post.reply_to_paragraph or None, "anchor": _anchor(post),
+                "score": format_micro(ranked.score),
                 "shown": ranked.shown, "chosen": ranked.chosen.id, "replies": len(replies),
                 "versions": [self._version(v) for v in self._versions(post)]}
 
@@ -71,6 +80,28 @@ class PostViews:
     def _nickname(self, voter: str) -> str:
         member = self.group.members.get(voter)
         return member.nickname if member else voter
+
+
+def _anchor(post: Item) -> dict | None:
+    a = post.anchor
+    return None if a is None else {"file": a.file, "hunk": a.hunk, "revision": a.revision}
+
+
+def anchored(state: DraftState, voter: str, ref: str, *, limit: int) -> dict:
+    """A group's posts that answer a place in a diff (a file, a hunk, a revision), in the order they were posted, each
+    as the group shows it (its chosen version, its score, whether its votes hide it); at most limit."""
+    gid = group_ref(state, voter, ref)
+    limit = min(limit, MAX_POSTS)
+    pids = state.anchored.get(gid, [])
+    listed = [state.items[p] for p in pids[:limit]]
+    versions = [v for post in listed for v in (post.id, *post.alternatives)]
+    points = post_scores(state, gid, versions)
+    ranked = []
+    for post in listed:
+        best = max((post.id, *post.alternatives), key=lambda v: (points[v], v == post.id))
+        ranked.append(Ranked(post, state.items[best], points[best]))
+    views = PostViews(state, voter, gid, ranked)
+    return {"group": gid, "posts": [views.post(r) for r in ranked], "truncated": len(pids) > limit}
 
 
 def posts(state: DraftState, voter: str, ref: str, *, threaded: bool, hidden: bool, limit: int) -> dict:

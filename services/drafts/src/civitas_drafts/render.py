@@ -15,7 +15,8 @@ PREVIEW = 70
 def group_data(group: Group) -> dict:
     return {"id": group.id, "version": group.head, "name": group.name, "private": group.private,
             "others_members_weight": group.others_members_weight,
-            "moderation_default_score": format_micro(group.moderation_default_score), "members": len(group.members)}
+            "moderation_default_score": format_micro(group.moderation_default_score), "members": len(group.members),
+            "subject": group.subject or None, "founder": group.founder or None}
 
 
 def members_text(group: Group) -> tuple[str, list[dict]]:

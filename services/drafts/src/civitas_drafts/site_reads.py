@@ -52,6 +52,10 @@ class DraftReads:
             drafts.catch_up()
             return what(drafts)
 
+    def catch_up(self) -> None:
+        """Fold what the log holds of drafts (the site's /ready)."""
+        self._read(lambda d: [])
+
     def groups(self, voter: str | None) -> list[dict]:
         me = _voter(voter)
         return self._read(lambda d: reads.groups(d.state, me))
@@ -59,6 +63,14 @@ class DraftReads:
     def group(self, voter: str | None, group: str) -> dict:
         me = _voter(voter)
         return self._read(lambda d: reads.group(d.state, me, group))
+
+    def subject_groups(self, voter: str | None, subject: str) -> list[dict]:
+        me = _voter(voter)
+        return self._read(lambda d: reads.subject_groups(d.state, me, subject))
+
+    def anchored(self, voter: str | None, group: str, *, limit: int = 200) -> dict:
+        me = _voter(voter)
+        return self._read(lambda d: reads.anchored(d.state, me, group, limit=limit))
 
     def members(self, voter: str | None, group: str) -> dict:
         me = _voter(voter)

@@ -16,12 +16,12 @@ from civitas_drafts.domain.votes import VoteTable
 SCHEMA = {
     "groups": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, version TEXT NOT NULL, name TEXT NOT NULL, "
               "private INTEGER NOT NULL, others_members_weight INTEGER NOT NULL, "
-              "moderation_default_score REAL NOT NULL, versions INTEGER NOT NULL",
+              "moderation_default_score REAL NOT NULL, versions INTEGER NOT NULL, subject TEXT, founder TEXT",
     "members": "group_id INTEGER NOT NULL, voter TEXT NOT NULL, nickname TEXT NOT NULL, weight INTEGER NOT NULL, "
                "PRIMARY KEY (group_id, voter)",
     "posts": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, group_id INTEGER NOT NULL, author TEXT NOT NULL, "
              "amends INTEGER, reply_to INTEGER, reply_to_paragraph INTEGER, posted_at_us INTEGER NOT NULL, "
-             "revisions INTEGER NOT NULL",
+             "revisions INTEGER NOT NULL, anchor_file TEXT, anchor_hunk TEXT, anchor_revision TEXT",
     "paragraphs": "id INTEGER PRIMARY KEY, hash TEXT NOT NULL, text TEXT NOT NULL",
     "post_paragraphs": "post_id INTEGER NOT NULL, position INTEGER NOT NULL, paragraph_id INTEGER NOT NULL, "
                        "status TEXT NOT NULL, replaces INTEGER, replaced_by INTEGER, PRIMARY KEY (post_id, position)",
@@ -43,7 +43,10 @@ NOTES = (
     "A post's alternatives (others' amendments) are rows of posts with amends = the post's id. status is live, "
     "deleted or replaced; a live paragraph with replaces stands in for that one. votes.total is the sum of a "
     "member's votes (paragraph_id NULL: on the post); a score counts each member's total clamped to +-1 times their "
-    "weight. A paragraph without votes scores its group's default. Each answer is at most 1,000 rows."
+    "weight. A paragraph without votes scores its group's default. groups.subject is what a group discusses (like "
+    "change:12; anyone may name any, the proposer's group founded first is the proposal's discussion); a post with "
+    "anchor_file answers that file's hunk anchor_hunk in the revision whose content hash is anchor_revision. "
+    "Each answer is at most 1,000 rows."
 )
 TABLE_COLUMNS = {table: [c.split()[0] for c in columns.split(", PRIMARY KEY")[0].split(", ")]
                  for table, columns in SCHEMA.items()}
@@ -84,7 +87,7 @@ def paragraph_rows(state: DraftState, hashes) -> list[tuple]:
 def group_row(state: DraftState, gid: str) -> tuple:
     group = state.group(gid)
     return (state.group_numbers[gid], gid, group.head, group.name, int(group.private), group.others_members_weight,
-            group.moderation_default_score / UNIT, group.versions)
+            group.moderation_default_score / UNIT, group.versions, group.subject or None, group.founder or None)
 
 
 def member_rows(state: DraftState, gid: str) -> list[tuple]:
@@ -99,7 +102,8 @@ def item_rows(state: DraftState, item: Item, rows: Rows) -> None:
     rows.tables["posts"].append((
         item.order + 1, item.id, state.group_numbers[item.group], item.author,
         items[item.amends].order + 1 if item.amends else None, reply.order + 1 if reply else None,
-        para.get(item.reply_to_paragraph), item.posted_at_us, item.revisions))
+        para.get(item.reply_to_paragraph), item.posted_at_us, item.revisions,
+        *((a.file, a.hunk, a.revision) if (a := item.anchor) else (None, None, None))))
     for position, e in enumerate(item.entries, 1):
         rows.tables["post_paragraphs"].append((item.order + 1, position, para[e.paragraph], e.status,
                                                para.get(e.replaces), para.get(e.replaced_by)))

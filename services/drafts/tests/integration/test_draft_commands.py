@@ -168,3 +168,30 @@ def test_help(drafts):
     assert "group create NAME" in drafts.run(ALICE, ["help"]).text
     assert drafts.run(ALICE, ["vote", "--help"]).text.startswith("vote up|down|clear")
     assert "post_paragraphs(post_id, position" in drafts.run(ALICE, ["query", "--help"]).text
+
+
+def test_group_change_sets_a_members_weight_and_nickname_in_one_version(drafts):
+    gid = hall(drafts)
+    before = head(drafts)
+    reply = drafts.run(ALICE, ["group", "change", gid[:8], "bob", "--weight", "3", "--nickname", "Robert"])
+    assert head(drafts) == before + 1 and "version" in reply.text
+    member = drafts.state.group(gid).members[BOB]
+    assert (member.nickname, member.weight) == ("Robert", 3)
+    with pytest.raises(GroupChangeRefused, match="current weight"):  # bob (3) renames alice (5): refused whole
+        drafts.run(BOB, ["group", "change", gid[:8], "alice", "--weight", "1", "--nickname", "al"])
+    with pytest.raises(CommandError, match="one or both"):
+        drafts.run(ALICE, ["group", "change", gid[:8], "bob"])
+    assert head(drafts) == before + 1
+
+
+def test_a_post_in_answer_to_a_hunk_names_a_file_and_a_revision(drafts):
+    gid = hall(drafts)
+    pid = drafts.run(BOB, ["post", gid[:8], "--file", "pages/app.py", "--hunk", "@@ -1 +1 @@", "--revision",
+                           "ab" * 32, "--", "--looks like an option"]).data["post"]
+    item = drafts.state.items[pid]
+    assert (item.anchor.file, item.anchor.hunk) == ("pages/app.py", "@@ -1 +1 @@")
+    assert drafts.state.paragraphs[item.text[0]] == "--looks like an option"
+    before = head(drafts)
+    with pytest.raises(CommandError, match="--file PATH and --revision"):
+        drafts.run(BOB, ["post", gid[:8], "--hunk", "@@ -1 +1 @@", "Where?"])
+    assert head(drafts) == before

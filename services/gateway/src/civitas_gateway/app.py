@@ -9,7 +9,8 @@ from civitas_kernel import telemetry
 from civitas_kernel.service.limits import BodyLimits, RequestLimits
 from civitas_kernel.sql import create_engine
 
-from civitas_gateway import account_pages, api, change_api, change_pages, page_kit, pages, records_pages, voter_pages
+from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
+from civitas_gateway import voter_pages
 from civitas_gateway import drafts_api, drafts_forms, drafts_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.error_pages import install_error_pages
@@ -53,6 +54,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(records_pages.router)
     app.include_router(account_pages.router)
     app.include_router(change_pages.router)
+    app.include_router(change_hunks.router)
     app.include_router(drafts_pages.router)
     app.include_router(drafts_forms.router)
     install_notices(app, site)
@@ -70,6 +72,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         with site.lock:
             site.registry.catch_up()
             site.polls.catch_up()
+        site.draft_reads.catch_up()
         return {"status": "ready", "site": site.settings.SITE}
 
     @app.get("/api/log/streams", tags=["site"])

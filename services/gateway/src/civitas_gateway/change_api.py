@@ -20,6 +20,7 @@ from civitas_gateway.api import IdempotencyKey, SiteDep
 from civitas_gateway.auth import CurrentVoter, OptionalVoter
 from civitas_gateway.change_desk import Change, changes_of
 from civitas_gateway.change_mail import tell_voided
+from civitas_gateway.discussions import propose_with_discussion
 
 router = APIRouter(prefix="/api", tags=["changes"])
 MAX_PATCH_TEXT = 10 * 1024 * 1024  # the deployer's default patch limit; it refuses a larger patch saying so
@@ -71,7 +72,7 @@ def proposals(site: SiteDep) -> dict:
 @router.post("/changes", status_code=status.HTTP_201_CREATED)
 async def propose(body: NewChange, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
     """Propose a change to the live repository; the reply names its content hash, the one votes approve."""
-    return _json(await changes_of(site).propose(me, body.title or "", body.change(), key))
+    return _json(await propose_with_discussion(site, me, body.title or "", body.change(), key))
 
 
 @router.get("/changes/{proposal}")

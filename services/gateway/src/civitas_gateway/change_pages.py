@@ -15,13 +15,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from civitas_kernel.commands import CommandError
+from civitas_kernel.service.calls import ServiceUnavailable
 from civitas_kernel.service.problems import Problem
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.change_charts import delegation_graph, tally_chart
 from civitas_gateway.change_desk import Change, changes_of
 from civitas_gateway.change_diff import parse_diff
+from civitas_gateway.change_hunks import hunk_replies
 from civitas_gateway.change_mail import tell_voided
+from civitas_gateway.discussions import propose_with_discussion
 from civitas_gateway.page_kit import FormKey, FormToken, back, page_voter, render, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -81,9 +84,14 @@ def _proposal_context(site, voter: str | None, proposal: str) -> dict:
     data = shown.data
     resolved = [line.strip().removeprefix("your vote in ") for line in shown.text.split("\n")
                 if line.startswith("  your vote in ")]
+    rendered = parse_diff(diff.data["diff"], diff.data["cut"])
+    try:
+        replies = hunk_replies(site, voter, data, rendered)
+    except ServiceUnavailable:  # the drafts service is down: the proposal still shows, its replies say so
+        replies = None
     return {
-        "p": data, "resolved": resolved,
-        "diff": parse_diff(diff.data["diff"], diff.data["cut"]),
+        "p": data, "resolved": resolved, "replies": replies,
+        "diff": rendered,
         "tally_svg": tally_chart(data["tally"], data["electorate"]),
         "graphs": {module: delegation_graph(g, voter) for module, g in graph.data["modules"].items()},
     }
@@ -105,7 +113,7 @@ async def propose(request: Request, title: str = Form("", max_length=200), url: 
                   key: FormKey = ""):
     voter = signed_in(request, csrf)
     change = Change.of(await _read_patch(patch), url or None, ref or None, None)
-    reply = await changes_of(request.app.state.site).propose(voter, title, change, key or None)
+    reply = await propose_with_discussion(request.app.state.site, voter, title, change, key or None)
     return back(f"/changes/{reply.data['proposal']}", message=reply.text.split("\n")[0])
 
 

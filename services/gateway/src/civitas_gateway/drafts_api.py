@@ -39,6 +39,8 @@ class NewGroup(BaseModel):
     default_score: Number = "0"
     nickname: Nickname | None = None
     weight: Number = "1"
+    subject: str | None = Field(None, min_length=1, max_length=200,
+                                description="what the group discusses, like change:12 (a page trusts only its owner's)")
 
 
 class Joining(BaseModel):
@@ -63,8 +65,20 @@ class GroupChange(BaseModel):
     default_score: Number | None = None
 
 
+class Anchor(BaseModel):
+    """The place in a change proposal's diff a post answers."""
+
+    file: str = Field(min_length=1, max_length=1000, description="the file's path in the diff")
+    hunk: str = Field("", max_length=500, description="the hunk's header, like `@@ -3,7 +3,8 @@`; empty: the file")
+    revision: str = Field(min_length=1, max_length=128, description="the content hash of the revision answered")
+
+
 class NewPost(BaseModel):
     paragraphs: Paragraphs
+
+
+class NewGroupPost(NewPost):
+    anchor: Anchor | None = Field(None, description="a reply to a hunk of a diff (in a proposal's discussion)")
 
 
 class NewReply(BaseModel):
@@ -145,7 +159,7 @@ async def create_group(body: NewGroup, me: CurrentVoter, site: SiteDep, key: Ide
     """Found a group: you are its first member, at your weight."""
     return await drafts(site, me, key, "group", "create", body.name, *(["--private"] if body.private else []),
                         "--others-weight", body.others_weight, "--default-score", body.default_score,
-                        "--weight", body.weight, *_opt("--nickname", body.nickname))
+                        "--weight", body.weight, *_opt("--nickname", body.nickname), *_opt("--subject", body.subject))
 
 
 @router.post("/drafts/groups/{group}/join")
@@ -177,14 +191,12 @@ async def add_member(group: str, body: NewMember, me: CurrentVoter, site: SiteDe
 @router.patch("/drafts/groups/{group}/members/{member}")
 async def change_member(group: str, member: str, body: MemberChange, me: CurrentVoter, site: SiteDep,
                         key: IdempotencyKey = None) -> dict:
-    """Change a member's weight or nickname: only a member whose current weight is below yours (both: two versions,
-    the weight first)."""
-    reply: dict = {}
-    if body.weight is not None:
-        reply = await drafts(site, me, key, "group", "set-weight", group, member, body.weight)
-    if body.nickname is not None:
-        reply = await drafts(site, me, key and key + ":nickname", "group", "nickname", group, member, body.nickname)
-    return reply or await drafts(site, me, None, "group", "members", group)
+    """Change a member's weight, nickname or both, in one version: only a member whose current weight is below
+    yours, and never to above your own."""
+    if body.weight is None and body.nickname is None:
+        return await drafts(site, me, None, "group", "members", group)
+    return await drafts(site, me, key, "group", "change", group, member, *_opt("--weight", body.weight),
+                        *_opt("--nickname", body.nickname))
 
 
 @router.delete("/drafts/groups/{group}/members/{member}")
@@ -196,9 +208,12 @@ async def remove_member(group: str, member: str, me: CurrentVoter, site: SiteDep
 
 
 @router.post("/drafts/groups/{group}/posts", status_code=201)
-async def new_post(group: str, body: NewPost, me: CurrentVoter, site: SiteDep, key: IdempotencyKey = None) -> dict:
-    """Post into a group (it counts as your +1 vote there)."""
-    return await drafts(site, me, key, "post", group, "--", *body.paragraphs)
+async def new_post(group: str, body: NewGroupPost, me: CurrentVoter, site: SiteDep,
+                   key: IdempotencyKey = None) -> dict:
+    """Post into a group (it counts as your +1 vote there), with `anchor` in answer to a hunk of a diff."""
+    a = body.anchor
+    where = ["--file", a.file, "--hunk", a.hunk, "--revision", a.revision] if a else []
+    return await drafts(site, me, key, "post", group, *where, "--", *body.paragraphs)
 
 
 @router.post("/drafts/posts/{post}/replies", status_code=201)

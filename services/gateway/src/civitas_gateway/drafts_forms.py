@@ -103,10 +103,10 @@ def _post_page(data: dict | None, fallback: str) -> str:
 @router.post("/drafts/groups")
 async def create(request: Request, name: Short, csrf: FormToken = "", key: FormKey = "", private: str = Form(""),
                  others_weight: Number = "0", default_score: Number = "0", weight: Number = "1",
-                 nickname: Short = ""):
+                 nickname: Short = "", subject: Short = ""):
     args = ["group", "create", name, *(["--private"] if private else []), "--others-weight", others_weight or "0",
             "--default-score", default_score or "0", "--weight", weight or "1",
-            *(["--nickname", nickname] if nickname else [])]
+            *(["--nickname", nickname] if nickname else []), *(["--subject", subject] if subject else [])]
     return await act(request, csrf, key, "create", lambda data: _group_page("")(data) if data else "/drafts", *args)
 
 
@@ -125,6 +125,14 @@ async def leave(request: Request, group: str, csrf: FormToken = "", key: FormKey
 async def add(request: Request, group: str, member: Short, nickname: Short, weight: Number, csrf: FormToken = "",
               key: FormKey = ""):
     return await act(request, csrf, key, "add", _group_page(group), "group", "add", group, member, nickname, weight)
+
+
+@router.post("/drafts/groups/{group}/members/{member}")
+async def change_member(request: Request, group: str, member: str, csrf: FormToken = "", key: FormKey = "",
+                        weight: Number = "", nickname: Short = ""):
+    """A member's weight and nickname from one form: one version, changing both or neither."""
+    changes = [*(["--weight", weight] if weight else []), *(["--nickname", nickname] if nickname else [])]
+    return await act(request, csrf, key, "member", _group_page(group), "group", "change", group, member, *changes)
 
 
 @router.post("/drafts/groups/{group}/members/{member}/weight")

@@ -5,19 +5,23 @@ on them: drafts_forms.py).
 Links from the rest of civitas follow two conventions, kept here so every page agrees:
 - a draft as a poll's candidate is the URI `urn:civitas:draft:POST` (POST: the post's id); its page is
   /drafts/posts/POST, and the poll page links every such candidate there (`draft_href`);
-- a subject's discussion (e.g. a change proposal, subject `change:ID`) is the public group named
-  `Discussion of SUBJECT` (the first by id, if several); /drafts/discuss?subject=SUBJECT shows it, or offers to
-  start it.
+- a subject's discussion (a change proposal's, subject `change:ID`) is the first public group made for that subject
+  by the subject's owner (discussions.py says why nobody else's counts); /drafts/discuss?subject=SUBJECT shows it,
+  or offers its owner to open it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from civitas_kernel.commands import NotFoundError
+
+from civitas_gateway.discussions import discussion_name, discussion_of, subject_owner
 from civitas_gateway.page_kit import page_voter, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -38,10 +42,6 @@ def draft_href(candidate: str | None) -> str | None:
         return None
     post = candidate[len(DRAFT_URI):].lower()
     return f"/drafts/posts/{post}" if POST_ID.fullmatch(post) else None
-
-
-def discussion_name(subject: str) -> str:
-    return f"Discussion of {subject}"
 
 
 def discussion_href(subject: str) -> str:
@@ -115,11 +115,13 @@ def post_page(request: Request, post: str, group: str | None = Query(None, max_l
 
 
 @router.get("/drafts/discuss", response_class=HTMLResponse)
-def discussion(request: Request, subject: str = Query(..., min_length=1, max_length=200)):
-    """A subject's discussion group, or the form that starts it."""
-    voter = page_voter(request)
-    name = discussion_name(subject)
-    found = [g for g in request.app.state.site.draft_reads.groups(voter) if g["name"] == name and not g["private"]]
-    if found:
-        return RedirectResponse(f"/drafts/groups/{found[0]['id']}", status_code=303)
-    return render(request, "drafts_discuss.html", subject=subject, name=name)
+async def discussion(request: Request, subject: str = Query(..., min_length=1, max_length=200)):
+    """A subject's discussion group, or (to the subject's owner) the form that opens it."""
+    voter, site = page_voter(request), request.app.state.site
+    owner = await asyncio.to_thread(subject_owner, site, subject)
+    if owner is None:
+        raise NotFoundError(f"there is no subject {subject!r} to discuss: a change proposal's subject is change:ID")
+    found = await asyncio.to_thread(discussion_of, site.draft_reads, voter, subject, owner)
+    if found is not None:
+        return RedirectResponse(f"/drafts/groups/{found['id']}", status_code=303)
+    return render(request, "drafts_discuss.html", subject=subject, name=discussion_name(subject), owner=owner)

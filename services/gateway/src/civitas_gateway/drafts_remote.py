@@ -28,6 +28,12 @@ class RemoteDraftReads:
     def group(self, voter: str | None, group: str) -> dict:
         return self.client.get(f"/groups/{_segment(group)}", **self._who(voter))
 
+    def subject_groups(self, voter: str | None, subject: str) -> list[dict]:
+        return self.client.get("/subject-groups", subject=subject, **self._who(voter))
+
+    def anchored(self, voter: str | None, group: str, *, limit: int = 200) -> dict:
+        return self.client.get(f"/groups/{_segment(group)}/anchored", limit=limit, **self._who(voter))
+
     def members(self, voter: str | None, group: str) -> dict:
         return self.client.get(f"/groups/{_segment(group)}/members", **self._who(voter))
 

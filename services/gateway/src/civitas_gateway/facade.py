@@ -147,13 +147,19 @@ def _record(d: dict[str, Any]) -> Record:
     return Record(d["kind"], d["id"], snap, ready=d["ready"], mounted=d["mounted"], reported=d["reported"])
 
 
+# The streams each owner holds, by the service's name: the deployer's and the drafts' as their packages name them
+# (civitas_deployer.CHANGE_STREAMS, civitas_drafts.DRAFT_STREAMS), which the gateway does not install.
+OWNED_STREAMS: dict[str, tuple[str, ...]] = {"registry": REGISTER_STREAMS, "polls": POLL_STREAMS,
+                                             "deployer": ("change",), "drafts": ("draft",)}
+
+
 class RemoteLog:
     """`site.log.streams()` and `.read()`: the owners' logs of record, where the streams really stand."""
 
-    def __init__(self, *owners: ServiceClient) -> None:
-        self.owners = owners
-        self.owner_of = {stream: owner for owner, streams in zip(owners, (REGISTER_STREAMS, POLL_STREAMS))
-                         for stream in streams}
+    def __init__(self, owners: dict[str, ServiceClient]) -> None:
+        """owners: the owning services the site runs, by name (a service whose URL is empty is not deployed)."""
+        self.owners = tuple(owners.values())
+        self.owner_of = {stream: owner for name, owner in owners.items() for stream in OWNED_STREAMS[name]}
 
     def read(self, stream: str, *, after: int = 0) -> Iterator[RecordedEvent]:
         """The owner's sealed events of `stream` after `after`, a page at a time (GET /events/{stream})."""
@@ -189,7 +195,8 @@ class RemoteSite:
         self.polls = RemotePolls(self.clients["polls"])
         self.records = RemoteRecords(self.clients["counter"])
         self.draft_reads = RemoteDraftReads(self.clients["drafts"])
-        self.log = RemoteLog(self.clients["registry"], self.clients["polls"])
+        self.deployed = [name for name, url in urls.items() if url]  # a service without a URL is not deployed
+        self.log = RemoteLog({name: self.clients[name] for name in OWNED_STREAMS if name in self.deployed})
         self._command_span = command_spans()
         self._public_key: bytes | None = None
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),

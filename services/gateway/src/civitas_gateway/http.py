@@ -34,10 +34,13 @@ def create_gateway_app(settings: ServiceSettings, auth: AuthSettings | None = No
 
     @app.get("/ready", tags=["site"])
     async def ready() -> JSONResponse:
-        """Ready when registry and polls are ready (commands work) and the counter answers (results)."""
+        """Ready when every owner the site runs is ready (registry, polls, and the deployer and drafts where
+        deployed: commands work) and the counter answers (results)."""
+        checks = [(name, "/ready") for name in ("registry", "polls", "deployer", "drafts") if name in site.deployed]
+
         def check() -> dict[str, str]:
             states = {}
-            for name, path in (("registry", "/ready"), ("polls", "/ready"), ("counter", "/health")):
+            for name, path in (*checks, ("counter", "/health")):
                 try:
                     site.clients[name].get(path)
                     states[name] = "ok"

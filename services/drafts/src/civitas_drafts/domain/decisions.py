@@ -9,14 +9,14 @@ from civitas_drafts.domain.errors import VoteValueError
 from civitas_drafts.domain.groups import Group, Member, Version
 from civitas_drafts.domain.ids import alternative_id, paragraph_hash
 from civitas_drafts.domain.numbers import MAX_VOTE, UNIT, format_micro
-from civitas_drafts.domain.posts import clean_paragraphs
+from civitas_drafts.domain.posts import Anchor, clean_paragraphs
 from civitas_drafts.domain.state import DraftState
 
 
 def first_version(author: str, name: str, nickname: str, *, weight: int = 1, private: bool = False,
-                  others_weight: int = 0, default_score: int = 0, made_at_us: int = 0) -> Version:
+                  others_weight: int = 0, default_score: int = 0, made_at_us: int = 0, subject: str = "") -> Version:
     return Version("", author, " ".join(name.split()), (Member(author, nickname, weight),), (), others_weight,
-                   default_score, private, made_at_us)
+                   default_score, private, made_at_us, subject)
 
 
 def next_version(group: Group, author: str, *, members: tuple[Member, ...] = (), removed: tuple[str, ...] = (),
@@ -47,11 +47,13 @@ def _paragraphs(state: DraftState, texts: list[str]) -> tuple[list[str], list[st
 
 
 def decide_post(state: DraftState, author: str, group: str, texts: list[str], *, reply_to: str = "",
-                reply_to_paragraph: str = "", now_us: int = 0) -> tuple[NewEvent, str]:
-    """The event of a post (or reply), and the post's id."""
+                reply_to_paragraph: str = "", now_us: int = 0, anchor: Anchor | None = None) -> tuple[NewEvent, str]:
+    """The event of a post (or reply, or answer to a place in a diff), and the post's id."""
     hashes, new = _paragraphs(state, texts)
     message = draft_pb2.DraftPosted(group=group, author=author, paragraphs=hashes, texts=new, reply_to=reply_to,
                                     reply_to_paragraph=reply_to_paragraph, posted_at_us=now_us)
+    if anchor is not None:
+        message.anchor.CopyFrom(draft_pb2.DraftAnchor(file=anchor.file, hunk=anchor.hunk, revision=anchor.revision))
     pid = state.check_post(message)
     return NewEvent.of(message, author), pid
 

@@ -17,7 +17,7 @@ from civitas_drafts.domain.errors import DraftError, ForkError, GroupChangeRefus
 from civitas_drafts.domain.ids import personal_group_id, version_hash
 from civitas_drafts.domain.numbers import MAX_DEFAULT_SCORE, check_weight, format_micro
 
-MAX_NAME, MAX_NICKNAME = 100, 40
+MAX_NAME, MAX_NICKNAME, MAX_SUBJECT = 100, 40, 200
 MAX_ENTRIES = 10_000  # member entries in one version
 
 
@@ -39,6 +39,7 @@ class Version:
     moderation_default_score: int = 0  # millionths of a vote
     private: bool = False
     made_at_us: int = 0
+    subject: str = ""  # first version only: what the group discusses, e.g. "change:12"
 
     def to_message(self) -> draft_pb2.DraftGroupVersioned:
         return draft_pb2.DraftGroupVersioned(
@@ -46,7 +47,7 @@ class Version:
             members=[draft_pb2.DraftMember(voter=m.voter, nickname=m.nickname, weight=m.weight) for m in self.members],
             removed=list(self.removed), others_members_weight=self.others_members_weight,
             moderation_default_score_micro=self.moderation_default_score, private=self.private,
-            made_at_us=self.made_at_us,
+            made_at_us=self.made_at_us, subject=self.subject,
         )
 
     @classmethod
@@ -54,6 +55,7 @@ class Version:
         return cls(
             m.parent, m.author, m.name, tuple(Member(e.voter, e.nickname, e.weight) for e in m.members),
             tuple(m.removed), m.others_members_weight, m.moderation_default_score_micro, m.private, m.made_at_us,
+            m.subject,
         )
 
     @property
@@ -81,6 +83,8 @@ class Group:
     holders: dict[str, str] = field(default_factory=dict)  # nickname key -> its last holder, kept after they leave
     versions: int = 1
     personal: bool = False
+    subject: str = ""  # set by the first version, never changed
+    founder: str = ""  # who made the first version: a page trusts a subject's group only from its subject's owner
 
     def weight(self, voter: str) -> int | None:
         member = self.members.get(voter)
@@ -124,6 +128,9 @@ def check_shape(v: Version) -> None:
     check_weight(v.others_members_weight)
     if abs(v.moderation_default_score) > MAX_DEFAULT_SCORE:
         raise DraftError(f"a default score is at most {MAX_DEFAULT_SCORE // 1_000_000:,} either way")
+    if v.subject and (len(v.subject) > MAX_SUBJECT or not v.subject.isprintable() or v.subject != "".join(
+            v.subject.split())):
+        raise DraftError(f"a group's subject is 1 to {MAX_SUBJECT} printable characters without spaces, like change:12")
     voters, nicknames = set(), set()
     for m in v.members:
         _check_address(m.voter)
@@ -184,6 +191,8 @@ def check_next(group: Group, v: Version) -> None:
                         f"is {group.head[:12]}; make your change again on the current version")
     if v.private:
         raise GroupChangeRefused("whether a group is private is chosen when it is made and never changes")
+    if v.subject:
+        raise GroupChangeRefused("a group's subject is chosen when it is made and never changes")
     author = group.members.get(v.author)
     if author is None:
         _check_join(group, v)
@@ -276,7 +285,8 @@ def _check_nicknames(group: Group, v: Version) -> None:
 
 def found(v: Version) -> Group:
     """The group a first version makes (check_first it before)."""
-    group = Group(v.hash, v.hash, v.name, v.private, v.others_members_weight, v.moderation_default_score)
+    group = Group(v.hash, v.hash, v.name, v.private, v.others_members_weight, v.moderation_default_score,
+                  subject=v.subject, founder=v.author)
     _set_members(group, v.members)
     return group
 

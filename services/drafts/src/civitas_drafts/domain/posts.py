@@ -17,6 +17,16 @@ MAX_PARAGRAPHS = 100
 MAX_PARAGRAPH_BYTES = 10_000
 MAX_POST_BYTES = 100_000
 MAX_ENTRIES = 1_000  # a post's paragraphs over all its amendments
+MAX_ANCHOR_FILE, MAX_ANCHOR_HUNK, MAX_ANCHOR_REVISION = 1_000, 500, 128
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where in a text kept elsewhere a post answers: a file and hunk of a change proposal's diff, in one revision."""
+
+    file: str
+    hunk: str
+    revision: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +54,7 @@ class Item:
     amends: str = ""  # an alternative: the post it is an alternative of
     alternatives: list[str] = field(default_factory=list)
     revisions: int = 1
+    anchor: Anchor | None = None
 
     @property
     def text(self) -> tuple[str, ...]:
@@ -77,6 +88,17 @@ def check_text(texts: list[str]) -> None:
         total += size
     if total > MAX_POST_BYTES:
         raise TooLargeError(f"a post is at most {MAX_POST_BYTES:,} bytes; this one has {total:,}: split it")
+
+
+def check_anchor(anchor: Anchor) -> None:
+    """A file and a revision, each one line of printable text within its limit (the hunk may be empty: the file)."""
+    for what, value, limit, needed in (("file", anchor.file, MAX_ANCHOR_FILE, True),
+                                       ("hunk", anchor.hunk, MAX_ANCHOR_HUNK, False),
+                                       ("revision", anchor.revision, MAX_ANCHOR_REVISION, True)):
+        if (needed and not value) or len(value) > limit or not value.isprintable():
+            raise DraftError(f"a reply to a diff names its {what} in 1 to {limit} printable characters on one line")
+    if anchor.revision != anchor.revision.strip() or " " in anchor.revision:
+        raise DraftError("a reply to a diff names its revision by its content hash, without spaces")
 
 
 def first_entries(paragraphs: list[str]) -> tuple[Entry, ...]:

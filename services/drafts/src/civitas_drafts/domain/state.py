@@ -17,7 +17,7 @@ from civitas_drafts.domain.errors import DraftError, GroupNotFound, NotAllowed, 
 from civitas_drafts.domain.groups import Group, Version, advance, check_first, check_next, found, personal_group
 from civitas_drafts.domain.ids import PERSONAL_PREFIX, alternative_id, paragraph_hash, post_id
 from civitas_drafts.domain.numbers import UNIT, check_vote_value
-from civitas_drafts.domain.posts import Entry, Item, amended, check_text, first_entries
+from civitas_drafts.domain.posts import Anchor, Entry, Item, amended, check_anchor, check_text, first_entries
 from civitas_drafts.domain.rankings import Rankings
 from civitas_drafts.domain.votes import VoteTable
 
@@ -45,6 +45,8 @@ class DraftState:
     # told of every change as it is folded: (what, group, post, paragraph, voter), for caches to follow
     listeners: list[Callable[[str, str, str, str, str], None]] = field(default_factory=list, compare=False, repr=False)
     paragraph_numbers: dict[str, int] = field(default_factory=dict)
+    by_subject: dict[str, list[str]] = field(default_factory=dict)  # subject -> its groups, first made first
+    anchored: dict[str, list[str]] = field(default_factory=dict)  # group -> its posts answering a place elsewhere
     rankings: Rankings | None = field(default=None, compare=False, repr=False)  # views.rankings_of: kept in step
 
     # -- folding --------------------------------------------------------------------------------
@@ -70,6 +72,8 @@ class DraftState:
         else:
             self.groups[gid] = found(v)
             self.group_numbers[gid] = len(self.group_numbers) + 1
+            if v.subject:
+                self.by_subject.setdefault(v.subject, []).append(gid)
         self.versions[v.hash] = gid
         self._touch(gid)
         self._tell("group", gid)
@@ -78,8 +82,11 @@ class DraftState:
         check_actor(actor, m.author)
         pid = self.check_post(m)
         self._store_texts(m.texts)
+        anchor = anchor_of(m)
         self._add_item(Item(pid, m.group, m.author, first_entries(list(m.paragraphs)), m.posted_at_us,
-                            len(self.items), m.reply_to, m.reply_to_paragraph))
+                            len(self.items), m.reply_to, m.reply_to_paragraph, anchor=anchor))
+        if anchor is not None:
+            self.anchored.setdefault(m.group, []).append(pid)
         if m.reply_to:
             self.replies.setdefault(m.reply_to, []).append(pid)
 
@@ -181,6 +188,8 @@ class DraftState:
                 raise DraftError("that paragraph is not in the post you reply to")
         elif m.reply_to_paragraph:
             raise DraftError("a reply to a paragraph names its post too")
+        if (anchor := anchor_of(m)) is not None:
+            check_anchor(anchor)
         pid = post_id(m)
         if pid in self.items:
             raise DraftError("this post exists already")
@@ -253,6 +262,12 @@ class DraftState:
     def visible_groups(self, voter: str) -> list[str]:
         """The groups whose posts, members and votes a voter may read, in a fixed order."""
         return sorted(gid for gid, group in self.groups.items() if not group.private or voter in group.members)
+
+
+def anchor_of(m: draft_pb2.DraftPosted) -> Anchor | None:
+    if not m.HasField("anchor"):
+        return None
+    return Anchor(m.anchor.file, m.anchor.hunk, m.anchor.revision)
 
 
 def check_actor(actor: str, author: str) -> None:

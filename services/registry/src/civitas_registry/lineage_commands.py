@@ -54,7 +54,18 @@ class LineageCommands:
         return self.registry.log
 
     def _write(self, batches: Callable[[], Sequence[tuple[str, list[NewEvent]]]]) -> list:
-        """Decide against the caught-up state and append every stream's events in one transaction."""
+        """Decide against the caught-up state and append every stream's events in one transaction. Inside a batch
+        (the voter shell's chunk), what the batch decided so far is written first, then this on its own."""
+        folder = self.registry.folder
+        pending, folder.pending = folder.pending, None
+        if pending is not None:
+            pending.flush()
+        try:
+            return self._append(batches)
+        finally:
+            folder.pending = pending
+
+    def _append(self, batches) -> list:
         folder = self.registry.folder
         for _ in range(8):
             self.registry.catch_up()

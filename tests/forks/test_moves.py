@@ -85,6 +85,9 @@ def test_a_voter_moves_to_b_and_back_after_the_cooling_off(two_sites):
     assert b.registry.trusters_of(V) == []  # trust others gave stays at A: evidence only
     assert b.registry.lineage.evidence_of(V) == [{"from": "a.example", "trust_edges_received": 1}]
     assert [m["direction"] for m in a.registry.lineage.moves_of(V)] == ["out"]
+    assert "moved to b.example" in run(a, V, "hello").text  # A's replies point to B
+    with pytest.raises(CommandError, match="your register is there now"):
+        run(a, V, "trust", "friend@example.org")
 
     run(a, V, "accept-move", "b.example")
     clock.now += 3 * DAY_US

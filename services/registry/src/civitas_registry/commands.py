@@ -25,6 +25,7 @@ from civitas_registry.lineage_commands import LineageCommands, MoveOptions
 from civitas_registry.replies import describe_list, shown
 
 REGISTER_STREAMS = ("registration", "trust", "doubt")
+STAYS_WITH_THE_VOTER = ("set", "unset", "trust", "untrust", "doubt", "undoubt", "confirm")  # refused once moved away
 
 
 class RegistryCommands:
@@ -118,6 +119,11 @@ class RegistryCommands:
             raise CommandError(f"the register has no command {command!r}; `help` lists them")
         if _asks_for_help(command, rest):
             return Reply(HELP[command], {"command": command, "help": HELP[command]})
+        gone = self.lineage.state.moved_to(voter)
+        if gone is not None and command in STAYS_WITH_THE_VOTER:
+            raise CommandError(f"{voter} moved from {self.log.site} to {gone}: your register is there now, and this "
+                               f"site no longer counts you. To come back, run `register accept-move {gone}` here and "
+                               f"`register move {self.log.site}` there once the cooling-off period has passed")
         handler = getattr(self, "_" + command.replace("-", "_"))
         return handler(voter, rest)
 
@@ -153,9 +159,12 @@ class RegistryCommands:
                     f"in the reported voter list your trust level is {entry.trust_level}"
                     + (f" (barred: {entry.bar})" if entry.bar else ""))
         trusts = len(self.state.trusts.get(voter, ()))
+        gone = self.lineage.state.moved_to(voter)
+        if gone is not None:
+            standing = f"you moved to {gone} and vote there; this site no longer counts you"
         return Reply(f"hello {voter}, this is the voter register of {self.log.site}; you trust {trusts} "
                      f"voter{'s' if trusts != 1 else ''}; {standing}. `help` lists the commands.",
-                     {"voter": voter, "site": self.log.site, "trusts": trusts,
+                     {"voter": voter, "site": self.log.site, "trusts": trusts, "moved_to": gone,
                       "trust_level": entry.trust_level if entry else None, "bar": entry.bar if entry else None})
 
     def _help(self, voter: str, rest: list[str]) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from civitas_kernel.events import RecordedEvent
@@ -19,17 +20,16 @@ class Gathered:
     received: list[bytes] = field(default_factory=list)  # own hashes of standing trust edges others gave them
 
 
-def _standing(log: EventLog, voter: str, site: str | None, until: dict[str, int] | None,
+def _standing(registration: Iterable[RecordedEvent], trust: Iterable[RecordedEvent], voter: str,
               trusters: set[str] | None = None) -> Gathered:
-    """The voter's attributes and trust edges as they stand at `until` (per stream; None: the heads).
+    """The voter's attributes and trust edges as they stand after these events of each stream, in order.
     trusters: whose edges to the voter are carried too (a fork's confirmed voters); None: none, only named."""
     out = Gathered()
     attributes: dict[str, RecordedEvent] = {}
     given: dict[str, RecordedEvent] = {}
     received: dict[str, RecordedEvent] = {}
     primary: RecordedEvent | None = None
-    limit = (lambda s: None) if until is None else (lambda s: until.get(s, 0))
-    for event in log.read("registration", site=site, until=limit("registration")):
+    for event in registration:
         if event.type in (r.ATTRIBUTE_SET, r.ATTRIBUTE_UNSET):
             m = event.message()
             if m.voter == voter:
@@ -38,7 +38,7 @@ def _standing(log: EventLog, voter: str, site: str | None, until: dict[str, int]
                     attributes[m.attribute] = event
                 else:
                     attributes.pop(m.attribute, None)
-    for event in log.read("trust", site=site, until=limit("trust")):
+    for event in trust:
         if event.type in (r.TRUST_EXTENDED, r.TRUST_WITHDRAWN):
             m = event.message()
             edges, other = (given, m.trustee) if m.truster == voter else (received, m.truster)
@@ -62,13 +62,37 @@ def _standing(log: EventLog, voter: str, site: str | None, until: dict[str, int]
 
 
 def own_events_of(log: EventLog, voter: str) -> Gathered:
-    """What a move statement names: the voter's events on this site (their drafts too), and what still stands."""
-    out = _standing(log, voter, None, None)
+    """What a move statement names: the voter's events on this site (their drafts too), and what still stands.
+    It reads this site's streams whole: a move is rare, and its statement must name every event of theirs."""
+    out = _standing(log.read("registration"), log.read("trust"), voter)
     if log.head(DRAFT_STREAM).seq:
         out.named += [e.hash for e in log.read(DRAFT_STREAM) if e.actor == voter]
     return out
 
 
-def inherited_of(log: EventLog, parent: str, cut: dict[str, int], voter: str, confirmed: set[str]) -> Gathered:
+class ParentIndex:
+    """Where each voter's events are in the parent's streams up to the fork's cut, read once: the cut never changes,
+    so a confirmation reads only the events that name its voter."""
+
+    def __init__(self, log: EventLog, parent: str, cut: dict[str, int]) -> None:
+        self.log, self.parent = log, parent
+        self.at: dict[tuple[str, str], list[int]] = {}  # (stream, voter) -> positions naming the voter, in order
+        for stream, names in (("registration", ("voter",)), ("trust", ("truster", "trustee", "voter"))):
+            for event in log.read(stream, site=parent, until=cut.get(stream, 0)):
+                if event.type in CARRIED_FROM[stream]:
+                    m = event.message()
+                    for who in {getattr(m, n) for n in names if hasattr(m, n)}:
+                        self.at.setdefault((stream, who), []).append(event.seq)
+
+    def events(self, stream: str, voter: str) -> Iterator[RecordedEvent]:
+        for seq in self.at.get((stream, voter), ()):
+            yield from self.log.read(stream, site=self.parent, after=seq - 1, until=seq)
+
+
+CARRIED_FROM = {"registration": (r.ATTRIBUTE_SET, r.ATTRIBUTE_UNSET),
+                "trust": (r.TRUST_EXTENDED, r.TRUST_WITHDRAWN, r.PRIMARY_EXTENDED, r.PRIMARY_WITHDRAWN)}
+
+
+def inherited_of(index: ParentIndex, voter: str, confirmed: set[str]) -> Gathered:
     """What a fork's confirmation carries: the voter's standing on the parent at the cut, held here as the parent's."""
-    return _standing(log, voter, parent, cut, trusters=confirmed)
+    return _standing(index.events("registration", voter), index.events("trust", voter), voter, trusters=confirmed)

@@ -20,7 +20,7 @@ from civitas_schema.v1 import envelope_pb2, lineage_pb2
 from civitas_registry.courier import MoveCourier
 from civitas_registry.domain import lineage as ln
 from civitas_registry.domain import register as r
-from civitas_registry.gathering import inherited_of, own_events_of
+from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
 
 CARRIED_TYPES = {r.ATTRIBUTE_SET: "registration", r.TRUST_EXTENDED: "trust", r.PRIMARY_EXTENDED: "trust"}
 
@@ -48,6 +48,7 @@ class LineageCommands:
     def __init__(self, registry, options: MoveOptions) -> None:
         self.registry, self.options = registry, options
         self.state = ln.LineageState()
+        self._index: ParentIndex | None = None  # the parent's cut, indexed by voter at the first confirmation
 
     @property
     def log(self):
@@ -91,8 +92,7 @@ class LineageCommands:
         state = self.state
 
         def decide():
-            gathered = inherited_of(self.log, state.parent, self.cut(), voter, set(state.confirmed)) \
-                if state.parent else None
+            gathered = inherited_of(self._parent_index(), voter, set(state.confirmed)) if state.parent else None
             carried = gathered.carried if gathered else []
             head = ln.decide_confirm(state, voter, [e.hash for e in carried])
             return [("registration", head + self._restated(carried, "registration")),
@@ -102,6 +102,11 @@ class LineageCommands:
         return Reply(f"welcome, {voter}: your registration inherited from {state.parent} counts on {self.log.site} "
                      "from now on (votes and delegations never carry over; cast them here)",
                      {"voter": voter, "parent": state.parent, "confirmed": True})
+
+    def _parent_index(self) -> ParentIndex:
+        if self._index is None:
+            self._index = ParentIndex(self.log, self.state.parent, self.cut())
+        return self._index
 
     def _restated(self, events: list[RecordedEvent], stream: str) -> list[NewEvent]:
         """The carried events' statements as this site's events: bodies as they were, actors as they were."""
@@ -235,14 +240,9 @@ class LineageCommands:
 
     def evidence_of(self, voter: str) -> list[dict]:
         """Trust edges others gave a voter where they came from: shown here, counted there."""
-        out = []
-        for event in self.log.read("registration"):
-            if event.type == ln.VOTER_MOVED_IN and event.message().voter == voter:
-                m = event.message()
-                sealed = envelope_pb2.SealedEvent.FromString(m.statement)
-                moved = RecordedEvent.decode(sealed.envelope, sealed.hash).message()
-                out.append({"from": m.from_site, "trust_edges_received": len(moved.received)})
-        return out
+        self.registry.catch_up()
+        return [{"from": m.site, "trust_edges_received": m.received}
+                for m in self.state.moves.get(voter, []) if m.direction == "in"]
 
     def lineage(self) -> dict:
         self.registry.catch_up()

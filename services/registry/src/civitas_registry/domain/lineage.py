@@ -36,6 +36,7 @@ class Move:
     site: str  # where to, or where from
     at_us: int  # the time the statement names
     statement: bytes = b""  # own hash of the move statement (VoterMovedOut at the site left)
+    received: int = 0  # trust edges others gave the voter at the site they came from: evidence here
 
 
 @dataclass
@@ -61,18 +62,17 @@ class LineageState:
             self.moves.setdefault(message.voter, []).append(Move("out", message.to_site, message.moved_at_us))
         elif type == VOTER_MOVED_IN:
             self.accepted.get(message.voter, set()).discard(message.from_site)
+            sealed = envelope_pb2.SealedEvent.FromString(message.statement)
+            body = envelope_pb2.Envelope.FromString(sealed.envelope).body
+            received = len(lineage_pb2.VoterMovedOut.FromString(body).received)
             self.moves.setdefault(message.voter, []).append(
-                Move("in", message.from_site, message.moved_at_us, _statement_hash(message.statement)))
-            self.arrived.add(_statement_hash(message.statement))
+                Move("in", message.from_site, message.moved_at_us, sealed.hash, received))
+            self.arrived.add(sealed.hash)
 
     def moved_to(self, voter: str) -> str | None:
         """Where the voter moved to, if their last move took them away from here."""
         moves = self.moves.get(voter)
         return moves[-1].site if moves and moves[-1].direction == "out" else None
-
-
-def _statement_hash(sealed: bytes) -> bytes:
-    return envelope_pb2.SealedEvent.FromString(sealed).hash
 
 
 def check_cooling_off(state: LineageState, voter: str, now_us: int, cooling_off_us: int) -> None:

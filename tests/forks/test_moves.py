@@ -133,3 +133,28 @@ def test_a_statement_not_the_voters_own_or_not_signed_by_its_site_is_refused(two
         b.registry.lineage.arrive({"statement": b64(sealed), "checkpoint": b64(other.SerializeToString()),
                                    "carried": []})
     assert b.log.head("registration").seq == head
+
+
+def test_a_statement_carrying_what_it_may_not_is_refused(two_sites):
+    a, b, _ = two_sites
+    run(a, V, "set", "name", "Mover")
+    run(b, V, "accept-move", "a.example")
+    registrar = a.registry.registrar_trust(V, 5)  # A's registrar trusts them: B's registrar decides its own
+    assert registrar.data["changed"]
+    primary = next(e for e in a.log.read("trust") if e.actor == "registrar")
+    forged = a.log.append("registration", [NewEvent.of(lineage_pb2.VoterMovedOut(
+        voter=V, to_site="b.example", to_key=b.key.public_key, moved_at_us=1, events=[primary.hash]), V)])
+    event = next(iter(a.log.read("registration", after=forged.last_seq - 1)))
+    signed = a.log.checkpoints_between("registration", after=event.seq - 1, until=event.seq)[event.seq]
+
+    def b64(message) -> str:
+        return base64.b64encode(message).decode()
+
+    def sealed(e) -> bytes:
+        return envelope_pb2.SealedEvent(envelope=e.raw, hash=e.hash).SerializeToString()
+
+    head = b.log.head("trust").seq
+    with pytest.raises(CommandError, match="not one the move statement names"):
+        b.registry.lineage.arrive({"statement": b64(sealed(event)), "checkpoint": b64(signed),
+                                   "carried": [b64(sealed(primary))]})
+    assert b.log.head("trust").seq == head

@@ -20,9 +20,11 @@ from civitas_schema.v1 import envelope_pb2, lineage_pb2
 from civitas_registry.courier import MoveCourier
 from civitas_registry.domain import lineage as ln
 from civitas_registry.domain import register as r
+from civitas_registry.domain.values import check_value
 from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
 
 CARRIED_TYPES = {r.ATTRIBUTE_SET: "registration", r.TRUST_EXTENDED: "trust", r.PRIMARY_EXTENDED: "trust"}
+MOVE_CARRIES = (r.ATTRIBUTE_SET, r.TRUST_EXTENDED)  # never the registrar's trust: the site moved to decides its own
 
 
 @dataclass
@@ -108,9 +110,10 @@ class LineageCommands:
             self._index = ParentIndex(self.log, self.state.parent, self.cut())
         return self._index
 
-    def _restated(self, events: list[RecordedEvent], stream: str) -> list[NewEvent]:
-        """The carried events' statements as this site's events: bodies as they were, actors as they were."""
-        return [NewEvent(e.type, e.body, e.actor) for e in events if CARRIED_TYPES.get(e.type) == stream]
+    def _restated(self, events: list[RecordedEvent], stream: str, actor: str | None = None) -> list[NewEvent]:
+        """The carried events' statements as this site's events: bodies as they were, actors as they were (or the
+        moving voter's, who brings them)."""
+        return [NewEvent(e.type, e.body, actor or e.actor) for e in events if CARRIED_TYPES.get(e.type) == stream]
 
     # -- moving out -----------------------------------------------------------------------------
 
@@ -182,14 +185,23 @@ class LineageCommands:
         def decide():
             ln.check_arrival(self.state, voter, from_site, statement.hash, body.moved_at_us,
                              self.options.cooling_off_us)
+            r.check_not_lookalike(self.registry.state, voter)  # the rules this site's own registrants meet
+            for e in carried:
+                if e.type == r.ATTRIBUTE_SET:
+                    m = e.message()
+                    if m.voter != voter:
+                        raise ln.MoveRefused("a carried attribute is another voter's")
+                    check_value(m.attribute, m.value)
+                elif e.type == r.TRUST_EXTENDED and e.message().truster != voter:
+                    raise ln.MoveRefused("a carried trust edge is another voter's")
             known = self.registry.state.registrants
             trust = [e for e in carried if e.type == r.TRUST_EXTENDED and e.message().trustee in known]
             moved_in = NewEvent.of(lineage_pb2.VoterMovedIn(
                 voter=voter, from_site=from_site, from_key=self.options.site_key(from_site),
                 statement=_sealed(statement), checkpoint=base64.b64decode(payload["checkpoint"]),
                 carried=[_sealed(e) for e in carried], moved_at_us=body.moved_at_us), voter)
-            return [("registration", [moved_in, *self._restated(carried, "registration")]),
-                    ("trust", self._restated(trust, "trust"))]
+            return [("registration", [moved_in, *self._restated(carried, "registration", voter)]),
+                    ("trust", self._restated(trust, "trust", voter))]
 
         self._write(decide)
         return Reply(f"{voter} moved in from {from_site}", {"voter": voter, "from": from_site, "arrived": True})
@@ -226,8 +238,9 @@ class LineageCommands:
         named, carried = set(body.events), []
         for item in extra:
             event = RecordedEvent.decode(item.envelope, event_hash(item.envelope))
-            if event.hash not in named or event.site != statement.site or event.type not in CARRIED_TYPES:
-                raise ln.MoveRefused("a carried event is not one the move statement names by hash")
+            if event.hash not in named or event.site != statement.site or event.type not in MOVE_CARRIES:
+                raise ln.MoveRefused("a carried event is not one the move statement names by hash, or not an attribute "
+                                     "or trust edge (a move never carries the registrar's trust)")
             carried.append(event)
         return statement, body, carried
 

@@ -77,6 +77,8 @@ def test_a_fork_holds_the_parents_cut_as_the_parents_diverges_and_its_first_list
                            capture_output=True, text=True, timeout=120)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     fork.civitas("log", "verify")  # the town's events held here verify with the town's key
+    checked = json.loads(fork.civitas("lineage", "--json").stdout)  # the cut and every confirmation's events
+    assert checked["problems"] == [] and checked["confirmed"] == 2
     again = fork.civitas("voter", stdin=f"{ANN} register confirm\n", check=False)
     assert again.returncode == 1 and "confirmed already" in again.stderr
 

@@ -55,6 +55,7 @@ app.command()(poll_commands.sim)
 app.command()(serve_command.serve)
 app.add_typer(sync_commands.app, name="sync")
 app.command()(fork_command.fork)
+app.command()(fork_command.lineage)
 
 
 def main(args: list[str] | None = None) -> ExitStatus:

@@ -36,3 +36,24 @@ def fork(
         typer.echo(f"  {c['stream']:>12} {c['seq']:>8}  {c['head_hash']}")
     typer.echo(f"live repository at {lineage['live_commit'] or '(none cloned: made fresh at first start)'}; "
                "inherited voters count here once they sign in and run `register confirm`")
+
+
+def lineage(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text.")) -> None:
+    """Show this site's parent and cut, if it is a fork, and check them against the parent's events held here."""
+    from civitas_kernel.commands import CommandError
+
+    from civitas.cli.lazy import bootstrap
+
+    site = bootstrap()
+    info, problems = site.registry.lineage.lineage(), site.registry.lineage.check()
+    if as_json:
+        typer.echo(json.dumps({**info, "problems": problems}, indent=2))
+    elif info["parent"] is None:
+        typer.echo(f"{info['site']} is not a fork")
+    else:
+        typer.echo(f"{info['site']} is a fork of {info['parent']} (key {info['parent_key']}); "
+                   f"{info['confirmed']} inherited voters confirmed")
+        for c in info["cut"]:
+            typer.echo(f"  {c['stream']:>12} {c['seq']:>8}  {c['head_hash']}")
+    if problems:
+        raise CommandError("the fork's claims do not hold: " + "; ".join(problems))

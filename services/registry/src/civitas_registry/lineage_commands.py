@@ -257,6 +257,35 @@ class LineageCommands:
         return [{"from": m.site, "trust_edges_received": m.received}
                 for m in self.state.moves.get(voter, []) if m.direction == "in"]
 
+    def check(self) -> list[str]:
+        """Problems with this fork's claims, checked against the parent's events held here: each head of the cut
+        signed by the parent's key and ending where the held stream has that event; every event a confirmation
+        names is the parent's, within the cut. Empty: all hold (or this site is no fork)."""
+        self.registry.catch_up()
+        s, problems = self.state, []
+        if s.parent is None:
+            return problems
+        for raw in s.heads:
+            try:
+                c = open_checkpoint(envelope_pb2.SignedCheckpoint.FromString(raw), s.parent_key)
+            except IntegrityError as e:
+                problems.append(f"a head of the cut is not signed by {s.parent}'s key: {e.problem}")
+                continue
+            held = list(self.log.read(c.stream, site=s.parent, after=c.seq - 1, until=c.seq))
+            if not held or held[0].hash != c.head_hash:
+                problems.append(f"{s.parent}/{c.stream}: the event held at {c.seq} is not the cut's head")
+        cut = self.cut()
+        within = {e.hash for stream in ("registration", "trust")
+                  for e in self.log.read(stream, site=s.parent, until=cut.get(stream, 0))}
+        for event in self.log.read("registration"):
+            if event.type == ln.INHERITANCE_CONFIRMED:
+                m = event.message()
+                missing = [h.hex() for h in m.events if h not in within]
+                if missing:
+                    problems.append(f"{m.voter}'s confirmation names events not in {s.parent}'s cut: "
+                                    + ", ".join(missing[:5]))
+        return problems
+
     def lineage(self) -> dict:
         self.registry.catch_up()
         s = self.state

@@ -24,7 +24,7 @@ from civitas_kernel.sql import open_log
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import PollCommands
-from civitas_registry import ListConfig, RegistryCommands
+from civitas_registry import ListConfig, MoveOptions, RegistryCommands
 
 from civitas.settings import Settings
 
@@ -130,7 +130,12 @@ class Site:
 
     @cached_property
     def registry(self) -> RegistryCommands:
-        registry = RegistryCommands(self.log, self.list_config, reported_list=self.reported_list)
+        from civitas.known_sites import site_key, site_url
+
+        home, me = self.settings.HOME, self.settings.SITE
+        moves = MoveOptions(self.clock, self.settings.cooling_off_us, site_url=lambda s: site_url(home, me, s),
+                            site_key=lambda s: site_key(home, me, s))
+        registry = RegistryCommands(self.log, self.list_config, reported_list=self.reported_list, moves=moves)
         registry.catch_up()
         return registry
 

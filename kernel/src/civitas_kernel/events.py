@@ -17,6 +17,7 @@ from civitas_schema.v1 import (  # noqa: F401
     change_pb2,
     doubt_pb2,
     draft_pb2,
+    lineage_pb2,
     poll_pb2,
     registration_pb2,
     trust_pb2,

@@ -30,8 +30,12 @@ class VoterCommand:
 
     @property
     def alone(self) -> bool:
-        """A command with an idempotency key is written in a transaction of its own, with its key."""
-        return self.idempotency_key is not None
+        """A command with an idempotency key is written in a transaction of its own, with its key; so is a move
+        between sites or a fork's confirmation (the statement is sealed before another site is shown it)."""
+        return self.idempotency_key is not None or (self.service == "register" and self.args[:1] in SEALED_ALONE)
+
+
+SEALED_ALONE = (("move",), ("accept-move",), ("confirm",))
 
 
 def split_line(line: str) -> list[str]:

@@ -14,6 +14,7 @@ from civitas_kernel.private_files import keep_files_private
 from civitas.cli import (
     audit_command,
     change_commands,
+    fork_command,
     lockdown_command,
     log_commands,
     mail_commands,
@@ -55,6 +56,8 @@ app.add_typer(audit_command.known_sites, name="known-sites")
 app.command()(poll_commands.sim)
 app.command()(serve_command.serve)
 app.add_typer(sync_commands.app, name="sync")
+app.command()(fork_command.fork)
+app.command()(fork_command.lineage)
 
 
 def main(args: list[str] | None = None) -> ExitStatus:

@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
         app.include_router(sync_router(lambda: s.log, s.settings.HOME, prompt=syncing.prompt))
+        from civitas.moves_routes import moves_router
+
+        app.include_router(moves_router(s))  # voters moving in from other sites; the lineage and moves pages
         mail = MailInterfaceSettings()
         if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
             install_mail_interface(app, s, mail, mail.MAIL_PORT)

@@ -21,17 +21,25 @@ from civitas_registry.domain.addresses import normalise_address
 from civitas_registry.domain.register import RegisterState
 from civitas_registry.domain.voter_list import ListConfig
 from civitas_registry.help import HELP, usage
+from civitas_registry.lineage_commands import LineageCommands, MoveOptions
 from civitas_registry.replies import describe_list, shown
 
 REGISTER_STREAMS = ("registration", "trust", "doubt")
+STAYS_WITH_THE_VOTER = ("set", "unset", "trust", "untrust", "doubt", "undoubt", "confirm")  # refused once moved away
 
 
 class RegistryCommands:
     def __init__(self, log: EventLog, config: ListConfig = ListConfig(),
-                 reported_list: Callable[[], VoterList | None] = lambda: None) -> None:
+                 reported_list: Callable[[], VoterList | None] = lambda: None,
+                 moves: MoveOptions | None = None) -> None:
         self.log, self.config, self.reported_list = log, config, reported_list
         self.state = RegisterState()
-        self.folder = StreamFolder(log, REGISTER_STREAMS, self.state.evolve)
+        self.lineage = LineageCommands(self, moves or MoveOptions(clock=lambda: 0))  # forks and moves
+        self.folder = StreamFolder(log, REGISTER_STREAMS, self._evolve)
+
+    def _evolve(self, type, message, actor) -> None:
+        self.state.evolve(type, message, actor)
+        self.lineage.state.evolve(type, message, actor)
 
     def catch_up(self) -> int:
         """Fold this site's new register events into the state; returns how many."""
@@ -44,7 +52,8 @@ class RegistryCommands:
     def _fresh(self):
         """A new, empty state to fold into again; its evolve."""
         self.state = RegisterState()
-        return self.state.evolve
+        self.lineage.state = type(self.lineage.state)()
+        return self._evolve
 
     # -- reads for the HTTP API --------------------------------------------------------------
 
@@ -110,8 +119,36 @@ class RegistryCommands:
             raise CommandError(f"the register has no command {command!r}; `help` lists them")
         if _asks_for_help(command, rest):
             return Reply(HELP[command], {"command": command, "help": HELP[command]})
-        handler = getattr(self, "_" + command)
+        gone = self.lineage.state.moved_to(voter)
+        if gone is not None and command in STAYS_WITH_THE_VOTER:
+            raise CommandError(f"{voter} moved from {self.log.site} to {gone}: your register is there now, and this "
+                               f"site no longer counts you. To come back, run `register accept-move {gone}` here and "
+                               f"`register move {self.log.site}` there once the cooling-off period has passed")
+        handler = getattr(self, "_" + command.replace("-", "_"))
         return handler(voter, rest)
+
+    # -- forks and moves (lineage_commands.py) ----------------------------------------------------
+
+    def _confirm(self, voter: str, rest: list[str]) -> Reply:
+        _no_args("confirm", rest)
+        return self.lineage.confirm(voter)
+
+    def _move(self, voter: str, rest: list[str]) -> Reply:
+        if len(rest) != 1:
+            raise CommandError(usage("move"))
+        return self.lineage.move(voter, rest[0])
+
+    def _accept_move(self, voter: str, rest: list[str]) -> Reply:
+        if len(rest) != 1:
+            raise CommandError(usage("accept-move"))
+        return self.lineage.accept_move(voter, rest[0])
+
+    def _moves(self, voter: str, rest: list[str]) -> Reply:
+        _no_args("moves", rest)
+        moves = self.lineage.moves_of(voter)
+        lines = [f"{'to' if m['direction'] == 'out' else 'from'} {m['site']} at {m['at_us']} µs" for m in moves]
+        text = "\n".join(lines) if lines else f"{voter} has never moved to or from {self.log.site}"
+        return Reply(text, {"voter": voter, "moves": moves, "evidence": self.lineage.evidence_of(voter)})
 
     def _hello(self, voter: str, rest: list[str]) -> Reply:
         _no_args("hello", rest)
@@ -122,9 +159,12 @@ class RegistryCommands:
                     f"in the reported voter list your trust level is {entry.trust_level}"
                     + (f" (barred: {entry.bar})" if entry.bar else ""))
         trusts = len(self.state.trusts.get(voter, ()))
+        gone = self.lineage.state.moved_to(voter)
+        if gone is not None:
+            standing = f"you moved to {gone} and vote there; this site no longer counts you"
         return Reply(f"hello {voter}, this is the voter register of {self.log.site}; you trust {trusts} "
                      f"voter{'s' if trusts != 1 else ''}; {standing}. `help` lists the commands.",
-                     {"voter": voter, "site": self.log.site, "trusts": trusts,
+                     {"voter": voter, "site": self.log.site, "trusts": trusts, "moved_to": gone,
                       "trust_level": entry.trust_level if entry else None, "bar": entry.bar if entry else None})
 
     def _help(self, voter: str, rest: list[str]) -> Reply:

@@ -16,6 +16,10 @@ USAGE = {
     "undoubt": "undoubt VOTER",
     "hello": "hello",
     "help": "help",
+    "confirm": "confirm",
+    "accept-move": "accept-move SITE",
+    "move": "move SITE",
+    "moves": "moves",
 }
 
 HELP = {
@@ -30,6 +34,12 @@ HELP = {
     "undoubt": f"{USAGE['undoubt']}: withdraw your doubt.",
     "hello": "hello: say hello; shows whom you trust and your standing in the reported voter list.",
     "help": "help: list the commands.   COMMAND --help: explain one.",
+    "confirm": "confirm: on a fork, choose it: your registration and trust inherited from its parent count here "
+    "from now on (votes and delegations never carry over).",
+    "accept-move": f"{USAGE['accept-move']}: on the site you move to, signed in there: let your move from SITE in.",
+    "move": f"{USAGE['move']}: move to SITE (run `accept-move` there first): it records your events here by hash, "
+    "and this site stops counting you. Once moved, you wait the cooling-off period before moving again.",
+    "moves": "moves: your history of moves to and from this site.",
 }
 
 

@@ -23,5 +23,17 @@ class ListRules(BaseSettings):
         return ListConfig(pre_registration_min=self.PRE_REGISTRATION_MIN, range_prefix=self.TRUST_RANGE_PREFIX)
 
 
+class MoveRules(BaseSettings):
+    """How soon a voter who moved between sites may move again (CIVITAS_MOVE_COOLING_OFF_DAYS, default 7)."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVITAS_")
+
+    MOVE_COOLING_OFF_DAYS: float = Field(7.0, ge=0)
+
+    @property
+    def cooling_off_us(self) -> int:
+        return int(self.MOVE_COOLING_OFF_DAYS * 86_400_000_000)
+
+
 class RegistrySettings(OwnerSettings, ListRules):
     """`civitas serve registry`: the owner's settings and the list rules."""

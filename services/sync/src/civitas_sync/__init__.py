@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from civitas_sync.domain.flows import PUBLIC, UPWARD, EventId
     from civitas_sync.domain.peers import ROLES, Network, Peer, TopologyError
     from civitas_sync.domain.retries import retry_delay
+    from civitas_sync.forking import ForkRefused, take_cut
     from civitas_sync.http import sync_router
     from civitas_sync.settings import SyncOptions
     from civitas_sync.state import load_state
@@ -22,12 +23,13 @@ _HOMES = {
     "PUBLIC": "domain.flows", "UPWARD": "domain.flows", "EventId": "domain.flows",
     "ROLES": "domain.peers", "Network": "domain.peers", "Peer": "domain.peers", "TopologyError": "domain.peers",
     "retry_delay": "domain.retries", "sync_router": "http", "SyncOptions": "settings", "load_state": "state",
-    "SyncWorker": "worker",
+    "SyncWorker": "worker", "ForkRefused": "forking", "take_cut": "forking",
 }
 
 __all__ = [
-    "PUBLIC", "ROLES", "UPWARD", "EventId", "Network", "Peer", "SyncOptions", "SyncWorker", "TopologyError",
-    "attach_peer", "detach_peer", "load_state", "pinned_keys", "read_network", "retry_delay", "sync_router",
+    "PUBLIC", "ROLES", "UPWARD", "EventId", "ForkRefused", "Network", "Peer", "SyncOptions", "SyncWorker",
+    "TopologyError", "attach_peer", "detach_peer", "load_state", "pinned_keys", "read_network", "retry_delay",
+    "sync_router", "take_cut",
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import repeat
 
 import numpy as np
@@ -27,6 +27,8 @@ from civitas_kernel.interning import Interned, intern_spans
 from civitas_kernel.voter_list import COLUMNS, HEADER
 
 from civitas_registry.domain import register as r
+from civitas_registry.domain.lineage import VOTER_MOVED_IN, VOTER_MOVED_OUT
+from civitas_registry.domain.moved import moved_bars
 from civitas_registry.domain.neighbourhood import code_and_bar
 from civitas_registry.domain.trust import doubt_counts, edges_in_range, trust_levels
 from civitas_registry.domain.values import ATTRIBUTES
@@ -73,6 +75,7 @@ class FoldedCut:
     trust_dst: np.ndarray
     doubt_src: np.ndarray  # standing doubts (doubter, doubted), by voter id (int32)
     doubt_dst: np.ndarray
+    moved: dict[str, str] = field(default_factory=dict)  # voter -> the site they moved to (counted there, not here)
 
     @property
     def voters(self) -> list[str]:
@@ -90,7 +93,8 @@ class FoldedCut:
 
 
 _CODES = {r.ATTRIBUTE_SET: 0, r.ATTRIBUTE_UNSET: 1, r.TRUST_EXTENDED: 2, r.TRUST_WITHDRAWN: 3,
-          r.PRIMARY_EXTENDED: 4, r.PRIMARY_WITHDRAWN: 5, r.DOUBT_RAISED: 6, r.DOUBT_WITHDRAWN: 7}
+          r.PRIMARY_EXTENDED: 4, r.PRIMARY_WITHDRAWN: 5, r.DOUBT_RAISED: 6, r.DOUBT_WITHDRAWN: 7,
+          VOTER_MOVED_OUT: 8, VOTER_MOVED_IN: 9}
 _ATTRIBUTE_CODES = {name.encode(): code for code, name in enumerate(ATTRIBUTES)}
 
 
@@ -107,6 +111,10 @@ def _fold(cut: Columns) -> FoldedCut:
     for i in np.flatnonzero((codes == 4) | (codes == 5)).tolist():
         m = decode_body(cut.type_of(i), cut.body(i))
         primary_edges[m.voter] = m.edges if codes[i] == 4 else 0
+    moved: dict[str, str] = {}  # the few moves, folded one by one: the last of each voter's stands
+    for i in np.flatnonzero((codes == 8) | (codes == 9)).tolist():
+        m = decode_body(cut.type_of(i), cut.body(i))
+        moved[m.voter] = m.to_site if codes[i] == 8 else ""
     reader = BodyReader(cut, list(primary_edges))
 
     trust = np.flatnonzero((codes == 2) | (codes == 3))
@@ -142,7 +150,8 @@ def _fold(cut: Columns) -> FoldedCut:
         mine = field[keep] == code
         starts[owner[keep][mine]], ends[owner[keep][mine]] = value_start[mine], value_end[mine]
         values[name] = (starts, ends)
-    return FoldedCut(registrants, values, data, primary, trust_src, trust_dst, doubt_src, doubt_dst)
+    return FoldedCut(registrants, values, data, primary, trust_src, trust_dst, doubt_src, doubt_dst,
+                     {voter: to for voter, to in moved.items() if to})
 
 
 def _last_of_each(key: np.ndarray, extended: np.ndarray, keys: int) -> np.ndarray:
@@ -169,6 +178,8 @@ def compile_voter_list(events: Iterable[RecordedEvent] | Columns, config: ListCo
 def _compile(cut: FoldedCut, config: ListConfig) -> bytes:
     n = len(cut.registrants)
     codes, bars = neighbourhoods(cut.texts("residence"))
+    if cut.moved:
+        moved_bars(cut.voters, cut.moved, bars)
     barred = np.fromiter(map(bool, bars), dtype=bool, count=n)
     src, dst = edges_in_range(cut.trust_src, cut.trust_dst, codes, config.range_prefix)
     levels = trust_levels(n, cut.primary, src, dst, barred)

@@ -1,0 +1,295 @@
+"""Forks and moves at the register: confirm an inheritance, accept a move, move out, take a move in, the history.
+
+The decisions are domain/lineage.py's; this layer reads the voter's events by hash, carries them between sites
+(courier.py) and appends. Each command here is written on its own (never inside another command's batch): a move
+statement must be sealed and signed before the other site is shown it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from civitas_kernel.commands import CommandError, Reply
+from civitas_kernel.errors import ConcurrencyError, IntegrityError
+from civitas_kernel.events import NewEvent, RecordedEvent, event_hash
+from civitas_kernel.signing import open_checkpoint
+from civitas_schema.v1 import envelope_pb2, lineage_pb2
+
+from civitas_registry.courier import MoveCourier
+from civitas_registry.domain import lineage as ln
+from civitas_registry.domain import register as r
+from civitas_registry.domain.values import check_value
+from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
+
+CARRIED_TYPES = {r.ATTRIBUTE_SET: "registration", r.TRUST_EXTENDED: "trust", r.PRIMARY_EXTENDED: "trust"}
+MOVE_CARRIES = (r.ATTRIBUTE_SET, r.TRUST_EXTENDED)  # never the registrar's trust: the site moved to decides its own
+
+
+@dataclass
+class MoveOptions:
+    """What moves need of the site: its clock, the cooling-off period and the sites it knows (url and key)."""
+
+    clock: Callable[[], int]
+    cooling_off_us: int = 7 * ln.DAY_US
+    site_url: Callable[[str], str | None] = lambda site: None  # where a site to move to answers (the operator's)
+    site_key: Callable[[str], bytes | None] = lambda site: None  # a site's pinned key
+    courier: MoveCourier | None = None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _sealed(event: RecordedEvent) -> bytes:
+    return envelope_pb2.SealedEvent(envelope=event.raw, hash=event.hash).SerializeToString(deterministic=True)
+
+
+class LineageCommands:
+    def __init__(self, registry, options: MoveOptions) -> None:
+        self.registry, self.options = registry, options
+        self.state = ln.LineageState()
+        self._index: ParentIndex | None = None  # the parent's cut, indexed by voter at the first confirmation
+
+    @property
+    def log(self):
+        return self.registry.log
+
+    def _write(self, batches: Callable[[], Sequence[tuple[str, list[NewEvent]]]]) -> list:
+        """Decide against the caught-up state and append every stream's events in one transaction. Inside a batch
+        (the voter shell's chunk), what the batch decided so far is written first, then this on its own."""
+        folder = self.registry.folder
+        pending, folder.pending = folder.pending, None
+        if pending is not None:
+            pending.flush()
+        try:
+            return self._append(batches)
+        finally:
+            folder.pending = pending
+
+    def _append(self, batches) -> list:
+        folder = self.registry.folder
+        for _ in range(8):
+            self.registry.catch_up()
+            decided = [(stream, events) for stream, events in batches() if events]
+            if not decided:
+                return []
+            try:
+                results = self.log.append_batches([(s, e, folder.positions[s]) for s, e in decided])
+            except ConcurrencyError:
+                continue
+            self.registry.catch_up()
+            return results
+        raise CommandError("the register kept changing while this was decided; try again")
+
+    # -- a fork's inherited voters ----------------------------------------------------------------
+
+    def cut(self) -> dict[str, int]:
+        """The parent's position of each stream at the fork's cut."""
+        return {c.stream: c.seq for c in (open_checkpoint(envelope_pb2.SignedCheckpoint.FromString(h))
+                                          for h in self.state.heads)}
+
+    def confirm(self, voter: str) -> Reply:
+        state = self.state
+
+        def decide():
+            gathered = inherited_of(self._parent_index(), voter, set(state.confirmed)) if state.parent else None
+            carried = gathered.carried if gathered else []
+            head = ln.decide_confirm(state, voter, [e.hash for e in carried])
+            return [("registration", head + self._restated(carried, "registration")),
+                    ("trust", self._restated(carried, "trust"))]
+
+        self._write(decide)
+        return Reply(f"welcome, {voter}: your registration inherited from {state.parent} counts on {self.log.site} "
+                     "from now on (votes and delegations never carry over; cast them here)",
+                     {"voter": voter, "parent": state.parent, "confirmed": True})
+
+    def _parent_index(self) -> ParentIndex:
+        if self._index is None:
+            self._index = ParentIndex(self.log, self.state.parent, self.cut())
+        return self._index
+
+    def _restated(self, events: list[RecordedEvent], stream: str, actor: str | None = None) -> list[NewEvent]:
+        """The carried events' statements as this site's events: bodies as they were, actors as they were (or the
+        moving voter's, who brings them)."""
+        return [NewEvent(e.type, e.body, actor or e.actor) for e in events if CARRIED_TYPES.get(e.type) == stream]
+
+    # -- moving out -----------------------------------------------------------------------------
+
+    def _destination(self, site: str) -> tuple[str, bytes]:
+        url, key = self.options.site_url(site), self.options.site_key(site)
+        if url is None or key is None:
+            raise ln.MoveRefused(f"{self.log.site} does not know site {site!r}: its operator names it with "
+                                 f"`civitas sync attach {site} --role ... --url URL --key KEY`; nothing was written")
+        return url, key
+
+    def move(self, voter: str, to_site: str) -> Reply:
+        url, key = self._destination(to_site)
+        courier = self.options.courier or MoveCourier()
+        self.registry.catch_up()
+        if self.state.moved_to(voter) == to_site:  # recorded here before; its arrival there may be missing
+            return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
+        now, cooling = self.options.clock(), self.options.cooling_off_us
+        ln.decide_move_out(self.state, self.log.site, voter, to_site, key, now, cooling, [], [])  # refusals first
+        courier.ready(to_site, url, voter, self.log.site)  # the other site answers and would take them
+        gathered = own_events_of(self.log, voter)
+        self._write(lambda: [("registration", ln.decide_move_out(
+            self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received))])
+        return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
+
+    def _last_statement(self, voter: str) -> RecordedEvent:
+        found = None
+        for event in self.log.read("registration"):
+            if event.type == ln.VOTER_MOVED_OUT and event.actor == voter:
+                found = event
+        return found
+
+    def _deliver(self, voter: str, to_site: str, url: str, courier: MoveCourier, statement: RecordedEvent) -> Reply:
+        signed = self.log.checkpoints_between("registration", after=statement.seq - 1, until=statement.seq)
+        named = set(statement.message().events)
+        carried = [e for e in own_events_of(self.log, voter).carried if e.hash in named]
+        payload = {"statement": _b64(_sealed(statement)), "checkpoint": _b64(signed[statement.seq]),
+                   "carried": [_b64(_sealed(e)) for e in carried]}
+        try:
+            courier.deliver(to_site, url, payload)
+        except CommandError as e:
+            return Reply(f"your move to {to_site} is recorded here, but {to_site} has not recorded your arrival: {e}. "
+                         f"Run `register move {to_site}` again to send it once more.",
+                         {"voter": voter, "to": to_site, "arrived": False, "reason": str(e)})
+        return Reply(f"you moved from {self.log.site} to {to_site}: {len(named)} of your events named by hash, "
+                     f"{len(carried)} carried; {self.log.site} no longer counts you and points to {to_site}",
+                     {"voter": voter, "to": to_site, "arrived": True, "named": len(named), "carried": len(carried)})
+
+    # -- moving in --------------------------------------------------------------------------------
+
+    def accept_move(self, voter: str, from_site: str) -> Reply:
+        self._write(lambda: [("registration", ln.decide_accept(self.state, self.log.site, voter, from_site))])
+        return Reply(f"{self.log.site} will take your move from {from_site}: sign in there and run "
+                     f"`register move {self.log.site}`", {"voter": voter, "from": from_site, "accepted": True})
+
+    def ready(self, voter: str, from_site: str) -> dict:
+        self.registry.catch_up()
+        if from_site not in self.state.accepted.get(voter, ()):
+            raise ln.MoveRefused(f"{voter} has not asked {self.log.site} to let them in from {from_site}: sign in "
+                                 f"on {self.log.site} and run `register accept-move {from_site}` first")
+        ln.check_cooling_off(self.state, voter, self.options.clock(), self.options.cooling_off_us)
+        if self.options.site_key(from_site) is None:
+            raise ln.MoveRefused(f"{self.log.site} holds no key for {from_site}, so it cannot check the statement")
+        return {"site": self.log.site, "voter": voter, "from": from_site, "ready": True}
+
+    def arrive(self, payload: dict) -> Reply:
+        statement, body, carried = self._verified(payload)
+        voter, from_site = body.voter, statement.site
+
+        def decide():
+            ln.check_arrival(self.state, voter, from_site, statement.hash, body.moved_at_us,
+                             self.options.cooling_off_us)
+            r.check_not_lookalike(self.registry.state, voter)  # the rules this site's own registrants meet
+            for e in carried:
+                if e.type == r.ATTRIBUTE_SET:
+                    m = e.message()
+                    if m.voter != voter:
+                        raise ln.MoveRefused("a carried attribute is another voter's")
+                    check_value(m.attribute, m.value)
+                elif e.type == r.TRUST_EXTENDED and e.message().truster != voter:
+                    raise ln.MoveRefused("a carried trust edge is another voter's")
+            known = self.registry.state.registrants
+            trust = [e for e in carried if e.type == r.TRUST_EXTENDED and e.message().trustee in known]
+            moved_in = NewEvent.of(lineage_pb2.VoterMovedIn(
+                voter=voter, from_site=from_site, from_key=self.options.site_key(from_site),
+                statement=_sealed(statement), checkpoint=base64.b64decode(payload["checkpoint"]),
+                carried=[_sealed(e) for e in carried], moved_at_us=body.moved_at_us), voter)
+            return [("registration", [moved_in, *self._restated(carried, "registration", voter)]),
+                    ("trust", self._restated(trust, "trust", voter))]
+
+        self._write(decide)
+        return Reply(f"{voter} moved in from {from_site}", {"voter": voter, "from": from_site, "arrived": True})
+
+    def _verified(self, payload: dict):
+        """The statement, checked: sealed by the site named, signed with its pinned key, the moving voter's own."""
+        try:
+            sealed = envelope_pb2.SealedEvent.FromString(base64.b64decode(payload["statement"], validate=True))
+            signed = envelope_pb2.SignedCheckpoint.FromString(base64.b64decode(payload["checkpoint"], validate=True))
+            extra = [envelope_pb2.SealedEvent.FromString(base64.b64decode(c, validate=True))
+                     for c in payload.get("carried", [])]
+        except Exception:
+            raise CommandError("the move statement does not decode: send statement, checkpoint and carried as base64 "
+                               "of their protobuf bytes") from None
+        statement = RecordedEvent.decode(sealed.envelope, event_hash(sealed.envelope))
+        key = self.options.site_key(statement.site)
+        if key is None:
+            raise ln.MoveRefused(f"{self.log.site} holds no key for {statement.site}: its operator pins it first")
+        try:
+            checkpoint = open_checkpoint(signed, key)
+        except IntegrityError as e:
+            raise ln.MoveRefused(f"the move statement is not signed by {statement.site}'s key: {e.problem}") from None
+        if (checkpoint.site, checkpoint.stream, checkpoint.seq, checkpoint.head_hash) != \
+                (statement.site, "registration", statement.seq, statement.hash) or sealed.hash != statement.hash:
+            raise ln.MoveRefused("the move statement is not the event its site's signature covers")
+        if statement.type != ln.VOTER_MOVED_OUT:
+            raise ln.MoveRefused(f"that event is a {statement.type}, not a move statement")
+        body = statement.message()
+        if body.voter != statement.actor:
+            raise ln.MoveRefused(f"the move statement is not signed by the moving voter: {body.voter} is moved, "
+                                 f"{statement.actor or 'nobody'} asked")
+        if body.to_site != self.log.site or bytes(body.to_key) != self.log.key.public_key:
+            raise ln.MoveRefused(f"the move statement names {body.to_site}, not {self.log.site} with its key")
+        named, carried = set(body.events), []
+        for item in extra:
+            event = RecordedEvent.decode(item.envelope, event_hash(item.envelope))
+            if event.hash not in named or event.site != statement.site or event.type not in MOVE_CARRIES:
+                raise ln.MoveRefused("a carried event is not one the move statement names by hash, or not an attribute "
+                                     "or trust edge (a move never carries the registrar's trust)")
+            carried.append(event)
+        return statement, body, carried
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def moves_of(self, voter: str) -> list[dict]:
+        self.registry.catch_up()
+        return [{"direction": m.direction, "site": m.site, "at_us": m.at_us, "statement": m.statement.hex()}
+                for m in self.state.moves.get(voter, [])]
+
+    def evidence_of(self, voter: str) -> list[dict]:
+        """Trust edges others gave a voter where they came from: shown here, counted there."""
+        self.registry.catch_up()
+        return [{"from": m.site, "trust_edges_received": m.received}
+                for m in self.state.moves.get(voter, []) if m.direction == "in"]
+
+    def check(self) -> list[str]:
+        """Problems with this fork's claims, checked against the parent's events held here: each head of the cut
+        signed by the parent's key and ending where the held stream has that event; every event a confirmation
+        names is the parent's, within the cut. Empty: all hold (or this site is no fork)."""
+        self.registry.catch_up()
+        s, problems = self.state, []
+        if s.parent is None:
+            return problems
+        for raw in s.heads:
+            try:
+                c = open_checkpoint(envelope_pb2.SignedCheckpoint.FromString(raw), s.parent_key)
+            except IntegrityError as e:
+                problems.append(f"a head of the cut is not signed by {s.parent}'s key: {e.problem}")
+                continue
+            held = list(self.log.read(c.stream, site=s.parent, after=c.seq - 1, until=c.seq))
+            if not held or held[0].hash != c.head_hash:
+                problems.append(f"{s.parent}/{c.stream}: the event held at {c.seq} is not the cut's head")
+        cut = self.cut()
+        within = {e.hash for stream in ("registration", "trust")
+                  for e in self.log.read(stream, site=s.parent, until=cut.get(stream, 0))}
+        for event in self.log.read("registration"):
+            if event.type == ln.INHERITANCE_CONFIRMED:
+                m = event.message()
+                missing = [h.hex() for h in m.events if h not in within]
+                if missing:
+                    problems.append(f"{m.voter}'s confirmation names events not in {s.parent}'s cut: "
+                                    + ", ".join(missing[:5]))
+        return problems
+
+    def lineage(self) -> dict:
+        self.registry.catch_up()
+        s = self.state
+        heads = [open_checkpoint(envelope_pb2.SignedCheckpoint.FromString(h)) for h in s.heads]
+        return {"site": self.log.site, "parent": s.parent, "parent_key": s.parent_key.hex(),
+                "live_commit": s.live_commit, "confirmed": len(s.confirmed),
+                "cut": [{"stream": c.stream, "seq": c.seq, "head_hash": c.head_hash.hex()} for c in heads]}

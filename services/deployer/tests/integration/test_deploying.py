@@ -7,40 +7,16 @@ import functools
 import hashlib
 import os
 import subprocess
-import time
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse, PlainTextResponse
-from starlette.routing import Route
 
 from civitas_deployer import ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, Releases
 from civitas_deployer.deploying.placing import DIFF
-from civitas_deployer.deploying.release_header import ReleaseHeader
 from civitas_deployer.live_repo import BRANCH
 
+from ..front_page import front_page
 from ..sites import ALICE, BOB, CAROL, DAVE, Clock, patch_file
-
-HANG_S = 3.0
-
-
-def front_page(home):
-    """GET / renders site/front.md of the live release: 500 when it says BROKEN, a hang when it says HANG."""
-    releases = home / "releases"
-
-    def page(request):
-        try:
-            text = (releases / "live" / "tree" / "site" / "front.md").read_text()
-        except FileNotFoundError:
-            text = "Welcome (as civitas ships it)"
-        if "BROKEN" in text:
-            return PlainTextResponse("Traceback: the front page's template failed", status_code=500)
-        if "HANG" in text:
-            time.sleep(HANG_S)
-        return HTMLResponse(f"<p>{text}</p>")
-
-    return ReleaseHeader(Starlette(routes=[Route("/", page)]), home)
 
 
 @pytest.fixture

@@ -184,3 +184,45 @@ def test_a_rejected_decision_deploys_nothing(change, deployer, live, clone, tmp_
     assert decided["approved"] is False
     assert deployer.run() == [] and live.head() == head
     assert live.git.out("rev-parse", BRANCH) == head
+
+
+def test_a_revision_decided_by_rules_changed_since_is_refused(change, deployer, live, clone, tmp_path, clock):
+    rules = live.read(live.head(), "governance.toml").decode().replace("review_hours = 48", "review_hours = 47")
+    path = patch_file(clone, tmp_path, "rules", {"governance.toml": rules})
+    constitutional = change.run(ALICE, ["propose", "--patch", path, "--title", "Shorter review"]).data["proposal"]
+    clock.hours(200)  # made later on the same base, so it is decided after the rules' change is deployed
+    path = patch_file(clone, tmp_path, "front", {"site/front.md": "Hello\n"})
+    front = change.run(ALICE, ["propose", "--patch", path, "--title", "Front page"]).data["proposal"]
+    clock.hours(48)
+    for pid in (constitutional, front):
+        for voter in (BOB, CAROL, DAVE):
+            change.run(voter, ["vote", pid, "yes"])
+    clock.hours(384 - 248)
+    change.decide()
+    (applied,) = deployer.run()
+    assert applied.phase == "applied" and applied.proposal == constitutional
+    clock.hours(416 - 384)
+    change.decide()
+    (refused,) = deployer.run()
+    assert refused.phase == "refused" and refused.proposal == front
+    assert "governance.toml changed since its base" in refused.refusal and "needs a new vote" in refused.refusal
+    assert live.head() == applied.commit
+
+
+def test_main_written_outside_civitas_during_a_deployment_is_left_as_it_is(change, deployer, live, clone, tmp_path,
+                                                                          clock, site_url):
+    approve(change, clone, tmp_path, clock, {"site/front.md": "BROKEN\n"}, "A broken front page")
+    outside = {}
+
+    def operator_pushes(phase):  # an operator writes main while the release is being checked
+        if phase == "health":
+            clone.sync()
+            clone.write("notes.md", "by hand\n")
+            clone.commit("By hand")
+            clone.git("push", "--quiet", "--force", "origin", "HEAD:main")
+            outside["commit"] = live.head()
+
+    deployer.hold = operator_pushes
+    (failed,) = deployer.run()
+    assert failed.phase == "rolled_back" and failed.revert == "" and live.head() == outside["commit"]
+    assert served(site_url)[:2] == (200, failed.previous_release)  # the release before still serves

@@ -65,6 +65,8 @@ class Deployer:
         """Finish what a stopped deployer left, then deploy every approved decision not deployed yet, in order."""
         with self._exclusive():
             self._recover()
+            for deployment in self.state.unfinished():  # one whose rollback itself failed (git, the database)
+                self._finish(deployment)
             done = []
             for summary in self._due():
                 done.append(self._deploy(summary))
@@ -205,10 +207,15 @@ class Deployer:
         """The release before serves, and main holds its tree again through a revert commit; safe to repeat."""
         self.releases.point(d.previous_release or None)
         git = self.repo.git
-        if main_of(git) == d.previous:  # stopped before main moved: move it, so history shows what was reverted
+        revert, main = revert_commit(git, d), main_of(git)
+        if main == d.previous:  # stopped before main moved: move it, so history shows what was reverted
             move_main(git, d.commit, d.previous)
-        revert = revert_commit(git, d)
-        move_main(git, revert, d.commit)
+            main = d.commit
+        if main == d.commit:
+            move_main(git, revert, d.commit)
+        elif main != revert:  # written outside civitas meanwhile: left as it is, and said
+            log.error("main is on %s, which deployment %s did not write; it is left there", main[:12], d.id)
+            revert = ""
         self._append(pb.DeploymentRolledBack(deployment=d.id, revert=revert, release=d.previous_release,
                                              at_us=self.clock()))
 
@@ -216,8 +223,7 @@ class Deployer:
         """A deployment a stopped deployer left in between, ended from what the journal says."""
         if d.incident is not None:
             self._roll_back(d)
-        elif d.phase == SWITCHING:  # its health window passed: it is the release the voters approved, known good
-            move_main(self.repo.git, d.commit, d.previous)
+        elif d.phase == SWITCHING and main_of(self.repo.git) == d.commit:  # its health window passed: known good
             self.releases.export(d.commit, d.decision, d.started_us)
             self._applied(d, self.repo.git.out("log", "-1", "--format=%B", d.commit))
         else:

@@ -166,8 +166,8 @@ class Site:
 
     @cached_property
     def releases(self) -> Releases:
-        """The releases of the live repository under CIVITAS_HOME/releases, and which one serves."""
-        return Releases(self.settings.HOME, self.live_repo.git)
+        """The releases of the live repository (CIVITAS_RELEASES, default CIVITAS_HOME/releases); which one serves."""
+        return Releases(self.settings.releases_path, self.live_repo.git)
 
     @cached_property
     def change(self) -> ChangeCommands:

@@ -34,6 +34,7 @@ def test_an_approved_change_is_deployed_by_civitas_up_and_served(up, tmp_path):
     (deployment,) = wait_for_ended(home, 1, site.process)
     answer = httpx.get(site.base + "/")
     assert answer.status_code == 200 and answer.headers["civitas-release"] == deployment["commit"]
+    assert "Hello, neighbours" in answer.text and "A self-governing site" not in answer.text  # the voted text
     out = site.stop()
     assert "approved decisions are deployed every 0.2 s" in out
     assert deployment["phase"] == "applied" and deployment["proposal"] == pid
@@ -42,3 +43,24 @@ def test_an_approved_change_is_deployed_by_civitas_up_and_served(up, tmp_path):
         "Hello, neighbours\n"
     assert deployments_of(home)["live"]["deployment"] == "1"
     assert audit(home, 1)["matches"] is True
+
+
+def test_a_change_that_breaks_the_front_page_is_rolled_back_and_the_old_page_still_served(up, tmp_path):
+    home = tmp_path / "home"
+    approved_site(home, tmp_path, [("A new look", {"site/templates/home.html": "{% if %}"})])
+    repo = LiveRepository(home / "live.git")
+    first = repo.head()
+    site = up(**DEPLOYING)
+    (deployment,) = wait_for_ended(home, 1, site.process)
+    answer = httpx.get(site.base + "/")
+    site.stop()
+    assert answer.status_code == 200 and answer.headers["civitas-release"] == first
+    assert "A self-governing site" in answer.text  # the page as it was
+    assert deployment["phase"] == "rolled_back" and deployment["decision"] == "decision 1"
+    incident = deployment["incident"]
+    assert incident["phase"] == "health" and "answered 503" in incident["reason"]
+    assert "site/templates/home.html line 1" in incident["log_tail"]  # what the site said, kept with the incident
+    revert = repo.head()
+    assert revert == deployment["revert"] and repo.git.out("rev-parse", f"{revert}^") == deployment["commit"]
+    assert repo.read(revert, "site/templates/home.html") is None  # the revert takes the change out of main
+    assert audit(home, 1)["matches"] is True  # the decision it deployed still recounts

@@ -1,4 +1,5 @@
-"""A front page served from the live release as the gateway serves it, which a change to site/front.md can break."""
+"""A front page served from the live release, naming it in Civitas-Release as the gateway does, which a change to
+site/front.md can break."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
-from civitas_deployer import ReleaseHeader
+import os
 
 HANG_S = 3.0
 
@@ -19,13 +20,15 @@ def front_page(home):
 
     def page(request):
         try:
-            text = (releases / "live" / "tree" / "site" / "front.md").read_text()
+            release = os.readlink(releases / "live")
+            text = (releases / release / "tree" / "site" / "front.md").read_text()
         except FileNotFoundError:
-            text = "Welcome (as civitas ships it)"
+            release, text = "none", "Welcome (as civitas ships it)"
+        named = {"Civitas-Release": release}
         if "BROKEN" in text:
-            return PlainTextResponse("Traceback: the front page's template failed", status_code=500)
+            return PlainTextResponse("Traceback: the front page's template failed", status_code=500, headers=named)
         if "HANG" in text:
             time.sleep(HANG_S)
-        return HTMLResponse(f"<p>{text}</p>")
+        return HTMLResponse(f"<p>{text}</p>", headers=named)
 
-    return ReleaseHeader(Starlette(routes=[Route("/", page)]), home)
+    return Starlette(routes=[Route("/", page)])

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
         from civitas_counter import CompileScheduler, compile_all
-        from civitas_deployer import DecideScheduler, DeployScheduler, ReleaseHeader
+        from civitas_deployer import DecideScheduler, DeployScheduler
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
@@ -50,7 +50,6 @@ def register(app: typer.Typer) -> None:
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
-        app.add_middleware(ReleaseHeader, home=s.settings.HOME)  # which release serves: what the smoke request checks
         deployer = s.deployer(f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}")
         deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
         if outbox:

@@ -6,7 +6,6 @@ from civitas_deployer.decision_record import COMPILERS
 from civitas_deployer.deploying import (
     Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
 )
-from civitas_deployer.deploying.release_header import ReleaseHeader
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
@@ -14,4 +13,4 @@ from civitas_deployer.settings import ChangeSettings
 
 __all__ = ["CHANGE_STREAMS", "COMPILERS", "Candidate", "ChangeCommands", "ChangeSettings", "ContentRunner",
            "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentReads", "LiveRepository",
-           "ReleaseFailed", "ReleaseHeader", "Releases", "Runner"]
+           "ReleaseFailed", "Releases", "Runner"]

@@ -114,7 +114,7 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
-    releases = Releases(settings.HOME, repo.git)
+    releases = Releases(settings.releases_path, repo.git)
     owner: Owner[ChangeCommands] = Owner(
         "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,

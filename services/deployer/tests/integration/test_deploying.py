@@ -34,7 +34,7 @@ def change(make_clocked_log, live, lists, clock, tmp_path, home) -> ChangeComman
     log = make_clocked_log(clock)
     decisions = DecisionRecords(tmp_path / "records", log, clock)
     commands = ChangeCommands(log, live, lists, clock=clock, decisions=decisions,
-                              deployments=DeploymentReads(log, Releases(home, live.git)))
+                              deployments=DeploymentReads(log, Releases(home / "releases", live.git)))
     commands.run = functools.partial(commands.run, local=True)
     return commands
 
@@ -48,7 +48,7 @@ def site_url(server_thread, home):
 
 @pytest.fixture
 def deployer(change, live, home, site_url, clock) -> Deployer:
-    releases = Releases(home, live.git)
+    releases = Releases(home / "releases", live.git)
     runner = ContentRunner(releases, site_url, request_timeout_s=1)
     return Deployer(change.log, live, change.decisions, releases, runner, clock=clock, health_s=2)
 

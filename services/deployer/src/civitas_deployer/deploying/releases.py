@@ -1,4 +1,4 @@
-"""Releases on disk: CIVITAS_HOME/releases/<commit>/tree (the live repository's files at that commit, written once)
+"""Releases on disk: CIVITAS_RELEASES (default CIVITAS_HOME/releases)/<commit>/tree (the live repository's files at that commit, written once)
 with release.json beside it, and `live`, a relative symlink to the release that serves, switched atomically.
 
 A release is exported into a temporary directory and renamed into place whole, so a release directory that exists
@@ -22,8 +22,9 @@ _TEMPORARY = ".making-"
 
 
 class Releases:
-    def __init__(self, home: Path, git: Git) -> None:
-        self.root = Path(home) / "releases"
+    def __init__(self, root: Path, git: Git) -> None:
+        """root: the releases' folder (CIVITAS_RELEASES, default CIVITAS_HOME/releases)."""
+        self.root = Path(root)
         self.git = git
 
     def tree(self, commit: str) -> Path:

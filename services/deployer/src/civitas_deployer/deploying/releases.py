@@ -1,5 +1,6 @@
-"""Releases on disk: CIVITAS_RELEASES (default CIVITAS_HOME/releases)/<commit>/tree (the live repository's files at that commit, written once)
-with release.json beside it, and `live`, a relative symlink to the release that serves, switched atomically.
+"""Releases on disk: <commit>/tree (the live repository's files at that commit, written once) with release.json
+beside it, and `live`, a relative symlink to the release that serves, switched atomically; all in CIVITAS_RELEASES
+(default CIVITAS_HOME/releases).
 
 A release is exported into a temporary directory and renamed into place whole, so a release directory that exists
 is complete; what a crash leaves half-written is a temporary directory, removed at the next start.

@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
-        deployer = s.deployer(f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}")
+        own = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        deployer = s.deployer(f"http://{own}:{port}")  # smoke requests to this very site, through its gateway
         deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
         if outbox:
             outbox.install(app)

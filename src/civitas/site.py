@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
-from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
+from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository, Mirrors
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
@@ -156,6 +156,11 @@ class Site:
         """The live repository (CIVITAS_LIVE_REPO, default CIVITAS_HOME/live.git), made from civitas's rules at first use."""
         return LiveRepository.open_or_create(self.settings.live_repo_path, self.clock(),
                                              max_patch_bytes=self.settings.MAX_PATCH_BYTES)
+
+    @cached_property
+    def mirrors(self) -> Mirrors:
+        """The off-site mirrors (CIVITAS_MIRROR_URLS): each release that passed health is pushed there, tag signed."""
+        return Mirrors.of(self.settings, self.settings.live_repo_path, self.key)
 
     @cached_property
     def decisions(self) -> DecisionRecords:

@@ -34,6 +34,7 @@ from civitas_deployer.deciding import parse_time
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import DeployerSettings
@@ -110,6 +111,7 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
+    mirrors = Mirrors.of(settings, repo.path, settings.key_file)  # what passed health goes off-site from here
     owner: Owner[ChangeCommands] = Owner(
         "deployer", settings, log, CHANGE_STREAMS,
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits), kafka=kafka)
@@ -127,12 +129,15 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     async def lifespan(app_: FastAPI):
         async with owners_lifespan(app_):
             scheduler.start()
+            mirrors.start()
             try:
                 yield
             finally:
+                await asyncio.to_thread(mirrors.stop)
                 await asyncio.to_thread(scheduler.stop)
 
     app.router.lifespan_context = lifespan
+    app.state.mirrors = mirrors
 
     async def change_of(body: NewChange):
         """The patch's bytes, or the change fetched from its URL before any command waits on it."""

@@ -50,6 +50,12 @@ class Mirrors:
         self._state = load_state(self.state_path)
         self._state.remotes = {url: self._state.remotes.get(url, RemoteState()) for url in self.remotes}
 
+    @classmethod
+    def of(cls, settings, repo_path: Path, key: SiteKey | Path, **options) -> Mirrors:
+        """The mirrors the deployer's settings name (ChangeSettings: CIVITAS_MIRROR_URLS, CIVITAS_HOME)."""
+        return cls(repo_path, settings.mirror_remotes, key, settings.mirror_state_path, site=settings.SITE,
+                   timeout_s=settings.MIRROR_PUSH_TIMEOUT_S, **options)
+
     @property
     def key(self) -> SiteKey:
         if not isinstance(self._key, SiteKey):

@@ -52,7 +52,8 @@ def test_a_voter_reads_the_deployments_and_follows_one_to_its_decision_and_propo
     rows = [{"id": "1", "proposal": "1", "revision": 1, "decision": "decision 1", "content_hash": "0" * 64,
              "base": head, "commit": head, "kind": "content", "phase": "rolled_back", "started_us": clock(),
              "ended_us": clock() + 60_000_000, "rebased_from": None,
-             "incident": {"phase": "health", "reason": "the smoke request answered 500", "log_tail": "Traceback …\nKeyError: 'x'"}}]
+             "incident": {"phase": "health", "reason": "the smoke request answered 500",
+                          "log_tail": "Traceback …\nKeyError: 'x'"}}]
     site.changes = Reported(changes_of(site), rows, {"commit": head, "since_us": clock(), "deployment": None})
     with ServerThread().serving(app) as base:
         page = browser.new_page()

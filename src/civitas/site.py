@@ -12,7 +12,7 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import (
-    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Releases,
+    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Mirrors, Releases,
 )
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
@@ -59,7 +59,6 @@ class Site:
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    mirrors: object = field(default=None, repr=False)  # the off-site mirrors (None: none), told of each good release
 
     @contextmanager
     def batch(self) -> Iterator[PendingWrites]:
@@ -159,6 +158,11 @@ class Site:
         """The live repository (CIVITAS_LIVE_REPO, default CIVITAS_HOME/live.git), made from civitas's rules at first use."""
         return LiveRepository.open_or_create(self.settings.live_repo_path, self.clock(),
                                              max_patch_bytes=self.settings.MAX_PATCH_BYTES)
+
+    @cached_property
+    def mirrors(self) -> Mirrors:
+        """The off-site mirrors (CIVITAS_MIRROR_URLS): each release that passed health is pushed there, tag signed."""
+        return Mirrors.of(self.settings, self.settings.live_repo_path, self.key)
 
     @cached_property
     def decisions(self) -> DecisionRecords:

@@ -13,6 +13,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def site(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text.")) -> None:
         """Show this site's name, data directory, log and public key."""
+        from civitas_deployer import allowed_signers_line
+
         s = bootstrap()
         info = {
             "site": s.settings.SITE,
@@ -20,6 +22,9 @@ def register(app: typer.Typer) -> None:
             "log": s.settings.log_url,
             "public_key": s.key.public_key.hex(),
             "live_repository": str(s.settings.live_repo_path),
+            # what a verifier puts in an allowed_signers file to check the release tags with `git verify-tag`
+            "allowed_signers": allowed_signers_line(s.settings.SITE, s.key.public_key),
+            "mirrors": ", ".join(r.url for r in s.settings.mirror_remotes) or "none",
         }
         if as_json:
             typer.echo(json.dumps(info, indent=2))
@@ -81,14 +86,18 @@ def register(app: typer.Typer) -> None:
         deploying = DeployScheduler(deployer.run, s.settings.DEPLOY_EVERY_S)
         typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
                    f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
+        if s.mirrors.remotes:
+            typer.echo(f"each release that passes health is pushed to {', '.join(s.mirrors.remotes)}")
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         deciding.start()
         deploying.start()
         syncing.start()
+        s.mirrors.start()  # pushes each release that passed health to CIVITAS_MIRROR_URLS, retrying those down
         try:
             run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
+            s.mirrors.stop()
             syncing.stop()
             deploying.stop()
             deciding.stop()

@@ -7,10 +7,12 @@ from civitas_deployer.deploying import (
     Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
 )
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import ChangeSettings
+from civitas_deployer.tag_signing import allowed_signers_line
 
 __all__ = ["CHANGE_STREAMS", "COMPILERS", "Candidate", "ChangeCommands", "ChangeSettings", "ContentRunner",
            "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentReads", "LiveRepository",
-           "ReleaseFailed", "Releases", "Runner"]
+           "Mirrors", "ReleaseFailed", "Releases", "Runner", "allowed_signers_line"]

@@ -37,6 +37,7 @@ from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads,
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import DeployerSettings
@@ -106,15 +107,15 @@ def run_change_command(change: ChangeCommands, command: VoterCommand) -> Reply:
 
 
 def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None = None,
-                        voter_lists: VoterLists | None = None, mirrors=None) -> FastAPI:
-    """voter_lists: where voter list records come from (default: the counter at CIVITAS_COUNTER_URL); mirrors: the
-    off-site mirrors told of each release that passed health (None: none)."""
+                        voter_lists: VoterLists | None = None) -> FastAPI:
+    """voter_lists: where voter list records come from (default: the counter at CIVITAS_COUNTER_URL)."""
     log = open_owner_log(settings)
     repo = LiveRepository.open_or_create(settings.live_repo_path, _now_us(), max_patch_bytes=settings.MAX_PATCH_BYTES)
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
     releases = Releases(settings.releases_path, repo.git)
+    mirrors = Mirrors.of(settings, repo.path, settings.key_file)  # what passed health goes off-site from here
     owner: Owner[ChangeCommands] = Owner(
         "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
@@ -138,13 +139,16 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
             await asyncio.to_thread(deployer.recover)  # a deployment a stopped deployer left in between ends first
             scheduler.start()
             deploying.start()
+            mirrors.start()
             try:
                 yield
             finally:
                 await asyncio.to_thread(deploying.stop)
+                await asyncio.to_thread(mirrors.stop)
                 await asyncio.to_thread(scheduler.stop)
 
     app.router.lifespan_context = lifespan
+    app.state.mirrors = mirrors
 
     async def change_of(body: NewChange):
         """The patch's bytes, or the change fetched from its URL before any command waits on it."""

@@ -11,7 +11,10 @@ import subprocess
 import httpx
 import pytest
 
-from civitas_deployer import ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, Releases
+from civitas_kernel.signing import SiteKey
+from civitas_deployer import (
+    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, Mirrors, Releases,
+)
 from civitas_deployer.deploying.placing import DIFF
 from civitas_deployer.live_repo import BRANCH
 
@@ -226,3 +229,39 @@ def test_main_written_outside_civitas_during_a_deployment_is_left_as_it_is(chang
     (failed,) = deployer.run()
     assert failed.phase == "rolled_back" and failed.revert == "" and live.head() == outside["commit"]
     assert served(site_url)[:2] == (200, failed.previous_release)  # the release before still serves
+
+
+def test_the_mirror_gets_a_release_only_after_its_health_window_passed(change, live, clone, tmp_path, clock, home,
+                                                                       site_url):
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(mirror)], check=True)
+    mirrors = Mirrors(live.path, str(mirror), SiteKey.generate(), tmp_path / "mirrors.json", now=clock)
+    releases = Releases(home / "releases", live.git)
+    runner = ContentRunner(releases, site_url, request_timeout_s=1)
+    pushed_at_health = []
+
+    def hold(phase):  # what the mirror holds while a release is still being checked
+        if phase == "health":
+            mirrors.push_due()
+            pushed_at_health.append(mirror_main(mirror))
+
+    deployer = Deployer(change.log, live, change.decisions, releases, runner, clock=clock, health_s=2,
+                        mirrors=mirrors, hold=hold)
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome\n"}, "Welcome")
+    (good,) = deployer.run()
+    mirrors.push_due()
+    assert pushed_at_health == [None] and mirror_main(mirror) == good.commit
+    tagged = subprocess.run(["git", "--git-dir", str(mirror), "rev-parse", "refs/tags/deployment-1^{commit}"],
+                            capture_output=True, text=True).stdout.strip()
+    assert tagged == good.commit
+    approve(change, clone, tmp_path, clock, {"site/front.md": "BROKEN\n"}, "A broken front page")
+    (bad,) = deployer.run()
+    mirrors.push_due()
+    assert bad.phase == "rolled_back" and pushed_at_health == [None, good.commit]
+    assert mirror_main(mirror) == good.commit  # neither the failed release nor its revert went off-site
+
+
+def mirror_main(mirror) -> str | None:
+    done = subprocess.run(["git", "--git-dir", str(mirror), "rev-parse", "--verify", "--quiet", "refs/heads/main"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None

@@ -21,9 +21,10 @@ def front_page(home):
     def page(request):
         try:
             release = os.readlink(releases / "live")
-            text = (releases / release / "tree" / "site" / "front.md").read_text()
         except FileNotFoundError:
-            release, text = "none", "Welcome (as civitas ships it)"
+            release = "none"
+        front = releases / release / "tree" / "site" / "front.md"
+        text = front.read_text() if front.exists() else "Welcome (as civitas ships it)"
         named = {"Civitas-Release": release}
         if "BROKEN" in text:
             return PlainTextResponse("Traceback: the front page's template failed", status_code=500, headers=named)

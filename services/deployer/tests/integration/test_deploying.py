@@ -265,3 +265,25 @@ def mirror_main(mirror) -> str | None:
     done = subprocess.run(["git", "--git-dir", str(mirror), "rev-parse", "--verify", "--quiet", "refs/heads/main"],
                           capture_output=True, text=True)
     return done.stdout.strip() or None
+
+
+def test_a_file_an_approved_change_removes_is_gone_from_the_release_that_serves(change, deployer, live, clone, tmp_path,
+                                                                                clock, home, site_url):
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Hello\n"}, "A front page")
+    (added,) = deployer.run()
+    clone.sync()
+    clone.git("rm", "--quiet", "site/front.md")
+    clone.commit("No front page")
+    path = tmp_path / "remove.patch"
+    path.write_bytes(clone.patch())
+    pid = change.run(ALICE, ["propose", "--patch", str(path), "--title", "No front page"]).data["proposal"]
+    clock.hours(48)
+    for voter in (BOB, CAROL, DAVE):
+        change.run(voter, ["vote", pid, "yes"])
+    clock.hours(168)
+    change.decide()
+    (removed,) = deployer.run()
+    assert removed.phase == "applied"
+    assert not (home / "releases" / removed.commit / "tree" / "site" / "front.md").exists()
+    assert (home / "releases" / added.commit / "tree" / "site" / "front.md").exists()  # releases are never modified
+    assert served(site_url) == (200, removed.commit, "<p>Welcome (as civitas ships it)</p>")

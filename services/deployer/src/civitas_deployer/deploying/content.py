@@ -18,7 +18,7 @@ from civitas_deployer.deploying.releases import Releases
 from civitas_deployer.deploying.runner import Candidate, ReleaseFailed
 
 RELEASE_HEADER = "civitas-release"
-ATTEMPT_EVERY_S = 0.1  # between smoke requests while the gateway still serves another release
+ATTEMPT_EVERY_S = 0.25  # between smoke requests while the gateway still serves another release
 
 
 class ContentRunner:

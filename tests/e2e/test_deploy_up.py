@@ -17,12 +17,16 @@ from .deploying_site import approved_site, deployments_of, wait_for_ended
 DEPLOYING = {"CIVITAS_DEPLOY_EVERY_S": "0.2", "CIVITAS_DECIDE_EVERY_S": "0"}
 
 
-def audit(home, record: int) -> dict:
-    archive = home / "records" / "decision" / f"{record:06d}" / "archive.tar"
+def civitas(home, *args: str) -> dict:
+    """`civitas ARGS --json` on this site's home, as its operator runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")} | {"CIVITAS_HOME": str(home)}
-    done = subprocess.run([CIVITAS, "audit", str(archive), "--json"], env=env, capture_output=True, text=True)
+    done = subprocess.run([CIVITAS, *args, "--json"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
+
+
+def audit(home, record: int) -> dict:
+    return civitas(home, "audit", str(home / "records" / "decision" / f"{record:06d}" / "archive.tar"))
 
 
 def test_an_approved_change_is_deployed_by_civitas_up_and_served(up, tmp_path):
@@ -42,6 +46,7 @@ def test_an_approved_change_is_deployed_by_civitas_up_and_served(up, tmp_path):
     assert (home / "releases" / deployment["commit"] / "tree" / "site" / "front.md").read_text() == \
         "Hello, neighbours\n"
     assert deployments_of(home)["live"]["deployment"] == "1"
+    assert civitas(home, "change", "deployments")["deployments"] == [deployment]
     assert audit(home, 1)["matches"] is True
 
 

@@ -90,7 +90,7 @@ class Deployer:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """One engine at a time, in this process and across processes on this CIVITAS_HOME."""
+        """One engine at a time, in this process and across processes on this releases folder."""
         self.releases.root.mkdir(parents=True, exist_ok=True)
         with self._lock, open(self.releases.root / "deploying.lock", "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -115,7 +115,7 @@ class Deployer:
         return [s for s in decided if s.approved and record_name(s.record) not in self.state.by_decision]
 
     def _append(self, message) -> None:
-        """One event of the journal; a deployment's id is checked against the fold, so no event lands twice."""
+        """One event of the journal, at the stream's head: the engine is the stream's one writer (the lock file)."""
         event = NewEvent.of(message, ACTOR)
         with self._append_lock:
             self.folder.append(STREAM, lambda: [event])

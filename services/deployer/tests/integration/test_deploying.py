@@ -130,6 +130,12 @@ def test_a_release_that_fails_its_smoke_request_is_rolled_back_with_a_revert_and
     assert second["incident"]["phase"] == "health" and second["revert"] == revert
     assert change.deployments().data["live"]["commit"] == good.commit
 
+    # a retry is a new decision: the change proposed again on the live HEAD (the revert), voted and decided
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome back\n"}, "The front page, mended")
+    (retried,) = deployer.run()
+    assert retried.phase == "applied" and retried.decision == "decision 3" and retried.base == revert
+    assert served(site_url) == (200, retried.commit, "<p>Welcome back\n</p>")
+
 
 def test_a_build_that_fails_and_a_site_that_hangs_are_each_rolled_back(change, deployer, live, clone, tmp_path, clock,
                                                                        site_url):

@@ -13,6 +13,7 @@ from functools import cached_property
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import (
     ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Mirrors, Releases,
+    Runner,
 )
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
@@ -181,12 +182,14 @@ class Site:
         change.catch_up()
         return change
 
-    def deployer(self, gateway: str) -> Deployer:
-        """The deployment engine of this site: releases of content, smoke-checked through the gateway at `gateway`."""
+    def deployer(self, gateway: str, runner: Runner | None = None) -> Deployer:
+        """The deployment engine of this site: releases smoke-checked through the gateway at `gateway`, run by
+        `runner` (default: the content runner, which serves them from this process without a restart)."""
         if "_deployer" not in self.__dict__:
+            runner = runner or ContentRunner(self.releases, gateway)
             self.__dict__["_deployer"] = Deployer(
-                self.log, self.live_repo, self.decisions, self.releases, ContentRunner(self.releases, gateway),
-                clock=self.clock, health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
+                self.log, self.live_repo, self.decisions, self.releases, runner, clock=self.clock,
+                health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
         return self.__dict__["_deployer"]
 
     def decide(self, now_us: int | None = None) -> Reply:

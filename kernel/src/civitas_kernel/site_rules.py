@@ -19,8 +19,8 @@ from civitas_kernel.live_release import LiveRelease
 
 log = logging.getLogger("civitas.rules")
 
-__all__ = ["RULES_FILE", "REGISTRARS_FILE", "RulesFileError", "RulesInForce", "SiteRules", "parse_registrars", "parse_rules",
-           "release_problems", "rules_in_force"]
+__all__ = ["RULES_FILE", "REGISTRARS_FILE", "RulesFileError", "RulesInForce", "SiteRules", "parse_registrars",
+           "parse_rules", "release_problems", "rules_in_force"]
 
 RULES_FILE, REGISTRARS_FILE = "rules.toml", "registrars.toml"
 MAX_REGISTRARS = 1000

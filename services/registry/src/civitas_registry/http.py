@@ -40,9 +40,9 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     config = settings.list_config
     rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
     reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
-    owner: Owner[RegistryCommands] = Owner("registry", settings, log, REGISTER_STREAMS,
-                                           lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules),
-                                           **owner_options)
+    owner: Owner[RegistryCommands] = Owner(
+        "registry", settings, log, REGISTER_STREAMS,
+        lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules), **owner_options)
     app = owner_app(owner, "civitas registry (internal)", run_register_command)
 
     @app.post("/registrar/trust")

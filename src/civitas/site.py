@@ -23,11 +23,12 @@ from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordStore
 from civitas_kernel.service.writer import GroupWriter
 from civitas_kernel.signing import SiteKey
+from civitas_kernel.site_rules import RulesInForce, SiteRules
 from civitas_kernel.sql import open_log
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import PollCommands
-from civitas_registry import ListConfig, RegistryCommands
+from civitas_polls import PollCommands, ReleasePolls
+from civitas_registry import ListConfig, RegistryCommands, list_config_of
 
 from civitas.settings import Settings
 
@@ -50,12 +51,17 @@ class Site:
         return open_log(self.settings.log_url, self.settings.SITE, self.key)
 
     @cached_property
+    def rules(self) -> RulesInForce:
+        """The site's rules and registrars in force: the live release's files, else the settings (ask at each use)."""
+        return RulesInForce(self.settings.releases_path, SiteRules.from_settings(self.settings))
+
+    @property
     def list_config(self) -> ListConfig:
-        return self.settings.list_config
+        return list_config_of(self.rules())
 
     @cached_property
     def records(self) -> RecordStore:
-        return record_store(self.settings.HOME, self.log, self.list_config, clock=self.clock)
+        return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock)
 
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
@@ -133,7 +139,7 @@ class Site:
 
     @cached_property
     def registry(self) -> RegistryCommands:
-        registry = RegistryCommands(self.log, self.list_config, reported_list=self.reported_list)
+        registry = RegistryCommands(self.log, reported_list=self.reported_list, rules=self.rules)
         registry.catch_up()
         return registry
 
@@ -142,6 +148,13 @@ class Site:
         polls = PollCommands(self.log, clock=self.clock, reported_count=self.reported_count)
         polls.catch_up()
         return polls
+
+    @cached_property
+    def release_polls(self) -> ReleasePolls:
+        """The live release's poll files brought into the poll stream, through the group writer like a command."""
+        return ReleasePolls(self.settings.releases_path,
+                            lambda commit, polls: self.writer.submit(lambda: self.polls.apply_release(commit, polls))
+                            .result())
 
     @cached_property
     def drafts(self) -> DraftCommands:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import tarfile
 from pathlib import Path
 
@@ -24,7 +26,8 @@ def commit_files(repo: Path, files: dict[str, bytes | str | None], message: str 
     """Commit `files` (path -> content; None removes it) onto main of the bare repository `repo`; the new commit."""
     parent = git(repo, "rev-parse", "--verify", "--quiet", "refs/heads/main")
     index = Path(repo) / "test-index"
-    env_index = {"GIT_INDEX_FILE": str(index)}
+    scratch = Path(tempfile.mkdtemp(prefix="civitas-test-tree-"))  # update-index asks for a work tree; it stays empty
+    env_index = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(scratch)}
     try:
         run = lambda *a, input=None: subprocess.run(  # noqa: E731
             ["git", *a], cwd=repo, input=input, capture_output=True, env=GIT_ENV | env_index, check=True
@@ -43,6 +46,7 @@ def commit_files(repo: Path, files: dict[str, bytes | str | None], message: str 
         return commit
     finally:
         index.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def release(releases: Path, repo: Path, commit: str | None = None, *, decision: str | None = None,

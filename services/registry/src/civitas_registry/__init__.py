@@ -3,8 +3,8 @@
 from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
 from civitas_registry.domain.addresses import normalise_address
 from civitas_registry.domain.standing import LevelExplained, Source, explain_level, source_from
-from civitas_registry.domain.voter_list import ListConfig, compile_voter_list
+from civitas_registry.domain.voter_list import ListConfig, compile_voter_list, list_config_of
 from civitas_registry.settings import ListRules
 
 __all__ = ["REGISTER_STREAMS", "LevelExplained", "ListConfig", "ListRules", "RegistryCommands", "Source",
-           "compile_voter_list", "explain_level", "normalise_address", "source_from"]
+           "compile_voter_list", "explain_level", "list_config_of", "normalise_address", "source_from"]

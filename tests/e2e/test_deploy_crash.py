@@ -3,6 +3,8 @@ applied or rolled back, with the right release serving and main on the matching 
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -47,6 +49,7 @@ def test_killed_before_its_health_passed_a_deployment_is_rolled_back_on_restart(
     assert repo.head() == deployment["revert"] and tree(repo, deployment["revert"]) == tree(repo, first)
     assert repo.git.out("rev-parse", f"{deployment['revert']}^") == deployment["commit"]  # the revert is recorded
     assert data["live"]["commit"] == first
+    assert os.readlink(home / "releases" / "verified") == first  # a candidate is never the verified release
 
 
 def test_killed_while_switching_a_healthy_deployment_is_applied_on_restart(up, tmp_path):

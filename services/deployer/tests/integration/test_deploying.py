@@ -96,6 +96,7 @@ def test_an_approved_decision_is_deployed_once_on_its_base_and_serves(change, de
     release = home / "releases" / commit
     assert (release / "tree" / "site" / "front.md").read_text() == "Hello, neighbours\n"
     assert os.readlink(home / "releases" / "live") == commit
+    assert os.readlink(home / "releases" / "verified") == commit  # it passed its health window
 
     # the diff hash is what a voter recomputes with their own git
     diff = subprocess.run(["git", "--git-dir", str(live.path), *DIFF, f"{base}^{{tree}}", f"{commit}^{{tree}}"],
@@ -120,6 +121,7 @@ def test_a_release_that_fails_its_smoke_request_is_rolled_back_with_a_revert_and
     assert bad.phase == "rolled_back" and bad.incident.phase == "health"
     assert "answered 500" in bad.incident.reason and "template failed" in bad.incident.log_tail
     assert served(site_url) == (200, good.commit, "<p>Welcome\n</p>")  # the release before serves
+    assert os.readlink(home / "releases" / "verified") == good.commit  # never the failed candidate
     revert = live.head()
     assert revert == bad.revert and git(live, "rev-parse", f"{revert}^") == bad.commit
     assert git(live, "rev-parse", f"{revert}^{{tree}}") == git(live, "rev-parse", f"{good.commit}^{{tree}}")
@@ -246,24 +248,25 @@ def test_the_mirror_gets_a_release_only_after_its_health_window_passed(change, l
     runner = ContentRunner(releases, site_url, request_timeout_s=1)
     pushed_at_health = []
 
-    def hold(phase):  # what the mirror holds while a release is still being checked
+    def hold(phase):  # what the mirror, and `verified`, hold while a release is still being checked
         if phase == "health":
             mirrors.push_due()
-            pushed_at_health.append(mirror_main(mirror))
+            pushed_at_health.append((mirror_main(mirror), releases.verified()))
 
     deployer = Deployer(change.log, live, change.decisions, releases, runner, clock=clock, health_s=2,
                         mirrors=mirrors, hold=hold)
+    first = live.head()  # exported as the first release, verified as what serves before any deployment
     approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome\n"}, "Welcome")
     (good,) = deployer.run()
     mirrors.push_due()
-    assert pushed_at_health == [None] and mirror_main(mirror) == good.commit
+    assert pushed_at_health == [(None, first)] and mirror_main(mirror) == good.commit
     tagged = subprocess.run(["git", "--git-dir", str(mirror), "rev-parse", "refs/tags/deployment-1^{commit}"],
                             capture_output=True, text=True).stdout.strip()
     assert tagged == good.commit
     approve(change, clone, tmp_path, clock, {"site/front.md": "BROKEN\n"}, "A broken front page")
     (bad,) = deployer.run()
     mirrors.push_due()
-    assert bad.phase == "rolled_back" and pushed_at_health == [None, good.commit]
+    assert bad.phase == "rolled_back" and pushed_at_health == [(None, first), (good.commit, good.commit)]
     assert mirror_main(mirror) == good.commit  # neither the failed release nor its revert went off-site
 
 

@@ -30,7 +30,7 @@ from civitas_deployer.deploying.commits import (
 from civitas_deployer.deploying.hold import hold_from_env
 from civitas_deployer.deploying.kinds import kind_of
 from civitas_deployer.deploying.placing import NeedsNewVote, place
-from civitas_deployer.deploying.releases import Releases
+from civitas_deployer.deploying.releases import VERIFIED, Releases
 from civitas_deployer.deploying.runner import Candidate, ReleaseFailed, Runner
 from civitas_deployer.domain.deployments import (
     BUILDING, HEALTH, STARTING, SWITCHING, Deployment, DeploymentState, record_name,
@@ -109,6 +109,8 @@ class Deployer:
             head = self.repo.head()
             self.releases.export(head, None, self.clock())
             self.releases.point(head)
+        if self.releases.verified() is None and self.releases.live() is not None and not self.state.unfinished():
+            self.releases.point(self.releases.live(), VERIFIED)
 
     def _due(self) -> list[DecisionSummary]:
         decided = sorted(self.decisions.decided().values(), key=lambda s: s.record)
@@ -187,6 +189,7 @@ class Deployer:
 
     def _applied(self, d: Deployment, message: str) -> None:
         self.releases.point(d.commit)
+        self.releases.point(d.commit, VERIFIED)  # what readers that must never act on a candidate follow
         self._append(pb.DeploymentApplied(deployment=d.id, commit=d.commit, at_us=self.clock()))
         if self.mirrors is not None:  # only now, after the health window: never a release not known good
             self.mirrors.verified(d.commit, f"deployment-{d.id}", message)

@@ -18,6 +18,7 @@ from pathlib import Path
 from civitas_deployer.git import Git
 
 LIVE = "live"
+VERIFIED = "verified"  # the last release that passed its health window (`live` may name a candidate being checked)
 RELEASE_JSON = "release.json"
 _TEMPORARY = ".making-"
 
@@ -56,22 +57,25 @@ class Releases:
         except (OSError, ValueError):
             return None
 
-    def live(self) -> str | None:
-        """The commit of the release that serves, or None before the first."""
+    def live(self, name: str = LIVE) -> str | None:
+        """The commit of the release that serves (or the last verified one), or None before the first."""
         try:
-            return os.readlink(self.root / LIVE)
+            return os.readlink(self.root / name)
         except OSError:
             return None
 
-    def point(self, commit: str | None) -> None:
-        """Make `commit`'s release the one that serves (None: none), in one rename."""
-        link = self.root / LIVE
+    def verified(self) -> str | None:
+        return self.live(VERIFIED)
+
+    def point(self, commit: str | None, name: str = LIVE) -> None:
+        """Make `commit`'s release the one that serves (None: none), or the verified one, in one rename."""
+        link = self.root / name
         if commit is None:
             link.unlink(missing_ok=True)
             return
-        if self.live() == commit:
+        if self.live(name) == commit:
             return
-        temporary = self.root / f"{_TEMPORARY}{LIVE}"
+        temporary = self.root / f"{_TEMPORARY}{name}"
         temporary.unlink(missing_ok=True)
         os.symlink(commit, temporary)
         os.replace(temporary, link)

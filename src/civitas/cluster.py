@@ -60,7 +60,10 @@ class Cluster:
             "CIVITAS_REGISTRY_URL": self.urls.get("registry", ""), "CIVITAS_POLLS_URL": self.urls.get("polls", ""),
             "CIVITAS_COUNTER_URL": self.urls.get("counter", ""), "CIVITAS_DEPLOYER_URL": self.urls.get("deployer", ""),
             "CIVITAS_DRAFTS_URL": self.urls.get("drafts", ""),
+            "CIVITAS_RELEASES": str(self.workdir / "releases"),  # the deployer writes them, the gateway serves them
         }
+        if service == "deployer" and "gateway" in self.urls:  # its smoke requests go through the gateway
+            env["CIVITAS_GATEWAY_URL"] = self.urls["gateway"]
         if service in self._log_urls:
             env["CIVITAS_LOG_URL"] = self._log_urls[service]
         if service == "gateway":

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
-from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
+from civitas_deployer import (
+    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Mirrors, Releases,
+    Runner,
+)
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
@@ -20,11 +23,12 @@ from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordStore
 from civitas_kernel.service.writer import GroupWriter
 from civitas_kernel.signing import SiteKey
+from civitas_kernel.site_rules import RulesInForce, SiteRules
 from civitas_kernel.sql import open_log
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
-from civitas_polls import PollCommands
-from civitas_registry import ListConfig, MoveOptions, RegistryCommands
+from civitas_polls import PollCommands, ReleasePolls
+from civitas_registry import ListConfig, MoveOptions, RegistryCommands, list_config_of
 
 from civitas.settings import Settings
 
@@ -47,12 +51,17 @@ class Site:
         return open_log(self.settings.log_url, self.settings.SITE, self.key)
 
     @cached_property
+    def rules(self) -> RulesInForce:
+        """The site's rules and registrars in force: the live release's files, else the settings (ask at each use)."""
+        return RulesInForce(self.settings.releases_path, SiteRules.from_settings(self.settings))
+
+    @property
     def list_config(self) -> ListConfig:
-        return self.settings.list_config
+        return list_config_of(self.rules())
 
     @cached_property
     def records(self) -> RecordStore:
-        return record_store(self.settings.HOME, self.log, self.list_config, clock=self.clock)
+        return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock)
 
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
@@ -135,7 +144,7 @@ class Site:
         home, me = self.settings.HOME, self.settings.SITE
         moves = MoveOptions(self.clock, self.settings.cooling_off_us, site_url=lambda s: site_url(home, me, s),
                             site_key=lambda s: site_key(home, me, s))
-        registry = RegistryCommands(self.log, self.list_config, reported_list=self.reported_list, moves=moves)
+        registry = RegistryCommands(self.log, reported_list=self.reported_list, moves=moves, rules=self.rules)
         registry.catch_up()
         return registry
 
@@ -144,6 +153,13 @@ class Site:
         polls = PollCommands(self.log, clock=self.clock, reported_count=self.reported_count)
         polls.catch_up()
         return polls
+
+    @cached_property
+    def release_polls(self) -> ReleasePolls:
+        """The live release's poll files brought into the poll stream, through the group writer like a command."""
+        return ReleasePolls(self.settings.releases_path,
+                            lambda commit, polls: self.writer.submit(lambda: self.polls.apply_release(commit, polls))
+                            .result())
 
     @cached_property
     def drafts(self) -> DraftCommands:
@@ -163,15 +179,36 @@ class Site:
                                              max_patch_bytes=self.settings.MAX_PATCH_BYTES)
 
     @cached_property
+    def mirrors(self) -> Mirrors:
+        """The off-site mirrors (CIVITAS_MIRROR_URLS): each release that passed health is pushed there, tag signed."""
+        return Mirrors.of(self.settings, self.settings.live_repo_path, self.key)
+
+    @cached_property
     def decisions(self) -> DecisionRecords:
         return DecisionRecords(self.settings.HOME / "records", self.log, self.clock)
 
     @cached_property
+    def releases(self) -> Releases:
+        """The releases of the live repository (CIVITAS_RELEASES, default CIVITAS_HOME/releases); which one serves."""
+        return Releases(self.settings.releases_path, self.live_repo.git)
+
+    @cached_property
     def change(self) -> ChangeCommands:
         change = ChangeCommands(self.log, self.live_repo, RecordedLists(self), clock=self.clock,
-                                decisions=self.decisions, fetch_limits=self.settings.fetch_limits)
+                                decisions=self.decisions, fetch_limits=self.settings.fetch_limits,
+                                deployments=DeploymentReads(self.log, self.releases, self.mirrors))
         change.catch_up()
         return change
+
+    def deployer(self, gateway: str, runner: Runner | None = None) -> Deployer:
+        """The deployment engine of this site: releases smoke-checked through the gateway at `gateway`, run by
+        `runner` (default: the content runner, which serves them from this process without a restart)."""
+        if "_deployer" not in self.__dict__:
+            runner = runner or ContentRunner(self.releases, gateway)
+            self.__dict__["_deployer"] = Deployer(
+                self.log, self.live_repo, self.decisions, self.releases, runner, clock=self.clock,
+                health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
+        return self.__dict__["_deployer"]
 
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""

@@ -67,6 +67,7 @@ SOME_VALUES = [
      "otel": {"endpoint": "http://otel-collector:4318"}},
     {"services": {"drafts": {"enabled": True}}},
     {"lockdown": True},
+    {"secrets": {"mirrors": "civitas-mirrors"}},
 ]
 
 
@@ -246,3 +247,12 @@ def test_drafts_is_one_writer_on_its_own_database_and_the_gateway_calls_it():
         render({"services": {"drafts": {"enabled": True, "replicas": 2}}})
     for doc in docs:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+
+
+def test_only_the_deployer_reads_the_mirrors_urls_and_only_from_their_secret():
+    for name, deployment in deployments(render({})).items():
+        assert "CIVITAS_MIRROR_URLS" not in env(deployment), name  # no secret named: no mirror
+    found = deployments(render({"secrets": {"mirrors": "town-mirrors"}}))
+    assert env(found["deployer"])["CIVITAS_MIRROR_URLS"] == ("town-mirrors", "urls")
+    assert [name for name, d in found.items() if "CIVITAS_MIRROR_URLS" in env(d)] == ["deployer"]
+    assert "kubectl create secret generic civitas-mirrors" in (CHART / "values.yaml").read_text()

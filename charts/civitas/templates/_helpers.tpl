@@ -63,6 +63,10 @@ drafts: CIVITAS_LOG_URL
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.operator }}, key: token}}
 - {name: CIVITAS_KAFKA_BOOTSTRAP_SERVERS, value: {{ $root.Values.kafka.bootstrapServers | quote }}}
 - {name: CIVITAS_KAFKA_TOPIC_TEMPLATE, value: {{ $root.Values.kafka.topicTemplate | quote }}}
+{{- if and (eq $name "deployer") $root.Values.secrets.mirrors }}
+- name: CIVITAS_MIRROR_URLS  # the deployer's alone: no other pod, and no release it runs, sees it
+  valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.mirrors }}, key: urls}}
+{{- end }}
 {{- if eq $name "gateway" }}
 - {name: CIVITAS_WORKERS, value: {{ $svc.workers | default 1 | quote }}}
 {{- end }}

@@ -20,13 +20,16 @@ def default_home() -> Path:
 
 
 class SiteSettings(BaseSettings):
-    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL."""
+    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, CIVITAS_RELEASES."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_")
 
     HOME: Path = default_home()
     SITE: str = "localhost"
     LOG_URL: str | None = None  # default: the SQLite file log.sqlite in HOME
+    # The deployer's releases (the live one read by the pages, polls and rules); default CIVITAS_HOME/releases.
+    # Services on their own point it at the folder the deployer writes.
+    RELEASES: Path | None = None
 
     @field_validator("SITE")
     @classmethod
@@ -40,6 +43,10 @@ class SiteSettings(BaseSettings):
     @property
     def log_url(self) -> str:
         return self.LOG_URL or f"sqlite:///{self.HOME / 'log.sqlite'}"
+
+    @property
+    def releases_path(self) -> Path:
+        return self.RELEASES or self.HOME / "releases"
 
     @property
     def key_path(self) -> Path:

@@ -1,7 +1,8 @@
 """`civitas change`: change proposals as scripts and the operator see them, and their decisions.
 
 Voters propose, vote and delegate through the voter shell (`civitas voter VOTER change ...`); these commands
-read, and `decide` records the decision of every proposal whose voting has closed, as the site's clock does.
+read, `decide` records the decision of every proposal whose voting has closed, as the site's clock does, and
+`deployments` shows what became of each approved one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import typer
 
 from civitas.cli.lazy import bootstrap
 
-app = typer.Typer(help="Change proposals to the live repository: show, list, decide.", no_args_is_help=True)
+app = typer.Typer(help="Change proposals to the live repository: show, list, decide, deployments.",
+                  no_args_is_help=True)
 json_option = typer.Option(False, "--json", help="Print JSON (the reply's data) instead of text.")
 
 
@@ -47,3 +49,9 @@ def decide(
 
     site = bootstrap()
     _echo(site.decide(parse_time(now) if now else None), as_json)
+
+
+@app.command()
+def deployments(as_json: bool = json_option) -> None:
+    """The live release, every deployment newest first (its decision, phase, incident), and the mirrors."""
+    _echo(bootstrap().change.deployments(), as_json)

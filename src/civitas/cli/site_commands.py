@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def site(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text.")) -> None:
         """Show this site's name, data directory, log and public key."""
+        from civitas_deployer import allowed_signers_line
+        from civitas_kernel.live_release import LiveRelease
+
         s = bootstrap()
         info = {
             "site": s.settings.SITE,
@@ -28,12 +31,23 @@ def register(app: typer.Typer) -> None:
             "public_key": s.key.public_key.hex(),
             "live_repository": str(s.settings.live_repo_path),
             "governed_by": _governed_by(s.settings.HOME),
+            # what a verifier puts in an allowed_signers file to check the release tags with `git verify-tag`
+            "allowed_signers": allowed_signers_line(s.settings.SITE, s.key.public_key),
+            "mirrors": ", ".join(r.url for r in s.settings.mirror_remotes) or "none",
         }
+        live = LiveRelease.at(s.settings.HOME, releases=s.settings.releases_path)
+        rules = s.rules()
+        info |= {"live_release": live.commit if live else "none (civitas's own pages, the settings' rules)",
+                 "rules_from": rules.source, "trust_range": rules.trust_range_prefix or "everywhere",
+                 "pre_registration": rules.pre_registration_min,
+                 "compile_every": f"{rules.compile_every_minutes:g} minutes, ±{rules.compile_jitter_percent}%"
+                 if rules.compile_every_minutes else "never on a schedule",
+                 "registrars": ", ".join(rules.registrars) or "the operator only"}
         if as_json:
             typer.echo(json.dumps(info, indent=2))
         else:
             for name, value in info.items():
-                typer.echo(f"{name:>15}: {value}")
+                typer.echo(f"{name:>16}: {value}")
 
     @app.command()
     def up(
@@ -42,7 +56,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
         from civitas_counter import CompileScheduler, compile_all
-        from civitas_deployer import DecideScheduler
+        from civitas_deployer import DecideScheduler, DeployScheduler
+        from civitas_polls import ReleasePollsWatcher
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
@@ -55,9 +70,13 @@ def register(app: typer.Typer) -> None:
             s.polls.catch_up()
             s.change.catch_up()  # the live repository is made here on first start
             s.drafts.prepare_queries()  # the query database: seconds on a big site, paid before anyone asks
+        s.release_polls.check()  # the live release's polls, before anyone votes (nothing new after a restart)
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
+        own = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        deployer = s.deployer(f"http://{own}:{port}")  # smoke requests to this very site, through its gateway
+        deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
         if outbox:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
@@ -69,12 +88,15 @@ def register(app: typer.Typer) -> None:
         if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
             install_mail_interface(app, s, mail, mail.MAIL_PORT)
         every = s.settings.COMPILE_EVERY_MINUTES * 60
-        scheduler = CompileScheduler(lambda: compile_all(s.compile, s.has_polls), every, s.settings.COMPILE_JITTER)
+        scheduler = CompileScheduler(lambda: compile_all(s.compile, s.has_polls), every, s.settings.COMPILE_JITTER,
+                                     rules=s.rules)
         typer.echo(f"civitas site {s.settings.SITE}, data in {s.settings.HOME}")
         if not auth.OPERATOR_TOKEN:
             typer.echo(f"operator token in {operator_token_path(auth)}")
-        typer.echo(f"compiling a voter list and counts about every {s.settings.COMPILE_EVERY_MINUTES:g} minutes"
-                   if every else "scheduled compiles are off (CIVITAS_COMPILE_EVERY_MINUTES=0)")
+        rules = s.rules()
+        typer.echo(f"compiling a voter list and counts about every {rules.compile_every_minutes:g} minutes"
+                   if rules.compile_every_minutes else "scheduled compiles are off", nl=False)
+        typer.echo(f", by the rules of {rules.source} (asked again before each compile)")
         if outbox:
             typer.echo(f"no mail relay (CIVITAS_SMTP_HOST unset): mail is kept in {outbox.path}, shown at "
                        f"http://{host}:{port}/outbox, and sign-in codes are printed here")
@@ -86,13 +108,25 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
                    f"{s.settings.DECIDE_EVERY_S:g} s")
         deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
+        deploying = DeployScheduler(deployer.run, s.settings.DEPLOY_EVERY_S)
+        typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
+                   f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
+        if s.mirrors.remotes:
+            typer.echo(f"each release that passes health is pushed to {', '.join(s.mirrors.remotes)}")
+        release_polls = ReleasePollsWatcher(s.release_polls)  # a newly live release's polls, within a second
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         deciding.start()
+        deploying.start()
+        release_polls.start()
         syncing.start()
+        s.mirrors.start()  # pushes each release that passed health to CIVITAS_MIRROR_URLS, retrying those down
         try:
             run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
+            s.mirrors.stop()
             syncing.stop()
+            deploying.stop()
+            release_polls.stop()
             deciding.stop()
             scheduler.stop()

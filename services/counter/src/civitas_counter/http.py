@@ -28,9 +28,10 @@ from civitas_kernel.service.keys import shared_site_key
 from civitas_kernel.service.limits import RequestLimits
 from civitas_kernel.service.problems import install_problem_handlers
 from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.site_rules import RulesInForce, SiteRules
 from civitas_kernel.sql import open_log
 from civitas_polls import POLL_STREAMS, PollCommands
-from civitas_registry import REGISTER_STREAMS
+from civitas_registry import REGISTER_STREAMS, list_config_of
 
 from civitas_counter.compiling import Compiler
 from civitas_counter.following import Follower
@@ -57,7 +58,8 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
         raise ValueError("set CIVITAS_LOG_URL to the counter's own database (postgresql://HOST/DB): its replica")
     key = shared_site_key(settings.key_file)
     replica = open_log(settings.LOG_URL, settings.SITE, key)
-    records = record_store(settings.HOME, replica, settings.list_config, clock=now_us)
+    rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
+    records = record_store(settings.HOME, replica, lambda: list_config_of(rules()), clock=now_us)
     polls = PollCommands(replica)  # read only: whether the replica holds a poll to count
     lock = threading.Lock()  # one compile at a time
 
@@ -82,7 +84,8 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
 
     compiler = Compiler(run, has_polls, heads, clients, settings.COMPILE_WAIT_S)
     # As `civitas up` does: a list and a count at randomly jittered intervals (CIVITAS_COMPILE_EVERY_MINUTES).
-    scheduler = CompileScheduler(compiler.compile_all, settings.COMPILE_EVERY_MINUTES * 60, settings.COMPILE_JITTER)
+    scheduler = CompileScheduler(compiler.compile_all, settings.COMPILE_EVERY_MINUTES * 60, settings.COMPILE_JITTER,
+                                 rules=rules)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -29,10 +29,13 @@ COMPILERS = {"list": _compile_list, "count": _compile_count}
 STREAMS_OF_KIND = {"list": REGISTER_STREAMS, "count": POLL_STREAMS}
 
 
-def record_store(home: Path, log: EventLog, list_config: ListConfig, clock: Callable[[], int]) -> RecordStore:
-    """The voter lists and counts of `log`, kept under home/records."""
+def record_store(home: Path, log: EventLog, list_config: ListConfig | Callable[[], ListConfig],
+                 clock: Callable[[], int]) -> RecordStore:
+    """The voter lists and counts of `log`, kept under home/records; `list_config` may be the rules in force, asked
+    at each snap (each list records the configuration it was compiled by, so an audit uses the same)."""
+    config = list_config if callable(list_config) else (lambda: list_config)
     kinds = {
-        "list": RecordKind("list", REGISTER_STREAMS, "result.tsv", _compile_list, list_config.to_json),
+        "list": RecordKind("list", REGISTER_STREAMS, "result.tsv", _compile_list, lambda: config().to_json()),
         "count": RecordKind("count", POLL_STREAMS, "result.tsv", _compile_count, lambda: canonical_json({}), ("list",)),
     }
     return RecordStore(home / "records", log, kinds, clock=clock)

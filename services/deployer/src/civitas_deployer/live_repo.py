@@ -90,16 +90,26 @@ class LiveRepository:
         return repo
 
     def _commit_defaults(self, made_at_us: int) -> None:
-        default = resources.files("civitas_deployer") / "default"
-        entries = []
-        for name in RULE_FILES:
-            blob = self.git.out("hash-object", "-w", "--stdin", input=(default / name).read_bytes())
-            entries.append(f"100644 blob {blob}\t{name}\n")
-        tree = self.git.out("mktree", input="".join(entries).encode())
+        """The first commit: every file under default/ as civitas ships it (the rules, the pages' text and
+        stylesheet, the polls' folder, the registrars and the site's rules)."""
+        tree = self._tree_of(resources.files("civitas_deployer") / "default")
         env = {"GIT_AUTHOR_NAME": "civitas", "GIT_AUTHOR_EMAIL": "civitas@localhost",
                "GIT_AUTHOR_DATE": _git_date(made_at_us), "GIT_COMMITTER_DATE": _git_date(made_at_us)}
         commit = self.git.out("commit-tree", tree, "-m", "The site's first rules, as civitas ships them", env=env)
         self.git.run("update-ref", BRANCH, commit, "")
+
+    def _tree_of(self, folder) -> str:
+        """The git tree of a shipped folder, its subfolders as trees (Python's caches left out)."""
+        entries = []
+        for item in sorted(folder.iterdir(), key=lambda i: i.name):
+            if item.name.startswith((".", "__")) or item.name.endswith(".pyc"):
+                continue
+            if item.is_dir():
+                entries.append(f"040000 tree {self._tree_of(item)}\t{item.name}\n")
+            else:
+                blob = self.git.out("hash-object", "-w", "--stdin", input=item.read_bytes())
+                entries.append(f"100644 blob {blob}\t{item.name}\n")
+        return self.git.out("mktree", input="".join(entries).encode())
 
     def head(self) -> str:
         """The live HEAD: the commit the site runs."""

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from civitas_kernel.service.settings import OwnerSettings
 
 from civitas_deployer.fetch import FETCH_TIMEOUT_S, MAX_FETCH_BYTES, FetchLimits
 from civitas_deployer.live_repo import MAX_PATCH_BYTES
+from civitas_deployer.mirror import PUSH_TIMEOUT_S
+from civitas_deployer.mirror_remote import Remote, parse_remotes
 
 
 class ChangeSettings(BaseSettings):
-    """CIVITAS_LIVE_REPO, CIVITAS_MAX_PATCH_BYTES, CIVITAS_DECIDE_EVERY_S, CIVITAS_FETCH_*: the deployer's and the
-    embedded site's."""
+    """CIVITAS_LIVE_REPO, CIVITAS_MAX_PATCH_BYTES, CIVITAS_DECIDE_EVERY_S, CIVITAS_FETCH_*, CIVITAS_MIRROR_*: the
+    deployer's and the embedded site's."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_")
 
@@ -25,6 +27,25 @@ class ChangeSettings(BaseSettings):
     FETCH_TIMEOUT_S: float = Field(FETCH_TIMEOUT_S, gt=0, le=3600)  # one fetch of a proposal from a git URL
     MAX_FETCH_BYTES: int = Field(MAX_FETCH_BYTES, ge=1 << 16, le=1 << 34)  # what one fetch may bring
     FETCH_INTERNAL_HOSTS: bool = False  # whether git URLs may name loopback, private or link-local addresses
+    DEPLOY_EVERY_S: float = Field(5, ge=0)  # how often approved decisions not yet deployed are deployed; 0: never
+    DEPLOY_HEALTH_S: float = Field(30, gt=0, le=600)  # a release's health window: serve it healthy by then or go
+    # the off-site mirrors, comma-separated; a URL may hold credentials, so the value is a secret (never shown)
+    MIRROR_URLS: SecretStr = SecretStr("")
+    MIRROR_PUSH_TIMEOUT_S: float = Field(PUSH_TIMEOUT_S, gt=0, le=3600)  # one push to one mirror
+
+    @field_validator("MIRROR_URLS")
+    @classmethod
+    def _mirror_urls(cls, value: SecretStr) -> SecretStr:
+        parse_remotes(value.get_secret_value())  # a bad URL stops the start, saying which (without its password)
+        return value
+
+    @property
+    def mirror_remotes(self) -> list[Remote]:
+        return parse_remotes(self.MIRROR_URLS.get_secret_value())
+
+    @property
+    def mirror_state_path(self) -> Path:
+        return self.HOME / "mirrors.json"
 
     @property
     def fetch_limits(self) -> FetchLimits:
@@ -36,4 +57,7 @@ class ChangeSettings(BaseSettings):
 
 
 class DeployerSettings(OwnerSettings, ChangeSettings):
-    """`civitas serve deployer`: its log of record (CIVITAS_LOG_URL), the live repository, where the counter is."""
+    """`civitas serve deployer`: its log of record (CIVITAS_LOG_URL), the live repository, where the counter is, and
+    the gateway its smoke requests go through (CIVITAS_GATEWAY_URL)."""
+
+    GATEWAY_URL: str = "http://127.0.0.1:8000"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from civitas_deployer.domain.modules import parse_modules
+from civitas_deployer.domain.patterns import Pattern
 from civitas_deployer.domain.proposals import content_hash
 from civitas_deployer.domain.rules import DEFAULTS, parse_governance
 from civitas_deployer.live_repo import BaseNotLive, LiveRepository, PatchRefused
@@ -24,10 +27,20 @@ def object_count(live) -> str:
 
 def test_created_from_the_defaults_and_reopened_as_it_is(live, tmp_path):
     head = live.head()
-    assert parse_governance(live.read(head, "governance.toml").decode()) == DEFAULTS
-    assert "pages" in parse_modules(live.read(head, "modules.toml").decode())
+    governance = parse_governance(live.read(head, "governance.toml").decode())
+    shipped = ("governance.toml", "modules.toml", "rules.toml", "registrars.toml")  # the site's rules are constitutional
+    assert governance == replace(DEFAULTS, constitutional_paths=tuple(Pattern(p) for p in shipped))
+    modules = parse_modules(live.read(head, "modules.toml").decode())
+    assert "pages" in modules and modules.module_of("site/static/site.css") == "pages"
+    assert modules.module_of("polls/mayor.toml") == "polls" and modules.module_of("registrars.toml") == "rules"
     assert live.read(head, "nothing-here.md") is None
     assert LiveRepository.open_or_create(tmp_path / "live.git", T0 + 99).head() == head
+
+
+def test_the_first_commit_holds_every_shipped_file_in_its_folders(live):
+    listed = live.git.out("ls-tree", "-r", "--name-only", live.head()).split("\n")
+    assert listed == ["governance.toml", "modules.toml", "polls/README.md", "registrars.toml", "rules.toml",
+                      "site/front.md", "site/static/site.css"]
 
 
 def test_a_patch_becomes_a_commit_on_its_base_kept_only_once_admitted(live, clone):

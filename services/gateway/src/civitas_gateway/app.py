@@ -11,11 +11,13 @@ from civitas_kernel.sql import create_engine
 
 from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
 from civitas_gateway import voter_pages
-from civitas_gateway import drafts_api, drafts_forms, drafts_pages
+from civitas_gateway import deployments_pages, drafts_api, drafts_forms, drafts_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
 from civitas_gateway.notices import install_notices
+from civitas_gateway.release_checks import release_checks
+from civitas_gateway.release_pages import ReleaseHeader, ReleasePages
 from civitas_gateway.security import SecurityHeaders
 from civitas_gateway.site import Site
 
@@ -40,6 +42,8 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
         redoc_url=None,
     )
     app.state.site = site
+    releases = getattr(site.settings, "releases_path", None)
+    app.state.release_pages = pages_of_release = ReleasePages(releases, page_kit.templates.env, release_checks())
     app.include_router(api.router)
     app.include_router(change_api.router)
     app.include_router(drafts_api.router)
@@ -55,10 +59,12 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(account_pages.router)
     app.include_router(change_pages.router)
     app.include_router(change_hunks.router)
+    app.include_router(deployments_pages.router)
     app.include_router(drafts_pages.router)
     app.include_router(drafts_forms.router)
     install_notices(app, site)
-    page_kit.mount_static(app)
+    page_kit.mount_static(app, pages_of_release)
+    app.add_middleware(ReleaseHeader, pages=pages_of_release)  # outermost: every answer names its release
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
 
     @app.get("/health", tags=["site"])

@@ -9,11 +9,12 @@ the deployer service (its /proposals, /delegations). Both answer with the same R
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from civitas_kernel.commands import CommandError, Reply
-from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.service.calls import ServiceClient, error_of
 
 FETCH_CALL_S = 150.0  # a proposal from a URL waits for its fetch (the deployer's own limit is 120 s)
 
@@ -93,6 +94,34 @@ class LocalChanges:
     def delegations(self, voter: str) -> Reply:
         return self._read(lambda c: c.delegations(voter))
 
+    def deployments(self) -> Reply:
+        """The live release, the deployments newest first, the mirrors' state (the contract's shape)."""
+        with self.site.lock:
+            change = self.site.change
+            reply = change.deployments() if hasattr(change, "deployments") else Reply(
+                "no deployment yet", {"live": {"commit": None, "since_us": None, "deployment": None},
+                                      "deployments": []})
+        data = dict(reply.data)
+        data.setdefault("mirrors", self.site.mirrors.state())
+        return Reply(reply.text, data)
+
+    def decisions(self) -> Reply:
+        decided = self.site.decisions.decided()
+        return Reply(f"{len(decided)} decision(s)", [d.as_dict() for d in sorted(decided.values(),
+                                                                                 key=lambda d: d.record)])
+
+    def decision_archive(self, record: int) -> Iterator[bytes]:
+        found = next((d for d in self.site.decisions.decided().values() if d.record == record), None)
+        if found is None:
+            raise NotFoundError(f"there is no decision record {record}")
+        return _file_chunks(found.archive)
+
+
+def _file_chunks(path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            yield chunk
+
 
 class RemoteChanges:
     """The deployer service's proposals and reads, over HTTP."""
@@ -132,6 +161,30 @@ class RemoteChanges:
 
     def delegations(self, voter: str) -> Reply:
         return _reply(self.client.get(f"/delegations/{quote(voter, safe='@')}"))
+
+    def deployments(self) -> Reply:
+        body = self.client.get("/deployments")
+        return _reply(body) if set(body) == {"text", "data"} else Reply("", body)
+
+    def decisions(self) -> Reply:
+        return Reply("", self.client.get("/decisions"))
+
+    def decision_archive(self, record: int) -> Iterator[bytes]:
+        """The deployer's archive of a decision, passed on a piece at a time (a missing one is its 404, at once)."""
+        response = self.client.http.send(self.client.http.build_request("GET", f"/decisions/{record}/archive"),
+                                          stream=True)
+        if response.status_code != 200:
+            response.read()
+            response.close()
+            raise error_of(self.client.name, response)
+        return _streamed(response)
+
+
+def _streamed(response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_bytes()
+    finally:
+        response.close()
 
 
 def changes_of(site) -> LocalChanges | RemoteChanges:

@@ -26,11 +26,13 @@ from fastapi.responses import HTMLResponse
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.settings import AuthSettings
+from civitas_gateway.page_sandbox import page_data
 
 OUTBOX = "outbox"  # the Maildir's folder under CIVITAS_HOME
 SHOWN = 200  # the newest messages the page lists
 NO_STORE = "no-store"  # the pages show sign-in codes: no cache keeps them
 MAILDIR_KEY = re.compile(r"(\d+)\.M(\d+)P")  # Python's Maildir names: SECONDS.MMICROSECONDSPPID…
+page_data(EmailMessage)  # the outbox pages read a message's headers
 
 
 def relay_configured(settings: AuthSettings) -> bool:

@@ -11,6 +11,7 @@ drawn, so a form sent twice acts once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 import secrets
 from pathlib import Path
@@ -19,14 +20,17 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import TemplateError
 
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.state import auth_state
+from civitas_gateway.page_sandbox import SecurityError
+from civitas_gateway.release_pages import ReleasePages, ReleaseStatic
 
 HERE = Path(__file__).parent
+log = logging.getLogger("civitas.pages")
 COOKIE = "civitas_session"
 SIGNIN_COOKIE = "civitas_signin"  # the pre-session: what a sign-in form's token is derived from
 SIGNIN_COOKIE_SECONDS = 3600
@@ -38,8 +42,20 @@ FormKey = Annotated[str, Form(max_length=100)]  # a form's idempotency key
 FormToken = Annotated[str, Form(max_length=100)]  # a form's anti-forgery token
 
 
-def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+def mount_static(app: FastAPI, pages: ReleasePages) -> None:
+    app.mount("/static", ReleaseStatic(pages), name="static")
+
+
+def release_pages(request: Request) -> ReleasePages:
+    return request.app.state.release_pages
+
+
+def live_release(request: Request):
+    """The release this request is served from: read once, by the header middleware, so page and header agree."""
+    try:
+        return request.state.release
+    except AttributeError:  # not through the app's middleware (a test calling a route alone)
+        return release_pages(request).live()
 
 
 def session_token(request: Request) -> str | None:
@@ -64,15 +80,26 @@ def signin_csrf(request: Request) -> str:
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context) -> HTMLResponse:
+    """The page `template`, drawn in the sandbox from the live release's template of that name or civitas's own."""
     site = request.app.state.site
+    pages, release = release_pages(request), live_release(request)
+    refused = pages.refusal(release)
+    if refused:
+        raise Problem(503, f"the live release {release.commit[:12]} cannot be served: " + "; ".join(refused),
+                      kind="release-refused")
     context.setdefault("message", request.query_params.get("message"))
     context.setdefault("error", request.query_params.get("error"))
-    response = templates.TemplateResponse(
-        request, template,
-        {"site": site.settings.SITE, "voter": page_voter(request), "csrf": csrf_for(session_token(request)),
-         "signin_csrf": signin_csrf(request), **context},
-        status_code=status_code,
-    )
+    values = {"site": site.settings.SITE, "voter": page_voter(request), "csrf": csrf_for(session_token(request)),
+              "signin_csrf": signin_csrf(request), "outbox": bool(getattr(request.app.state, "outbox", None)),
+              "release": release.commit if release else None, **context}
+    try:
+        body = pages.environment(release).get_template(template).render(values)
+    except (SecurityError, TemplateError) as error:  # only a release's template can fail here: civitas's are tested
+        where = f"the live release {release.commit[:12]}" if release else "civitas"
+        log.error("page %s from %s failed: %s", template, where, error)
+        raise Problem(500, f"the page {template} of {where} cannot be drawn: {error}", kind="release-template") \
+            from None
+    response = HTMLResponse(body, status_code=status_code)
     fresh = getattr(request.state, "new_signin", None)
     if fresh:
         response.set_cookie(SIGNIN_COOKIE, fresh, httponly=True, samesite="strict", max_age=SIGNIN_COOKIE_SECONDS,

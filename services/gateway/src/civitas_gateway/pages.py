@@ -12,7 +12,8 @@ from civitas_kernel.commands import CommandError, KeyReusedError
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.charts import cascade_graph, ranking_chart
-from civitas_gateway.page_kit import FormKey, back, page_voter, render, signed_in, templates
+from civitas_gateway.page_kit import (FormKey, back, live_release, page_voter, release_pages, render, signed_in,
+                                      templates)
 
 ATTRIBUTES = ("name", "residence", "link", "note")
 SEARCH_LIMIT = 50
@@ -40,7 +41,7 @@ def home(request: Request):
     site = request.app.state.site
     with site.lock:
         polls = site.polls.list_polls().data
-    return render(request, "home.html", polls=polls)
+    return render(request, "home.html", polls=polls, front=release_pages(request).front(live_release(request)))
 
 
 @router.get("/me", response_class=HTMLResponse)

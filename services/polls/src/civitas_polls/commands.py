@@ -12,6 +12,9 @@ from civitas_kernel.commands import CommandError, Reply
 from civitas_kernel.idempotency import request_digest, run_once
 from civitas_kernel.log import EventLog
 
+from civitas_schema.v1 import poll_pb2
+
+from civitas_polls.domain.poll_files import plan_release_polls
 from civitas_polls.domain.polls import PollConfig
 from civitas_polls.domain.votes import PollsState, decide_configure, decide_create, decide_unvote, decide_vote
 
@@ -56,6 +59,20 @@ class PollCommands:
         self.folder.append("poll", lambda: [decide_configure(self.state, name, changes)])
         config = self.state.poll(name)
         return Reply(f"configured poll {name}", config.as_dict())
+
+    def apply_release(self, commit: str, polls: dict[str, PollConfig]) -> Reply:
+        """Make the poll stream hold the live release's polls (polls/*.toml), attributed to release:<commit>."""
+        self.catch_up()
+        planned: list = []
+
+        def decide() -> list:
+            planned[:] = plan_release_polls(self.state, polls, commit, self.clock())
+            return list(planned)
+
+        self.folder.append("poll", decide)
+        names = [poll_pb2.PollConfigured.FromString(e.body).name for e in planned]
+        text = f"release {commit[:12]}: " + (f"configured {', '.join(names)}" if names else "the polls agree already")
+        return Reply(text, {"commit": commit, "events": len(planned), "polls": names})
 
     def list_polls(self) -> Reply:
         self.catch_up()

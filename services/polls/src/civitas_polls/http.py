@@ -6,6 +6,10 @@ polls and votes; /health, /ready, /streams and /events/{stream} come with every 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from civitas_kernel.commands import Reply
@@ -18,6 +22,7 @@ from civitas_kernel.service.settings import OwnerSettings
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_polls.commands import POLL_STREAMS, PollCommands
+from civitas_polls.release_polls import CHECK_EVERY_S, ReleasePolls
 from civitas_polls.requests import NewPoll, PollChanges
 
 
@@ -33,6 +38,7 @@ def create_polls_app(settings: OwnerSettings, **owner_options) -> FastAPI:
     owner: Owner[PollCommands] = Owner("polls", settings, log, POLL_STREAMS,
                                        lambda: PollCommands(log, reported_count=reported_count), **owner_options)
     app = owner_app(owner, "civitas polls (internal)", run_poll_command)
+    install_release_polls(app, owner, settings)
 
     @app.post("/polls", status_code=201)
     async def create(body: NewPoll) -> dict:
@@ -64,6 +70,41 @@ def create_polls_app(settings: OwnerSettings, **owner_options) -> FastAPI:
         return await owner.read(read)
 
     return app
+
+
+def install_release_polls(app: FastAPI, owner: Owner[PollCommands], settings: OwnerSettings) -> None:
+    """While the app runs, the live release's poll files are brought into the stream through the owner's writer."""
+
+    def apply(commit: str, polls: dict) -> Reply:
+        future = asyncio.run_coroutine_threadsafe(owner.run(lambda p: p.apply_release(commit, polls)), loop)
+        return future.result()
+
+    release_polls = ReleasePolls(settings.releases_path, apply)
+    loop: asyncio.AbstractEventLoop
+    inner = app.router.lifespan_context
+
+    async def watch() -> None:
+        while True:
+            release = release_polls.due()
+            if release is not None:
+                try:
+                    await asyncio.to_thread(release_polls.bring_in, release)
+                except Exception:  # a failed write is tried again at the next look; the log says why
+                    logging.getLogger("civitas.polls.release").exception("release polls not written")
+            await asyncio.sleep(CHECK_EVERY_S)
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI):
+        nonlocal loop
+        async with inner(a) as state:
+            loop = asyncio.get_running_loop()
+            task = loop.create_task(watch())
+            try:
+                yield state
+            finally:
+                task.cancel()
+
+    app.router.lifespan_context = lifespan
 
 
 SERVICE = ServiceEntry("polls", 8002, OwnerSettings, create_polls_app)

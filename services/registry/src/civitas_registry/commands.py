@@ -14,12 +14,13 @@ from civitas_kernel.commands import CommandError, Reply
 from civitas_kernel.events import NewEvent
 from civitas_kernel.idempotency import request_digest, run_once
 from civitas_kernel.log import EventLog
+from civitas_kernel.site_rules import SiteRules
 from civitas_kernel.voter_list import VoterList
 
 from civitas_registry.domain import register as r
 from civitas_registry.domain.addresses import normalise_address
 from civitas_registry.domain.register import RegisterState
-from civitas_registry.domain.voter_list import ListConfig
+from civitas_registry.domain.voter_list import ListConfig, list_config_of
 from civitas_registry.help import HELP, usage
 from civitas_registry.lineage_commands import LineageCommands, MoveOptions
 from civitas_registry.replies import describe_list, shown
@@ -31,8 +32,9 @@ STAYS_WITH_THE_VOTER = ("set", "unset", "trust", "untrust", "doubt", "undoubt", 
 class RegistryCommands:
     def __init__(self, log: EventLog, config: ListConfig = ListConfig(),
                  reported_list: Callable[[], VoterList | None] = lambda: None,
-                 moves: MoveOptions | None = None) -> None:
-        self.log, self.config, self.reported_list = log, config, reported_list
+                 moves: MoveOptions | None = None, rules: Callable[[], SiteRules] | None = None) -> None:
+        self.log, self._config, self.reported_list = log, config, reported_list
+        self.rules = rules  # the rules in force (the live release's, else the settings'), asked at each command
         self.state = RegisterState()
         self.lineage = LineageCommands(self, moves or MoveOptions(clock=lambda: 0))  # forks and moves
         self.folder = StreamFolder(log, REGISTER_STREAMS, self._evolve)
@@ -40,6 +42,15 @@ class RegistryCommands:
     def _evolve(self, type, message, actor) -> None:
         self.state.evolve(type, message, actor)
         self.lineage.state.evolve(type, message, actor)
+
+    @property
+    def config(self) -> ListConfig:
+        """The voter lists' rules in force now."""
+        return list_config_of(self.rules()) if self.rules else self._config
+
+    def registrars(self) -> tuple[str, ...]:
+        """Who may give primary trust besides the site's operator (registrars.toml in the live release)."""
+        return self.rules().registrars if self.rules else ()
 
     def catch_up(self) -> int:
         """Fold this site's new register events into the state; returns how many."""
@@ -166,6 +177,18 @@ class RegistryCommands:
                      f"voter{'s' if trusts != 1 else ''}; {standing}. `help` lists the commands.",
                      {"voter": voter, "site": self.log.site, "trusts": trusts, "moved_to": gone,
                       "trust_level": entry.trust_level if entry else None, "bar": entry.bar if entry else None})
+
+    def _primary(self, voter: str, rest: list[str]) -> Reply:
+        """A registrar named in registrars.toml extends (or, with 0, withdraws) primary trust, under their name."""
+        if len(rest) not in (1, 2) or (len(rest) == 2 and not rest[1].isdigit()):
+            raise CommandError(usage("primary"))
+        target, edges = normalise_address(rest[0]), int(rest[1]) if len(rest) == 2 else 1
+        before = self.state.primary.get(target, 0)
+        changed = self._append("trust", lambda: r.decide_registrar_primary(self.state, voter, self.registrars(),
+                                                                           target, edges))
+        note = "" if changed else " (unchanged)"
+        return Reply(f"primary trust in {target}: {before} -> {edges} edges, given by registrar {voter}{note}",
+                     {"voter": target, "before": before, "edges": edges, "registrar": voter, "changed": changed})
 
     def _help(self, voter: str, rest: list[str]) -> Reply:
         _no_args("help", rest)

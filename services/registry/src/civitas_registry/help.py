@@ -14,6 +14,7 @@ USAGE = {
     "untrust": "untrust VOTER",
     "doubt": "doubt VOTER [REASON]",
     "undoubt": "undoubt VOTER",
+    "primary": "primary VOTER [EDGES]",
     "hello": "hello",
     "help": "help",
     "confirm": "confirm",
@@ -32,6 +33,8 @@ HELP = {
     "doubt": f"{USAGE['doubt']}: signal doubt about a registrant (reason at most {MAX_REASON} characters; "
     "it never changes a trust level).   doubt: list whom you doubt.   doubt --alter VOTER: list VOTER's doubts.",
     "undoubt": f"{USAGE['undoubt']}: withdraw your doubt.",
+    "primary": f"{USAGE['primary']}: as a registrar (registrars.toml names them), extend EDGES primary edges "
+    "(default 1) to a voter you met; 0 withdraws them.",
     "hello": "hello: say hello; shows whom you trust and your standing in the reported voter list.",
     "help": "help: list the commands.   COMMAND --help: explain one.",
     "confirm": "confirm: on a fork, choose it: your registration and trust inherited from its parent count here "

@@ -14,6 +14,7 @@ from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.site_rules import RulesInForce, SiteRules
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import decode_voter_list
 
@@ -37,9 +38,11 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)
     counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
     config = settings.list_config
+    rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
     reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
-    owner: Owner[RegistryCommands] = Owner("registry", settings, log, REGISTER_STREAMS,
-                                           lambda: RegistryCommands(log, config, reported_list=reported_list), **owner_options)
+    owner: Owner[RegistryCommands] = Owner(
+        "registry", settings, log, REGISTER_STREAMS,
+        lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules), **owner_options)
     app = owner_app(owner, "civitas registry (internal)", run_register_command)
 
     @app.post("/registrar/trust")
@@ -49,6 +52,11 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     @app.delete("/registrar/trust/{voter}")
     async def registrar_untrust(voter: str) -> dict:
         return reply_json(await owner.run(lambda r: r.registrar_untrust(voter)))
+
+    @app.get("/rules")
+    async def rules_in_force() -> dict:
+        """The site's rules and registrars in force, and where they come from (the live release or the settings)."""
+        return rules().as_dict()
 
     @app.get("/registrants")
     async def registrants() -> list[str]:

@@ -20,10 +20,12 @@ VOTE_WITHDRAWN = vote_pb2.VoteWithdrawn.DESCRIPTOR.full_name
 class PollsState:
     polls: dict[str, PollConfig] = field(default_factory=dict)
     votes: dict[str, dict[str, str]] = field(default_factory=dict)  # poll -> voter -> candidate
+    configured_by: dict[str, str] = field(default_factory=dict)  # poll -> the actor of its last configuration
 
     def evolve(self, event_type: str, message, actor: str = "") -> None:
         if event_type == POLL_CONFIGURED:
             self.polls[message.name] = PollConfig.from_message(message)
+            self.configured_by[message.name] = actor
             self.votes.setdefault(message.name, {})
         elif event_type == VOTE_CAST:
             self.votes.setdefault(message.poll, {})[message.voter] = message.candidate

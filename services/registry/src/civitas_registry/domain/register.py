@@ -242,3 +242,19 @@ def decide_primary_untrust(state: RegisterState, voter: str) -> list[NewEvent]:
     if voter not in state.primary:
         return []
     return [NewEvent.of(trust_pb2.PrimaryTrustWithdrawn(voter=voter), REGISTRAR)]
+
+
+def decide_registrar_primary(state: RegisterState, registrar: str, registrars: tuple[str, ...], voter: str,
+                             edges: int) -> list[NewEvent]:
+    """Primary trust given by a voter the live release names a registrar, recorded under their name; 0 withdraws."""
+    if registrar not in registrars:
+        raise ForbiddenError(f"{registrar} is no registrar of this site: registrars.toml in the live repository "
+                            "names who may give primary trust; propose a change to it")
+    if voter == registrar:
+        raise CommandError("a registrar cannot give primary trust to themselves; another registrar can")
+    if edges == 0:
+        return [NewEvent.of(trust_pb2.PrimaryTrustWithdrawn(voter=voter), registrar)] if voter in state.primary else []
+    check_primary_edges(edges)
+    if state.primary.get(voter) == edges:
+        return []
+    return [NewEvent.of(trust_pb2.PrimaryTrustExtended(voter=voter, edges=edges), registrar)]

@@ -63,6 +63,11 @@ class ListConfig:
         return cls(**fields)
 
 
+def list_config_of(rules) -> ListConfig:
+    """The voter lists' part of the site's rules in force (civitas_kernel.site_rules.SiteRules)."""
+    return ListConfig(pre_registration_min=rules.pre_registration_min, range_prefix=rules.trust_range_prefix or None)
+
+
 @dataclass
 class FoldedCut:
     """The register at a cut, in the shape the compiler needs: voters numbered in address order."""

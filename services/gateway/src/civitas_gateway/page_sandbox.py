@@ -1,0 +1,83 @@
+"""The sandbox every page is drawn in: templates from the live release come from voters' proposals, so nothing a
+template can name may reach Python's internals, the site's objects, its settings or its secrets.
+
+Jinja2's ImmutableSandboxedEnvironment already refuses attributes starting with `_`, the internals of functions
+and frames, and methods that change a list or a dict. On top of it, attributes are read only on plain values
+(text, numbers, lists, dicts) and on the data classes the pages hand their templates (`DATA_TYPES`, checked by
+the class itself, not by its name); anything else — a request, the site, a command layer — answers nothing, and
+calling it is refused. A template naming an underscore attribute is refused before it is ever drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date, datetime
+from types import ModuleType
+
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Cycler, Joiner, Namespace
+
+PLAIN = (str, int, float, bool, type(None), list, tuple, dict, set, frozenset, date, datetime, bytes)
+DATA_TYPES: set[type] = set()  # the data classes pages hand their templates; each page module adds its own
+
+
+def page_data(cls: type) -> type:
+    """Mark a class whose instances pages hand their templates: its public attributes and methods may be read."""
+    DATA_TYPES.add(cls)
+    return cls
+
+
+def _is_data(obj: object) -> bool:
+    kind = type(obj)
+    if kind in DATA_TYPES:
+        return True
+    if isinstance(obj, tuple) and hasattr(kind, "_fields"):  # a named tuple: plain data
+        return True
+    if kind.__module__ in ("jinja2.runtime", "jinja2.utils", "markupsafe"):  # loop, self, super(), namespace, Markup
+        return True
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type) and kind.__module__.startswith(
+        ("civitas_kernel.count_result", "civitas_kernel.records", "civitas_polls.domain", "civitas_gateway.",
+         "civitas_drafts.", "civitas_deployer.views", "civitas_registry.domain"))
+
+
+class PageSandbox(ImmutableSandboxedEnvironment):
+    """Attributes only of plain values and page data; calls only of their methods and of the pages' helpers."""
+
+    def is_safe_attribute(self, obj, attr, value) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        return isinstance(obj, PLAIN) or _is_data(obj)
+
+    def getitem(self, obj, argument):
+        if not (isinstance(obj, PLAIN) or _is_data(obj)):  # a request or a settings object is a mapping too
+            return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
+
+    def is_safe_callable(self, obj) -> bool:
+        if not super().is_safe_callable(obj):
+            return False
+        if isinstance(obj, type):
+            return obj in SAFE_CLASSES
+        owner = getattr(obj, "__self__", None)
+        if owner is not None and not isinstance(owner, (type, ModuleType)):  # a bound method: of plain or page data
+            return isinstance(owner, PLAIN) or _is_data(owner)
+        return True
+
+
+SAFE_CLASSES = {dict, range, str, int, list, Namespace, Cycler, Joiner}  # what templates may make
+
+
+def refused_names(source: str, env: PageSandbox, name: str) -> Iterator[str]:
+    """What in the template's text reaches an internal (`x.__class__`, `x['_y']`), each as a sentence."""
+    tree = env.parse(source, name)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        attr = node.attr if isinstance(node, nodes.Getattr) else (
+            node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None)
+        if attr is not None and attr.startswith("_"):
+            yield f"{name} line {node.lineno} reaches {attr!r}, an internal no template may name"
+
+
+__all__ = ["DATA_TYPES", "PageSandbox", "SecurityError", "page_data", "refused_names"]

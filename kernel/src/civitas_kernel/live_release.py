@@ -50,16 +50,16 @@ class LiveRelease:
         """The live release under `home` (or in the folder `releases`), or None when there is none yet.
 
         One readlink per call: the release is cached by the symlink's target, which names an immutable folder."""
-        folder = Path(releases) if releases is not None else releases_dir(home)
+        folder = os.fspath(releases) if releases is not None else os.path.join(home, RELEASES)  # str: Path costs µs
         try:
-            target = os.readlink(folder / LIVE)
+            target = os.readlink(os.path.join(folder, LIVE))
         except OSError:
             return None
-        key = (str(folder), target)
+        key = (folder, target)
         found = _cache.get(key)
         if found is not None:
             return found
-        release = cls._open(folder, target)
+        release = cls._open(Path(folder), target)
         if release is None:
             return None
         with _cache_lock:

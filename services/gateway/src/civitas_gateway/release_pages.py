@@ -73,6 +73,7 @@ class ReleasePages:
         self.releases, self.packaged, self.checks = releases, packaged, checks
         self._environments: dict[str | None, PageSandbox] = {}
         self._refusals: dict[str, list[str]] = {}
+        self._fronts: dict[str | None, Markup] = {}
         self._lock = threading.Lock()
 
     def live(self) -> LiveRelease | None:
@@ -103,6 +104,8 @@ class ReleasePages:
             return []
         found = self._refusals.get(release.commit)
         if found is None:
+            if len(self._refusals) > 64:
+                self._refusals.clear()
             found = self._refusals[release.commit] = self._check(release)
             for reason in found:
                 log.error("the live release %s is refused: %s", release.commit, reason)
@@ -122,9 +125,16 @@ class ReleasePages:
         return reasons
 
     def front(self, release: LiveRelease | None) -> Markup:
-        data = release.read(FRONT) if release else None
-        text = data.decode("utf-8", errors="replace") if data is not None else (HERE / "front.md").read_text()
-        return front_html(text)
+        """The front page's text as HTML, rendered once per release (a release never changes)."""
+        commit = release.commit if release else None
+        html = self._fronts.get(commit)
+        if html is None:
+            data = release.read(FRONT) if release else None
+            text = data.decode("utf-8", errors="replace") if data is not None else (HERE / "front.md").read_text()
+            if len(self._fronts) > 8:
+                self._fronts.clear()
+            html = self._fronts[commit] = front_html(text)
+        return html
 
 
 class ReleaseStatic(StaticFiles):

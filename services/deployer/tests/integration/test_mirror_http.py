@@ -33,8 +33,8 @@ def mirror_urls(tmp_path, monkeypatch) -> str:
 
 
 @pytest.mark.parametrize("deployer", [{"DEPLOY_EVERY_S": 0.1, "DEPLOY_HEALTH_S": 5}], indirect=True)
-def test_what_the_deployer_deployed_reaches_its_mirrors_and_get_deployments_shows_them(mirror_urls, deployer,
-                                                                                        tmp_path):
+def test_what_the_deployer_deployed_reaches_its_mirrors_and_get_deployments_shows_them(
+        mirror_urls, deployer, tmp_path):  # noqa: F811
     url, settings, later = deployer
     before = {m["url"]: m for m in httpx.get(url + "/deployments").json()["mirrors"]}
     assert {m["state"] for m in before.values()} == {"never"} and len(before) == 3

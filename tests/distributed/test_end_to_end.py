@@ -326,3 +326,8 @@ def test_a_change_proposal_goes_through_the_distributed_gateway_to_the_deployer(
             assert 'data-from="v2@example.org" data-to="v1@example.org"' in page.text
             deployer = httpx.get(cluster.urls["deployer"] + "/streams", timeout=10).json()
             assert [s["seq"] for s in deployer if s["stream"] == "change"] == [3]  # proposal, vote, delegation: once
+            deployments = http.get("/deployments", headers={"Accept": "text/html"})  # the deployer's GET /deployments
+            assert deployments.status_code == 200 and "No deployments yet" in deployments.text, deployments.text
+            assert "No off-site mirror is configured" in deployments.text
+            missing = http.get("/decisions/9", headers={"Accept": "text/html"})  # the deployer's GET /decisions
+            assert missing.status_code == 404 and "no decision record 9" in missing.text

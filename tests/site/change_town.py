@@ -44,12 +44,13 @@ def make_patch(live, tmp_path, files: dict[str, str], name: str = "change") -> b
     return subprocess.run([*git, "format-patch", "-1", "--stdout"], check=True, capture_output=True).stdout
 
 
-def voters_site(smtp, tmp_path):
+def voters_site(smtp, tmp_path, **settings):
     """An embedded site whose five voters are on the reported list, its clock to move, and its app:
-    (site, clock, app)."""
+    (site, clock, app); `settings` are more of the site's settings."""
     clock = Clock()
     home = tmp_path / "home"
-    site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0, DECIDE_EVERY_S=0), clock=clock)
+    site = Site(Settings(HOME=home, SITE="localhost", COMPILE_EVERY_MINUTES=0, DECIDE_EVERY_S=0, **settings),
+                clock=clock)
     auth = AuthSettings(HOME=home, SITE="localhost", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_TIMEOUT=30,
                         OPERATOR_TOKEN="operator-token-for-tests-0123456789")
     with site.lock:

@@ -1,6 +1,7 @@
 """The deployments page and a decision record's page on the embedded site, over HTTP: empty at first; the mirrors as
 they stand after real pushes (one taken, one refused, no credential shown); a decision approved by real votes, its
-page and its archive; the deployments the engine reports, each linked to its proposal and decision, with incidents."""
+page and its archive; real deployments (one applied, one refused, one rebased and rolled back), each linked to its
+proposal and decision, with the incident's logs escaped."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import io
 import subprocess
 import tarfile
 
+import httpx
 from fastapi.testclient import TestClient
 
 from civitas.settings import Settings
 from civitas.site import Site
 from civitas_gateway import AuthSettings, create_app
-from civitas_kernel.commands import Reply
+from civitas_kernel.testing.serving import ServerThread
 
-from .change_town import HTML, make_patch, town  # noqa: F401,F811 - fixtures
+from .change_town import HTML, make_patch, town, voters_site  # noqa: F401,F811 - fixtures
+from .deploy_town import BROKEN_HOME, approve
 
 
 def app_of(tmp_path, smtp, **settings):
@@ -81,44 +84,26 @@ def test_a_decision_records_page_shows_what_was_decided_and_serves_its_archive(t
     assert c["dave"].get("/decisions/99/archive.tar").status_code == 404
 
 
-class Reported:
-    """The change desk with the deployments the engine reports (the contract's shape)."""
-
-    def __init__(self, desk, data: dict) -> None:
-        self.desk, self.data = desk, data
-
-    def deployments(self) -> Reply:
-        return Reply("", self.data)
-
-    def __getattr__(self, name):
-        return getattr(self.desk, name)
-
-
-def test_each_deployment_is_linked_to_its_proposal_and_decision_and_an_incident_shows_its_logs(tmp_path, smtp):
-    from civitas_gateway.change_desk import changes_of
-
-    site, app = app_of(tmp_path, smtp)
-    base = site.live_repo.head()
-    data = {"live": {"commit": "c" * 40, "since_us": 1_796_000_000_000_000, "deployment": "2"},
-            "deployments": [
-                {"id": "3", "proposal": "5", "revision": 2, "decision": "decision 4", "content_hash": "h" * 64,
-                 "base": base, "commit": "d" * 40, "kind": "content", "phase": "rolled_back",
-                 "started_us": 1_796_000_100_000_000, "ended_us": 1_796_000_160_000_000,
-                 "incident": {"phase": "health", "reason": "GET / answered 500 <b>", "log_tail": "line 1\n<script>"},
-                 "rebased_from": None},
-                {"id": "2", "proposal": "3", "revision": 1, "decision": "decision 2", "content_hash": "g" * 64,
-                 "base": base, "commit": "c" * 40, "kind": "content", "phase": "applied",
-                 "started_us": 1_796_000_000_000_000, "ended_us": 1_796_000_030_000_000, "incident": None,
-                 "rebased_from": "e" * 40}],
-            "mirrors": []}
-    site.changes = Reported(changes_of(site), data)
-    with TestClient(app) as client:
-        page = client.get("/deployments", headers=HTML).text
-    assert f"Commit <code>{'c' * 40}</code>" in page and "2026-" in page and 'href="#deployment-2"' in page
-    row = page.split('<tr id="deployment-3"')[1].split("</tr>")[0]
-    assert 'href="/changes/5"' in row and 'href="/decisions/4"' in row and "rolled_back" in row
-    assert 'href="#incident-3"' in row
-    assert "rebased from <code" in page.split('<tr id="deployment-2"')[1].split("</tr>")[0]
-    incident = page.split('id="incident-3"')[1].split("</section>")[0]
-    assert "failed while health" in incident and "GET / answered 500 &lt;b&gt;" in incident
-    assert '<pre class="log-tail">line 1\n&lt;script&gt;</pre>' in incident  # escaped, never run
+def test_each_deployment_is_linked_to_its_proposal_and_decision_and_an_incident_shows_its_logs(smtp, tmp_path):
+    site, clock, app = voters_site(smtp, tmp_path, DEPLOY_HEALTH_S=10)
+    with ServerThread().serving(app) as url:
+        approve(site, clock, tmp_path, {"site/front.md": "Hello\n"}, "Hello")  # all three on one base:
+        approve(site, clock, tmp_path, {"site/front.md": "Goodbye\n"}, "Goodbye")  # its path changed since: refused
+        approve(site, clock, tmp_path, BROKEN_HOME, "Broken")  # disjoint: rebased, then rolled back
+        applied, refused, broken = site.deployer(url).run()
+        page = httpx.get(url + "/deployments", headers=HTML)
+    assert page.status_code == 200 and page.headers["civitas-release"] == applied.commit
+    text = page.text
+    assert f"Commit <code>{applied.commit}</code>" in text and f'href="#deployment-{applied.id}"' in text
+    rows = {d.id: text.split(f'<tr id="deployment-{d.id}"')[1].split("</tr>")[0] for d in (applied, refused, broken)}
+    for number, d in enumerate((applied, refused, broken), start=1):
+        assert f'href="/changes/{number}"' in rows[d.id] and f'href="/decisions/{number}"' in rows[d.id]
+    assert 'data-phase="applied"' in rows[applied.id]
+    assert 'data-phase="refused"' in rows[refused.id] and refused.refusal in rows[refused.id]
+    assert 'data-phase="rolled_back"' in rows[broken.id] and f'href="#incident-{broken.id}"' in rows[broken.id]
+    assert broken.rebased_from and f'rebased from <code title="{broken.rebased_from}">' in rows[broken.id]
+    assert f'reverted by <code title="{broken.revert}">' in rows[broken.id]
+    incident = text.split(f'id="incident-{broken.id}"')[1].split("</section>")[0]
+    assert "failed while health" in incident and "answered 503" in incident
+    tail = incident.split('<pre class="log-tail">')[1].split("</pre>")[0]
+    assert "cannot be served" in tail and "<" not in tail and "&lt;" in tail  # the answer's HTML shown, never drawn

@@ -47,6 +47,7 @@ class PullReport:
     refused: list[str] = field(default_factory=list)  # what the peer offered that this site does not take
     evidence: list[dict] = field(default_factory=list)  # split views seen in heads this site does not pull
     witnessed: bool = False  # heads compared only: the peer pulls from this site
+    rules: list = field(default_factory=list)  # the signed list-rules statements the peer serves
 
     @property
     def added(self) -> int:
@@ -92,7 +93,7 @@ class Puller:
         page_events = int(body.get("page_events") or 0)
         if page_events < 1:
             raise PeerUnreachable(f"{self.peer.site} names no page size")
-        report = PullReport(self.peer.site)
+        report = PullReport(self.peer.site, rules=body.get("rules") or [])
         for entry in body["streams"]:
             origin, stream = str(entry.get("origin")), str(entry.get("stream"))
             if not pulled(self.peer.role, self.log.site, origin, stream):

@@ -22,3 +22,10 @@ class SyncOptions(BaseSettings):
 
 class SyncSettings(ServiceSettings, SyncOptions):
     """`civitas serve sync`: the log it serves and pulls into (CIVITAS_LOG_URL, default the site's SQLite file)."""
+
+    # The site's voter-list rules, read from the same variables as the registry's, served signed with the heads.
+    PRE_REGISTRATION_MIN: int = Field(0, ge=0)
+    TRUST_RANGE_PREFIX: int | None = Field(None, ge=1)
+
+    def list_rules(self) -> dict:
+        return {"pre_registration_min": self.PRE_REGISTRATION_MIN, "range_prefix": self.TRUST_RANGE_PREFIX}

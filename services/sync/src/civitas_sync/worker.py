@@ -15,6 +15,7 @@ from civitas_kernel.log import EventLog
 from civitas_sync.config import pinned_keys, read_network
 from civitas_sync.domain.retries import retry_delay
 from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
+from civitas_sync.rules import keep_rules
 from civitas_sync.settings import SyncOptions
 from civitas_sync.state import load_state, save_state
 
@@ -68,6 +69,10 @@ class SyncWorker:
                             entry.evidence.append(evidence)
                             log.warning("split view of %s/%s at %s, seen at %s: kept as evidence, the stream frozen",
                                         evidence["origin"], evidence["stream"], evidence["seq"], peer.site)
+                    if report.rules:  # the origins' list rules travel with their streams
+                        for problem in keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
+                                                  self.log.site):
+                            log.warning("list rules from %s refused: %s", peer.site, problem)
                     results.append(report)
                     save_state(self.home, state)
                     if report.added or report.errors:

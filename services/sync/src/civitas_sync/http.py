@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query
+from pydantic import BaseModel, Field
 from fastapi.responses import HTMLResponse, Response
 
 from civitas_kernel.log import EventLog
@@ -22,16 +23,26 @@ from civitas_kernel.service.serve import ServiceEntry
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
+from civitas_sync.config import read_network
 from civitas_sync.domain.pages import PAGE_EVENTS
 from civitas_sync.domain.picture import network_svg
 from civitas_sync.network_page import network_html
 from civitas_sync.overview import network_overview
+from civitas_sync.prompts import PromptGate, PromptRefused
 from civitas_sync.rules import served_rules
 from civitas_sync.serving import SEGMENT_MEDIA_TYPE, NotServed, Pages, heads
 from civitas_sync.settings import SyncSettings
 from civitas_sync.worker import SyncWorker
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PromptBody(BaseModel):
+    """A signed prompt (civitas_sync.prompts.signed_prompt)."""
+
+    site: str = Field(max_length=253)
+    at: int
+    signature: str = Field(max_length=128)
 PAGES_DIR = Path("sync") / "pages"
 
 
@@ -76,10 +87,18 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
         """The network drawn: the core tree and the peripheral links, each edge with its lag."""
         return Response(network_svg(network_overview(log_of(), home)), media_type="image/svg+xml")
 
+    gate = PromptGate()
+
     @router.post("/prompt", status_code=202)
-    def sync_prompt() -> dict:
-        """A peer has news: pull from the peers sooner than the next round. Only a hint: nothing is taken from
-        the request, and every pull still verifies everything."""
+    def sync_prompt(body: PromptBody) -> dict:
+        """A peer this site pulls from has news: pull sooner than the next round. Signed with the peer's pinned key
+        (see civitas_sync.prompts); only a hint: nothing else is taken from it, and every pull verifies everything."""
+        log = log_of()
+        try:
+            gate.check(read_network(home, log.site), body.site, body.at, body.signature)
+        except PromptRefused as e:
+            headers = {"Retry-After": str(max(1, round(e.retry_after)))} if e.retry_after else None
+            raise Problem(e.status, str(e), kind="prompt-refused", headers=headers) from None
         if prompt is not None:
             prompt()
         return {"status": "prompted" if prompt is not None else "no sync worker here"}

@@ -15,6 +15,7 @@ from civitas_kernel.log import EventLog
 from civitas_sync.config import pinned_keys, read_network
 from civitas_sync.domain.retries import retry_delay
 from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
+from civitas_sync.prompts import signed_prompt
 from civitas_sync.rules import keep_rules
 from civitas_sync.settings import SyncOptions
 from civitas_sync.state import load_state, save_state
@@ -107,7 +108,8 @@ class SyncWorker:
         for peer in network.peers:
             if not peer.pulled:
                 try:
-                    httpx.post(peer.base_url + "/sync/v1/prompt", timeout=2)
+                    httpx.post(peer.base_url + "/sync/v1/prompt", timeout=2,
+                               json=signed_prompt(self.log.key, self.log.site, peer.site, self.clock()))
                 except httpx.HTTPError:
                     pass
 

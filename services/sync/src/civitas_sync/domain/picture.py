@@ -49,7 +49,8 @@ def network_svg(overview: dict) -> str:
     for p in overview["peers"]:
         (x, y), colour = places[p["site"]], COLOURS[state_of(p)]
         (x1, y1), (x2, y2) = ((x, y), centre) if p["pulled"] else (centre, (x, y))  # events flow sender -> receiver
-        label = "unreachable" if p["failures"] else f"lag {p['lag']}"
+        label = ("unreachable" if p["failures"] else "frozen" if any(s["frozen"] for s in p["streams"])
+                 else f"lag {p['lag']}")
         parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{(x1 + x2) / 2:.0f}" y2="{(y1 + y2) / 2:.0f}" '
                      f'stroke="{colour}" stroke-width="2" marker-end="url(#flow)"/>'
                      f'<line x1="{(x1 + x2) / 2:.0f}" y1="{(y1 + y2) / 2:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '

@@ -26,6 +26,7 @@ from civitas_kernel.sql import open_log
 from civitas_sync.config import read_network
 from civitas_sync.domain.pages import PAGE_EVENTS
 from civitas_sync.domain.picture import network_svg
+from civitas_sync.mirror_worker import MirrorFollowers, mirrored_origins
 from civitas_sync.network_page import network_html
 from civitas_sync.overview import network_overview
 from civitas_sync.prompts import PromptGate, PromptRefused
@@ -120,14 +121,20 @@ def network_page_router(log_of: Callable[[], EventLog], home: Path) -> APIRouter
 def create_sync_app(settings: SyncSettings) -> FastAPI:
     log = open_log(settings.log_url, settings.SITE, SiteKey.load_or_create(settings.key_file))
     worker = SyncWorker(log, settings.HOME, settings)
+    origins = mirrored_origins(settings.SYNC_MIRRORED)
+    mirrors = MirrorFollowers(log, settings.HOME, origins) if origins else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if mirrors is not None:
+            await mirrors.start()
         worker.start()
         try:
             yield
         finally:
             worker.stop()
+            if mirrors is not None:
+                await mirrors.stop()
 
     app = FastAPI(title="civitas sync", lifespan=lifespan)
     install_problem_handlers(app)
@@ -136,7 +143,7 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "site": settings.SITE}
+        return {"status": "ok", "site": settings.SITE} | ({"mirrored": mirrors.status()} if mirrors else {})
 
     return app
 

@@ -18,6 +18,9 @@ class SyncOptions(BaseSettings):
     SYNC_TIMEOUT_S: float = Field(30.0, gt=0)  # one request to a peer, at most
     SYNC_BACKOFF_BASE_S: float = Field(2.0, gt=0)  # after a failure; doubled each failure after
     SYNC_BACKOFF_CAP_S: float = Field(3600.0, gt=0)  # never longer between tries of a dead peer
+    # Peers whose streams MirrorMaker 2 carries into this site's Kafka (`civitas serve sync` consumes them); their
+    # own streams are then only compared over HTTP. Site names, separated by commas.
+    SYNC_MIRRORED: str = ""
 
 
 class SyncSettings(ServiceSettings, SyncOptions):

@@ -15,6 +15,7 @@ from civitas_kernel.log import EventLog
 from civitas_sync.config import pinned_keys, read_network
 from civitas_sync.domain.retries import retry_delay
 from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
+from civitas_sync.mirror_worker import mirrored_origins
 from civitas_sync.prompts import signed_prompt
 from civitas_sync.rules import keep_rules
 from civitas_sync.settings import SyncOptions
@@ -49,7 +50,8 @@ class SyncWorker:
                         continue
                     frozen = frozenset().union(*(p.frozen for p in state.peers.values()))  # wherever it was seen
                     try:
-                        puller = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen)
+                        puller = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen,
+                                        mirrored_origins(self.options.SYNC_MIRRORED))
                         # a peer that pulls from this site is still asked for its heads: split views show wherever
                         report = puller.run() if peer.pulled else puller.witness()
                     except PeerUnreachable as e:

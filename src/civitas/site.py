@@ -61,7 +61,10 @@ class Site:
 
     @cached_property
     def records(self) -> RecordStore:
-        return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock)
+        from civitas_sync import held_rules  # the origins' list rules, as received with their streams
+
+        return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock,
+                            rules_of=held_rules(self.settings.HOME))
 
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.

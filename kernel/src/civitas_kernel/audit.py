@@ -29,6 +29,8 @@ class AuditReport:
     matches: bool
     result_sha256: str
     difference: str | None = None
+    origin: str | None = None  # whose events were recounted, when another site's (received over the site network)
+    origin_key: str | None = None  # the key they were checked against, as the record names it
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -40,10 +42,14 @@ def audit_archive(
     archive = open_archive(path, public_key=public_key, unchecked=frozenset({EVENTS}))
     try:
         manifest = archive.manifest
-        kind = manifest.get("kind")
-        if kind not in compilers:
+        kind = compiler = manifest.get("kind")
+        if kind not in compilers and "origin" in manifest:  # KIND@ORIGIN: a KIND over another site's streams
+            compiler = str(kind).partition("@")[0]
+        if compiler not in compilers:
             raise ArchiveError(f"cannot recompile a {kind!r} record; this civitas knows {', '.join(sorted(compilers))}")
         site_key = bytes.fromhex(manifest["public_key"])
+        # A record of another site's streams (received over the site network) carries that site's key for its events.
+        events_key = bytes.fromhex(manifest["origin_key"]) if "origin" in manifest else site_key
         depends = {dep: _checked_dependency(archive, dep, site_key) for dep in manifest.get("depends", {})}
         stored = archive.read(manifest["result"])
         member = archive.tar.getmember(EVENTS)
@@ -56,7 +62,8 @@ def audit_archive(
         events_hash = pool.submit(check_member, path, manifest, member)
         try:
             recompiled, verified = compile_verified(
-                compilers[kind], Where(path, member.offset_data, member.size), config, depends, public_key=site_key,
+                compilers[compiler], Where(path, member.offset_data, member.size), config, depends,
+                public_key=events_key,
                 check=partial(_check_cut, manifest), range_check=partial(_check_head, manifest), progress=progress,
                 refused=lambda e: e if isinstance(e, ArchiveError) else ArchiveError(str(e)))
         except Exception:
@@ -66,7 +73,8 @@ def audit_archive(
     return AuditReport(
         kind, manifest["id"], manifest["site"], manifest["public_key"], verified.events,
         recompiled == stored, hashlib.sha256(stored).hexdigest(),
-        None if recompiled == stored else first_difference(stored, recompiled),
+        None if recompiled == stored else first_difference(stored, recompiled), manifest.get("origin"),
+        manifest.get("origin_key"),
     )
 
 
@@ -88,7 +96,7 @@ def _checked_dependency(archive, dep: str, site_key: bytes) -> bytes:
 
 def _check_cut(manifest: dict, summary: SegmentSummary) -> None:
     expected = [(c["stream"], 1, c["seq"]) for c in manifest["cut"] if c["seq"] > 0]
-    if summary.ranges != expected or summary.site != manifest["site"]:
+    if summary.ranges != expected or summary.site != manifest.get("origin", manifest["site"]):
         raise ArchiveError(f"tampered: the events cover {summary.ranges}, but the record's cut is {expected}")
 
 

@@ -42,6 +42,7 @@ class RecordKind:
     compile: Compile  # (events of the cut, configuration, results depended on) -> result bytes
     config: Callable[[], bytes]  # the configuration in force, canonical bytes
     depends_on: tuple[str, ...] = ()  # kinds whose reported record this one is compiled against
+    origin: str | None = None  # whose streams are cut: another site's, received over the network; None: this site's
 
 
 @dataclass
@@ -123,10 +124,10 @@ class RecordStore:
                 raise CommandError(f"a {kind} is compiled against the reported {dep}, and none is reported: "
                                    f"run `civitas {dep}` first")
             depends[dep] = dep_id
-        cut = []
+        cut, site = [], spec.origin or self.log.site
         for stream in spec.streams:
-            head = self.log.head(stream)
-            cut.append({"site": self.log.site, "stream": stream, "seq": head.seq, "head_hash": head.hash.hex()})
+            head = self.log.head(stream, site=site)  # another site's heads stand only where it signed
+            cut.append({"site": site, "stream": stream, "seq": head.seq, "head_hash": head.hash.hex()})
         ids = self._ids(kind)
         record_id = (ids[-1] + 1) if ids else 1
         folder = self._dir(kind, record_id)
@@ -159,6 +160,12 @@ class RecordStore:
         manifest = {"kind": kind, "id": record.id, "site": record.snap["site"], "cut": record.snap["cut"],
                     "snapped_at_us": record.snap["snapped_at_us"], "depends": record.snap["depends"],
                     "result": spec.result_member}
+        events_key = self.log.key.public_key
+        if spec.origin is not None:  # another site's events: checked against that site's key, named in the manifest
+            events_key = self.log.public_key_of(spec.origin)
+            if events_key is None:
+                raise CommandError(f"this log holds no key of site {spec.origin}; it cannot cut its streams")
+            manifest |= {"origin": spec.origin, "origin_key": events_key.hex()}
         # The cut is written straight into the archive, and compiled and verified from there, as an audit reads it.
         archive = ArchiveInPlace(folder / "archive.tar", manifest, [*members, spec.result_member], self.log.key)
         # The events of the records this depends on are checked against their manifests in a thread beside the
@@ -167,11 +174,11 @@ class RecordStore:
             dep_checks = [pool.submit(check_member, *dep) for dep in dep_events]
             try:
                 try:
-                    exported = write_segment(self.log, archive.events(), selections)
+                    exported = write_segment(self.log, archive.events(), selections, site=spec.origin)
                     archive.events().flush()
                     where = Where(archive.partial, archive.events_offset, exported.size)
                     result, _ = compile_verified(spec.compile, where, members["config.json"], dep_results,
-                                                 public_key=self.log.key.public_key, progress=progress)
+                                                 public_key=events_key, progress=progress)
                 finally:
                     for check in dep_checks:
                         check.result()

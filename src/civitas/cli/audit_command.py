@@ -66,9 +66,10 @@ def audit(
     """
     from civitas_counter import COMPILERS  # the compilers are heavy; only an audit needs them
     from civitas_deployer import COMPILERS as DECISION_COMPILERS
+    from civitas_kernel.archive import ArchiveError
     from civitas_kernel.audit import audit_archive
     from civitas_kernel.settings import SiteSettings
-    from civitas_kernel.signers import named_signer
+    from civitas_kernel.signers import KNOWN_SITES, named_signer, read_known_sites
 
     from civitas.progress import progress_bar
 
@@ -84,6 +85,15 @@ def audit(
         typer.echo(f"{head}, " + ("which is " + expected.source if checked else "checked against " + expected.source))
     with progress_bar(f"auditing {archive.name}", None) as advance:
         report = audit_archive(archive, COMPILERS | DECISION_COMPILERS, public_key=expected.key, progress=advance)
+    if report.origin is not None:  # another site's events: they must be under the key the auditor holds for it
+        origin_pinned = read_known_sites(SiteSettings().HOME / KNOWN_SITES).get(report.origin)
+        if origin_pinned is not None and origin_pinned.hex() != report.origin_key:
+            raise ArchiveError(f"the events are said to be {report.origin}'s, under key {report.origin_key}, but the "
+                               f"key pinned for {report.origin} is {origin_pinned.hex()}: they are not that site's")
+        if not as_json:
+            typer.echo(f"the events are {report.origin}'s, checked against its key {report.origin_key}" +
+                       (", the one pinned for it" if origin_pinned else
+                        f" (not pinned here: `civitas known-sites add {report.origin} KEY` to check it)"))
     verdict = "differs" if not report.matches else "matches" if checked else "self-consistent, signer not checked"
     if as_json:
         typer.echo(json.dumps(report.as_dict() | {"verdict": verdict, "signer_checked": checked,

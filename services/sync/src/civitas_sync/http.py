@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query
-from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from fastapi.responses import HTMLResponse, Response
 
 from civitas_kernel.log import EventLog
 from civitas_kernel.service.problems import Problem, install_problem_handlers
@@ -22,19 +23,35 @@ from civitas_kernel.service.serve import ServiceEntry
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
+from civitas_sync.config import read_network
 from civitas_sync.domain.pages import PAGE_EVENTS
+from civitas_sync.domain.picture import network_svg
+from civitas_sync.mirror_worker import MirrorFollowers, mirrored_origins
+from civitas_sync.network_page import network_html
+from civitas_sync.overview import network_overview
+from civitas_sync.prompts import PromptGate, PromptRefused
+from civitas_sync.rules import served_rules
 from civitas_sync.serving import SEGMENT_MEDIA_TYPE, NotServed, Pages, heads
 from civitas_sync.settings import SyncSettings
 from civitas_sync.worker import SyncWorker
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PromptBody(BaseModel):
+    """A signed prompt (civitas_sync.prompts.signed_prompt)."""
+
+    site: str = Field(max_length=253)
+    at: int
+    signature: str = Field(max_length=128)
 PAGES_DIR = Path("sync") / "pages"
 
 
 def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = PAGE_EVENTS,
-                prompt: Callable[[], None] | None = None) -> APIRouter:
+                prompt: Callable[[], None] | None = None, rules: Callable[[], dict] | None = None) -> APIRouter:
     """The routes a site's peers pull from, over the log `log_of()` returns, sealed pages cached under home;
-    prompt: what a peer's POST /sync/v1/prompt calls (the worker's), to pull sooner."""
+    prompt: what a peer's POST /sync/v1/prompt calls (the worker's), to pull sooner; rules: the site's voter-list
+    rules, served signed with its heads so a receiver compiles this site's list by them."""
     router = APIRouter(prefix="/sync/v1", tags=["sync"])
     pages: dict[str, Pages] = {}
 
@@ -46,7 +63,8 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
     @router.get("/heads")
     def sync_heads() -> dict:
         """Every stream this site serves, where it stands, and its origin's signed checkpoint there."""
-        return heads(log_of(), page_events)
+        log = log_of()
+        return heads(log, page_events) | {"rules": served_rules(home, log.site, log.key, rules() if rules else None)}
 
     @router.get("/pages/{origin}/{stream}/{page}", response_class=Response,
                 responses={200: {"content": {SEGMENT_MEDIA_TYPE: {}}}})
@@ -59,10 +77,29 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
         return Response(data, media_type=SEGMENT_MEDIA_TYPE,
                         headers={"Cache-Control": IMMUTABLE if sealed else "no-store"})
 
+    @router.get("/network")
+    def sync_network() -> dict:
+        """This site's peers: per (site, stream) the head held here and the peer's, the lag, last contact, backoff,
+        split-view evidence, frozen streams, and the warnings the network page shows."""
+        return network_overview(log_of(), home)
+
+    @router.get("/network.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+    def sync_network_svg() -> Response:
+        """The network drawn: the core tree and the peripheral links, each edge with its lag."""
+        return Response(network_svg(network_overview(log_of(), home)), media_type="image/svg+xml")
+
+    gate = PromptGate()
+
     @router.post("/prompt", status_code=202)
-    def sync_prompt() -> dict:
-        """A peer has news: pull from the peers sooner than the next round. Only a hint: nothing is taken from
-        the request, and every pull still verifies everything."""
+    def sync_prompt(body: PromptBody) -> dict:
+        """A peer this site pulls from has news: pull sooner than the next round. Signed with the peer's pinned key
+        (see civitas_sync.prompts); only a hint: nothing else is taken from it, and every pull verifies everything."""
+        log = log_of()
+        try:
+            gate.check(read_network(home, log.site), body.site, body.at, body.signature)
+        except PromptRefused as e:
+            headers = {"Retry-After": str(max(1, round(e.retry_after)))} if e.retry_after else None
+            raise Problem(e.status, str(e), kind="prompt-refused", headers=headers) from None
         if prompt is not None:
             prompt()
         return {"status": "prompted" if prompt is not None else "no sync worker here"}
@@ -70,25 +107,43 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
     return router
 
 
+def network_page_router(log_of: Callable[[], EventLog], home: Path) -> APIRouter:
+    """GET /network: the site network page (the graph, the warnings, each peer's streams)."""
+    router = APIRouter(tags=["sync"])
+
+    @router.get("/network", response_class=HTMLResponse)
+    def network_page() -> HTMLResponse:
+        return HTMLResponse(network_html(network_overview(log_of(), home)), headers={"Cache-Control": "no-store"})
+
+    return router
+
+
 def create_sync_app(settings: SyncSettings) -> FastAPI:
     log = open_log(settings.log_url, settings.SITE, SiteKey.load_or_create(settings.key_file))
     worker = SyncWorker(log, settings.HOME, settings)
+    origins = mirrored_origins(settings.SYNC_MIRRORED)
+    mirrors = MirrorFollowers(log, settings.HOME, origins) if origins else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if mirrors is not None:
+            await mirrors.start()
         worker.start()
         try:
             yield
         finally:
             worker.stop()
+            if mirrors is not None:
+                await mirrors.stop()
 
     app = FastAPI(title="civitas sync", lifespan=lifespan)
     install_problem_handlers(app)
-    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt))
+    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt, rules=settings.list_rules))
+    app.include_router(network_page_router(lambda: log, settings.HOME))
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "site": settings.SITE}
+        return {"status": "ok", "site": settings.SITE} | ({"mirrored": mirrors.status()} if mirrors else {})
 
     return app
 

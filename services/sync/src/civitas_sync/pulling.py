@@ -47,6 +47,7 @@ class PullReport:
     refused: list[str] = field(default_factory=list)  # what the peer offered that this site does not take
     evidence: list[dict] = field(default_factory=list)  # split views seen in heads this site does not pull
     witnessed: bool = False  # heads compared only: the peer pulls from this site
+    rules: list = field(default_factory=list)  # the signed list-rules statements the peer serves
 
     @property
     def added(self) -> int:
@@ -61,10 +62,12 @@ class Puller:
     """Brings this log up to one peer's heads for every stream it takes from that peer."""
 
     def __init__(self, log: EventLog, peer: Peer, keys: dict[str, bytes], client: httpx.Client,
-                 in_flight: int = 4, frozen: frozenset[str] = frozenset()) -> None:
+                 in_flight: int = 4, frozen: frozenset[str] = frozenset(),
+                 mirrored: frozenset[str] = frozenset()) -> None:
         self.log, self.peer, self.client, self.in_flight = log, peer, client, max(1, in_flight)
         self.keys = {**keys, peer.site: peer.public_key}  # the peer's own key is the one attached
         self.frozen = frozen  # "origin/stream" held at the last agreed position after a split view
+        self.mirrored = mirrored  # origins whose streams MirrorMaker 2 carries here: their heads only compared
 
     def _get(self, path: str, params: dict | None = None) -> httpx.Response:
         try:
@@ -92,7 +95,7 @@ class Puller:
         page_events = int(body.get("page_events") or 0)
         if page_events < 1:
             raise PeerUnreachable(f"{self.peer.site} names no page size")
-        report = PullReport(self.peer.site)
+        report = PullReport(self.peer.site, rules=body.get("rules") or [])
         for entry in body["streams"]:
             origin, stream = str(entry.get("origin")), str(entry.get("stream"))
             if not pulled(self.peer.role, self.log.site, origin, stream):
@@ -101,6 +104,10 @@ class Puller:
                 continue
             outcome = StreamOutcome(origin, stream, int(entry.get("seq", 0)), str(entry.get("hash", "")))
             report.streams.append(outcome)
+            if origin in self.mirrored:  # one transport at a time per stream: the mirror adds, the heads compare
+                self._witness(report, origin, stream, entry)
+                outcome.local = self.log.head(stream, site=origin).seq
+                continue
             try:
                 self._pull_stream(outcome, entry, page_events)
             except (IntegrityError, LogError) as e:

@@ -15,6 +15,9 @@ from civitas_kernel.log import EventLog
 from civitas_sync.config import pinned_keys, read_network
 from civitas_sync.domain.retries import retry_delay
 from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
+from civitas_sync.mirror_worker import mirrored_origins
+from civitas_sync.prompts import signed_prompt
+from civitas_sync.rules import keep_rules
 from civitas_sync.settings import SyncOptions
 from civitas_sync.state import load_state, save_state
 
@@ -47,7 +50,8 @@ class SyncWorker:
                         continue
                     frozen = frozenset().union(*(p.frozen for p in state.peers.values()))  # wherever it was seen
                     try:
-                        puller = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen)
+                        puller = Puller(self.log, peer, keys, client, self.options.SYNC_PAGES_IN_FLIGHT, frozen,
+                                        mirrored_origins(self.options.SYNC_MIRRORED))
                         # a peer that pulls from this site is still asked for its heads: split views show wherever
                         report = puller.run() if peer.pulled else puller.witness()
                     except PeerUnreachable as e:
@@ -68,6 +72,10 @@ class SyncWorker:
                             entry.evidence.append(evidence)
                             log.warning("split view of %s/%s at %s, seen at %s: kept as evidence, the stream frozen",
                                         evidence["origin"], evidence["stream"], evidence["seq"], peer.site)
+                    if report.rules:  # the origins' list rules travel with their streams
+                        for problem in keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
+                                                  self.log.site):
+                            log.warning("list rules from %s refused: %s", peer.site, problem)
                     results.append(report)
                     save_state(self.home, state)
                     if report.added or report.errors:
@@ -102,7 +110,8 @@ class SyncWorker:
         for peer in network.peers:
             if not peer.pulled:
                 try:
-                    httpx.post(peer.base_url + "/sync/v1/prompt", timeout=2)
+                    httpx.post(peer.base_url + "/sync/v1/prompt", timeout=2,
+                               json=signed_prompt(self.log.key, self.log.site, peer.site, self.clock()))
                 except httpx.HTTPError:
                     pass
 

@@ -11,7 +11,7 @@ its peak resident set, and that of any worker it forked, 0 when none):
 
 The floor is the time, in the same run, to read the archive's events.seg bytes and SHA-256 them once; cpu s is the
 step's CPU time (every thread), steadier than its wall time on a machine shared with other work.
-Run: .venv/bin/python bench/count_audit.py [--quick] [--cases count,list] [--sites DIR]
+Run: .venv/bin/python bench/count_audit.py [--quick | --size N] [--cases count,list] [--sites DIR]
 (--sites keeps the built sites in DIR and reuses them on the next run; building a million-voter site takes minutes.)
 """
 
@@ -177,6 +177,7 @@ def run_case(base: Path, case: str, size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--size", type=int, help="voters per site (default 1,000,000; --quick 20,000)")
     parser.add_argument("--cases", default="count,list")
     parser.add_argument("--sites", type=Path, help="keep the built sites here and reuse them")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -185,7 +186,7 @@ def main() -> None:
     if args.step:
         print(json.dumps(step(args.home, args.step)))
         return
-    size = 20_000 if args.quick else 1_000_000
+    size = args.size or (20_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
         base = args.sites or Path(tmp)
         figures = {case: run_case(base, case, size) for case in args.cases.split(",")}

@@ -48,6 +48,8 @@ def _script(char: str) -> str:
 
 def mixed_scripts(word: str) -> list[str] | None:
     """The scripts `word` mixes, in the order they appear, if no one reader's script covers it all; else None."""
+    if word.isascii():  # ASCII letters are all Latin, the rest Common: one script at most
+        return None
     seen: list[str] = []
     together: set[str] | None = None
     for char in word:

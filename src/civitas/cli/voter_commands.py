@@ -85,9 +85,15 @@ def voter(
             failures += _report(number, _outcome(run_line, line))
     else:
         for chunk in _chunks(lines, CHUNK):
+            replies: list[str] = []  # a chunk's replies printed at once, before anything else is said
             for number, outcome in run_chunk(site, chunk):
-                tell_voided(outcome)
-                failures += _report(number, outcome)
+                if isinstance(outcome, CommandError) or (getattr(outcome, "data", None) or {}).get("voided"):
+                    _say(replies)
+                    tell_voided(outcome)
+                    failures += _report(number, outcome)
+                else:
+                    replies.append(outcome.text)
+            _say(replies)
     return ExitStatus.ERROR if failures else ExitStatus.SUCCESS
 
 
@@ -110,6 +116,13 @@ def _outcome(run_line, line: str):
         return run_line(line)
     except CommandError as e:
         return e
+
+
+def _say(replies: list[str]) -> None:
+    """The replies, each on its line, in one write (the bytes one echo each would give)."""
+    if replies:
+        typer.echo("\n".join(replies))
+        replies.clear()
 
 
 def _report(number: int, outcome) -> int:

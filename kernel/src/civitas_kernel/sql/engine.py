@@ -62,11 +62,12 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 def open_log(url: str, site: str, key: SiteKey):
     """The event log at a database URL (sqlite:///path or postgresql://...), created if new."""
-    from civitas_kernel.sql.postgres import PostgresEventLog
-    from civitas_kernel.sql.sqlite import SQLiteEventLog
+    if url.startswith("sqlite"):  # each backend imported only when used (psycopg's import costs a quarter second)
+        from civitas_kernel.sql.sqlite import SQLiteEventLog
 
-    if url.startswith("sqlite"):
         return SQLiteEventLog(create_engine(url), site, key)
     if url.startswith("postgresql"):
+        from civitas_kernel.sql.postgres import PostgresEventLog
+
         return PostgresEventLog(create_engine(url, pool_size=8, max_overflow=8), site, key)
     raise ValueError(f"no log backend for {url!r}: use sqlite:///PATH or postgresql://HOST/DB")

@@ -50,3 +50,43 @@ def test_an_address_mixing_scripts_is_refused_saying_why(given, scripts):
 ])
 def test_addresses_are_folded_to_one_form(given, expected):
     assert normalise_address(given) == expected == normalise_email(given)
+
+
+def _answer(check, text):
+    try:
+        return check(text)
+    except CommandError as e:
+        return f"refused: {e}"
+
+
+_TRICKY = ["a.b@example.org", ".a@example.org", "a.@example.org", "a..b@example.org", "A_B-c+d@Ex-Ample.ORG",
+           "x" * 64 + "@example.org", "x" * 65 + "@example.org", "a@" + "d" * 63 + ".org", "a@" + "d" * 64 + ".org",
+           "a@" + ".".join(["abcdefghi"] * 25) + ".org", "a@-example.org", "a@example-.org", "a@example..org",
+           "a@.example.org", "a@example.org.", "a@localhost", "a@x.test", "a@x.local", "a@x.invalid", "a@x.onion",
+           "a@1.2.3.4", "a@example.123", "a@xn--exmple-4nf.org", "a@xn--bcher-kva.example", "a@XN--BCHER-KVA.example",
+           "postmaster@example.org", "Postmaster@Example.org", "a@ex_ample.org", "a@e.x", "a-@example.org",
+           "_@example.org", "+@example.org", "a@example.o-rg", "a@0example.org", "a@example.org-"]
+
+
+@pytest.mark.parametrize("given", _TRICKY)
+def test_the_short_cut_for_plain_addresses_answers_as_the_full_check(given):
+    from civitas_kernel.addresses import _validated
+
+    normalise_address.cache_clear()
+    assert _answer(normalise_address, given) == _answer(_validated, given)
+
+
+def test_the_short_cut_answers_as_the_full_check_over_many_generated_addresses():
+    import random
+
+    from civitas_kernel.addresses import _validated
+
+    rng = random.Random(20)
+    pieces = ["a", "Z", "0", "9", ".", "-", "_", "+", "xn--", "b" * 30, "org", "ü", "é", "'"]
+    for _ in range(3000):
+        local = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        labels = ("".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 4)))
+        domain = ".".join(labels)
+        given = f"{local}@{domain}"
+        normalise_address.cache_clear()
+        assert _answer(normalise_address, given) == _answer(_validated, given), given

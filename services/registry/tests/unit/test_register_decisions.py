@@ -179,3 +179,19 @@ def test_a_new_registrant_who_looks_like_a_registered_voter_is_refused(first, lo
 def test_invisible_characters_are_refused_by_name(value, named):
     with pytest.raises(CommandError, match=re.escape(named)):
         r.decide_set(RegisterState(), "a@x.org", "a@x.org", "name", value)
+
+
+def test_every_ascii_character_is_judged_by_its_unicode_category():
+    """Plain ASCII text takes a short cut past the per-character check: it refuses exactly what the check would."""
+    import unicodedata
+
+    from civitas_registry.domain.values import check_text
+
+    for code in range(128):
+        refused = unicodedata.category(chr(code)) in ("Cc", "Zl", "Zp", "Cf", "Cs", "Co")
+        try:
+            check_text("name", f"Bob{chr(code)}Smith", 100)
+        except ValueRefusedError:
+            assert refused, code
+        else:
+            assert not refused, code

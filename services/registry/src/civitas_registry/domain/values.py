@@ -34,6 +34,8 @@ def check_attribute(attribute: str) -> None:
 def check_text(what: str, value: str, limit: int) -> None:
     if len(value) > limit:
         raise ValueRefusedError(f"{what} is {len(value)} characters long; shorten it to at most {limit}")
+    if value.isascii() and value.isprintable():  # U+0020..U+007E: no control, format or private character among them
+        return
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
         raise ValueRefusedError(f"{what} holds control characters (tabs, line breaks, ...); write it on one line")
     hidden = next((c for c in value if unicodedata.category(c) in ("Cf", "Cs", "Co")), None)

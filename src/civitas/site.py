@@ -12,8 +12,8 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import (
-    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Mirrors, Releases,
-    Runner,
+    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Maintenance, Mirrors,
+    Releases, Runner,
 )
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
@@ -212,6 +212,22 @@ class Site:
                 self.log, self.live_repo, self.decisions, self.releases, runner, clock=self.clock,
                 health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
         return self.__dict__["_deployer"]
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        """The voted maintenance actions, with the built-ins this site offers (restart, pause, roll back: not yet)."""
+        from civitas_counter import compile_all
+
+        def compile_now() -> str:
+            compile_all(self.compile, self.has_polls)
+            return "compiled a voter list, and a count where there are polls"
+
+        def vacuum() -> str:
+            with self.log.engine.connect() as conn:  # VACUUM runs outside a transaction
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+            return "the database is compacted"
+
+        return Maintenance(self.log, self.change, {"compile": compile_now, "vacuum": vacuum})
 
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""

@@ -13,7 +13,7 @@ import typer
 
 from civitas.cli.lazy import bootstrap
 
-app = typer.Typer(help="Change proposals to the live repository: show, list, decide, deployments.",
+app = typer.Typer(help="Change proposals to the live repository: show, list, decide, deployments, maintenance.",
                   no_args_is_help=True)
 json_option = typer.Option(False, "--json", help="Print JSON (the reply's data) instead of text.")
 
@@ -55,3 +55,20 @@ def decide(
 def deployments(as_json: bool = json_option) -> None:
     """The live release, every deployment newest first (its decision, phase, incident), and the mirrors."""
     _echo(bootstrap().change.deployments(), as_json)
+
+
+@app.command()
+def maintenance(as_json: bool = json_option) -> None:
+    """The voted maintenance actions run so far: each request, the decision that approved it, its outcome."""
+    runs = bootstrap().maintenance.runs()
+    if as_json:
+        typer.echo(json.dumps(runs, indent=1, ensure_ascii=False))
+        return
+    if not runs:
+        typer.echo("no maintenance action has run; one runs once a decision approves a new maintenance/runs/NAME.toml")
+    for run in runs:
+        outcome = run["state"] if run["exit_code"] is None else f"{run['state']}, exit {run['exit_code']}"
+        typer.echo(f"decision {run['decision']} (proposal {run['proposal']}): {run['request']} -> {run['action']} "
+                   f"[{run['runs']}] {outcome}")
+        if run["output"]:
+            typer.echo("    " + run["output"].rstrip().replace("\n", "\n    "))

@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         own = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
         deployer = s.deployer(f"http://{own}:{port}")  # smoke requests to this very site, through its gateway
         deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
+        s.maintenance.recover()  # an action a stop cut short is recorded so, never run again by itself
         if outbox:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
@@ -110,7 +111,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
                    f"{s.settings.DECIDE_EVERY_S:g} s")
         deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
-        deploying = DeployScheduler(deployer.run, s.settings.DEPLOY_EVERY_S)
+        deploying = DeployScheduler(lambda: (deployer.run(), s.maintenance.run_due()), s.settings.DEPLOY_EVERY_S)
         typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
                    f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
         if s.mirrors.remotes:

@@ -7,6 +7,7 @@ from civitas_deployer.deploying import (
     Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
 )
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
@@ -15,4 +16,4 @@ from civitas_deployer.tag_signing import allowed_signers_line
 
 __all__ = ["CHANGE_STREAMS", "COMPILERS", "Candidate", "ChangeCommands", "ChangeSettings", "ContentRunner",
            "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentReads", "LiveRepository",
-           "Mirrors", "ReleaseFailed", "Releases", "Runner", "allowed_signers_line"]
+           "Maintenance", "Mirrors", "ReleaseFailed", "Releases", "Runner", "allowed_signers_line"]

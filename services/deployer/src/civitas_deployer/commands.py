@@ -23,6 +23,7 @@ from civitas_deployer.domain.choices import (
     decide_withdraw, proposal_of, when,
 )
 from civitas_deployer.domain.decision import Decision, decide
+from civitas_deployer.domain.maintenance import check_requests, only_stops, request_paths
 from civitas_deployer.domain.modules import EVERY_MODULE
 from civitas_deployer.domain.proposals import ChangeState, Proposal, Revision
 from civitas_deployer.domain.rules import RulesError
@@ -55,6 +56,7 @@ class ChangeCommands:
         self.state = ChangeState()
         self.folder = StreamFolder(log, CHANGE_STREAMS, self.state.evolve)
         self.refs = PendingRefs(repo)
+        self._stops: dict[str, bool] = {}  # content hash -> whether it only asks to stop something
 
     def catch_up(self) -> None:
         self.refs.settle(self.folder.pending)
@@ -74,7 +76,22 @@ class ChangeCommands:
         current = proposal.current
         rules, _ = self.rules.at(current.base_commit)
         constitutional = any(rules.is_constitutional(p) for p in current.changed_paths)
-        return window(current.made_at_us, rules, constitutional)
+        return window(current.made_at_us, rules, constitutional, self._only_stops(current))
+
+    def _only_stops(self, revision: Revision) -> bool:
+        """Whether the revision only asks for stop-only maintenance actions (cached: its content never changes)."""
+        held = self._stops.get(revision.content_hash)
+        if held is None:
+            paths = revision.changed_paths
+            held = False
+            if paths and len(request_paths(paths)) == len(paths):
+                try:
+                    held = only_stops(paths, check_requests(paths, lambda p: self.repo.read(revision.base_commit, p),
+                                                            lambda p: self.repo.read(revision.result_commit, p)))
+                except RulesError:
+                    held = False  # a request that does not read gets the full window, and is refused when decided
+            self._stops[revision.content_hash] = held
+        return held
 
     def tally(self, proposal_id: str) -> Decision:
         """The decision as the ballots and delegations stand now, by the rules at the proposal's base."""

@@ -42,6 +42,8 @@ class Governance:
     inactive_after_days: int  # 0: activity is not asked for
     constitutional: Thresholds
     constitutional_paths: tuple[Pattern, ...]
+    stop_review_hours: int = 0  # a request that only stops something (pause, roll back): reviewed this long
+    stop_voting_hours: int = 24  # and voted this long, by the usual quorum and majority
 
     def thresholds(self, constitutional: bool) -> Thresholds:
         return self.constitutional if constitutional else self.voting
@@ -61,15 +63,17 @@ DEFAULTS = Governance(
 
 VOTING_KEYS = {"review_hours", "voting_hours", "quorum", "majority", "strict", "min_trust", "inactive_after_days"}
 CONSTITUTIONAL_KEYS = {"paths", "voting_hours", "quorum", "majority", "strict"}
+STOP_KEYS = {"stop_review_hours", "stop_voting_hours"}
 
 
 def parse_governance(text: str, *, where: str = "governance.toml") -> Governance:
     """The rules written in `text`, defaults filling what is absent; RulesError naming `where` when malformed."""
     table = load_toml(text, where)
-    unknown = set(table) - {"voting", "constitutional"}
+    unknown = set(table) - {"voting", "constitutional", "maintenance"}
     if unknown:
         raise RulesError(f"{where}: unknown table(s) {', '.join(sorted(unknown))}; "
-                         "it takes [voting] and [constitutional]")
+                         "it takes [voting], [constitutional] and [maintenance]")
+    stops = _section(table, "maintenance", STOP_KEYS, where)
     voting = _section(table, "voting", VOTING_KEYS, where)
     constitutional = _section(table, "constitutional", CONSTITUTIONAL_KEYS, where)
     d, dc = DEFAULTS.voting, DEFAULTS.constitutional
@@ -91,6 +95,9 @@ def parse_governance(text: str, *, where: str = "governance.toml") -> Governance
             strict=read.boolean(constitutional, "constitutional", "strict", dc.strict),
         ),
         constitutional_paths=read.patterns(constitutional, "constitutional", "paths", DEFAULTS.constitutional_paths),
+        stop_review_hours=read.hours(stops, "maintenance", "stop_review_hours", DEFAULTS.stop_review_hours,
+                                     allow_zero=True),
+        stop_voting_hours=read.hours(stops, "maintenance", "stop_voting_hours", DEFAULTS.stop_voting_hours),
     )
 
 

@@ -21,7 +21,14 @@ class Window:
         return VOTING if now_us < self.closes_at_us else CLOSED
 
 
-def window(made_at_us: int, rules: Governance, constitutional: bool) -> Window:
-    """The window of a revision made at made_at_us: review_hours of review, then the voting hours that apply."""
+def window(made_at_us: int, rules: Governance, constitutional: bool, only_stops: bool = False) -> Window:
+    """The window of a revision made at made_at_us: review_hours of review, then the voting hours that apply.
+
+    A revision that only asks to stop something (pause deployments, roll back) has the maintenance window; one that
+    also touches a constitutional path never does.
+    """
+    if only_stops and not constitutional:
+        opens = made_at_us + rules.stop_review_hours * HOUR_US
+        return Window(opens, opens + rules.stop_voting_hours * HOUR_US)
     opens = made_at_us + rules.review_hours * HOUR_US
     return Window(opens, opens + rules.thresholds(constitutional).voting_hours * HOUR_US)

@@ -1,0 +1,88 @@
+"""Voted maintenance actions run: each approved request once, keyed by its decision, its output in the log.
+
+Built-ins are the deployer's own code (given by the composition root: compile, vacuum, ...); a command named in
+maintenance.toml runs in the sandbox (maintenance_sandbox.py). A built-in this site does not offer is recorded as
+not available (127); a request that no longer reads is recorded with why (2). Nothing is ever run twice: a run
+cut short by a stop is recorded as interrupted at the next start, and asking again is a new request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from civitas_kernel.application import StreamFolder
+from civitas_kernel.log import EventLog
+
+from civitas_deployer.commands import ChangeCommands
+from civitas_deployer.domain.maintenance import Action, check_requests, request_paths
+from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, decide_finish, decide_interrupted,
+                                                         decide_start)
+from civitas_deployer.domain.rules import RulesError
+from civitas_deployer.maintenance_sandbox import NOT_AVAILABLE, run_sandboxed
+
+MAINTENANCE_STREAMS = ("maintenance",)
+Builtin = Callable[[], str]  # does the work, returns what to record as its output; raising is a failure
+
+
+class Maintenance:
+    def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
+                 sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed) -> None:
+        self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self.journal = MaintenanceJournal()
+        self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
+
+    def recover(self) -> None:
+        """At start: a run begun before a stop and never finished is recorded as interrupted, not run again."""
+        self.folder.append("maintenance", lambda: decide_interrupted(self.journal))
+
+    def runs(self) -> list[dict]:
+        self.folder.catch_up()
+        return [r.as_dict() for r in sorted(self.journal.runs.values(), key=lambda r: (r.decision, r.request))]
+
+    def run_due(self) -> list[dict]:
+        """Run every approved request not begun yet, in decision order; what was run."""
+        decisions = self.change.decisions.decided() if self.change.decisions is not None else {}
+        self.change.catch_up()
+        self.folder.catch_up()
+        done = []
+        for summary in sorted(decisions.values(), key=lambda s: s.record):
+            proposal = self.change.state.proposals.get(summary.proposal)
+            if not summary.approved or proposal is None:
+                continue
+            revision = next(r for r in proposal.revisions if r.number == summary.revision)
+            paths = [p for p in request_paths(revision.changed_paths) if (summary.record, p) not in self.journal.runs]
+            if not paths:
+                continue
+            repo = self.change.repo
+            try:
+                asked = {r.path: (r, a) for r, a in check_requests(
+                    revision.changed_paths, lambda p: repo.read(revision.base_commit, p),
+                    lambda p: repo.read(revision.result_commit, p))}
+            except RulesError as error:
+                asked, refusal = {}, str(error)
+            for path in paths:
+                found = asked.get(path)
+                action = found[1] if found else None
+                if self.folder.append("maintenance", lambda: decide_start(
+                        self.journal, summary.record, summary.proposal, summary.content_hash, path,
+                        action.name if action else "", action.runs if action else "")) is None:
+                    continue  # begun elsewhere, or before
+                code, output, took = self._run(action) if action else (2, refusal, 0)
+                self.folder.append("maintenance", lambda: decide_finish(self.journal, summary.record, path, code,
+                                                                        output, took))
+                done.append(self.journal.runs[(summary.record, path)].as_dict())
+        return done
+
+    def _run(self, action: Action) -> tuple[int, str, int]:
+        if action.builtin is None:
+            return self.sandbox(action.command, action.timeout_s)
+        work = self.builtins.get(action.builtin)
+        if work is None:
+            return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered by this site yet; nothing was run", 0
+        started = time.monotonic()
+        try:
+            output, code = work(), 0
+        except Exception as error:  # a built-in that fails is recorded as failed, with why
+            output, code = f"{type(error).__name__}: {error}", 1
+        return code, output, int((time.monotonic() - started) * 1000)

@@ -1,0 +1,141 @@
+"""Voted maintenance actions: a request approved by a decision runs once, sandboxed, its output in the log."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+
+import pytest
+
+from civitas_deployer import ChangeCommands, DecisionRecords, Maintenance
+from civitas_deployer.domain.maintenance_journal import decide_start
+
+from ..git_repos import advance
+from ..sites import ALICE, BOB, CAROL, DAVE, Clock, patch_file
+
+VOTING = 48 + 168  # the default review and voting hours
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def change(make_clocked_log, live, lists, clock, tmp_path) -> ChangeCommands:
+    log = make_clocked_log(clock)
+    decisions = DecisionRecords(tmp_path / "records", log, clock)
+    commands = ChangeCommands(log, live, lists, clock=clock, decisions=decisions)
+    commands.run = functools.partial(commands.run, local=True)
+    return commands
+
+
+def with_actions(change, clone, tmp_path, text: str) -> None:
+    """maintenance.toml made live, as an approved constitutional change would make it."""
+    with open(patch_file(clone, tmp_path, "actions", {"maintenance.toml": text}), "rb") as patch:
+        advance(change.repo, patch.read())
+
+
+def vote_and_decide(change, pid: str, clock: Clock, review: float = 48, voting: float = 168) -> None:
+    clock.hours(review)
+    for voter in (BOB, CAROL, DAVE):
+        change.run(voter, ["vote", pid, "yes"])
+    clock.hours(voting)
+    (made,) = change.decide().data
+    assert made["approved"] is True
+
+
+def test_an_approved_request_runs_its_command_once_and_never_again(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "df", {"maintenance/runs/df.toml": 'action = "disk-space"\nwhy = "full?"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "How full is the disk?"]).data["proposal"]
+    maintenance = Maintenance(change.log, change)
+    assert maintenance.run_due() == []  # not decided yet: nothing runs
+    vote_and_decide(change, pid, clock)
+    (ran,) = maintenance.run_due()
+    assert ran["action"] == "disk-space" and ran["state"] == "finished" and ran["exit_code"] == 0
+    assert "Filesystem" in ran["output"] and ran["runs"] == "/usr/bin/df -h"
+    assert maintenance.run_due() == []
+    assert Maintenance(change.log, change).run_due() == []  # a restart replays the log and runs nothing
+    assert [e.type for e in change.log.read("maintenance")] == ["civitas.v1.MaintenanceStarted",
+                                                                "civitas.v1.MaintenanceFinished"]
+
+
+def test_a_command_sees_no_site_file_no_credential_and_no_network(change, clone, tmp_path, clock, monkeypatch):
+    monkeypatch.setenv("CIVITAS_MIRROR_URLS", "https://mirror:hunter2@example.org/site.git")
+    secret = tmp_path / "site-key.pem"
+    secret.write_text("the site's key\n")
+    probe = (f"import os, socket; print('uid', os.getuid()); print('env', sorted(os.environ));"
+             f"print('key', os.path.exists({str(secret)!r})); print('home', os.path.exists({str(tmp_path)!r}));"
+             "s = socket.socket();\ntry:\n    s.connect(('127.0.0.1', 5432)); print('net open')\n"
+             "except OSError as e:\n    print('net', e.errno)")
+    with_actions(change, clone, tmp_path, '[actions.probe]\ntitle = "Probe"\n'
+                 f'command = ["/usr/bin/python3", "-c", {json.dumps(probe)}]\n')
+    path = patch_file(clone, tmp_path, "probe", {"maintenance/runs/probe.toml": 'action = "probe"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Probe"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    (ran,) = Maintenance(change.log, change).run_due()
+    said = ran["output"]
+    assert ran["exit_code"] == 0, said
+    assert "uid 65534" in said and "key False" in said and "home False" in said and "net open" not in said
+    assert "env ['HOME', 'LC_CTYPE', 'PATH', 'PWD']" in said  # what bwrap and Python set; nothing of the site's
+    assert "hunter2" not in said
+
+
+def test_a_run_cut_short_by_a_stop_is_recorded_interrupted_and_not_run_again(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "df", {"maintenance/runs/df.toml": 'action = "disk-space"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Disk"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    crashed = Maintenance(change.log, change)
+    (summary,) = change.decisions.decided().values()
+    crashed.folder.append("maintenance", lambda: decide_start(crashed.journal, summary.record, pid,
+                                                              summary.content_hash, "maintenance/runs/df.toml",
+                                                              "disk-space", "/usr/bin/df -h"))
+    restarted = Maintenance(change.log, change)  # the deployer died while df ran
+    restarted.recover()
+    assert restarted.run_due() == []
+    assert [r["state"] for r in restarted.runs()] == ["interrupted"]
+
+
+def test_what_cannot_run_is_recorded_with_why_and_nothing_is_run(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "odd", {"maintenance/runs/odd.toml": 'action = "format-disk"\n',
+                                               "maintenance/runs/now.toml": 'action = "compile"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Odd"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    runs = {r["request"]: r for r in Maintenance(change.log, change).run_due()}
+    assert runs["maintenance/runs/odd.toml"]["exit_code"] == 2
+    assert "format-disk" in runs["maintenance/runs/odd.toml"]["output"]
+    assert runs["maintenance/runs/now.toml"]["exit_code"] == 2  # one bad request refuses the revision's runs
+
+
+def test_a_built_in_runs_in_the_deployer_and_one_not_offered_is_127(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "c", {"maintenance/runs/c.toml": 'action = "compile"\n',
+                                             "maintenance/runs/v.toml": 'action = "vacuum"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Compile"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    calls = []
+    runs = {r["action"]: r for r in Maintenance(change.log, change, {"compile": lambda: calls.append(1) or "ok"}
+                                                ).run_due()}
+    assert calls == [1] and runs["compile"]["exit_code"] == 0 and runs["compile"]["output"] == "ok"
+    assert runs["vacuum"]["exit_code"] == 127 and "not offered" in runs["vacuum"]["output"]
+
+
+def test_a_request_that_only_stops_has_the_shorter_window(change, clone, tmp_path, clock):
+    with_actions(change, clone, tmp_path, '[actions.pause]\ntitle = "Pause deployments"\nruns = "pause-deployments"\n'
+                 '[actions.df]\ntitle = "Disk"\ncommand = ["/usr/bin/df"]\n')
+    stop = patch_file(clone, tmp_path, "pause", {"maintenance/runs/pause.toml": 'action = "pause"\n'})
+    other = patch_file(clone, tmp_path, "df", {"maintenance/runs/df.toml": 'action = "df"\n'})
+    quick = change.run(ALICE, ["propose", "--patch", stop, "--title", "Pause"]).data
+    slow = change.run(ALICE, ["propose", "--patch", other, "--title", "Disk"]).data
+    assert quick["opens_at_us"] == quick["made_at_us"] and quick["closes_at_us"] - quick["made_at_us"] == 24 * 3600e6
+    assert slow["closes_at_us"] - slow["made_at_us"] == VOTING * 3600e6
+
+
+def test_adding_an_action_is_a_constitutional_change(change, clone, tmp_path):
+    path = patch_file(clone, tmp_path, "act", {"maintenance.toml": '[actions.x]\ntitle = "X"\nruns = "compile"\n'})
+    made = change.run(ALICE, ["propose", "--patch", path, "--title", "An action"]).data
+    assert made["closes_at_us"] - made["opens_at_us"] == 336 * 3600e6
+
+
+def test_bubblewrap_is_there_so_these_tests_ran_for_real():
+    assert subprocess.run(["bwrap", "--version"], capture_output=True).returncode == 0

@@ -128,3 +128,33 @@ def test_a_release_serves_stylesheets_and_pictures_but_never_scripts_or_pages(to
     assert client.get("/static/extra.css").text == "p{}"
     assert "steal" not in client.get("/static/docs.js").text  # civitas's own script, not the release's
     assert client.get("/static/page.html").status_code == 404
+
+
+def test_the_pages_that_show_secrets_stay_civitas_s_own(town):
+    _, client, repo, releases = town
+    commit_files(repo.path, {"site/templates/signin.html": "<p>steal {{ challenge }}</p>",
+                             "site/templates/account.html": "<p>steal</p>"})
+    release(releases, repo.path)
+    page = client.get("/signin")
+    assert page.status_code == 200 and "steal" not in page.text and "Send me a code" in page.text
+
+
+def test_the_sandbox_reads_no_object_the_pages_do_not_hand_their_templates():
+    from dataclasses import dataclass
+
+    import pytest as _pytest
+    from jinja2.exceptions import SecurityError
+
+    from civitas_gateway.page_sandbox import PageSandbox
+
+    @dataclass
+    class Mailer:  # a data class, but no page data: like the SMTP mailer with its password
+        password: str = "secret"
+
+    env = PageSandbox(autoescape=True)
+    for reach in ("{{ mailer.password }}", "{{ mailer.__dict__ }}", "{{ mailer['password'] }}",
+                  "{{ mailer|attr('password') }}"):
+        assert "secret" not in env.from_string(reach).render(mailer=Mailer()), reach  # draws nothing of it
+    with _pytest.raises(SecurityError):  # and calling into it is refused
+        env.from_string("{{ mailer.__init__() }}").render(mailer=Mailer())
+    assert env.from_string("{{ d.get('a') }} {{ 'a b'.split()|join(',') }}").render(d={"a": 1}) == "1 a,b"

@@ -3,14 +3,13 @@ template can name may reach Python's internals, the site's objects, its settings
 
 Jinja2's ImmutableSandboxedEnvironment already refuses attributes starting with `_`, the internals of functions
 and frames, and methods that change a list or a dict. On top of it, attributes are read only on plain values
-(text, numbers, lists, dicts) and on the data classes the pages hand their templates (`DATA_TYPES`, checked by
-the class itself, not by its name); anything else — a request, the site, a command layer — answers nothing, and
+(text, numbers, lists, dicts) and on the data classes the pages hand their templates (`DATA_CLASSES`,
+`page_data`); anything else — a request, the site, a command layer — answers nothing, and
 calling it is refused. A template naming an underscore attribute is refused before it is ever drawn.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import date, datetime
 from types import ModuleType
@@ -30,6 +29,17 @@ def page_data(cls: type) -> type:
     return cls
 
 
+# The data classes the pages hand their templates (found by drawing every page in the tests); no other object's
+# attributes are read, so a class holding a store, a mailer or a key never answers a template, even if passed.
+DATA_CLASSES = {
+    "civitas_gateway.auth.totp.Enrolment", "civitas_gateway.change_diff.FileDiff", "civitas_gateway.change_diff.Hunk",
+    "civitas_gateway.change_diff.Line", "civitas_gateway.change_diff.RenderedDiff", "civitas_gateway.notices.Notice",
+    "civitas_gateway.standing.PollStanding", "civitas_gateway.standing.Standing",
+    "civitas_kernel.count_result.PollCount", "civitas_kernel.records.Record", "civitas_polls.domain.polls.PollConfig",
+    "civitas_registry.domain.standing.LevelExplained",
+}
+
+
 def _is_data(obj: object) -> bool:
     kind = type(obj)
     if kind in DATA_TYPES:
@@ -38,9 +48,7 @@ def _is_data(obj: object) -> bool:
         return True
     if kind.__module__ in ("jinja2.runtime", "jinja2.utils", "markupsafe"):  # loop, self, super(), namespace, Markup
         return True
-    return dataclasses.is_dataclass(obj) and not isinstance(obj, type) and kind.__module__.startswith(
-        ("civitas_kernel.count_result", "civitas_kernel.records", "civitas_polls.domain", "civitas_gateway.",
-         "civitas_drafts.", "civitas_deployer.views", "civitas_registry.domain"))
+    return f"{kind.__module__}.{kind.__qualname__}" in DATA_CLASSES  # a template can make no class of its own
 
 
 class PageSandbox(ImmutableSandboxedEnvironment):

@@ -31,7 +31,9 @@ log = logging.getLogger("civitas.release")
 HERE = Path(__file__).parent
 TEMPLATES, STATIC, FRONT = "site/templates/", "site/static/", "site/front.md"
 TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,60}\.html")
-OWN_TEMPLATES = {"problem.html"}  # the error page stays civitas's own, so a broken release can still say what is wrong
+# The error page stays civitas's own, so a broken release can still say what is wrong; so do the pages that show a
+# voter's secrets (sign-in codes, the two-step secret), which a template could otherwise carry off in a link.
+OWN_TEMPLATES = {"problem.html", "signin.html", "account.html", "reset.html", "outbox.html", "outbox_message.html"}
 # What a release may serve as a static file: stylesheets, pictures, fonts and text; never a script or a page,
 # which would run with a signed-in voter's session.
 STATIC_TYPES = {".css": "text/css", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

@@ -20,10 +20,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LIVE", "MAX_FILE_BYTES", "RELEASES", "LiveRelease", "releases_dir"]
+__all__ = ["LIVE", "MAX_FILE_BYTES", "RELEASES", "VERIFIED", "LiveRelease", "releases_dir"]
 
 RELEASES = "releases"
 LIVE = "live"
+VERIFIED = "verified"  # the last release that passed its health window: what must never act on a candidate reads
 MAX_FILE_BYTES = 4 * 1024 * 1024  # the largest file a reader takes from a release (a page, a stylesheet, a poll)
 COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")  # one path segment a reader may ask for: no dot files
@@ -46,13 +47,14 @@ class LiveRelease:
     _reads: dict[str, bytes | None] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def at(cls, home: Path, *, releases: Path | None = None) -> LiveRelease | None:
-        """The live release under `home` (or in the folder `releases`), or None when there is none yet.
+    def at(cls, home: Path, *, releases: Path | None = None, link: str = LIVE) -> LiveRelease | None:
+        """The live release under `home` (or in the folder `releases`), or None when there is none yet; `link`
+        VERIFIED: the last one that passed health (a candidate being checked is `live` but not yet verified).
 
         One readlink per call: the release is cached by the symlink's target, which names an immutable folder."""
         folder = os.fspath(releases) if releases is not None else os.path.join(home, RELEASES)  # str: Path costs µs
         try:
-            target = os.readlink(os.path.join(folder, LIVE))
+            target = os.readlink(os.path.join(folder, link))
         except OSError:
             return None
         key = (folder, target)

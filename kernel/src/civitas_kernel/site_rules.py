@@ -15,7 +15,7 @@ from pathlib import Path
 
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.commands import CommandError
-from civitas_kernel.live_release import LiveRelease
+from civitas_kernel.live_release import VERIFIED, LiveRelease
 
 log = logging.getLogger("civitas.rules")
 
@@ -143,7 +143,7 @@ class RulesInForce:
         self._last = replace(settings, source="the settings")
 
     def __call__(self) -> SiteRules:
-        release = LiveRelease.at(Path("."), releases=self.releases) if self.releases is not None else None
+        release = LiveRelease.at(Path("."), releases=self.releases, link=VERIFIED) if self.releases is not None else None
         commit = release.commit if release else None
         found = self._known.get(commit)
         if found is None:

@@ -69,12 +69,14 @@ def release(releases: Path, repo: Path, commit: str | None = None, *, decision: 
 
 
 def switch(releases: Path, commit: str) -> None:
-    """Point releases/live at `commit` atomically (a fresh symlink renamed over the old one)."""
-    temporary = Path(releases) / ".live.tmp"
-    temporary.unlink(missing_ok=True)
-    os.symlink(commit, temporary)
-    os.replace(temporary, Path(releases) / "live")
+    """Point releases/live and releases/verified at `commit` atomically, as a deployment that passed health does."""
+    for name in ("live", "verified"):
+        temporary = Path(releases) / f".{name}.tmp"
+        temporary.unlink(missing_ok=True)
+        os.symlink(commit, temporary)
+        os.replace(temporary, Path(releases) / name)
 
 
 def no_release(releases: Path) -> None:
-    (Path(releases) / "live").unlink(missing_ok=True)
+    for name in ("live", "verified"):
+        (Path(releases) / name).unlink(missing_ok=True)

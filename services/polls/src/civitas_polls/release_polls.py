@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from civitas_kernel.commands import Reply
-from civitas_kernel.live_release import MAX_FILE_BYTES, LiveRelease
+from civitas_kernel.live_release import MAX_FILE_BYTES, VERIFIED, LiveRelease
 from civitas_kernel.periodic import Periodic
 
 from civitas_polls.domain.poll_files import POLLS_FOLDER, PollFileError, parse_poll_file, poll_name_of
@@ -55,7 +55,7 @@ class ReleasePolls:
         self.done: str | None = None  # the commit last brought in (or refused)
 
     def due(self) -> LiveRelease | None:
-        release = LiveRelease.at(Path("."), releases=self.releases) if self.releases is not None else None
+        release = LiveRelease.at(Path("."), releases=self.releases, link=VERIFIED) if self.releases is not None else None
         return release if release is not None and release.commit != self.done else None
 
     def bring_in(self, release: LiveRelease) -> Reply | None:

@@ -63,8 +63,12 @@ class Site:
     def records(self) -> RecordStore:
         from civitas_sync import held_rules  # the origins' list rules, as received with their streams
 
+        def fork_parent() -> set[str]:  # a fork holds its parent's streams as evidence: its voters count once confirmed
+            parent = self.registry.lineage.state.parent
+            return {parent} if parent else set()
+
         return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock,
-                            rules_of=held_rules(self.settings.HOME))
+                            rules_of=held_rules(self.settings.HOME), leaves_out=fork_parent)
 
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.

@@ -4,6 +4,7 @@ nothing new."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import httpx
@@ -21,9 +22,10 @@ def wait_for(check, what: str, timeout: float = 20):
 def test_civitas_up_applies_a_new_release_while_it_runs_and_after_a_restart(up):
     site = up()
     releases = site.home / "releases"
-    releases.mkdir()
-    live = site.home / "live.git"  # made at the first start
-    assert httpx.get(site.base + "/").headers["civitas-release"] == "none"
+    live = site.home / "live.git"  # made at the first start, and its HEAD exported as the first release
+    first = subprocess.run(["git", "--git-dir", str(live), "rev-parse", "main"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert httpx.get(site.base + "/").headers["civitas-release"] == first
     commit = commit_files(live, {"polls/mayor.toml": 'title = "Who should be mayor?"\n',
                                  "site/front.md": "Welcome to **our** town.\n"})
     release(releases, live, decision="decision 1")

@@ -114,12 +114,12 @@ def test_a_release_with_a_bad_poll_file_writes_nothing_and_its_pages_are_refused
     assert page.status_code == 503 and said.replace("'", "&#39;") in page.text and "Traceback" not in page.text
 
 
-def test_the_rules_in_force_are_the_release_s_and_a_rule_it_removes_is_gone(town):
+def test_the_rules_in_force_are_the_release_s_and_a_rule_it_removes_no_longer_applies(town):
     site, repo, releases = town
     assert site.list_config == ListConfig(pre_registration_min=1, range_prefix=4)  # no release: the settings
     assert site.rules().source == "the settings"
-    release(releases, repo.path)  # the shipped rules.toml: civitas's defaults, whatever the environment says
-    assert site.list_config == ListConfig() and site.rules().compile_every_minutes == 60
+    release(releases, repo.path)  # the shipped rules.toml writes no rule: the operator's settings stay in force
+    assert site.list_config == ListConfig(pre_registration_min=1, range_prefix=4)
     commit = commit_files(repo.path, {"rules.toml": "[voter_list]\ntrust_range_prefix = 3\npre_registration_min = 2\n"
                                                     "[compile]\nevery_minutes = 15\njitter_percent = 10\n"})
     release(releases, repo.path)
@@ -130,7 +130,7 @@ def test_the_rules_in_force_are_the_release_s_and_a_rule_it_removes_is_gone(town
     assert record.snap["config"] == {"pre_registration_min": 2, "range_prefix": 3}  # the list records its rules
     commit_files(repo.path, {"rules.toml": "[voter_list]\npre_registration_min = 2\n"})
     release(releases, repo.path)
-    assert site.list_config == ListConfig(pre_registration_min=2)  # the range the change removed is gone
+    assert site.list_config == ListConfig(pre_registration_min=2, range_prefix=4)  # the voted range 3 is gone
     no_release(releases)
     assert site.list_config == ListConfig(pre_registration_min=1, range_prefix=4)
 

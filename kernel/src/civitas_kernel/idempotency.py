@@ -21,6 +21,12 @@ from civitas_kernel.log import KeptReply
 REQUEST_DOMAIN = b"civitas/request/v1\n"
 
 
+def callers_key(caller: str, key: str | None) -> str | None:
+    """A key as the log keeps it for a command layer that appends with idempotency_key: the caller's own, so another
+    voter's command under the same key is never taken for a retry of this one."""
+    return None if key is None else f"{caller}\x1f{key}"
+
+
 def request_digest(service: str, args: Sequence[str]) -> bytes:
     """What a keyed command asked for, as a digest: the service and its arguments (the caller scopes the key)."""
     return hashlib.sha256(REQUEST_DOMAIN + json.dumps([service, list(args)], ensure_ascii=False).encode()).digest()

@@ -1,8 +1,9 @@
 """The site's rules in force: rules.toml (trust range, pre-registration, compile schedule) and registrars.toml (who
 may give primary trust), read from the live release when there is one, else the process's settings.
 
-While the site runs from its live repository the files are the whole truth: a rule the file leaves out takes the
-value civitas ships, never the environment, so a rule an approved change removed is really gone. The registry,
+While the site runs from its live repository a rule the file writes is in force whatever the environment says; a
+rule it leaves out is the operator's setting (civitas's default where none is set), so a rule an approved change
+removed is really gone from the live system: what was voted no longer applies. The registry,
 the counter and the embedded site all read them here, at each use, so a new release applies without a restart.
 """
 
@@ -110,11 +111,11 @@ def parse_registrars(text: str, where: str = REGISTRARS_FILE) -> tuple[str, ...]
 
 
 def rules_in_force(release: LiveRelease | None, settings: SiteRules) -> SiteRules:
-    """The release's rules (its files, what they leave out as civitas ships it), or `settings` without a release.
+    """The release's rules (its files; what they leave out, the settings), or `settings` without a release.
     A file that cannot be read raises RulesFileError: such a release is refused before it is served."""
     if release is None:
         return replace(settings, source="the settings")
-    rules = SiteRules(source=f"the live release {release.commit}")
+    rules = replace(settings, source=f"the live release {release.commit}")
     text = release.read(RULES_FILE)
     if text is not None:
         rules = replace(rules, **parse_rules(text.decode("utf-8", errors="replace")))

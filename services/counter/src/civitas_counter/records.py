@@ -40,13 +40,15 @@ class NetworkRecords(RecordStore):
     recompiled only when that origin's streams moved or its rules changed)."""
 
     rules_of: RulesOf | None = None
+    leaves_out: Callable[[], set[str]] | None = None  # origins held for another reason: a fork's parent
 
     def __post_init__(self) -> None:
         self._origin_kinds()
 
     def _origin_kinds(self) -> list[str]:
         names = []
-        for origin in origins_held(self.log):
+        left_out = self.leaves_out() if self.leaves_out else set()
+        for origin in (o for o in origins_held(self.log) if o not in left_out):
             key = self.log.public_key_of(origin)
             if key is None:
                 continue
@@ -77,7 +79,8 @@ class NetworkRecords(RecordStore):
 
 
 def record_store(home: Path, log: EventLog, list_config: ListConfig | Callable[[], ListConfig],
-                 clock: Callable[[], int], rules_of: RulesOf | None = None) -> RecordStore:
+                 clock: Callable[[], int], rules_of: RulesOf | None = None,
+                 leaves_out: Callable[[], set[str]] | None = None) -> RecordStore:
     """The voter lists and counts of `log`, kept under home/records; `list_config` may be the rules in force, asked
     at each snap (each list records the configuration it was compiled by, so an audit uses the same); rules_of:
     the origins' signed list rules."""
@@ -86,4 +89,4 @@ def record_store(home: Path, log: EventLog, list_config: ListConfig | Callable[[
         "list": RecordKind("list", REGISTER_STREAMS, "result.tsv", _compile_list, lambda: config().to_json()),
         "count": RecordKind("count", POLL_STREAMS, "result.tsv", _compile_count, lambda: canonical_json({}), ("list",)),
     }
-    return NetworkRecords(home / "records", log, kinds, clock=clock, rules_of=rules_of)
+    return NetworkRecords(home / "records", log, kinds, clock=clock, rules_of=rules_of, leaves_out=leaves_out)

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import Reply
+from civitas_kernel.idempotency import callers_key
 from civitas_kernel.log import EventLog
 
 from civitas_deployer.deciding import decide_closed
@@ -112,6 +113,7 @@ class ChangeCommands:
         """Propose `change`: a patch (git format-patch output or a diff), or a Source to fetch (a local repository
         only when `local`, i.e. the command comes from the site's own machine)."""
         voter, title = normalise_address(voter), _checked_title(title)
+        idempotency_key = callers_key(voter, idempotency_key)  # the proposer's own key, whichever door it came by
         self.catch_up()
         list_name = self._may_propose(voter)
         now = self.clock()
@@ -140,6 +142,7 @@ class ChangeCommands:
     def revise(self, voter: str, proposal_id: str, change: Change, title: str | None = None, *,
                idempotency_key: str | None = None, local: bool = False) -> Reply:
         voter = normalise_address(voter)
+        idempotency_key = callers_key(voter, idempotency_key)
         self.catch_up()
         proposal = proposal_of(self.state, proposal_id)
         title = _checked_title(title) if title is not None else proposal.current.title

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.commands import CommandError, Reply
+from civitas_kernel.idempotency import callers_key
 
 from civitas_deployer.fetch import Source
 from civitas_deployer.replies import HELP, describe_delegations
@@ -25,7 +26,7 @@ def run_shell(commands: ChangeCommands, voter: str, args: list[str], idempotency
     if "--help" in rest:
         return Reply(HELP[command])
     options, words = _options(rest, {"--patch", "--title", "--hash", *SOURCE_OPTIONS})
-    key = {"idempotency_key": idempotency_key}
+    key = {"idempotency_key": callers_key(voter, idempotency_key)}
     if command == "propose":
         _expect(not words and "--title" in options, "propose --patch FILE --title TITLE  (or --url URL --ref REF, "
                 "or --branch BRANCH [--repo PATH], instead of --patch FILE)")

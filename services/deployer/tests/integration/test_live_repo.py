@@ -28,7 +28,7 @@ def object_count(live) -> str:
 def test_created_from_the_defaults_and_reopened_as_it_is(live, tmp_path):
     head = live.head()
     governance = parse_governance(live.read(head, "governance.toml").decode())
-    shipped = ("governance.toml", "modules.toml", "rules.toml", "registrars.toml")  # the site's rules are constitutional
+    shipped = ("governance.toml", "modules.toml", "rules.toml", "registrars.toml", "maintenance.toml")  # constitutional
     assert governance == replace(DEFAULTS, constitutional_paths=tuple(Pattern(p) for p in shipped))
     modules = parse_modules(live.read(head, "modules.toml").decode())
     assert "pages" in modules and modules.module_of("site/static/site.css") == "pages"
@@ -39,8 +39,8 @@ def test_created_from_the_defaults_and_reopened_as_it_is(live, tmp_path):
 
 def test_the_first_commit_holds_every_shipped_file_in_its_folders(live):
     listed = live.git.out("ls-tree", "-r", "--name-only", live.head()).split("\n")
-    assert listed == ["governance.toml", "modules.toml", "polls/README.md", "registrars.toml", "rules.toml",
-                      "site/front.md", "site/static/site.css"]
+    assert listed == ["governance.toml", "maintenance.toml", "modules.toml", "polls/README.md", "registrars.toml",
+                      "rules.toml", "site/front.md", "site/static/site.css"]
 
 
 def test_a_patch_becomes_a_commit_on_its_base_kept_only_once_admitted(live, clone):

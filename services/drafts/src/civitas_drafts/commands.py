@@ -9,6 +9,7 @@ from civitas_kernel.addresses import normalise_address
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
 from civitas_kernel.events import NewEvent
+from civitas_kernel.idempotency import callers_key
 from civitas_kernel.log import EventLog
 
 from civitas_drafts.domain.decisions import (
@@ -109,7 +110,7 @@ class DraftCommands:
         if command == "query":
             return self.query(voter, " ".join(rest))
         handler = getattr(self, f"_{command}")
-        return handler(voter, rest, idempotency_key)
+        return handler(voter, rest, callers_key(voter, idempotency_key))
 
     def query(self, voter: str, sql: str) -> Reply:
         self.catch_up()

@@ -152,6 +152,15 @@ def test_a_retried_command_with_its_key_acts_once(drafts):
     assert own_sum(drafts.state, ALICE, gid, pid) == 1_000_000 and head(drafts) == 4
 
 
+def test_another_voters_command_under_the_same_key_is_no_retry_and_is_applied(drafts):
+    gid = hall(drafts)
+    drafts.run(ALICE, ["group", "add", gid[:8], CAROL, "carol", "3"])
+    pid = drafts.run(BOB, ["post", gid[:8], "Hello."]).data["post"]
+    drafts.run(ALICE, ["vote", "1", pid[:8]], idempotency_key="form-1")
+    drafts.run(CAROL, ["vote", "1", pid[:8]], idempotency_key="form-1")  # the same key, another voter's own command
+    assert own_sum(drafts.state, CAROL, gid, pid) == 1_000_000 and head(drafts) == 6
+
+
 def test_a_replay_of_the_log_derives_the_same_state(drafts):
     gid = hall(drafts)
     pid = drafts.run(BOB, ["post", gid[:8], "Hello.", "World."]).data["post"]

@@ -34,6 +34,7 @@ def page_data(cls: type) -> type:
 DATA_CLASSES = {
     "civitas_gateway.auth.totp.Enrolment", "civitas_gateway.change_diff.FileDiff", "civitas_gateway.change_diff.Hunk",
     "civitas_gateway.change_diff.Line", "civitas_gateway.change_diff.RenderedDiff", "civitas_gateway.notices.Notice",
+    "civitas_gateway.change_hunks.HunkReplies", "civitas_gateway.change_hunks.HunkReply",
     "civitas_gateway.standing.PollStanding", "civitas_gateway.standing.Standing",
     "civitas_kernel.count_result.PollCount", "civitas_kernel.records.Record", "civitas_polls.domain.polls.PollConfig",
     "civitas_registry.domain.standing.LevelExplained",

@@ -72,7 +72,8 @@ def test_doubt_never_flows_and_only_the_origin_seals_its_streams():
 def test_upward_registration_and_trust_outward_the_public_input():
     assert pulled("sub", "county", "town", "trust") and pulled("sub", "county", "village", "registration")
     assert not pulled("sub", "county", "town", "vote")
-    assert all(pulled("source", "p", "core", s) for s in ("registration", "trust", "poll", "vote", "change", "draft"))
+    assert all(pulled("source", "p", "core", s) for s in ("registration", "trust", "poll", "vote", "change"))
+    assert not pulled("source", "p", "core", "draft") and not served("draft")  # private groups' posts stay home
     assert not pulled("super", "town", "county", "trust") and not pulled("peripheral", "core", "p", "vote")
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 UPWARD = ("registration", "trust")  # up the core tree: a site's own and its sub-sites'
-PUBLIC = ("registration", "trust", "poll", "vote", "change", "draft")  # out to peripheral sites
+PUBLIC = ("registration", "trust", "poll", "vote", "change")  # out to peripheral sites
 NEVER = ("doubt",)  # never leaves the site it was cast on
+# Kept home for now: the draft stream holds private groups' posts, which reach only their members; it travels
+# once a sender can leave those out.
+KEPT_HOME = ("draft",)
 
 
 @dataclass(frozen=True, order=True)
@@ -20,8 +23,8 @@ class EventId:
 
 
 def served(stream: str) -> bool:
-    """Whether a site offers a stream to anyone: everything it holds but doubt."""
-    return stream not in NEVER
+    """Whether a site offers a stream to anyone: everything it holds but doubt and what is kept home."""
+    return stream not in NEVER and stream not in KEPT_HOME
 
 
 def pulled(role: str, own_site: str, origin: str, stream: str) -> bool:

@@ -20,13 +20,14 @@ def default_home() -> Path:
 
 
 class SiteSettings(BaseSettings):
-    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL."""
+    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, CIVITAS_SIGNER_SOCKET."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_")
 
     HOME: Path = default_home()
     SITE: str = "localhost"
     LOG_URL: str | None = None  # default: the SQLite file log.sqlite in HOME
+    SIGNER_SOCKET: Path | None = None  # host mode: the supervisor signs over this socket; the key file is not read
 
     @field_validator("SITE")
     @classmethod

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from civitas_deployer.deploying.releases import Releases
 from civitas_deployer.deploying.runner import Candidate, ReleaseFailed
-from civitas_deployer.host.build import build_release
+from civitas_deployer.host.base_env import site_packages
+from civitas_deployer.host.build import PTH, build_release
 from civitas_deployer.host.children import Child, Children, free_port
 from civitas_deployer.host.health import HealthLimits, check, wait_ready
 from civitas_deployer.host.proxy import PublicProxy
@@ -32,7 +33,7 @@ class HostRunner:
         self.limits, self.writable = limits, writable
         self.environ = dict(os.environ if environ is None else environ)
         state = self.home / "deployer"
-        self.base_root = state / "base"
+        self.state = state
         self.children = Children(state / "host" / "children", stop_grace_s)
         self.serving: Candidate | None = None
         self._lock = threading.Lock()
@@ -42,7 +43,7 @@ class HostRunner:
     # -- the Runner seam -------------------------------------------------------------------
 
     def prepare(self, commit: str, tree: Path) -> None:
-        build_release(Path(tree).parent, self.base_root)
+        build_release(Path(tree).parent, self.state)
 
     def start(self, commit: str) -> Candidate:
         release = self.releases.root / commit
@@ -51,7 +52,7 @@ class HostRunner:
             raise ReleaseFailed("starting", f"release {commit[:12]} was not built")
         port = free_port()
         argv = sandboxed([str(venv / "bin" / "civitas"), "up"], home=self.home, release=release, commit=commit,
-                         base=self._base_of(venv), signer_dir=self.signer_dir,
+                         shared=self._shared_of(venv), signer_dir=self.signer_dir,
                          env=child_env(self.environ, self.home, port), writable=self.writable)
         child = self._spawner.submit(self.children.spawn, commit, port, argv, release / f"site-{port}.log").result()
         log.info("release %s started on port %d (pid %d)", commit[:12], port, child.process.pid)
@@ -110,10 +111,9 @@ class HostRunner:
         self.proxy.switch(None)
         self._spawner.shutdown(wait=False)
 
-    def _base_of(self, venv: Path) -> Path:
-        from civitas_deployer.host.base_env import site_packages
-
-        return Path((site_packages(venv) / "_civitas_base.pth").read_text().strip())
+    def _shared_of(self, venv: Path) -> tuple[Path, ...]:
+        """The folders the release's venv names: its built packages and the base (deployer's files, bound read only)."""
+        return tuple(Path(line) for line in (site_packages(venv) / PTH).read_text().split())
 
 
 def _child(candidate: Candidate) -> Child:

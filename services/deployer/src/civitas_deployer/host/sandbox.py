@@ -42,9 +42,10 @@ def child_env(environ: dict[str, str], home: Path, port: int) -> dict[str, str]:
     return env
 
 
-def sandboxed(argv: list[str], *, home: Path, release: Path, commit: str, base: Path, signer_dir: Path,
+def sandboxed(argv: list[str], *, home: Path, release: Path, commit: str, shared: tuple[Path, ...], signer_dir: Path,
               env: dict[str, str], writable: tuple[Path, ...] = ()) -> list[str]:
-    """The bwrap command line running `argv` for the release at `release` (CIVITAS_HOME/releases/<commit>)."""
+    """The bwrap command line running `argv` for the release at `release` (CIVITAS_HOME/releases/<commit>), which
+    also reads `shared` (the base environment and its built packages), read only."""
     args = [bwrap(), "--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--cap-drop", "ALL", "--clearenv"]
     for name, value in sorted(env.items()):
@@ -65,7 +66,7 @@ def sandboxed(argv: list[str], *, home: Path, release: Path, commit: str, base: 
     for name in HIDDEN_DIRS:
         if (home / name).exists():
             args += ["--tmpfs", str(home / name)]
-    for path in sorted({Path(sys.base_prefix).resolve(), Path(base).resolve()}):  # the interpreter, shared packages
+    for path in sorted({Path(sys.base_prefix).resolve(), *(Path(p).resolve() for p in shared)}):  # read only
         if not any(str(path).startswith(s + "/") for s in SYSTEM):
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", str(release), str(home / "releases" / commit),

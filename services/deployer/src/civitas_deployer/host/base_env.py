@@ -65,7 +65,7 @@ def site_packages(prefix: Path) -> Path:
 def ensure_base(root: Path, constraints: bytes) -> Path:
     """The base site-packages for `constraints`, made from this environment on first need; its path."""
     check_pins(constraints, installed())
-    base = Path(root) / constraints_hash(constraints)
+    base = Path(root).resolve() / constraints_hash(constraints)  # resolved: the sandbox binds it at this path
     target = base / "site-packages"
     if (base / "done").exists():
         return target

@@ -95,7 +95,7 @@ def build_release(release: Path, state: Path, timeout_s: float = BUILD_TIMEOUT_S
 
 def _package(tree: Path, package: str, built: Path, base: Path, out, deadline: float) -> Path:
     """The folder holding `package` installed from this tree's source: made now unless made before."""
-    folder = built / package_hash(tree, package)
+    folder = built.resolve() / package_hash(tree, package)  # resolved: the sandbox binds it at this very path
     if (folder / "done").exists():
         out.write(f"{package}: {folder.name}, built before\n".encode())
         return folder / "lib"

@@ -34,8 +34,17 @@ class PublicProxy:
             raise self._error
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Stop listening and drop the connections still open."""
+        if self._loop is not None and self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._shut(), self._loop).result(10)
+
+    async def _shut(self) -> None:
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        asyncio.get_running_loop().call_soon(asyncio.get_running_loop().stop)
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()

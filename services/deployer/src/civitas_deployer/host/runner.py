@@ -28,12 +28,14 @@ log = logging.getLogger("civitas.deployer.host")
 class HostRunner:
     def __init__(self, home: Path, releases: Releases, proxy: PublicProxy, signer_dir: Path, *,
                  limits: HealthLimits = HealthLimits(), stop_grace_s: float = 10.0,
-                 environ: dict[str, str] | None = None, writable: tuple[Path, ...] = ()) -> None:
+                 environ: dict[str, str] | None = None, writable: tuple[Path, ...] = (),
+                 build_cache: Path | None = None) -> None:
+        """build_cache: where base environments and built packages are kept (CIVITAS_HOME/deployer by default)."""
         self.home, self.releases, self.proxy, self.signer_dir = Path(home), releases, proxy, Path(signer_dir)
         self.limits, self.writable = limits, writable
         self.environ = dict(os.environ if environ is None else environ)
         state = self.home / "deployer"
-        self.state = state
+        self.build_cache = Path(build_cache) if build_cache else state
         self.children = Children(state / "host" / "children", stop_grace_s)
         self.serving: Candidate | None = None
         self._lock = threading.Lock()
@@ -43,7 +45,7 @@ class HostRunner:
     # -- the Runner seam -------------------------------------------------------------------
 
     def prepare(self, commit: str, tree: Path) -> None:
-        build_release(Path(tree).parent, self.state)
+        build_release(Path(tree).parent, self.build_cache)
 
     def start(self, commit: str) -> Candidate:
         release = self.releases.root / commit

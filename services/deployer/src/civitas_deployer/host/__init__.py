@@ -1,0 +1,10 @@
+"""Host mode: the supervisor of `civitas up --self-governed` and its runner, which builds each approved release
+offline into its own environment, runs it sandboxed beside the serving one and switches the public port to it
+once it passed its health window."""
+
+from civitas_deployer.host.health import HealthLimits
+from civitas_deployer.host.proxy import PublicProxy
+from civitas_deployer.host.runner import HostRunner
+from civitas_deployer.host.signer import KeySocket
+
+__all__ = ["HealthLimits", "HostRunner", "KeySocket", "PublicProxy"]

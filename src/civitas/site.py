@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
-from civitas_deployer import ChangeCommands, DecisionRecords, LiveRepository
+from civitas_deployer import (
+    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Releases,
+)
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
@@ -61,6 +63,7 @@ class Site:
     _parsed: dict = field(default_factory=dict, repr=False)
     # Commands fold into in-memory state; one at a time keeps each decision on a settled state.
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    mirrors: object = field(default=None, repr=False)  # the off-site mirrors (None: none), told of each good release
 
     @contextmanager
     def batch(self) -> Iterator[PendingWrites]:
@@ -166,11 +169,25 @@ class Site:
         return DecisionRecords(self.settings.HOME / "records", self.log, self.clock)
 
     @cached_property
+    def releases(self) -> Releases:
+        """The releases of the live repository under CIVITAS_HOME/releases, and which one serves."""
+        return Releases(self.settings.HOME, self.live_repo.git)
+
+    @cached_property
     def change(self) -> ChangeCommands:
         change = ChangeCommands(self.log, self.live_repo, RecordedLists(self), clock=self.clock,
-                                decisions=self.decisions, fetch_limits=self.settings.fetch_limits)
+                                decisions=self.decisions, fetch_limits=self.settings.fetch_limits,
+                                deployments=DeploymentReads(self.log, self.releases, self.mirrors))
         change.catch_up()
         return change
+
+    def deployer(self, gateway: str) -> Deployer:
+        """The deployment engine of this site: releases of content, smoke-checked through the gateway at `gateway`."""
+        if "_deployer" not in self.__dict__:
+            self.__dict__["_deployer"] = Deployer(
+                self.log, self.live_repo, self.decisions, self.releases, ContentRunner(self.releases, gateway),
+                clock=self.clock, health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
+        return self.__dict__["_deployer"]
 
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""

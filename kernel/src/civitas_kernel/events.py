@@ -15,6 +15,7 @@ from civitas_schema.v1 import envelope_pb2
 # Importing the body modules registers their message types for decode_body.
 from civitas_schema.v1 import (  # noqa: F401
     change_pb2,
+    deployment_pb2,
     doubt_pb2,
     draft_pb2,
     poll_pb2,

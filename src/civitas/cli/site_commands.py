@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
         from civitas_counter import CompileScheduler, compile_all
-        from civitas_deployer import DecideScheduler
+        from civitas_deployer import DecideScheduler, DeployScheduler, ReleaseHeader
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
@@ -50,6 +50,9 @@ def register(app: typer.Typer) -> None:
         auth = AuthSettings()
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
+        app.add_middleware(ReleaseHeader, home=s.settings.HOME)  # which release serves: what the smoke request checks
+        deployer = s.deployer(f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}")
+        deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
         if outbox:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
@@ -75,13 +78,18 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
                    f"{s.settings.DECIDE_EVERY_S:g} s")
         deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
+        deploying = DeployScheduler(deployer.run, s.settings.DEPLOY_EVERY_S)
+        typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
+                   f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
         typer.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)", err=False)
         scheduler.start()
         deciding.start()
+        deploying.start()
         syncing.start()
         try:
             run_server(server_config(app, host=host, port=port, log_level="warning"))
         finally:
             syncing.stop()
+            deploying.stop()
             deciding.stop()
             scheduler.stop()

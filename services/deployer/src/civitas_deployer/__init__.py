@@ -1,11 +1,17 @@
-"""civitas deployer service: change proposals to the live repository, voted by the voters, decided as records."""
+"""civitas deployer service: change proposals to the live repository, voted by the voters, decided as records, and
+deployed: health-checked, rolled back durably, journalled in the deployment stream."""
 
 from civitas_deployer.commands import CHANGE_STREAMS, ChangeCommands
 from civitas_deployer.decision_record import COMPILERS
+from civitas_deployer.deploying import (
+    Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
+)
+from civitas_deployer.deploying.release_header import ReleaseHeader
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import ChangeSettings
 
-__all__ = ["CHANGE_STREAMS", "COMPILERS", "ChangeCommands", "ChangeSettings", "DecideScheduler", "DecisionRecords",
-           "LiveRepository"]
+__all__ = ["CHANGE_STREAMS", "COMPILERS", "Candidate", "ChangeCommands", "ChangeSettings", "ContentRunner",
+           "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentReads", "LiveRepository",
+           "ReleaseFailed", "ReleaseHeader", "Releases", "Runner"]

@@ -17,6 +17,7 @@ from civitas_kernel.commands import Reply
 from civitas_kernel.log import EventLog
 
 from civitas_deployer.deciding import decide_closed
+from civitas_deployer.deploying.reads import DeploymentReads
 from civitas_deployer.domain.choices import (
     ChangeError, decide_delegate, decide_propose, decide_revise, decide_undelegate, decide_unvote, decide_vote,
     decide_withdraw, proposal_of, when,
@@ -46,8 +47,9 @@ def _now_us() -> int:
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
                  clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None,
-                 fetch_limits: FetchLimits = FetchLimits()) -> None:
+                 fetch_limits: FetchLimits = FetchLimits(), deployments: DeploymentReads | None = None) -> None:
         self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
+        self.deployment_reads = deployments or DeploymentReads(log, None)
         self.fetch_limits = fetch_limits
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
         self.state = ChangeState()
@@ -307,6 +309,10 @@ class ChangeCommands:
 
     def delegations(self, voter: str) -> Reply:
         return delegations_of(self, voter)
+
+    def deployments(self) -> Reply:
+        """The live release, every deployment newest first (with its decision, phases and incident), the mirrors."""
+        return self.deployment_reads.reply()
 
     def decide(self, now_us: int | None = None, lock: AbstractContextManager | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default now; never later)."""

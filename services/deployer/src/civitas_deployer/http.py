@@ -5,9 +5,11 @@ Routes: POST /commands (voters' `change` commands in a batch, from the gateway),
 POST /proposals/{id}/revisions (a patch, or a git URL and ref, fetched before the command is decided),
 GET /proposals and /proposals/{id} (with its /diff and /graph, the pages' views), GET /delegations/{voter},
 POST /decisions (decide what has closed), GET /decisions and
-/decisions/{record}/archive (for auditors); /health, /ready, /streams and /events/change come with every owner.
-Voter lists are the counter's records (`CIVITAS_COUNTER_URL`). Nothing here approves: a decision is a record
-compiled from the log.
+/decisions/{record}/archive (for auditors), GET /deployments (the live release, every deployment, the mirrors);
+/health, /ready, /streams and /events/change and /events/deployment come with every owner. Voter lists are the
+counter's records (`CIVITAS_COUNTER_URL`). Nothing here approves: a decision is a record compiled from the log, and
+the engine deploys only what a decision approved, smoke-checking each release through the gateway
+(`CIVITAS_GATEWAY_URL`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 
 from civitas_deployer.commands import CHANGE_STREAMS, ChangeCommands
 from civitas_deployer.deciding import parse_time
+from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads, DeployScheduler, Releases
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
 from civitas_deployer.live_repo import LiveRepository
@@ -103,16 +106,21 @@ def run_change_command(change: ChangeCommands, command: VoterCommand) -> Reply:
 
 
 def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None = None,
-                        voter_lists: VoterLists | None = None) -> FastAPI:
-    """voter_lists: where voter list records come from (default: the counter at CIVITAS_COUNTER_URL)."""
+                        voter_lists: VoterLists | None = None, mirrors=None) -> FastAPI:
+    """voter_lists: where voter list records come from (default: the counter at CIVITAS_COUNTER_URL); mirrors: the
+    off-site mirrors told of each release that passed health (None: none)."""
     log = open_owner_log(settings)
     repo = LiveRepository.open_or_create(settings.live_repo_path, _now_us(), max_patch_bytes=settings.MAX_PATCH_BYTES)
     lists = voter_lists or CounterLists(ServiceClient("counter", settings.COUNTER_URL, timeout=settings.CALL_TIMEOUT_S),
                                         settings.REPORTED_TTL_S)
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
+    releases = Releases(settings.HOME, repo.git)
     owner: Owner[ChangeCommands] = Owner(
-        "deployer", settings, log, CHANGE_STREAMS,
-        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits), kafka=kafka)
+        "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
+        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
+                               deployments=DeploymentReads(log, releases, mirrors)), kafka=kafka)
+    deployer = Deployer(log, repo, decisions, releases, ContentRunner(releases, settings.GATEWAY_URL), clock=_now_us,
+                        health_s=settings.DEPLOY_HEALTH_S, mirrors=mirrors, lock=owner.lock)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
     uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024
     app = owner_app(owner, "civitas deployer (internal)", run_change_command, body_limits={"/proposals": uploads})
@@ -121,15 +129,19 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
         return owner.commands.decide(now_us, lock=owner.lock)
 
     scheduler = DecideScheduler(decide, settings.DECIDE_EVERY_S)
+    deploying = DeployScheduler(deployer.run, settings.DEPLOY_EVERY_S)
     owners_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI):
         async with owners_lifespan(app_):
+            await asyncio.to_thread(deployer.recover)  # a deployment a stopped deployer left in between ends first
             scheduler.start()
+            deploying.start()
             try:
                 yield
             finally:
+                await asyncio.to_thread(deploying.stop)
                 await asyncio.to_thread(scheduler.stop)
 
     app.router.lifespan_context = lifespan
@@ -181,6 +193,11 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     async def decide_now(body: DecideRequest | None = None) -> dict:
         now = parse_time(body.now) if body and body.now else None
         return reply_json(await asyncio.to_thread(decide, now))
+
+    @app.get("/deployments")
+    async def deployments() -> dict:
+        """ChangeCommands.deployments()'s data: the live release, the deployments newest first, the mirrors."""
+        return (await owner.read(lambda c: c.deployments())).data
 
     @app.get("/decisions")
     async def list_decisions() -> list[dict]:

@@ -25,6 +25,8 @@ class ChangeSettings(BaseSettings):
     FETCH_TIMEOUT_S: float = Field(FETCH_TIMEOUT_S, gt=0, le=3600)  # one fetch of a proposal from a git URL
     MAX_FETCH_BYTES: int = Field(MAX_FETCH_BYTES, ge=1 << 16, le=1 << 34)  # what one fetch may bring
     FETCH_INTERNAL_HOSTS: bool = False  # whether git URLs may name loopback, private or link-local addresses
+    DEPLOY_EVERY_S: float = Field(5, ge=0)  # how often approved decisions not yet deployed are deployed; 0: never
+    DEPLOY_HEALTH_S: float = Field(30, gt=0, le=600)  # a release's health window: serve it healthy by then or go
 
     @property
     def fetch_limits(self) -> FetchLimits:
@@ -36,4 +38,7 @@ class ChangeSettings(BaseSettings):
 
 
 class DeployerSettings(OwnerSettings, ChangeSettings):
-    """`civitas serve deployer`: its log of record (CIVITAS_LOG_URL), the live repository, where the counter is."""
+    """`civitas serve deployer`: its log of record (CIVITAS_LOG_URL), the live repository, where the counter is, and
+    the gateway its smoke requests go through (CIVITAS_GATEWAY_URL)."""
+
+    GATEWAY_URL: str = "http://127.0.0.1:8000"

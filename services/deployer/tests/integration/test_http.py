@@ -3,6 +3,7 @@ gateway, proposals from a patch or a git URL, decisions as records an auditor do
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from civitas_kernel.audit import audit_archive
+from civitas_kernel.events import RecordedEvent
 from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.service.keys import shared_site_key
 from civitas_kernel.testing.ports import free_port
@@ -20,6 +22,7 @@ from civitas_deployer import COMPILERS
 from civitas_deployer.http import create_deployer_app
 from civitas_deployer.settings import DeployerSettings
 
+from ..front_page import front_page
 from ..git_repos import Clone
 from ..sites import ALICE, BOB, CAROL, DAVE, Later
 
@@ -44,14 +47,17 @@ def counter_app() -> FastAPI:
 
 @pytest.fixture
 def deployer(request, tmp_path, make_database_url, server_thread, monkeypatch):
-    """(base URL, settings, Later) of the deployer served in a thread, reading voter lists from a served counter;
-    it decides on its own clock every `request.param` seconds (parametrized indirectly; default never)."""
+    """(base URL, settings, Later) of the deployer served in a thread, reading voter lists from a served counter and
+    smoke-checking releases through a front page served from its releases; settings given as `request.param`
+    (parametrized indirectly; by default it never decides or deploys on its own clock)."""
     later = Later(monkeypatch)
-    with server_thread().serving(counter_app()) as counter:
-        settings = DeployerSettings(SERVICE="deployer", HOME=tmp_path / "home", SITE="localhost",
+    home = tmp_path / "home"
+    with server_thread().serving(counter_app()) as counter, server_thread().serving(front_page(home)) as gateway:
+        settings = DeployerSettings(SERVICE="deployer", HOME=home, SITE="localhost",
                                     LOG_URL=make_database_url("postgres"), COUNTER_URL=counter, PUBLISH_WAIT_S=0,
                                     FETCH_INTERNAL_HOSTS=True,  # the test's git daemon is on loopback
-                                    DECIDE_EVERY_S=getattr(request, "param", 0))
+                                    GATEWAY_URL=gateway, **({"DECIDE_EVERY_S": 0, "DEPLOY_EVERY_S": 0} |
+                                                            getattr(request, "param", {})))
         app = create_deployer_app(settings, kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}"))
         with server_thread().serving(app) as url:
             yield url, settings, later
@@ -110,7 +116,7 @@ def test_proposals_votes_and_a_decision_over_http(deployer, tmp_path, git_daemon
     assert httpx.get(url + "/decisions/9/archive").status_code == 404
 
 
-@pytest.mark.parametrize("deployer", [0.1], indirect=True)
+@pytest.mark.parametrize("deployer", [{"DECIDE_EVERY_S": 0.1}], indirect=True)
 def test_the_deployer_decides_on_its_own_clock(deployer, tmp_path):
     url, settings, later = deployer
     propose_page(url, settings, tmp_path)
@@ -123,6 +129,35 @@ def test_the_deployer_decides_on_its_own_clock(deployer, tmp_path):
     while not (decided := httpx.get(url + "/decisions").json()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [(d["proposal"], d["approved"]) for d in decided] == [("1", True)]
+
+
+@pytest.mark.parametrize("deployer", [{"DEPLOY_EVERY_S": 0.1, "DEPLOY_HEALTH_S": 5}], indirect=True)
+def test_the_deployer_deploys_what_was_approved_and_get_deployments_says_so(deployer, tmp_path):
+    url, settings, later = deployer
+    first = httpx.get(url + "/deployments").json()
+    assert first["live"]["commit"] is not None and first["live"]["deployment"] is None  # the live HEAD, exported
+    assert first["deployments"] == [] and first["mirrors"] == []
+    clone = Clone(settings.live_repo_path, tmp_path / "clone")
+    clone.write("site/front.md", "Hello from the deployer\n")
+    clone.commit("A front page")
+    assert httpx.post(url + "/proposals", json={"voter": ALICE, "title": "Front page",
+                                                "patch": clone.patch().decode()}).status_code == 201
+    later.hours(48)
+    commands(url, (BOB, ["vote", "1", "yes"]))
+    later.hours(168)
+    assert httpx.post(url + "/decisions").json()["data"][0]["approved"] is True
+    deadline = time.monotonic() + 30
+    while (shown := httpx.get(url + "/deployments").json())["deployments"] == [] or \
+            shown["deployments"][0]["ended_us"] is None:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.1)
+    (deployment,) = shown["deployments"]
+    assert deployment["phase"] == "applied" and deployment["decision"] == "decision 1"
+    assert shown["live"] == {"commit": deployment["commit"], "since_us": deployment["ended_us"], "deployment": "1"}
+    events = [RecordedEvent.decode(base64.b64decode(e["raw"]), base64.b64decode(e["hash"]))
+              for e in httpx.get(url + "/events/deployment").json()]
+    assert [e.type.rsplit(".", 1)[1] for e in events] == [
+        "DeploymentStarted", "DeploymentPhase", "DeploymentPhase", "DeploymentPhase", "DeploymentApplied"]
 
 
 def test_python_m_civitas_deployer_is_the_service_alone(tmp_path):

@@ -17,7 +17,7 @@ SIGNER_DIR = "/run/civitas"  # where the key socket appears inside
 SECRET_FILES = ("site-key.pem",)
 HIDDEN_DIRS = ("deployer", "releases")
 # Never passed to a release: the mirror's URLs carry its credentials.
-WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET")
+WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT")
 
 
 class SandboxMissing(RuntimeError):
@@ -37,7 +37,8 @@ def child_env(environ: dict[str, str], home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in environ.items() if k.startswith("CIVITAS_") and k not in WITHHELD
            and "MIRROR" not in k and "SECRET" not in k}
     env |= {"CIVITAS_HOME": str(home), "CIVITAS_HOST": "127.0.0.1", "CIVITAS_PORT": str(port),
-            "CIVITAS_SIGNER_SOCKET": f"{SIGNER_DIR}/signer.sock", "HOME": "/tmp", "PATH": "/usr/bin:/bin",
+            "CIVITAS_SIGNER_SOCKET": f"{SIGNER_DIR}/signer.sock", "CIVITAS_SUPERVISED": "1",
+            "HOME": "/tmp", "PATH": "/usr/bin:/bin",
             "LANG": environ.get("LANG", "C.UTF-8"), "PYTHONDONTWRITEBYTECODE": "1"}
     return env
 

@@ -44,6 +44,10 @@ class Site:
 
     @cached_property
     def key(self) -> SiteKey:
+        if self.settings.SIGNER_SOCKET is not None:  # host mode: the key stays with the supervisor
+            from civitas_kernel.key_socket import socket_site_key
+
+            return socket_site_key(self.settings.SIGNER_SOCKET)
         return SiteKey.load_or_create(self.settings.key_path)
 
     @cached_property

@@ -20,7 +20,7 @@ def default_home() -> Path:
 
 
 class SiteSettings(BaseSettings):
-    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, CIVITAS_RELEASES."""
+    """CIVITAS_HOME, CIVITAS_SITE, CIVITAS_LOG_URL, CIVITAS_RELEASES, CIVITAS_SIGNER_SOCKET."""
 
     model_config = SettingsConfigDict(env_prefix="CIVITAS_")
 
@@ -30,6 +30,7 @@ class SiteSettings(BaseSettings):
     # The deployer's releases (the live one read by the pages, polls and rules); default CIVITAS_HOME/releases.
     # Services on their own point it at the folder the deployer writes.
     RELEASES: Path | None = None
+    SIGNER_SOCKET: Path | None = None  # host mode: the supervisor signs over this socket; the key file is not read
 
     @field_validator("SITE")
     @classmethod

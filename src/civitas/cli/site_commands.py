@@ -53,8 +53,15 @@ def register(app: typer.Typer) -> None:
     def up(
         host: str = typer.Option("127.0.0.1", envvar="CIVITAS_HOST", help="Address to listen on."),
         port: int = typer.Option(8000, envvar="CIVITAS_PORT", help="Port to listen on."),
+        self_governed: bool = typer.Option(False, "--self-governed", help="Host mode: a supervisor holds the key "
+                                           "and the port and runs the site from the live release, deploying its "
+                                           "approved code changes (needs bubblewrap)."),
     ) -> None:
         """Run the whole site in this process on the embedded default (SQLite under CIVITAS_HOME)."""
+        if self_governed:
+            from civitas.cli.self_governed import supervise
+
+            return supervise(host, port)
         from civitas_counter import CompileScheduler, compile_all
         from civitas_deployer import DecideScheduler, DeployScheduler
         from civitas_polls import ReleasePollsWatcher
@@ -75,9 +82,11 @@ def register(app: typer.Typer) -> None:
         outbox = local_outbox(auth, host, console=typer.echo)  # None once a relay is set or the site is public
         app = create_app(s, auth, mailer=outbox.mailer if outbox else None)
         own = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
-        deployer = s.deployer(f"http://{own}:{port}")  # smoke requests to this very site, through its gateway
-        deployer.recover()  # before anyone is served: a deployment the last run left in between ends, applied or not
-        s.maintenance.recover()  # an action a stop cut short is recorded so, never run again by itself
+        deployer = None if s.settings.SUPERVISED else s.deployer(  # host mode: its supervisor deploys
+            f"http://{own}:{port}")  # smoke requests to this very site, through its gateway
+        if deployer is not None:
+            deployer.recover()  # before anyone is served: a deployment the last run left in between ends
+            s.maintenance.recover()  # an action a stop cut short is recorded so, never run again by itself
         if outbox:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
@@ -111,9 +120,11 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
                    f"{s.settings.DECIDE_EVERY_S:g} s")
         deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
-        deploying = DeployScheduler(lambda: (deployer.run(), s.maintenance.run_due()), s.settings.DEPLOY_EVERY_S)
-        typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
-                   f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
+        deploying = DeployScheduler((lambda: (deployer.run(), s.maintenance.run_due())) if deployer else (lambda: None),
+                                    0 if deployer is None else s.settings.DEPLOY_EVERY_S)
+        if deployer is not None:
+            typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "
+                       f"health-checked for up to {s.settings.DEPLOY_HEALTH_S:g} s; releases in {s.releases.root}")
         if s.mirrors.remotes:
             typer.echo(f"each release that passes health is pushed to {', '.join(s.mirrors.remotes)}")
         release_polls = ReleasePollsWatcher(s.release_polls)  # a newly live release's polls, within a second

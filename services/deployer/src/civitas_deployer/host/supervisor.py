@@ -1,0 +1,125 @@
+"""The supervisor of `civitas up --self-governed`: it holds the site key, owns the public port, runs the
+deployment engine, and runs the site as a child process from the live release.
+
+At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
+rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
+live release is the one serving (started again if it died).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from civitas_kernel.signing import SiteKey
+from civitas_kernel.sql import open_log
+
+from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
+from civitas_deployer.host.health import HealthLimits
+from civitas_deployer.host.proxy import PublicProxy
+from civitas_deployer.host.runner import HostRunner
+from civitas_deployer.host.sandbox import bwrap
+from civitas_deployer.host.signer import KeySocket
+from civitas_deployer.host.source import commit_source, installed_source
+from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.records import DecisionRecords
+
+log = logging.getLogger("civitas.deployer.host")
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class SupervisorConfig:
+    home: Path
+    site: str
+    log_url: str
+    live_repo: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    health_s: float = 30.0
+    deploy_every_s: float = 5.0
+    limits: HealthLimits = field(default_factory=HealthLimits)
+    stop_grace_s: float = 10.0
+
+
+class Supervisor:
+    def __init__(self, config: SupervisorConfig, *, mirrors: object = None, clock: Callable[[], int] = now_us,
+                 environ: dict[str, str] | None = None, say: Callable[[str], None] = print) -> None:
+        self.config, self.mirrors, self.clock, self.say = config, mirrors, clock, say
+        self.environ = dict(os.environ if environ is None else environ)
+        self.stopped = threading.Event()
+        self._closers: list[Callable[[], None]] = []
+
+    def start(self) -> None:
+        """Everything up, the live release serving (or the public port answering 503 while it cannot)."""
+        c = self.config
+        bwrap()  # refuse to run any release unsandboxed
+        home = Path(c.home).resolve()
+        key = SiteKey.load_or_create(home / "site-key.pem")  # made before any release runs: then never shown to one
+        state = home / "deployer"
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        signer = KeySocket(state / "key-socket" / "signer.sock", key)
+        signer.start()
+        self._closers.append(signer.stop)
+        proxy = PublicProxy(c.host, c.port)
+        proxy.start()
+        self._closers.append(proxy.stop)
+        repo = LiveRepository.open_or_create(c.live_repo, self.clock())
+        releases = Releases(home, repo.git)
+        bootstrap = commit_source(repo, installed_source(), self.clock())
+        if bootstrap is not None:  # the site's code enters the live repository: it is what serves from now on
+            self.say(f"committed the civitas source to the live repository as {bootstrap[:12]}")
+            releases.export(bootstrap, None, self.clock())
+            releases.point(bootstrap)
+        writable = () if Path(c.live_repo).resolve().is_relative_to(home) else (Path(c.live_repo).resolve(),)
+        self.runner = HostRunner(home, releases, proxy, signer.path.parent, limits=c.limits,
+                                 stop_grace_s=c.stop_grace_s, environ=self.environ, writable=writable)
+        self._closers.append(self.runner.close)
+        site_log = open_log(c.log_url, c.site, key)
+        self.deployer = Deployer(site_log, repo, DecisionRecords(home / "records", site_log, self.clock), releases,
+                                 self.runner, clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
+        self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        self._serve_live()
+        self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
+                 f"deployed every {c.deploy_every_s:g} s, each release built into {home / 'releases'} and "
+                 f"health-checked for {c.health_s:g} s")
+        scheduler = DeployScheduler(self.round, c.deploy_every_s)
+        scheduler.start()
+        self._closers.append(scheduler.stop)
+
+    def round(self) -> None:
+        """Deploy what was approved, then keep the live release serving."""
+        self.deployer.run()
+        self._serve_live()
+
+    def _serve_live(self) -> None:
+        try:
+            self.runner.serve_live()
+        except Exception as error:  # the port answers 503 and the next round tries again
+            log.error("the live release does not start: %s", error)
+            self.say(f"the live release does not start: {error}")
+
+    def close(self) -> None:
+        """Stop the rounds, the release that serves, the port and the key socket, in that order."""
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception:
+                log.exception("stopping %s failed", close)
+        self._closers.clear()
+
+    def run(self) -> None:
+        """start(), then serve until stopped (SIGTERM, SIGINT)."""
+        try:
+            self.start()
+            self.stopped.wait()
+        finally:
+            self.close()

@@ -21,7 +21,7 @@ from civitas_gateway.change_desk import changes_of
 from civitas_gateway.page_kit import render, templates
 
 router = APIRouter(include_in_schema=False)
-SHOWN_DEPLOYMENTS = 500  # the history drawn at most; the deployer keeps them all
+SHOWN_DEPLOYMENTS = 500  # the history drawn at most (the deployer sends its newest 200)
 
 
 def when(us: int | None) -> str:

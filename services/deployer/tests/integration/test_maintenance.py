@@ -82,6 +82,16 @@ def test_a_command_sees_no_site_file_no_credential_and_no_network(change, clone,
     assert "hunter2" not in said
 
 
+def test_a_command_that_hangs_is_stopped_at_its_timeout_and_recorded(change, clone, tmp_path, clock):
+    with_actions(change, clone, tmp_path, '[actions.stuck]\ntitle = "Stuck"\ncommand = ["/usr/bin/sleep", "60"]\n'
+                 'timeout_s = 1\n')
+    path = patch_file(clone, tmp_path, "stuck", {"maintenance/runs/stuck.toml": 'action = "stuck"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Stuck"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    (ran,) = Maintenance(change.log, change).run_due()
+    assert ran["exit_code"] == 124 and "stopped after 1 s" in ran["output"] and ran["took_ms"] < 30_000
+
+
 def test_a_run_cut_short_by_a_stop_is_recorded_interrupted_and_not_run_again(change, clone, tmp_path, clock):
     path = patch_file(clone, tmp_path, "df", {"maintenance/runs/df.toml": 'action = "disk-space"\n'})
     pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Disk"]).data["proposal"]

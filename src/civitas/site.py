@@ -235,7 +235,7 @@ class Site:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
             return "the database is compacted"
 
-        return Maintenance(self.log, self.change, {"compile": compile_now, "vacuum": vacuum})
+        return Maintenance(self.log, self.change, {"compile": compile_now, "vacuum": vacuum}, lock=self.lock)
 
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""

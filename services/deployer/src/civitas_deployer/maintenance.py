@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 from civitas_kernel.application import StreamFolder
 from civitas_kernel.log import EventLog
@@ -27,8 +28,10 @@ Builtin = Callable[[], str]  # does the work, returns what to record as its outp
 
 class Maintenance:
     def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
-                 sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed) -> None:
+                 sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
+                 lock: AbstractContextManager | None = None) -> None:
         self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
         self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
 
@@ -41,26 +44,9 @@ class Maintenance:
         return [r.as_dict() for r in sorted(self.journal.runs.values(), key=lambda r: (r.decision, r.request))]
 
     def run_due(self) -> list[dict]:
-        """Run every approved request not begun yet, in decision order; what was run."""
-        decisions = self.change.decisions.decided() if self.change.decisions is not None else {}
-        self.change.catch_up()
-        self.folder.catch_up()
+        """Run every approved request not begun yet, in decision order; what was run (the actions outside the lock)."""
         done = []
-        for summary in sorted(decisions.values(), key=lambda s: s.record):
-            proposal = self.change.state.proposals.get(summary.proposal)
-            if not summary.approved or proposal is None:
-                continue
-            revision = next(r for r in proposal.revisions if r.number == summary.revision)
-            paths = [p for p in request_paths(revision.changed_paths) if (summary.record, p) not in self.journal.runs]
-            if not paths:
-                continue
-            repo = self.change.repo
-            try:
-                asked = {r.path: (r, a) for r, a in check_requests(
-                    revision.changed_paths, lambda p: repo.read(revision.base_commit, p),
-                    lambda p: repo.read(revision.result_commit, p))}
-            except RulesError as error:
-                asked, refusal = {}, str(error)
+        for summary, revision, paths, asked, refusal in self._due():
             for path in paths:
                 found = asked.get(path)
                 action = found[1] if found else None
@@ -73,6 +59,36 @@ class Maintenance:
                                                                         output, took))
                 done.append(self.journal.runs[(summary.record, path)].as_dict())
         return done
+
+    def _due(self) -> list[tuple]:
+        """(decision, revision, request paths not begun, their requests checked, why none could be) under the lock."""
+        with self.lock:
+            decisions = self.change.decisions.decided() if self.change.decisions is not None else {}
+            self.change.catch_up()
+            found = []
+            for summary in sorted(decisions.values(), key=lambda s: s.record):
+                item = self._requests_of(summary)
+                if item is not None:
+                    found.append(item)
+            return found
+
+    def _requests_of(self, summary) -> tuple | None:
+        self.folder.catch_up()
+        proposal = self.change.state.proposals.get(summary.proposal)
+        if not summary.approved or proposal is None:
+            return None
+        revision = next(r for r in proposal.revisions if r.number == summary.revision)
+        paths = [p for p in request_paths(revision.changed_paths) if (summary.record, p) not in self.journal.runs]
+        if not paths:
+            return None
+        repo, asked, refusal = self.change.repo, {}, ""
+        try:
+            asked = {r.path: (r, a) for r, a in check_requests(
+                revision.changed_paths, lambda p: repo.read(revision.base_commit, p),
+                lambda p: repo.read(revision.result_commit, p))}
+        except RulesError as error:
+            refusal = str(error)
+        return summary, revision, paths, asked, refusal
 
     def _run(self, action: Action) -> tuple[int, str, int]:
         if action.builtin is None:

@@ -131,14 +131,10 @@ def test_the_deployer_decides_on_its_own_clock(deployer, tmp_path):
     assert [(d["proposal"], d["approved"]) for d in decided] == [("1", True)]
 
 
-@pytest.mark.parametrize("deployer", [{"DEPLOY_EVERY_S": 0.1, "DEPLOY_HEALTH_S": 5}], indirect=True)
-def test_the_deployer_deploys_what_was_approved_and_get_deployments_says_so(deployer, tmp_path):
-    url, settings, later = deployer
-    first = httpx.get(url + "/deployments").json()
-    assert first["live"]["commit"] is not None and first["live"]["deployment"] is None  # the live HEAD, exported
-    assert first["deployments"] == [] and first["mirrors"] == []
+def approve_front_page(url: str, settings, later, tmp_path, text: str) -> None:
+    """Alice proposes a new front page text over HTTP, Bob votes for it, and the deployer decides it approved."""
     clone = Clone(settings.live_repo_path, tmp_path / "clone")
-    clone.write("site/front.md", "Hello from the deployer\n")
+    clone.write("site/front.md", text)
     clone.commit("A front page")
     assert httpx.post(url + "/proposals", json={"voter": ALICE, "title": "Front page",
                                                 "patch": clone.patch().decode()}).status_code == 201
@@ -146,6 +142,15 @@ def test_the_deployer_deploys_what_was_approved_and_get_deployments_says_so(depl
     commands(url, (BOB, ["vote", "1", "yes"]))
     later.hours(168)
     assert httpx.post(url + "/decisions").json()["data"][0]["approved"] is True
+
+
+@pytest.mark.parametrize("deployer", [{"DEPLOY_EVERY_S": 0.1, "DEPLOY_HEALTH_S": 5}], indirect=True)
+def test_the_deployer_deploys_what_was_approved_and_get_deployments_says_so(deployer, tmp_path):
+    url, settings, later = deployer
+    first = httpx.get(url + "/deployments").json()
+    assert first["live"]["commit"] is not None and first["live"]["deployment"] is None  # the live HEAD, exported
+    assert first["deployments"] == [] and first["mirrors"] == []
+    approve_front_page(url, settings, later, tmp_path, "Hello from the deployer\n")
     deadline = time.monotonic() + 30
     while (shown := httpx.get(url + "/deployments").json())["deployments"] == [] or \
             shown["deployments"][0]["ended_us"] is None:

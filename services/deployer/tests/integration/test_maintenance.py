@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 
-import pytest
-
-from civitas_deployer import ChangeCommands, DecisionRecords, Maintenance
+from civitas_deployer import Maintenance
 from civitas_deployer.domain.maintenance_journal import decide_start
 
 from ..git_repos import advance
 from ..sites import ALICE, BOB, CAROL, DAVE, Clock, patch_file
+from .test_decisions import change, clock  # noqa: F401 - the change commands deciding as records, on a clock
 
 VOTING = 48 + 168  # the default review and voting hours
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def change(make_clocked_log, live, lists, clock, tmp_path) -> ChangeCommands:
-    log = make_clocked_log(clock)
-    decisions = DecisionRecords(tmp_path / "records", log, clock)
-    commands = ChangeCommands(log, live, lists, clock=clock, decisions=decisions)
-    commands.run = functools.partial(commands.run, local=True)
-    return commands
 
 
 def with_actions(change, clone, tmp_path, text: str) -> None:

@@ -12,9 +12,7 @@ import pytest
 from civitas_kernel.signing import SiteKey
 from civitas_deployer.tag_signing import allowed_signers_line
 
-from ..git_repos import Clone
-from ..sites import ALICE, BOB
-from .test_http import commands, deployer  # noqa: F401 - the deployer served in a thread
+from .test_http import approve_front_page, deployer  # noqa: F401 - the deployer served in a thread
 
 MIRROR = "mirror.git"
 
@@ -39,15 +37,7 @@ def test_what_the_deployer_deployed_reaches_its_mirrors_and_get_deployments_show
     before = {m["url"]: m for m in httpx.get(url + "/deployments").json()["mirrors"]}
     assert {m["state"] for m in before.values()} == {"never"} and len(before) == 3
     assert "https://127.0.0.1:1/site.git" in before and not any("s3cret" in u for u in before)
-    clone = Clone(settings.live_repo_path, tmp_path / "clone")
-    clone.write("site/front.md", "Mirrored\n")
-    clone.commit("A front page")
-    assert httpx.post(url + "/proposals", json={"voter": ALICE, "title": "Front page",
-                                                "patch": clone.patch().decode()}).status_code == 201
-    later.hours(48)
-    commands(url, (BOB, ["vote", "1", "yes"]))
-    later.hours(168)
-    assert httpx.post(url + "/decisions").json()["data"][0]["approved"] is True
+    approve_front_page(url, settings, later, tmp_path, "Mirrored\n")
     deadline = time.monotonic() + 60
     while True:
         shown = httpx.get(url + "/deployments").json()

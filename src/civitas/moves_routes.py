@@ -26,9 +26,11 @@ def moves_router(site) -> APIRouter:
             raise Problem(e.status, str(e), kind="move-refused") from None
 
     @router.get("/moves/v1/ready")
-    def ready(voter: str = Query(..., max_length=320), from_site: str = Query(..., alias="from", max_length=253)):
-        """Would this site take `voter` moving in from `from` now (they accepted it here, cooling-off passed)?"""
-        return run(lambda: site.registry.lineage.ready(voter, from_site))
+    def ready(voter: str = Query(..., max_length=320), from_site: str = Query(..., alias="from", max_length=253),
+              at: int = Query(...), signature: str = Query(..., max_length=128)):
+        """Would this site take `voter` moving in from `from` now (they accepted it here, cooling-off passed)? Told
+        only to `from` itself: the ask is signed with its pinned key, for this site and voter, at `at` (µs)."""
+        return run(lambda: site.registry.lineage.ready(voter, from_site, at, signature))
 
     @router.post("/moves/v1/arrive")
     def arrive(payload: dict = Body(...)):

@@ -19,6 +19,7 @@ from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
 from civitas_kernel.application import PendingWrites
 from civitas_kernel.commands import NotFoundError, Reply
+from civitas_kernel.events import NewEvent
 from civitas_kernel.log import EventLog
 from civitas_kernel.records import RecordStore
 from civitas_kernel.service.writer import GroupWriter
@@ -29,6 +30,7 @@ from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import PollCommands, ReleasePolls
 from civitas_registry import ListConfig, MoveOptions, RegistryCommands, list_config_of
+from civitas_schema.v1 import draft_pb2
 
 from civitas.settings import Settings
 
@@ -154,7 +156,8 @@ class Site:
 
         home, me = self.settings.HOME, self.settings.SITE
         moves = MoveOptions(self.clock, self.settings.cooling_off_us, site_url=lambda s: site_url(home, me, s),
-                            site_key=lambda s: site_key(home, me, s))
+                            site_key=lambda s: site_key(home, me, s), along=drafts_marked,
+                            outside=lambda: released(self.lock))
         registry = RegistryCommands(self.log, reported_list=self.reported_list, moves=moves, rules=self.rules)
         registry.catch_up()
         return registry
@@ -257,6 +260,30 @@ class RecordedLists:
         if kind != "list" or not number.isdigit():
             raise NotFoundError(f"there is no voter list record {name!r}")
         return self.site.voter_list(int(number))
+
+
+def drafts_marked(voter: str, to_site: str, at_us: int) -> list[tuple[str, list[NewEvent]]]:
+    """Written with a move: the drafts' mark of where the member's registration went ("": here), so groups here keep
+    them, weight, posts and votes as they were, and say where they are answered for."""
+    return [("draft", [NewEvent.of(draft_pb2.DraftMemberMoved(voter=voter, to_site=to_site, moved_at_us=at_us),
+                                   voter)])]
+
+
+@contextmanager
+def released(lock: threading.RLock) -> Iterator[None]:
+    """Let go of `lock` however often this thread holds it, and take it back as often after."""
+    held = 0
+    try:
+        while True:
+            lock.release()
+            held += 1
+    except RuntimeError:  # no longer held by this thread
+        pass
+    try:
+        yield
+    finally:
+        for _ in range(held):
+            lock.acquire()
 
 
 def bootstrap(settings: Settings | None = None) -> Site:

@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 import base64
-from contextlib import ExitStack
 
 import pytest
-from fastapi import FastAPI
 
-from civitas.moves_routes import moves_router
-from civitas.settings import Settings
-from civitas.site import Site
+from civitas.site import dispatch
 from civitas_kernel.commands import CommandError
 from civitas_kernel.events import NewEvent
-from civitas_kernel.service.problems import install_problem_handlers
 from civitas_kernel.voter_command import VoterCommand
-from civitas.site import dispatch
 from civitas_schema.v1 import envelope_pb2, lineage_pb2
 from civitas_sync import Peer, attach_peer
 
 DAY_US = 86_400_000_000
 V = "mover@example.org"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000_000_000
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def two_sites(tmp_path, server_thread):
-    """(a, b, clock): two sites that name each other as peers, each serving its move routes."""
-    clock = Clock()
-    with ExitStack() as stack:
-        sites = {}
-        for name in ("a.example", "b.example"):
-            site = Site(Settings(HOME=tmp_path / name, SITE=name, COMPILE_EVERY_MINUTES=0), clock=clock)
-            app = FastAPI()
-            install_problem_handlers(app)
-            app.include_router(moves_router(site))
-            thread = server_thread()
-            site.url = thread.url
-            sites[name] = (site, thread, app)
-        for name, (site, _, _) in sites.items():
-            other = next(s for n, s in sites.items() if n != name)[0]
-            attach_peer(site.settings.HOME, name, Peer(other.settings.SITE, "source" if name == "a.example"
-                                                       else "peripheral", other.url, other.key.public_key))
-        for site, thread, app in sites.values():
-            stack.enter_context(thread.serving(app))
-        yield sites["a.example"][0], sites["b.example"][0], clock
 
 
 def run(site, voter, *args):

@@ -97,3 +97,13 @@ class DraftVoted(_message.Message):
     paragraph: str
     value_micro: int
     def __init__(self, group: _Optional[str] = ..., voter: _Optional[str] = ..., post: _Optional[str] = ..., paragraph: _Optional[str] = ..., value_micro: _Optional[int] = ...) -> None: ...
+
+class DraftMemberMoved(_message.Message):
+    __slots__ = ("voter", "to_site", "moved_at_us")
+    VOTER_FIELD_NUMBER: _ClassVar[int]
+    TO_SITE_FIELD_NUMBER: _ClassVar[int]
+    MOVED_AT_US_FIELD_NUMBER: _ClassVar[int]
+    voter: str
+    to_site: str
+    moved_at_us: int
+    def __init__(self, voter: _Optional[str] = ..., to_site: _Optional[str] = ..., moved_at_us: _Optional[int] = ...) -> None: ...

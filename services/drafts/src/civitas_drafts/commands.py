@@ -144,7 +144,7 @@ class DraftCommands:
         gid = group_ref(self.state, voter, rest[0])
         group, rest = self.state.group(gid), rest[1:]
         if sub == "members":
-            text, rows = members_text(group)
+            text, rows = members_text(group, self.state.moved)
             return Reply(text, {"group": gid, "members": rows})
         changes: dict = {}
         if sub == "join":

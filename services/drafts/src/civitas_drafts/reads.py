@@ -37,7 +37,7 @@ def subject_groups(state: DraftState, voter: str, subject: str) -> list[dict]:
 
 def members(state: DraftState, voter: str, ref: str) -> dict:
     gid = group_ref(state, voter, ref)
-    return {"group": gid, "members": members_text(state.group(gid))[1]}
+    return {"group": gid, "members": members_text(state.group(gid), state.moved)[1]}
 
 
 class PostViews:
@@ -60,6 +60,7 @@ class PostViews:
         state, post = self.state, ranked.post
         replies = [r for r in state.replies.get(post.id, []) if state.may_see(self.voter, state.items[r].group)]
         return {"post": post.id, "group": post.group, "author": post.author, "nickname": self._nickname(post.author),
+                "author_moved_to": state.moved_to(post.author),
                 "posted_at_us": post.posted_at_us, "reply_to": post.reply_to or None,
                 "reply_to_paragraph": post.reply_to_paragraph or None, "anchor": _anchor(post),
                 "score": format_micro(ranked.score),

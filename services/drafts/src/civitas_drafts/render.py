@@ -19,10 +19,14 @@ def group_data(group: Group) -> dict:
             "subject": group.subject or None, "founder": group.founder or None}
 
 
-def members_text(group: Group) -> tuple[str, list[dict]]:
-    rows = [{"voter": m.voter, "nickname": m.nickname, "weight": m.weight} for m in group.members.values()]
+def members_text(group: Group, moved: dict[str, str] | None = None) -> tuple[str, list[dict]]:
+    """moved: members whose registration moved to another site (kept, weight and all), and where to."""
+    moved = moved or {}
+    rows = [{"voter": m.voter, "nickname": m.nickname, "weight": m.weight, "moved_to": moved.get(m.voter)}
+            for m in group.members.values()]
     rows.sort(key=lambda r: (-r["weight"], r["nickname"]))
-    lines = [f"{r['weight']:>8}  {r['nickname']:<20} {r['voter']}" for r in rows]
+    lines = [f"{r['weight']:>8}  {r['nickname']:<20} {r['voter']}" + (f"  (moved to {r['moved_to']})"
+                                                                       if r["moved_to"] else "") for r in rows]
     return f"{group.describe()}\n" + "\n".join(lines), rows
 
 

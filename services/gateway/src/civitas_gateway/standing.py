@@ -44,6 +44,8 @@ class Standing:
     bar: str
     explained: LevelExplained | None
     polls: list[PollStanding]
+    moved_to: str | None = None  # the site their registration moved to, if they left this one
+    moved_url: str | None = None  # where that site answers, as this site's operator named it
 
     @property
     def differs(self) -> bool:
@@ -68,8 +70,18 @@ def standing_of(site, voter: str, *, who: str = "you") -> Standing:
         voter=voter, attributes=registry.attributes(voter), trusts=registry.trusted_by(voter), trusted_by=trusters,
         doubts=registry.doubts_by(voter), doubted_by=registry.doubters_of(voter), listed=reported is not None,
         level=entry.trust_level if entry else None, bar=entry.bar if entry else "", explained=explained,
-        polls=_polls(site, voter),
+        polls=_polls(site, voter), **_moved(registry, voter),
     )
+
+
+def _moved(registry, voter: str) -> dict:
+    """Where a voter who left this site went (the embedded site's register keeps its lineage; a service's not yet)."""
+    lineage = getattr(registry, "lineage", None)
+    gone = lineage.state.moved_to(voter) if lineage is not None else None
+    if gone is None:
+        return {}
+    url = lineage.options.site_url(gone)
+    return {"moved_to": gone, "moved_url": f"{url.rstrip('/')}/voters/{voter}" if url else None}
 
 
 def _source(reported, truster: str, own: str, prefix: int | None) -> Source:

@@ -37,10 +37,9 @@ class MoveCourier:
             raise CommandError(f"{site} refuses the move: {reason or response.status_code}")
         return body if isinstance(body, dict) else {}
 
-    def ready(self, site: str, base_url: str, voter: str, from_site: str) -> dict:
-        """Would `site` take this voter from `from_site` now? Asked before anything is written here."""
-        return self._call(site, "GET", base_url.rstrip("/") + "/moves/v1/ready",
-                          params={"voter": voter, "from": from_site})
+    def ready(self, site: str, base_url: str, ask: dict) -> dict:
+        """Would `site` take this voter from us now? Asked (signed: move_asks.signed_ask) before anything is written."""
+        return self._call(site, "GET", base_url.rstrip("/") + "/moves/v1/ready", params=ask)
 
     def deliver(self, site: str, base_url: str, payload: dict) -> dict:
         return self._call(site, "POST", base_url.rstrip("/") + "/moves/v1/arrive", json=payload)

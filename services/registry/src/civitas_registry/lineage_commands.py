@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from civitas_kernel.commands import CommandError, Reply
@@ -22,6 +23,7 @@ from civitas_registry.domain import lineage as ln
 from civitas_registry.domain import register as r
 from civitas_registry.domain.values import check_value
 from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
+from civitas_registry.move_asks import check_ask, signed_ask
 
 CARRIED_TYPES = {r.ATTRIBUTE_SET: "registration", r.TRUST_EXTENDED: "trust", r.PRIMARY_EXTENDED: "trust"}
 MOVE_CARRIES = (r.ATTRIBUTE_SET, r.TRUST_EXTENDED)  # never the registrar's trust: the site moved to decides its own
@@ -36,6 +38,12 @@ class MoveOptions:
     site_url: Callable[[str], str | None] = lambda site: None  # where a site to move to answers (the operator's)
     site_key: Callable[[str], bytes | None] = lambda site: None  # a site's pinned key
     courier: MoveCourier | None = None
+    # other services' events written with a move in its transaction (voter, site moved to or "" for here, time):
+    # on the embedded site, drafts' mark of where the member went
+    along: Callable[[str, str, int], list[tuple[str, list[NewEvent]]]] = lambda voter, to_site, at_us: []
+    # the site's lock let go while another site is asked, so two sites moving voters to each other never wait
+    # on each other's lock
+    outside: Callable[[], AbstractContextManager] = nullcontext
 
 
 def _b64(data: bytes) -> str:
@@ -75,8 +83,9 @@ class LineageCommands:
             decided = [(stream, events) for stream, events in batches() if events]
             if not decided:
                 return []
+            at = {s: folder.positions[s] if s in folder.positions else self.log.head(s).seq for s, _ in decided}
             try:
-                results = self.log.append_batches([(s, e, folder.positions[s]) for s, e in decided])
+                results = self.log.append_batches([(s, e, at[s]) for s, e in decided])
             except ConcurrencyError:
                 continue
             self.registry.catch_up()
@@ -132,11 +141,22 @@ class LineageCommands:
             return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
         now, cooling = self.options.clock(), self.options.cooling_off_us
         ln.decide_move_out(self.state, self.log.site, voter, to_site, key, now, cooling, [], [])  # refusals first
-        courier.ready(to_site, url, voter, self.log.site)  # the other site answers and would take them
+        ask = signed_ask(self.log.key, self.log.site, to_site, voter, now)
+        with self._outside():
+            courier.ready(to_site, url, ask)  # the other site answers and would take them
         gathered = own_events_of(self.log, voter)
         self._write(lambda: [("registration", ln.decide_move_out(
-            self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received))])
+            self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received)),
+            *self.options.along(voter, to_site, now)])
         return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
+
+    def _outside(self) -> AbstractContextManager:
+        """Let go of the site's lock while another site is asked; a batch's events decided so far are written first,
+        so nobody else's write carries them meanwhile."""
+        pending = self.registry.folder.pending
+        if pending is not None:
+            pending.flush()
+        return self.options.outside()
 
     def _last_statement(self, voter: str) -> RecordedEvent:
         found = None
@@ -152,7 +172,8 @@ class LineageCommands:
         payload = {"statement": _b64(_sealed(statement)), "checkpoint": _b64(signed[statement.seq]),
                    "carried": [_b64(_sealed(e)) for e in carried]}
         try:
-            courier.deliver(to_site, url, payload)
+            with self._outside():
+                courier.deliver(to_site, url, payload)
         except CommandError as e:
             return Reply(f"your move to {to_site} is recorded here, but {to_site} has not recorded your arrival: {e}. "
                          f"Run `register move {to_site}` again to send it once more.",
@@ -168,7 +189,10 @@ class LineageCommands:
         return Reply(f"{self.log.site} will take your move from {from_site}: sign in there and run "
                      f"`register move {self.log.site}`", {"voter": voter, "from": from_site, "accepted": True})
 
-    def ready(self, voter: str, from_site: str) -> dict:
+    def ready(self, voter: str, from_site: str, at_us: int, signature: str) -> dict:
+        """Whether this site would take `voter` from `from_site` now, told only to `from_site` (a signed ask)."""
+        check_ask(self.options.site_key(from_site), from_site, self.log.site, voter, at_us, signature,
+                  self.options.clock())
         self.registry.catch_up()
         if from_site not in self.state.accepted.get(voter, ()):
             raise ln.MoveRefused(f"{voter} has not asked {self.log.site} to let them in from {from_site}: sign in "
@@ -201,7 +225,7 @@ class LineageCommands:
                 statement=_sealed(statement), checkpoint=base64.b64decode(payload["checkpoint"]),
                 carried=[_sealed(e) for e in carried], moved_at_us=body.moved_at_us), voter)
             return [("registration", [moved_in, *self._restated(carried, "registration", voter)]),
-                    ("trust", self._restated(trust, "trust", voter))]
+                    ("trust", self._restated(trust, "trust", voter)), *self.options.along(voter, "", body.moved_at_us)]
 
         self._write(decide)
         return Reply(f"{voter} moved in from {from_site}", {"voter": voter, "from": from_site, "arrived": True})

@@ -25,6 +25,7 @@ VERSIONED = draft_pb2.DraftGroupVersioned.DESCRIPTOR.full_name
 POSTED = draft_pb2.DraftPosted.DESCRIPTOR.full_name
 AMENDED = draft_pb2.DraftAmended.DESCRIPTOR.full_name
 VOTED = draft_pb2.DraftVoted.DESCRIPTOR.full_name
+MEMBER_MOVED = draft_pb2.DraftMemberMoved.DESCRIPTOR.full_name
 
 
 
@@ -48,6 +49,7 @@ class DraftState:
     by_subject: dict[str, list[str]] = field(default_factory=dict)  # subject -> its groups, first made first
     anchored: dict[str, list[str]] = field(default_factory=dict)  # group -> its posts answering a place elsewhere
     rankings: Rankings | None = field(default=None, compare=False, repr=False)  # views.rankings_of: kept in step
+    moved: dict[str, str] = field(default_factory=dict)  # voter -> the site their registration moved to
 
     # -- folding --------------------------------------------------------------------------------
 
@@ -61,6 +63,8 @@ class DraftState:
                 self._amend(message, actor)
             elif event_type == VOTED:
                 self._vote(message, actor)
+            elif event_type == MEMBER_MOVED:
+                self._member_moved(message, actor)
         except CommandError:
             pass  # refused by a rule: it changes nothing (the commands never write such events)
 
@@ -116,6 +120,19 @@ class DraftState:
         self.in_group.setdefault(m.group, {})[m.post] = None
         self._keep(m.group)
         self._tell("vote", m.group, m.post, m.paragraph, m.voter)
+
+    def _member_moved(self, m: draft_pb2.DraftMemberMoved, actor: str) -> None:
+        """Only the moving voter's own mark counts; their memberships and posts stay, only where they went changes."""
+        if actor != m.voter:
+            return
+        if m.to_site:
+            self.moved[m.voter] = m.to_site
+        else:
+            self.moved.pop(m.voter, None)
+
+    def moved_to(self, voter: str) -> str | None:
+        """The site a member's registration moved to, if it left this one."""
+        return self.moved.get(voter)
 
     def _add_item(self, item: Item) -> None:
         self.items[item.id] = item

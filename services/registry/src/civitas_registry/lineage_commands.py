@@ -145,10 +145,12 @@ class LineageCommands:
         with self._outside():
             courier.ready(to_site, url, ask)  # the other site answers and would take them
         gathered = own_events_of(self.log, voter)
-        self._write(lambda: [("registration", ln.decide_move_out(
+        written = self._write(lambda: [("registration", ln.decide_move_out(
             self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received)),
             *self.options.along(voter, to_site, now)])
-        return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
+        at = next(r.last_seq for r in written if r.stream == "registration")  # the statement is its only event there
+        statement = next(iter(self.log.read("registration", after=at - 1, until=at)))
+        return self._deliver(voter, to_site, url, courier, statement, gathered.carried)
 
     def _outside(self) -> AbstractContextManager:
         """Let go of the site's lock while another site is asked; a batch's events decided so far are written first,
@@ -165,10 +167,13 @@ class LineageCommands:
                 found = event
         return found
 
-    def _deliver(self, voter: str, to_site: str, url: str, courier: MoveCourier, statement: RecordedEvent) -> Reply:
+    def _deliver(self, voter: str, to_site: str, url: str, courier: MoveCourier, statement: RecordedEvent,
+                 standing: list[RecordedEvent] | None = None) -> Reply:
+        """standing: the voter's standing events as gathered for the statement (None: gathered again, for a resend)."""
         signed = self.log.checkpoints_between("registration", after=statement.seq - 1, until=statement.seq)
         named = set(statement.message().events)
-        carried = [e for e in own_events_of(self.log, voter).carried if e.hash in named]
+        standing = own_events_of(self.log, voter).carried if standing is None else standing
+        carried = [e for e in standing if e.hash in named]
         payload = {"statement": _b64(_sealed(statement)), "checkpoint": _b64(signed[statement.seq]),
                    "carried": [_b64(_sealed(e)) for e in carried]}
         try:

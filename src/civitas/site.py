@@ -29,7 +29,7 @@ from civitas_kernel.sql import open_log
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import PollCommands, ReleasePolls
-from civitas_registry import ListConfig, MoveOptions, RegistryCommands, list_config_of
+from civitas_registry import KnownSites, ListConfig, MoveOptions, RegistryCommands, list_config_of, released
 from civitas_schema.v1 import draft_pb2
 
 from civitas.settings import Settings
@@ -152,11 +152,9 @@ class Site:
 
     @cached_property
     def registry(self) -> RegistryCommands:
-        from civitas.known_sites import site_key, site_url
-
-        home, me = self.settings.HOME, self.settings.SITE
-        moves = MoveOptions(self.clock, self.settings.cooling_off_us, site_url=lambda s: site_url(home, me, s),
-                            site_key=lambda s: site_key(home, me, s), along=drafts_marked,
+        known = KnownSites(self.settings.HOME)
+        moves = MoveOptions(self.clock, self.settings.cooling_off_us, site_url=known.url, site_key=known.key,
+                            along=drafts_marked,
                             outside=lambda: released(self.lock))
         registry = RegistryCommands(self.log, reported_list=self.reported_list, moves=moves, rules=self.rules)
         registry.catch_up()
@@ -267,23 +265,6 @@ def drafts_marked(voter: str, to_site: str, at_us: int) -> list[tuple[str, list[
     them, weight, posts and votes as they were, and say where they are answered for."""
     return [("draft", [NewEvent.of(draft_pb2.DraftMemberMoved(voter=voter, to_site=to_site, moved_at_us=at_us),
                                    voter)])]
-
-
-@contextmanager
-def released(lock: threading.RLock) -> Iterator[None]:
-    """Let go of `lock` however often this thread holds it, and take it back as often after."""
-    held = 0
-    try:
-        while True:
-            lock.release()
-            held += 1
-    except RuntimeError:  # no longer held by this thread
-        pass
-    try:
-        yield
-    finally:
-        for _ in range(held):
-            lock.acquire()
 
 
 def bootstrap(settings: Settings | None = None) -> Site:

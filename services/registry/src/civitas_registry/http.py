@@ -1,10 +1,12 @@
 """The registry as a service of its own: the register's commands over its own log of record, published to Kafka.
 
-Routes: POST /commands (voters' commands in a batch, from the gateway), the registrar's primary trust, and reads
-of registrants; /health, /ready, /streams and /events/{stream} come with every owner (civitas_kernel.service.owner).
+Routes: POST /commands (voters' commands in a batch, from the gateway), the registrar's primary trust, reads
+of registrants, and /moves/v1 (moves_http.py: other sites' asks and arrivals, a voter's moves, the lineage); /health, /ready, /streams and /events/{stream} come with every owner (civitas_kernel.service.owner).
 """
 
 from __future__ import annotations
+
+import time
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -19,7 +21,14 @@ from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import decode_voter_list
 
 from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
+from civitas_registry.known_sites import KnownSites
+from civitas_registry.lineage_commands import MoveOptions, released
+from civitas_registry.moves_http import add_move_routes
 from civitas_registry.settings import RegistrySettings
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
 
 
 class PrimaryTrust(BaseModel):
@@ -40,10 +49,14 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     config = settings.list_config
     rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
     reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
+    known = KnownSites(settings.HOME)  # the sites voters move to and from, as sync.toml and known-sites.toml name them
+    moves = MoveOptions(now_us, settings.cooling_off_us, site_url=known.url, site_key=known.key,
+                        outside=lambda: released(owner.lock))
     owner: Owner[RegistryCommands] = Owner(
         "registry", settings, log, REGISTER_STREAMS,
-        lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules), **owner_options)
+        lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules, moves=moves), **owner_options)
     app = owner_app(owner, "civitas registry (internal)", run_register_command)
+    add_move_routes(app, owner)
 
     @app.post("/registrar/trust")
     async def registrar_trust(body: PrimaryTrust) -> dict:

@@ -8,8 +8,9 @@ statement must be sealed and signed before the other site is shown it.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from civitas_kernel.commands import CommandError, Reply
@@ -25,6 +26,7 @@ from civitas_registry.domain.values import check_value
 from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
 from civitas_registry.move_asks import check_ask, signed_ask
 
+MAX_CARRIED = 10_000  # attributes and trust edges a statement may carry
 CARRIED_TYPES = {r.ATTRIBUTE_SET: "registration", r.TRUST_EXTENDED: "trust", r.PRIMARY_EXTENDED: "trust"}
 MOVE_CARRIES = (r.ATTRIBUTE_SET, r.TRUST_EXTENDED)  # never the registrar's trust: the site moved to decides its own
 
@@ -44,6 +46,23 @@ class MoveOptions:
     # the site's lock let go while another site is asked, so two sites moving voters to each other never wait
     # on each other's lock
     outside: Callable[[], AbstractContextManager] = nullcontext
+
+
+@contextmanager
+def released(lock: threading.RLock) -> Iterator[None]:
+    """Let go of `lock` however often this thread holds it (MoveOptions.outside), and take it back as often after."""
+    held = 0
+    try:
+        while True:
+            lock.release()
+            held += 1
+    except RuntimeError:  # no longer held by this thread
+        pass
+    try:
+        yield
+    finally:
+        for _ in range(held):
+            lock.acquire()
 
 
 def _b64(data: bytes) -> str:
@@ -237,6 +256,8 @@ class LineageCommands:
 
     def _verified(self, payload: dict):
         """The statement, checked: sealed by the site named, signed with its pinned key, the moving voter's own."""
+        if not isinstance(payload.get("carried", []), list) or len(payload.get("carried", [])) > MAX_CARRIED:
+            raise CommandError(f"carried is a list of at most {MAX_CARRIED} events")
         try:
             sealed = envelope_pb2.SealedEvent.FromString(base64.b64decode(payload["statement"], validate=True))
             signed = envelope_pb2.SignedCheckpoint.FromString(base64.b64decode(payload["checkpoint"], validate=True))

@@ -35,5 +35,5 @@ class MoveRules(BaseSettings):
         return int(self.MOVE_COOLING_OFF_DAYS * 86_400_000_000)
 
 
-class RegistrySettings(OwnerSettings, ListRules):
-    """`civitas serve registry`: the owner's settings and the list rules."""
+class RegistrySettings(OwnerSettings, ListRules, MoveRules):
+    """`civitas serve registry`: the owner's settings, the list rules and the moves' cooling-off."""

@@ -76,6 +76,8 @@ def test_a_voter_moves_between_two_registry_services(tmp_path, make_database_url
         moved = command(a, V, "move", B)
         assert moved["data"]["arrived"], moved
         assert httpx.get(f"{a}/moves/v1/voters/{V}").json()["moved_to"] == B
+        assert httpx.get(f"{a}/registrants/{V}").json()["moved"] == {  # what the gateway's voter pages show
+            "moved_to": B, "moved_url": f"{b}/voters/{V}"}
         arrived = httpx.get(f"{b}/moves/v1/voters/{V}").json()
         assert [m["direction"] for m in arrived["moves"]] == ["in"] and arrived["moved_to"] is None
         assert httpx.get(f"{b}/registrants/{V}").json()["attributes"] == {"name": "Mover"}

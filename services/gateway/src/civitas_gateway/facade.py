@@ -81,6 +81,10 @@ class RemoteRegistry:
     def primary_edges(self, voter: str) -> int:
         return self._registrant(voter)["primary"]
 
+    def where_moved(self, voter: str) -> dict:
+        """Where a voter who left this site went ({} if they did not), as the registry service answers."""
+        return self._registrant(voter).get("moved") or {}
+
 
 @dataclass
 class RemoteVotes:

@@ -75,13 +75,9 @@ def standing_of(site, voter: str, *, who: str = "you") -> Standing:
 
 
 def _moved(registry, voter: str) -> dict:
-    """Where a voter who left this site went (the embedded site's register keeps its lineage; a service's not yet)."""
-    lineage = getattr(registry, "lineage", None)
-    gone = lineage.state.moved_to(voter) if lineage is not None else None
-    if gone is None:
-        return {}
-    url = lineage.options.site_url(gone)
-    return {"moved_to": gone, "moved_url": f"{url.rstrip('/')}/voters/{voter}" if url else None}
+    """Where a voter who left this site went, and their page there (the register's lineage)."""
+    where = registry.where_moved(voter)
+    return {k: where.get(k) for k in ("moved_to", "moved_url")}
 
 
 def _source(reported, truster: str, own: str, prefix: int | None) -> Source:

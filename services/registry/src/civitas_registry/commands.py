@@ -92,6 +92,10 @@ class RegistryCommands:
         """How many primary edges the registrar extends to voter."""
         return self.state.primary.get(normalise_address(voter), 0)
 
+    def where_moved(self, voter: str) -> dict:
+        """Where a voter who left this site went, and their page there: {} if they did not."""
+        return self.lineage.where_moved(normalise_address(voter))
+
     def registrants(self) -> list[str]:
         return sorted(self.state.registrants)
 

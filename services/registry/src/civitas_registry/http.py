@@ -22,7 +22,8 @@ from civitas_kernel.voter_list import decode_voter_list
 
 from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
 from civitas_registry.known_sites import KnownSites
-from civitas_registry.lineage_commands import MoveOptions, released
+from civitas_registry.lineage_commands import MoveOptions
+from civitas_registry.unlocking import released
 from civitas_registry.moves_http import add_move_routes
 from civitas_registry.settings import RegistrySettings
 
@@ -81,7 +82,7 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
             r.catch_up()
             return {"attributes": r.attributes(voter), "trusts": r.trusted_by(voter), "doubts": r.doubts_by(voter),
                     "trusted_by": r.trusters_of(voter), "doubted_by": r.doubters_of(voter),
-                    "primary": r.primary_edges(voter)}
+                    "primary": r.primary_edges(voter), "moved": r.where_moved(voter)}
 
         return await owner.read(read)
 

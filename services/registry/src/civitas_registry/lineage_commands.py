@@ -8,9 +8,8 @@ statement must be sealed and signed before the other site is shown it.
 from __future__ import annotations
 
 import base64
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from civitas_kernel.commands import CommandError, Reply
@@ -46,23 +45,6 @@ class MoveOptions:
     # the site's lock let go while another site is asked, so two sites moving voters to each other never wait
     # on each other's lock
     outside: Callable[[], AbstractContextManager] = nullcontext
-
-
-@contextmanager
-def released(lock: threading.RLock) -> Iterator[None]:
-    """Let go of `lock` however often this thread holds it (MoveOptions.outside), and take it back as often after."""
-    held = 0
-    try:
-        while True:
-            lock.release()
-            held += 1
-    except RuntimeError:  # no longer held by this thread
-        pass
-    try:
-        yield
-    finally:
-        for _ in range(held):
-            lock.acquire()
 
 
 def _b64(data: bytes) -> str:
@@ -300,6 +282,15 @@ class LineageCommands:
         self.registry.catch_up()
         return [{"direction": m.direction, "site": m.site, "at_us": m.at_us, "statement": m.statement.hex()}
                 for m in self.state.moves.get(voter, [])]
+
+    def where_moved(self, voter: str) -> dict:
+        """Where a voter who left this site went, and their page there (at the URL the operator named): {} if not."""
+        self.registry.catch_up()
+        gone = self.state.moved_to(voter)
+        if gone is None:
+            return {}
+        url = self.options.site_url(gone)
+        return {"moved_to": gone, "moved_url": f"{url.rstrip('/')}/voters/{voter}" if url else None}
 
     def evidence_of(self, voter: str) -> list[dict]:
         """Trust edges others gave a voter where they came from: shown here, counted there."""

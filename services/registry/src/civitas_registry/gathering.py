@@ -61,38 +61,60 @@ def _standing(registration: Iterable[RecordedEvent], trust: Iterable[RecordedEve
     return out
 
 
-def own_events_of(log: EventLog, voter: str) -> Gathered:
-    """What a move statement names: the voter's events on this site (their drafts too), and what still stands.
-    It reads this site's streams whole: a move is rare, and its statement must name every event of theirs."""
-    out = _standing(log.read("registration"), log.read("trust"), voter)
-    if log.head(DRAFT_STREAM).seq:
-        out.named += [e.hash for e in log.read(DRAFT_STREAM) if e.actor == voter]
-    return out
+class VoterIndex:
+    """Where each voter's events are in some of a site's streams (those naming them; in the draft stream, those they
+    wrote), read once and then only what was appended since: a statement or a confirmation then reads just the events
+    of its voter, not the streams whole. until: read no further than these positions (a fork's cut, which never
+    moves); None: follow the streams as they grow."""
 
-
-class ParentIndex:
-    """Where each voter's events are in the parent's streams up to the fork's cut, read once: the cut never changes,
-    so a confirmation reads only the events that name its voter."""
-
-    def __init__(self, log: EventLog, parent: str, cut: dict[str, int]) -> None:
-        self.log, self.parent = log, parent
+    def __init__(self, log: EventLog, site: str | None = None, until: dict[str, int] | None = None,
+                 streams: tuple[str, ...] = ("registration", "trust")) -> None:
+        self.log, self.site, self.until = log, site, until
+        self.positions = dict.fromkeys(streams, 0)
         self.at: dict[tuple[str, str], list[int]] = {}  # (stream, voter) -> positions naming the voter, in order
-        for stream, names in (("registration", ("voter",)), ("trust", ("truster", "trustee", "voter"))):
-            for event in log.read(stream, site=parent, until=cut.get(stream, 0)):
-                if event.type in CARRIED_FROM[stream]:
-                    m = event.message()
-                    for who in {getattr(m, n) for n in names if hasattr(m, n)}:
-                        self.at.setdefault((stream, who), []).append(event.seq)
+
+    def catch_up(self) -> None:
+        for stream, position in self.positions.items():
+            until = None if self.until is None else self.until.get(stream, 0)
+            for event in self.log.read(stream, site=self.site, after=position, until=until):
+                self.positions[stream] = event.seq
+                for who in _named(stream, event):
+                    self.at.setdefault((stream, who), []).append(event.seq)
 
     def events(self, stream: str, voter: str) -> Iterator[RecordedEvent]:
         for seq in self.at.get((stream, voter), ()):
-            yield from self.log.read(stream, site=self.parent, after=seq - 1, until=seq)
+            yield from self.log.read(stream, site=self.site, after=seq - 1, until=seq)
+
+
+NAMES = {"registration": ("voter",), "trust": ("truster", "trustee", "voter")}
+
+
+def _named(stream: str, event: RecordedEvent) -> set[str]:
+    if stream == DRAFT_STREAM:
+        return {event.actor} if event.actor else set()
+    if event.type not in CARRIED_FROM.get(stream, ()):
+        return set()
+    m = event.message()
+    return {getattr(m, n) for n in NAMES[stream] if hasattr(m, n)}
+
+
+def own_index(log: EventLog) -> VoterIndex:
+    """This site's own registration, trust and draft streams, indexed by voter."""
+    return VoterIndex(log, streams=("registration", "trust", DRAFT_STREAM))
+
+
+def own_events_of(index: VoterIndex, voter: str) -> Gathered:
+    """What a move statement names: the voter's events on this site (their drafts too), and what still stands."""
+    index.catch_up()
+    out = _standing(index.events("registration", voter), index.events("trust", voter), voter)
+    out.named += [e.hash for e in index.events(DRAFT_STREAM, voter)]
+    return out
 
 
 CARRIED_FROM = {"registration": (r.ATTRIBUTE_SET, r.ATTRIBUTE_UNSET),
                 "trust": (r.TRUST_EXTENDED, r.TRUST_WITHDRAWN, r.PRIMARY_EXTENDED, r.PRIMARY_WITHDRAWN)}
 
 
-def inherited_of(index: ParentIndex, voter: str, confirmed: set[str]) -> Gathered:
+def inherited_of(index: VoterIndex, voter: str, confirmed: set[str]) -> Gathered:
     """What a fork's confirmation carries: the voter's standing on the parent at the cut, held here as the parent's."""
     return _standing(index.events("registration", voter), index.events("trust", voter), voter, trusters=confirmed)

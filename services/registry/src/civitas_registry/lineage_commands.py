@@ -22,7 +22,7 @@ from civitas_registry.courier import MoveCourier
 from civitas_registry.domain import lineage as ln
 from civitas_registry.domain import register as r
 from civitas_registry.domain.values import check_value
-from civitas_registry.gathering import ParentIndex, inherited_of, own_events_of
+from civitas_registry.gathering import VoterIndex, inherited_of, own_events_of, own_index
 from civitas_registry.move_asks import check_ask, signed_ask
 
 MAX_CARRIED = 10_000  # attributes and trust edges a statement may carry
@@ -59,7 +59,8 @@ class LineageCommands:
     def __init__(self, registry, options: MoveOptions) -> None:
         self.registry, self.options = registry, options
         self.state = ln.LineageState()
-        self._index: ParentIndex | None = None  # the parent's cut, indexed by voter at the first confirmation
+        self._index: VoterIndex | None = None  # the parent's cut, indexed by voter at the first confirmation
+        self._own: VoterIndex | None = None  # this site's streams, indexed by voter at the first move, then followed
 
     @property
     def log(self):
@@ -115,10 +116,16 @@ class LineageCommands:
                      "from now on (votes and delegations never carry over; cast them here)",
                      {"voter": voter, "parent": state.parent, "confirmed": True})
 
-    def _parent_index(self) -> ParentIndex:
+    def _parent_index(self) -> VoterIndex:
         if self._index is None:
-            self._index = ParentIndex(self.log, self.state.parent, self.cut())
+            self._index = VoterIndex(self.log, self.state.parent, self.cut())
+            self._index.catch_up()
         return self._index
+
+    def _own_events(self, voter: str):
+        if self._own is None:
+            self._own = own_index(self.log)
+        return own_events_of(self._own, voter)
 
     def _restated(self, events: list[RecordedEvent], stream: str, actor: str | None = None) -> list[NewEvent]:
         """The carried events' statements as this site's events: bodies as they were, actors as they were (or the
@@ -145,7 +152,7 @@ class LineageCommands:
         ask = signed_ask(self.log.key, self.log.site, to_site, voter, now)
         with self._outside():
             courier.ready(to_site, url, ask)  # the other site answers and would take them
-        gathered = own_events_of(self.log, voter)
+        gathered = self._own_events(voter)
         written = self._write(lambda: [("registration", ln.decide_move_out(
             self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received)),
             *self.options.along(voter, to_site, now)])
@@ -173,7 +180,7 @@ class LineageCommands:
         """standing: the voter's standing events as gathered for the statement (None: gathered again, for a resend)."""
         signed = self.log.checkpoints_between("registration", after=statement.seq - 1, until=statement.seq)
         named = set(statement.message().events)
-        standing = own_events_of(self.log, voter).carried if standing is None else standing
+        standing = self._own_events(voter).carried if standing is None else standing
         carried = [e for e in standing if e.hash in named]
         payload = {"statement": _b64(_sealed(statement)), "checkpoint": _b64(signed[statement.seq]),
                    "carried": [_b64(_sealed(e)) for e in carried]}

@@ -1,7 +1,8 @@
 """The registry as a service of its own: the register's commands over its own log of record, published to Kafka.
 
 Routes: POST /commands (voters' commands in a batch, from the gateway), the registrar's primary trust, reads
-of registrants, and /moves/v1 (moves_http.py: other sites' asks and arrivals, a voter's moves, the lineage); /health, /ready, /streams and /events/{stream} come with every owner (civitas_kernel.service.owner).
+of registrants, and /moves/v1 (moves_http.py: other sites' asks and arrivals, a voter's moves, the lineage);
+/health, /ready, /streams and /events/{stream} come with every owner (civitas_kernel.service.owner).
 """
 
 from __future__ import annotations

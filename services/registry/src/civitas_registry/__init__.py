@@ -6,8 +6,8 @@ from civitas_registry.domain.standing import LevelExplained, Source, explain_lev
 from civitas_registry.domain.voter_list import ListConfig, compile_voter_list, list_config_of
 from civitas_registry.known_sites import KnownSites
 from civitas_registry.lineage_commands import MoveOptions
-from civitas_registry.unlocking import released
 from civitas_registry.settings import ListRules, MoveRules
+from civitas_registry.unlocking import released
 
 __all__ = ["REGISTER_STREAMS", "KnownSites", "LevelExplained", "ListConfig", "ListRules", "MoveOptions", "MoveRules",
            "RegistryCommands", "Source", "released",

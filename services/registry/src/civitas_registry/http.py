@@ -24,9 +24,9 @@ from civitas_kernel.voter_list import decode_voter_list
 from civitas_registry.commands import REGISTER_STREAMS, RegistryCommands
 from civitas_registry.known_sites import KnownSites
 from civitas_registry.lineage_commands import MoveOptions
-from civitas_registry.unlocking import released
 from civitas_registry.moves_http import add_move_routes
 from civitas_registry.settings import RegistrySettings
+from civitas_registry.unlocking import released
 
 
 def now_us() -> int:

@@ -109,8 +109,11 @@ def counted(_context, iterable: Iterable) -> Iterator:
 @pass_context
 def sized(_context, value):
     """A concatenation's or a filter's result, measured."""
-    charge()
-    measure(value)
+    budget = _current.get()
+    if budget is not None:
+        budget.charge()
+        if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)):
+            budget.size(len(value))
     return value
 
 

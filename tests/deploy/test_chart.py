@@ -190,7 +190,8 @@ def test_the_counter_keeps_its_records_on_a_persistent_volume():
 
 
 def test_the_counters_volume_has_the_clusters_default_storage_class_unless_one_is_named():
-    claim = next(d for d in render({}) if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"].endswith("home"))
+    claim = next(d for d in render({}) if d["kind"] == "PersistentVolumeClaim"
+                 and d["metadata"]["name"] == "civitas-counter-home")
     assert "storageClassName" not in claim["spec"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
 

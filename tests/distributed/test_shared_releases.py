@@ -1,7 +1,8 @@
-"""The releases folder shared as the chart shares it (CIVITAS_RELEASES, one folder outside every service's home), read by
-separate service processes (`python -m civitas_NAME` each, over PostgreSQL and a real broker): a release laid out there
-changes the front page the gateway process serves, the polls process brings its poll file into its stream and the
-registry process takes its rules, and none of them writes into the folder (in the cluster they mount it read-only)."""
+"""The releases folder shared as the chart shares it (CIVITAS_RELEASES, one folder outside every service's home),
+read by separate service processes (`python -m civitas_NAME` each, over PostgreSQL and a real broker): a release laid
+out there changes the front page the gateway process serves, the polls process brings its poll file into its stream
+and the registry process takes its rules, and none of them writes into the folder (in the cluster they mount it
+read-only)."""
 
 from __future__ import annotations
 

@@ -63,10 +63,6 @@ class Budget:
 _current: ContextVar[Budget | None] = ContextVar("civitas_page_budget", default=None)
 
 
-def current() -> Budget | None:
-    return _current.get()
-
-
 def charge(steps: int = 1) -> None:
     budget = _current.get()
     if budget is not None:
@@ -81,6 +77,7 @@ def measure(value: object, what: str = "a value") -> None:
 
 def draw(template, values: dict, budget: Budget) -> str:
     """The page `template` drawn from `values` within `budget`; raise PageTooCostly past it."""
+    budget.started, budget.started_wall = time.thread_time(), time.monotonic()  # this thread's, from now
     token = _current.set(budget)
     try:
         written, parts = 0, []

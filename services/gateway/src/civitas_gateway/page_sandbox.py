@@ -93,10 +93,11 @@ class PageSandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         return page_budget.binop(operator, left, right, self.binop_table[operator])
 
-    def getattr(self, obj, attribute):
-        if isinstance(obj, str) and attribute in ("format", "format_map"):
-            page_budget.check_format(obj)
-        return super().getattr(obj, attribute)
+    def wrap_str_format(self, value):
+        wrapped = super().wrap_str_format(value)  # a string's format or format_map, as an attribute or an item
+        if wrapped is not None:
+            page_budget.check_format(str(value.__self__))
+        return wrapped
 
     def is_safe_attribute(self, obj, attr, value) -> bool:
         if not super().is_safe_attribute(obj, attr, value):

@@ -49,11 +49,13 @@ def test_a_huge_loop_stops_at_its_step_bound_saying_so():
 
 
 def test_runaway_macros_stop_by_steps_processor_time_or_depth():
-    env = sandbox(calls="{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+    env = sandbox(calls="{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+                        "{{ f(40) }}",
                   deep="{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
                   sorts="{% set xs = range(100000)|list|reverse|list %}{% for i in range(10000) %}"
                         "{{ (xs|sort|first) }}{% endfor %}")
-    assert stopped(env, "calls", Budget(max_steps=10_000)) == "it took more than 10,000 steps (loop turns, calls, filters)"
+    assert stopped(env, "calls", Budget(max_steps=10_000)) == (
+        "it took more than 10,000 steps (loop turns, calls, filters)")
     assert stopped(env, "deep") == "its macros or loops call themselves too deeply"
     assert stopped(env, "sorts", Budget(max_cpu_s=0.2)) == "it took more than 0.2 s of processor time"
 
@@ -61,6 +63,7 @@ def test_runaway_macros_stop_by_steps_processor_time_or_depth():
 @pytest.mark.parametrize("source", [
     "{{ 'x' * 1000000000 }}", "{{ [1] * 1000000000 }}", "{{ 10 ** 1000000000 }}", "{{ 'x'|center(1000000000) }}",
     "{{ '%1000000000d' % 1 }}", "{{ '%*d' % (1000000000, 1) }}", "{{ '{:>1000000000}'.format(1) }}",
+    "{{ '{:>1000000000}'['format'](1) }}", "{{ '{x:>1000000000}'.format_map({'x': 1}) }}",
     "{{ '%1000000000s'|format('a') }}", "{% set s = 'x' * 5000000 %}{{ s|replace('x', s) }}",
     "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
     "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",

@@ -55,4 +55,4 @@ def test_a_deployer_holding_the_shared_key_passes_a_flooded_gateway_process(tmp_
         finally:
             stop.set()
             flooding.join(10)
-        assert answers.count(200) <= 30 < answers.count(429)  # the flood itself stayed limited
+        assert answers.count(200) <= 40 < answers.count(429)  # the flood stayed limited (30, and 1 per 2 s)

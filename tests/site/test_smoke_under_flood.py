@@ -55,7 +55,7 @@ def test_a_good_release_passes_its_health_window_while_a_flood_exhausts_the_limi
             stop.set()
             flooding.join(10)
         assert deployment.phase == "applied", deployment
-        assert answers.count(429) > 20 and answers.count(200) <= 5  # the flood itself stayed limited
+        assert answers.count(429) > 20 and answers.count(200) <= 10  # the flood stayed limited (5, and 1 per 12 s)
         assert site.releases.verified() == deployment.commit == site.releases.live()
 
         # What the smoke request carries is not a header anyone may send: forged or stale, it is limited like any other.

@@ -25,6 +25,7 @@ from civitas_kernel.records import RecordStore
 from civitas_kernel.service.writer import GroupWriter
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.site_rules import RulesInForce, SiteRules
+from civitas_kernel.smoke_pass import SmokePass
 from civitas_kernel.sql import open_log
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
@@ -216,7 +217,7 @@ class Site:
         """The deployment engine of this site: releases smoke-checked through the gateway at `gateway`, run by
         `runner` (default: the content runner, which serves them from this process without a restart)."""
         if "_deployer" not in self.__dict__:
-            runner = runner or ContentRunner(self.releases, gateway)
+            runner = runner or ContentRunner(self.releases, gateway, smoke=SmokePass.of_site_key(self.key))
             self.__dict__["_deployer"] = Deployer(
                 self.log, self.live_repo, self.decisions, self.releases, runner, clock=self.clock,
                 health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)

@@ -19,7 +19,7 @@ KUBE_VERSION = "1.30.0"
 # Whom each service calls over HTTP: the gateway its owners and the counter (civitas/distributed/facade.py), the owners
 # the counter for the reported records, the counter the owners to fill gaps in its replica.
 CALLS = {"gateway": {"registry", "polls", "counter", "deployer", "drafts"}, "registry": {"counter"},
-         "polls": {"counter"}, "counter": {"registry", "polls"}, "deployer": {"counter"}, "drafts": set()}
+         "polls": {"counter"}, "counter": {"registry", "polls"}, "deployer": {"counter", "gateway"}, "drafts": set()}
 
 
 def render(values: dict, release: str = "civitas") -> list[dict]:
@@ -183,13 +183,15 @@ def test_the_counter_keeps_its_records_on_a_persistent_volume():
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert counter["spec"]["replicas"] == 1 and counter["spec"]["strategy"]["type"] == "Recreate"
     assert counter["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001  # the volume is writable
-    assert sorted(claims) == ["civitas-counter-home", "civitas-deployer-home"]  # the counter's and the deployer's
+    # the counter's and the deployer's homes, and the releases the deployer shares
+    assert sorted(claims) == ["civitas-counter-home", "civitas-deployer-home", "civitas-releases"]
     for name in ("gateway", "registry", "polls"):
         assert volume(found[name], env(found[name])["CIVITAS_HOME"]) == {"name": "home", "emptyDir": {}}
 
 
 def test_the_counters_volume_has_the_clusters_default_storage_class_unless_one_is_named():
-    claim = next(d for d in render({}) if d["kind"] == "PersistentVolumeClaim")
+    claim = next(d for d in render({}) if d["kind"] == "PersistentVolumeClaim"
+                 and d["metadata"]["name"] == "civitas-counter-home")
     assert "storageClassName" not in claim["spec"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
 
@@ -256,3 +258,54 @@ def test_only_the_deployer_reads_the_mirrors_urls_and_only_from_their_secret():
     assert env(found["deployer"])["CIVITAS_MIRROR_URLS"] == ("town-mirrors", "urls")
     assert [name for name, d in found.items() if "CIVITAS_MIRROR_URLS" in env(d)] == ["deployer"]
     assert "kubectl create secret generic civitas-mirrors" in (CHART / "values.yaml").read_text()
+
+
+RELEASE_READERS = {"gateway", "registry", "polls", "counter"}  # its pages; its poll files; their rules and registrars
+
+
+def test_the_deployer_writes_the_releases_every_service_reading_the_live_release_mounts_read_only(monkeypatch):
+    docs = render({"releases": {"size": "3Gi", "storageClass": "nfs"}}, release="town")
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == "town-releases")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # written by one pod while others read, on any node
+    assert (claim["spec"]["storageClassName"], claim["spec"]["resources"]["requests"]["storage"]) == ("nfs", "3Gi")
+    found = deployments(docs)
+    mounting = {}
+    for name, deployment in found.items():
+        mounts = {m["mountPath"]: m for m in container(deployment)["volumeMounts"]}
+        releases = env(deployment).get("CIVITAS_RELEASES")
+        if releases is None:
+            assert all(v["name"] != "releases" for v in deployment["spec"]["template"]["spec"]["volumes"]), name
+            continue
+        assert volume(deployment, releases)["persistentVolumeClaim"]["claimName"] == "town-releases", name
+        mounting[name] = mounts[releases].get("readOnly", False)
+        assert volume(deployment, releases)["persistentVolumeClaim"].get("readOnly", False) == mounting[name]
+    assert mounting == {"deployer": False} | {name: True for name in RELEASE_READERS}
+    # Each `python -m civitas_NAME` reads its releases where the chart mounts them, from the variable it sets.
+    from civitas_kernel.service.serve import entry_of
+
+    for name in mounting:
+        plain = {k: v for k, v in env(found[name]).items() if isinstance(v, str)}
+        for key, value in plain.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("CIVITAS_HOME", "/nonexistent-home")
+        settings = entry_of(name).settings(SERVICE=name)
+        assert str(settings.releases_path) == "/var/lib/civitas-releases", name
+    # The deployer's smoke requests reach the gateway's Service, not its own pod's loopback.
+    assert env(found["deployer"])["CIVITAS_GATEWAY_URL"] == "http://town-gateway:8000"
+
+
+def test_without_a_deployer_there_are_no_releases_to_mount():
+    docs = render({"services": {"deployer": {"enabled": False}}})
+    assert not [d for d in docs if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == "civitas-releases"]
+    for name, deployment in deployments(docs).items():
+        assert "CIVITAS_RELEASES" not in env(deployment), name
+
+
+def test_a_releases_volume_the_deployer_could_not_write_while_others_read_is_refused():
+    with pytest.raises(helm.HelmError, match="releases.accessMode must be ReadWriteMany"):
+        render({"releases": {"accessMode": "ReadOnlyMany"}})
+    claim = next(d for d in render({"releases": {"accessMode": "ReadWriteOnce"}})
+                 if d["metadata"]["name"] == "civitas-releases")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]  # a one-node cluster

@@ -27,7 +27,17 @@ gateway: [registry, polls, counter, deployer, drafts]
 registry: [counter]
 polls: [counter]
 counter: [registry, polls]
-deployer: [counter]
+deployer: [counter, gateway]  # the gateway: where its smoke requests go (CIVITAS_GATEWAY_URL)
+{{- end -}}
+
+{{/* How a service mounts the shared releases volume: "write" (the deployer), "read" (those that read the live release:
+the gateway's pages, the polls service's poll files, the registry's and the counter's rules and registrars), or ""
+(none; also when no deployer runs, so there are no releases). */}}
+{{- define "civitas.releasesMount" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- if $root.Values.services.deployer.enabled -}}
+{{- if eq $name "deployer" -}}write{{- else if has $name (list "gateway" "registry" "polls" "counter") -}}read{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The variable each service's database (key SERVICE-url of the database secret) goes into. */}}
@@ -48,6 +58,9 @@ drafts: CIVITAS_LOG_URL
 - {name: CIVITAS_HOME, value: {{ $home }}}
 - {name: CIVITAS_HOST, value: "0.0.0.0"}  # the pod's address, where probes and the Service reach it
 - {name: CIVITAS_KEY_FILE, value: {{ $home }}/site-key.pem}
+{{- if include "civitas.releasesMount" (list $root $name) }}
+- {name: CIVITAS_RELEASES, value: {{ $root.Values.releases.mountPath | quote }}}  # the shared releases volume
+{{- end }}
 {{- with get (include "civitas.databases" $root | fromYaml) $name }}
 - name: {{ . }}
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.database }}, key: {{ $name }}-url}}

@@ -28,6 +28,7 @@ from civitas_kernel.kafka import KafkaSettings
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas_kernel.service.serve import ServiceEntry
+from civitas_kernel.smoke_pass import SmokePass
 from civitas_kernel.voter_command import VoterCommand
 from civitas_kernel.voter_list import VoterList, decode_voter_list
 
@@ -120,7 +121,8 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
         "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
                                deployments=DeploymentReads(log, releases, mirrors)), kafka=kafka)
-    deployer = Deployer(log, repo, decisions, releases, ContentRunner(releases, settings.GATEWAY_URL), clock=_now_us,
+    runner = ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings))  # the gateway's pass
+    deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us,
                         health_s=settings.DEPLOY_HEALTH_S, mirrors=mirrors, lock=owner.lock)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
     uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024

@@ -7,6 +7,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civitas_kernel import telemetry
 from civitas_kernel.service.limits import BodyLimits, RequestLimits
+from civitas_kernel.smoke_pass import SmokePass
 from civitas_kernel.sql import create_engine
 
 from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
@@ -48,7 +49,10 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(change_api.router)
     app.include_router(drafts_api.router)
     app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
-    install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer)
+    # The deployer's smoke requests pass the address limit uncounted: the embedded site's key, else CIVITAS_KEY_FILE's.
+    smoke = SmokePass.of_site_key(site.key) if hasattr(site, "key") else SmokePass.of_settings(site.settings)
+    install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer,
+                 exempt=smoke.exempts if smoke else None)
     install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
     app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names

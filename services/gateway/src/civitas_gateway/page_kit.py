@@ -26,7 +26,7 @@ from jinja2 import TemplateError
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.state import auth_state
-from civitas_gateway.page_sandbox import SecurityError
+from civitas_gateway.page_sandbox import PageTooCostly, SecurityError
 from civitas_gateway.release_pages import ReleasePages, ReleaseStatic
 
 HERE = Path(__file__).parent
@@ -93,7 +93,12 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
               "signin_csrf": signin_csrf(request), "outbox": bool(getattr(request.app.state, "outbox", None)),
               "release": release.commit if release else None, **context}
     try:
-        body = pages.environment(release).get_template(template).render(values)
+        body = pages.environment(release).draw(template, values)
+    except PageTooCostly as error:  # a release's template with a huge loop: fail fast, visibly, as a refused release
+        where = f"the live release {release.commit[:12]}" if release else "civitas"
+        log.error("page %s from %s stopped: %s", template, where, error.reason)
+        raise Problem(503, f"the page {template} of {where} was stopped: {error.reason}", kind="release-too-costly") \
+            from None
     except (SecurityError, TemplateError) as error:  # only a release's template can fail here: civitas's are tested
         where = f"the live release {release.commit[:12]}" if release else "civitas"
         log.error("page %s from %s failed: %s", template, where, error)

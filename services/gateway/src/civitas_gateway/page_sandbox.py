@@ -5,7 +5,8 @@ Jinja2's ImmutableSandboxedEnvironment already refuses attributes starting with 
 and frames, and methods that change a list or a dict. On top of it, attributes are read only on plain values
 (text, numbers, lists, dicts) and on the data classes the pages hand their templates (`DATA_CLASSES`,
 `page_data`); anything else — a request, the site, a command layer — answers nothing, and
-calling it is refused. A template naming an underscore attribute is refused before it is ever drawn.
+calling it is refused. A template naming an underscore attribute is refused before it is ever drawn. Every page is
+drawn within a bound of its work and size (page_budget.py), so a template with a huge loop fails fast, saying so.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from types import ModuleType
 
-from jinja2 import nodes
+from jinja2 import nodes, pass_eval_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
+
+from civitas_gateway import page_budget
+from civitas_gateway.page_budget import Budget, PageTooCostly
 
 PLAIN = (str, int, float, bool, type(None), list, tuple, dict, set, frozenset, date, datetime, bytes)
 DATA_TYPES: set[type] = set()  # the data classes pages hand their templates; each page module adds its own
@@ -53,7 +57,47 @@ def _is_data(obj: object) -> bool:
 
 
 class PageSandbox(ImmutableSandboxedEnvironment):
-    """Attributes only of plain values and page data; calls only of their methods and of the pages' helpers."""
+    """Attributes only of plain values and page data; calls only of their methods and of the pages' helpers; every
+    loop turn, call, filter and operator a step of the page's budget."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})  # the operators that can make a value far larger
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        replace, format_ = self.filters["replace"], self.filters["format"]
+
+        @pass_eval_context
+        def bounded_replace(eval_ctx, s, old, new, count=None):
+            page_budget.check_replace(str(s), str(old), str(new), count)
+            return replace(eval_ctx, s, old, new, count)
+
+        def bounded_format(value, *args, **kwargs):
+            page_budget.check_format(str(value))
+            return format_(value, *args, **kwargs)
+
+        self.filters.update({"replace": bounded_replace, "format": bounded_format, page_budget.COUNTED:
+                             page_budget.counted, page_budget.SIZED: page_budget.sized,
+                             page_budget.SMALL: page_budget.small})
+
+    def _parse(self, source, name, filename):
+        return page_budget.Bounding().visit(super()._parse(source, name, filename))
+
+    def draw(self, name: str, values: dict, budget: Budget | None = None) -> str:
+        """The page `name` drawn from `values`; PageTooCostly if it goes past `budget` (default: page_budget's)."""
+        return page_budget.draw(self.get_template(name), values, budget or Budget())
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - the sandbox's own signature
+        page_budget.charge()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context, operator, left, right):
+        return page_budget.binop(operator, left, right, self.binop_table[operator])
+
+    def wrap_str_format(self, value):
+        wrapped = super().wrap_str_format(value)  # a string's format or format_map, as an attribute or an item
+        if wrapped is not None:
+            page_budget.check_format(str(value.__self__))
+        return wrapped
 
     def is_safe_attribute(self, obj, attr, value) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -89,4 +133,4 @@ def refused_names(source: str, env: PageSandbox, name: str) -> Iterator[str]:
             yield f"{name} line {node.lineno} reaches {attr!r}, an internal no template may name"
 
 
-__all__ = ["DATA_TYPES", "PageSandbox", "SecurityError", "page_data", "refused_names"]
+__all__ = ["DATA_TYPES", "PageSandbox", "PageTooCostly", "SecurityError", "page_data", "refused_names"]

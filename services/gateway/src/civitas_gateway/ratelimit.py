@@ -106,13 +106,14 @@ def client_address(scope: Scope) -> str:
 
 
 class AddressRateLimit:
-    """ASGI middleware: every HTTP request spends a token of its client address's bucket."""
+    """ASGI middleware: every HTTP request spends a token of its client address's bucket, but those `exempt` names
+    (the deployer's smoke requests, which a flood must not turn against a deployment)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
-        self.app, self.limiter = app, limiter
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, exempt: Callable[[Scope], bool] | None = None) -> None:
+        self.app, self.limiter, self.exempt = app, limiter, exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.exempt is not None and self.exempt(scope)):
             await self.app(scope, receive, send)
             return
         wait = self.limiter.take(client_address(scope))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from civitas_kernel.smoke_pass import SMOKE_HEADER, SmokePass
+
 from civitas_deployer.deploying.releases import Releases
 from civitas_deployer.deploying.runner import Candidate, ReleaseFailed
 
@@ -22,10 +24,13 @@ ATTEMPT_EVERY_S = 0.25  # between smoke requests while the gateway still serves 
 
 
 class ContentRunner:
-    def __init__(self, releases: Releases, gateway: str | Callable[[], str], request_timeout_s: float = 10.0) -> None:
+    def __init__(self, releases: Releases, gateway: str | Callable[[], str], request_timeout_s: float = 10.0,
+                 smoke: SmokePass | None = None) -> None:
+        """smoke: the pass the gateway exempts from its rate limits (none: the requests are limited as any other)."""
         self.releases = releases
         self._gateway = gateway if callable(gateway) else (lambda: gateway)
         self.request_timeout_s = request_timeout_s
+        self.smoke = smoke
 
     def prepare(self, commit: str, tree: Path) -> None:
         if not tree.is_dir():
@@ -46,10 +51,13 @@ class ContentRunner:
         url = self._gateway().rstrip("/") + "/"
         deadline = time.monotonic() + window_s
         seen = "no answer"
+        headers = {"Accept": "text/html"}
+        if self.smoke is not None:  # so a flood of public requests cannot rate-limit the health window away
+            headers[SMOKE_HEADER] = self.smoke.issue(window_s + self.request_timeout_s)
         with httpx.Client(timeout=min(self.request_timeout_s, max(window_s, 0.1)), follow_redirects=False) as client:
             while True:
                 try:
-                    answer = client.get(url, headers={"Accept": "text/html"})
+                    answer = client.get(url, headers=headers)
                 except httpx.TimeoutException:
                     raise ReleaseFailed("health", f"GET {url} did not answer within {client.timeout.read:g} s "
                                                   "(the site hangs)") from None
@@ -63,6 +71,8 @@ class ContentRunner:
                     if answer.status_code == 200 and served == candidate.commit:
                         return
                     seen = f"{answer.status_code} from release {served or 'none'}"
+                    if answer.status_code == 429:  # the gateway took no pass: it holds another site key, or none
+                        seen += " (rate-limited: do the gateway and the deployer share the site key?)"
                 if time.monotonic() >= deadline:
                     raise ReleaseFailed("health", f"GET {url} did not serve release {candidate.commit[:12]} within "
                                                   f"{window_s:g} s; last: {seen}")

@@ -70,8 +70,10 @@ def install_auth(
     *,
     mailer: Mailer | None = None,
     clock: Callable[[], float] = time.time,
+    exempt: Callable[[dict], bool] | None = None,
 ) -> None:
     """Add the sign-in routes, the problem handlers and the per-address rate limit to `app`.
+    `exempt`: which requests the per-address limit lets through uncounted (the deployer's smoke requests).
 
     `mailer` defaults to SMTP as the settings say; `clock` (seconds since the epoch) is for tests.
     Call it before the app serves its first request (it adds a middleware).
@@ -91,5 +93,5 @@ def install_auth(
         home=settings.HOME,
     )
     install_problem_handlers(app)
-    app.add_middleware(AddressRateLimit, limiter=RateLimiter(settings.RATE_ADDRESS))
+    app.add_middleware(AddressRateLimit, limiter=RateLimiter(settings.RATE_ADDRESS), exempt=exempt)
     app.include_router(router)

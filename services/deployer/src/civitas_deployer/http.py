@@ -34,6 +34,7 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_deployer.commands import CHANGE_STREAMS, ChangeCommands
 from civitas_deployer.deciding import parse_time
 from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads, DeployScheduler, Releases
+from civitas_deployer.gitops import FluxRunner, GitOpsSettings
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
 from civitas_deployer.live_repo import LiveRepository
@@ -120,7 +121,10 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
         "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
                                deployments=DeploymentReads(log, releases, mirrors)), kafka=kafka)
-    deployer = Deployer(log, repo, decisions, releases, ContentRunner(releases, settings.GATEWAY_URL), clock=_now_us,
+    gitops = GitOpsSettings()
+    runner = (FluxRunner.of(gitops, releases, settings.HOME) if gitops.DEPLOY_MODE == "kubernetes"  # Flux runs it
+              else ContentRunner(releases, settings.GATEWAY_URL))
+    deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us,
                         health_s=settings.DEPLOY_HEALTH_S, mirrors=mirrors, lock=owner.lock)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
     uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024

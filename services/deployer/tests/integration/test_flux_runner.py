@@ -147,7 +147,8 @@ def test_an_upgrade_flux_rolled_back_fails_with_flux_reason_and_is_reverted_once
             "A gateway that never becomes ready")
     (bad,) = deployer.run()
     assert bad.phase == "rolled_back" and bad.incident.phase == "health"
-    assert "Helm upgrade failed" in bad.incident.reason and "0 of 2 updated replicas are available" in bad.incident.reason
+    assert "Helm upgrade failed" in bad.incident.reason
+    assert "0 of 2 updated replicas are available" in bad.incident.reason
     assert "Flux remediated: RollbackSucceeded" in bad.incident.reason
     assert "RetriesExceeded" in bad.incident.log_tail  # the HelmRelease's conditions as last read
     assert TOKEN not in bad.incident.reason + bad.incident.log_tail

@@ -28,7 +28,7 @@ POLL_EVERY_S = 2.0
 
 class FluxRunner:
     def __init__(self, releases: Releases, repository: GitOpsRepository, status: FluxStatus, *,
-                 timeout_s: float = 600.0, poll_s: float = POLL_EVERY_S,
+                 timeout_s: float = 1500.0, poll_s: float = POLL_EVERY_S,
                  clock: Callable[[], float] = time.time) -> None:
         self.releases, self.repository, self.status = releases, repository, status
         self.timeout_s, self.poll_s, self.clock = timeout_s, poll_s, clock

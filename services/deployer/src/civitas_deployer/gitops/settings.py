@@ -30,7 +30,7 @@ class GitOpsSettings(BaseSettings):
     GITOPS_BRANCH: str = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,100}$")
     GITOPS_VALUES_FILE: str = Field("civitas/release.json", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
     GITOPS_PUSH_TIMEOUT_S: float = Field(120, gt=0, le=3600)
-    GITOPS_TIMEOUT_S: float = Field(600, gt=0, le=7200)  # from the push to Flux's verdict; past it, failed
+    GITOPS_TIMEOUT_S: float = Field(1500, gt=0, le=7200)  # from the push to Flux's verdict; past it, failed
     GITOPS_NAMESPACE: str = "default"  # where the HelmRelease and the GitRepository are
     GITOPS_HELMRELEASE: str = "civitas-site"
     GITOPS_GITREPOSITORY: str = "civitas-gitops"

@@ -262,3 +262,31 @@ def test_the_settings_need_a_gitops_url_in_kubernetes_mode_and_never_show_its_to
     monkeypatch.setenv("CIVITAS_GITOPS_URL", "ftp://git.example.org/gitops")
     with pytest.raises(ValueError, match="GitOps URL"):
         GitOpsSettings()
+
+
+def test_a_revert_the_gitops_repository_refuses_is_taken_again_at_the_next_round(
+        change, live, clone, tmp_path, clock, gitops, api):
+    url, bare = gitops
+    api.play(("helmrelease-ready", "gitrepository-at-new"))
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome\n"}, "Welcome")
+    make_deployer(change, live, tmp_path, gitops, api, clock).run()
+    good_values = values(bare)
+    hook = bare / "hooks" / "pre-receive"
+
+    def refuse_pushes_while_rolling_back(phase: str) -> None:
+        if phase == "rolling_back":  # the remote refuses from now on, as a repository down or read-only would
+            hook.write_text("#!/bin/sh\necho 'the repository is read-only for maintenance' >&2\nexit 1\n")
+            hook.chmod(0o755)
+
+    api.play(("helmrelease-rolled-back", "gitrepository-at-new"))
+    deployer = make_deployer(change, live, tmp_path, gitops, api, clock, hold=refuse_pushes_while_rolling_back)
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Broken\n"}, "Broken")
+    with pytest.raises(RuntimeError, match="did not reach the GitOps repository: .*read-only for maintenance"):
+        deployer.run()
+    (unfinished,) = deployer.state.unfinished()
+    assert unfinished.incident is not None and values(bare)["release"]["commit"] == unfinished.commit
+
+    hook.unlink()
+    assert deployer.run() == []  # the next round finishes the rollback, deploying nothing new
+    assert deployer.state.deployments[unfinished.id].phase == "rolled_back"
+    assert values(bare) == good_values and f"Civitas-Reverts: {unfinished.commit}" in show(bare, "main")

@@ -34,9 +34,9 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_deployer.commands import CHANGE_STREAMS, ChangeCommands
 from civitas_deployer.deciding import parse_time
 from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads, DeployScheduler, Releases
-from civitas_deployer.gitops import FluxRunner, GitOpsSettings
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
+from civitas_deployer.gitops import FluxRunner, GitOpsSettings
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords

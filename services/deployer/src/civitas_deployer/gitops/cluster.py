@@ -51,9 +51,18 @@ class FluxStatus:
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:
-            said = answer.json().get("message", "") if "json" in answer.headers.get("content-type", "") else ""
+            try:
+                said = str(answer.json().get("message", ""))
+            except (ValueError, AttributeError):
+                said = ""
             raise ClusterUnreadable(f"the Kubernetes API answered {answer.status_code} for {kind} "
                                     f"{self.namespace}/{path.rsplit('/', 1)[1]}: {said}"[:500])
         if len(answer.content) > MAX_OBJECT_BYTES:
             raise ClusterUnreadable(f"the {kind} is larger than {MAX_OBJECT_BYTES} bytes")
-        return answer.json()
+        try:
+            found = answer.json()
+        except ValueError:
+            raise ClusterUnreadable(f"the Kubernetes API's answer for {kind} is not JSON") from None
+        if not isinstance(found, dict):
+            raise ClusterUnreadable(f"the Kubernetes API's answer for {kind} is not an object")
+        return found

@@ -49,7 +49,16 @@ class GitOpsRepository:
         if commit is None:
             return None
         found = self.git.blobs([f"{commit}:{self.values_file}"])[f"{commit}:{self.values_file}"]
-        return json.loads(found) if found is not None else None
+        if found is None:
+            return None
+        try:
+            values = json.loads(found)
+        except ValueError as error:
+            raise GitOpsUnavailable(f"{self.values_file} at {commit[:12]} is not JSON ({error}); only the deployer "
+                                    "writes it: restore the deployer's last version") from None
+        if not isinstance(values, dict):
+            raise GitOpsUnavailable(f"{self.values_file} at {commit[:12]} is not a JSON object")
+        return values
 
     def release_at(self, commit: str | None) -> str | None:
         """The civitas commit whose values `commit` holds."""

@@ -18,7 +18,7 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{/* A service's in-cluster address: http://RELEASE-NAME:PORT. */}}
 {{- define "civitas.url" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}
-http://{{ $root.Release.Name }}-{{ $name }}:{{ (index $root.Values.services $name).port }}
+http://{{ include "civitas.releaseOf" (list $root $name) }}-{{ $name }}:{{ (index $root.Values.services $name).port }}
 {{- end -}}
 
 {{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
@@ -80,6 +80,9 @@ drafts: CIVITAS_LOG_URL
 - name: CIVITAS_MIRROR_URLS  # the deployer's alone: no other pod, and no release it runs, sees it
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.mirrors }}, key: urls}}
 {{- end }}
+{{- if and (eq $name "deployer") $root.Values.gitops.enabled }}
+{{ include "civitas.gitopsEnv" $root }}
+{{- end }}
 {{- if eq $name "gateway" }}
 - {name: CIVITAS_WORKERS, value: {{ $svc.workers | default 1 | quote }}}
 {{- end }}
@@ -93,7 +96,7 @@ drafts: CIVITAS_LOG_URL
 controllers' (they create the pods a Deployment asks for, and report their status). CONNECT is refused too: an exec
 into a pod would read the site key. */}}
 {{- define "civitas.lockdownPolicy" -}}
-{{- $policy := index . 0 -}}{{- $ns := index . 1 -}}{{- $deployer := index . 2 -}}
+{{- $policy := index . 0 -}}{{- $ns := index . 1 -}}{{- $deployer := index . 2 -}}{{- $flux := index . 3 -}}
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:
@@ -117,7 +120,7 @@ spec:
     - name: not-helms-own-record-of-the-release  # helm install writes it last; it runs nothing, so it needs no guard
       expression: "!(request.resource.resource == 'secrets' && request.name.startsWith('sh.helm.release.v1.'))"
   validations:
-    - expression: "request.userInfo.username == '{{ $deployer }}'"
+    - expression: "request.userInfo.username == '{{ $deployer }}'{{ with $flux }} || request.userInfo.username == '{{ . }}'{{ end }}"
       reason: Forbidden
       messageExpression: >-
         'the namespace {{ $ns }} is self-governed: only its deployer changes it, after the voters approve a

@@ -37,6 +37,7 @@ from civitas_deployer.deciding import parse_time
 from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads, DeployScheduler, Releases
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
+from civitas_deployer.gitops import FluxRunner, GitOpsSettings
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
@@ -121,7 +122,9 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
         "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
         lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
                                deployments=DeploymentReads(log, releases, mirrors)), kafka=kafka)
-    runner = ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings))  # the gateway's pass
+    gitops = GitOpsSettings()
+    runner = (FluxRunner.of(gitops, releases, settings.HOME) if gitops.DEPLOY_MODE == "kubernetes"  # Flux runs it
+              else ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings)))
     deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us,
                         health_s=settings.DEPLOY_HEALTH_S, mirrors=mirrors, lock=owner.lock)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body

@@ -208,6 +208,9 @@ class Deployer:
 
     def _roll_back(self, d: Deployment) -> None:
         """The release before serves, and main holds its tree again through a revert commit; safe to repeat."""
+        revert_elsewhere = getattr(self.runner, "revert", None)  # Kubernetes mode: the GitOps repository's too
+        if revert_elsewhere is not None:
+            revert_elsewhere(d.commit, d.previous_release)
         self.releases.point(d.previous_release or None)
         git = self.repo.git
         revert, main = revert_commit(git, d), main_of(git)

@@ -1,0 +1,68 @@
+"""Reading the HelmRelease and the GitRepository from the Kubernetes API as the deployer's service account: a GET
+each, with the account's token (read at each request: the kubelet rotates it) and the cluster's CA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+HELMRELEASES = "/apis/helm.toolkit.fluxcd.io/v2/namespaces/{ns}/helmreleases/{name}"
+GITREPOSITORIES = "/apis/source.toolkit.fluxcd.io/v1/namespaces/{ns}/gitrepositories/{name}"
+MAX_OBJECT_BYTES = 4 << 20  # a HelmRelease's status is kilobytes; anything far larger is not one
+
+
+class ClusterUnreadable(Exception):
+    """The API did not give the object: why, in words for the journal (never the token)."""
+
+
+class FluxStatus:
+    def __init__(self, api: str, namespace: str, helmrelease: str, gitrepository: str, token_file: Path,
+                 ca_file: Path | None = None, timeout_s: float = 10.0) -> None:
+        self.api, self.namespace = api.rstrip("/"), namespace
+        self.helmrelease, self.gitrepository = helmrelease, gitrepository
+        self.token_file, self.timeout_s = token_file, timeout_s
+        self.verify: bool | str = str(ca_file) if ca_file is not None and ca_file.is_file() else True
+
+    @classmethod
+    def of(cls, settings) -> FluxStatus:
+        return cls(settings.KUBE_API, settings.GITOPS_NAMESPACE, settings.GITOPS_HELMRELEASE,
+                   settings.GITOPS_GITREPOSITORY, settings.KUBE_TOKEN_FILE, settings.KUBE_CA_FILE)
+
+    def release(self) -> dict | None:
+        return self._get(HELMRELEASES.format(ns=self.namespace, name=self.helmrelease), "HelmRelease")
+
+    def repository(self) -> dict | None:
+        return self._get(GITREPOSITORIES.format(ns=self.namespace, name=self.gitrepository), "GitRepository")
+
+    def _get(self, path: str, kind: str) -> dict | None:
+        """The object, or None when it does not exist (yet); ClusterUnreadable for anything else."""
+        try:
+            token = self.token_file.read_text().strip()
+        except OSError as error:
+            raise ClusterUnreadable(f"the service account token {self.token_file} cannot be read: "
+                                    f"{error.strerror}") from None
+        try:
+            with httpx.Client(timeout=self.timeout_s, verify=self.verify) as client:
+                answer = client.get(self.api + path, headers={"Authorization": f"Bearer {token}",
+                                                              "Accept": "application/json"})
+        except httpx.HTTPError as error:
+            raise ClusterUnreadable(f"the Kubernetes API gave no answer for {kind} ({type(error).__name__})") from None
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            try:
+                said = str(answer.json().get("message", ""))
+            except (ValueError, AttributeError):
+                said = ""
+            raise ClusterUnreadable(f"the Kubernetes API answered {answer.status_code} for {kind} "
+                                    f"{self.namespace}/{path.rsplit('/', 1)[1]}: {said}"[:500])
+        if len(answer.content) > MAX_OBJECT_BYTES:
+            raise ClusterUnreadable(f"the {kind} is larger than {MAX_OBJECT_BYTES} bytes")
+        try:
+            found = answer.json()
+        except ValueError:
+            raise ClusterUnreadable(f"the Kubernetes API's answer for {kind} is not JSON") from None
+        if not isinstance(found, dict):
+            raise ClusterUnreadable(f"the Kubernetes API's answer for {kind} is not an object")
+        return found

@@ -1,0 +1,76 @@
+"""A small HTTP server in place of the Kubernetes API server: it answers GETs of the HelmRelease and the
+GitRepository with recorded Flux statuses (flux_statuses), the commit the test pushed put in place of the recorded
+one, and refuses a request without the service account's bearer token, as the API server would (401)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from civitas_deployer.gitops.cluster import GITREPOSITORIES, HELMRELEASES
+
+from .flux_statuses import recorded
+
+NAMESPACE, RELEASE, REPOSITORY = "civitas", "civitas-site", "civitas-gitops"
+
+
+class FluxApi:
+    """`script`: the HelmRelease statuses to give in turn (the last one repeated), each with its GitRepository's."""
+
+    def __init__(self, token: str, heads: Callable[[], tuple[str, str]]) -> None:
+        self.token, self.heads = token, heads  # heads(): (the commit pushed, the one before) in the GitOps repo
+        self.script: list[tuple[str, str]] = []
+        self.requests: list[tuple[str, str | None]] = []
+        self.refuse_with: int | None = None
+        self._release_reads = 0
+
+    def answer(self, path: str, authorization: str | None) -> tuple[int, dict]:
+        self.requests.append((path, authorization))
+        if authorization != f"Bearer {self.token}":
+            return 401, {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401}
+        if self.refuse_with:
+            return self.refuse_with, {"kind": "Status", "status": "Failure", "code": self.refuse_with,
+                                      "message": 'helmreleases.helm.toolkit.fluxcd.io "civitas-site" is forbidden'}
+        if not self.script:
+            return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+        new, old = self.heads()
+        if path == HELMRELEASES.format(ns=NAMESPACE, name=RELEASE):
+            release, _ = self.script[min(self._release_reads, len(self.script) - 1)]
+            self._release_reads += 1
+            return 200, recorded(release, new, old)
+        if path == GITREPOSITORIES.format(ns=NAMESPACE, name=REPOSITORY):
+            _, repository = self.script[max(0, min(self._release_reads - 1, len(self.script) - 1))]
+            return 200, recorded(repository, new, old)
+        return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+
+    def play(self, *steps: tuple[str, str]) -> None:
+        self.script, self._release_reads = list(steps), 0
+
+
+@contextmanager
+def serve_flux_api(api: FluxApi) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            code, body = api.answer(self.path, self.headers.get("Authorization"))
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -1,0 +1,214 @@
+"""Kubernetes mode in the chart (gitops.enabled): this release runs the deployer alone, with its own account and a Role
+that reads Flux's two objects, and renders the GitRepository and HelmRelease from which Flux runs the rest of the site.
+
+Core resources are validated against Kubernetes' schemas (kubernetes-validate). Flux's kinds are not among them, so
+the GitRepository and HelmRelease are checked against the fields of Flux's documented API (source.toolkit.fluxcd.io/v1,
+helm.toolkit.fluxcd.io/v2), written below as a small JSON schema: the fields and enumerations this chart may use, no
+unknown field allowed. No cluster and no Flux run here."""
+
+from __future__ import annotations
+
+import copy
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+import helm_python as helm
+
+from .test_chart import CHART, KUBE_VERSION, container, deployments, env, render
+from .test_lockdown import admitted
+
+URL = "https://git.example.org/town/gitops.git"
+ON = {"gitops": {"enabled": True, "url": URL}}
+FLUX_KINDS = {"GitRepository", "HelmRelease"}
+DIGEST = "ghcr.io/town/civitas-gateway@sha256:" + "4f" * 32
+
+DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 253}
+REF = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": NAME}}
+
+
+def closed(properties: dict, required: tuple = ()) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+METADATA = {"type": "object", "required": ["name"], "properties": {"name": NAME, "labels": {"type": "object"}}}
+GIT_REPOSITORY = closed({
+    "apiVersion": {"const": "source.toolkit.fluxcd.io/v1"}, "kind": {"const": "GitRepository"}, "metadata": METADATA,
+    "spec": closed({
+        "interval": DURATION, "timeout": DURATION, "url": {"type": "string", "pattern": "^(http|https|ssh)://.*$"},
+        "ref": closed({"branch": {"type": "string"}, "tag": {"type": "string"}, "semver": {"type": "string"},
+                       "name": {"type": "string"}, "commit": {"type": "string"}}),
+        "secretRef": REF, "proxySecretRef": REF, "suspend": {"type": "boolean"}, "ignore": {"type": "string"},
+        "provider": {"enum": ["generic", "azure", "github"]}, "recurseSubmodules": {"type": "boolean"},
+        "verify": {"type": "object"}, "include": {"type": "array"}, "sparseCheckout": {"type": "array"},
+    }, ("interval", "url")),
+}, ("apiVersion", "kind", "metadata", "spec"))
+REMEDIATION = {"retries": {"type": "integer"}, "ignoreTestFailures": {"type": "boolean"},
+               "remediateLastFailure": {"type": "boolean"}}
+HELM_RELEASE = closed({
+    "apiVersion": {"const": "helm.toolkit.fluxcd.io/v2"}, "kind": {"const": "HelmRelease"}, "metadata": METADATA,
+    "spec": closed({
+        "interval": DURATION, "timeout": DURATION, "releaseName": {"type": "string", "minLength": 1, "maxLength": 53},
+        "targetNamespace": {"type": "string"}, "storageNamespace": {"type": "string"},
+        "serviceAccountName": {"type": "string"}, "maxHistory": {"type": "integer"}, "suspend": {"type": "boolean"},
+        "chart": closed({"spec": closed({
+            "chart": {"type": "string", "minLength": 1}, "version": {"type": "string"},
+            "sourceRef": closed({"apiVersion": {"type": "string"},
+                                 "kind": {"enum": ["HelmRepository", "GitRepository", "Bucket"]},
+                                 "name": NAME, "namespace": {"type": "string"}}, ("kind", "name")),
+            "interval": DURATION, "reconcileStrategy": {"enum": ["ChartVersion", "Revision"]},
+            "valuesFiles": {"type": "array", "items": {"type": "string"}},
+            "ignoreMissingValuesFiles": {"type": "boolean"}, "verify": {"type": "object"},
+        }, ("chart", "sourceRef"))}, ("spec",)),
+        "install": closed({"timeout": DURATION, "remediation": closed(REMEDIATION), "disableWait": {"type": "boolean"},
+                           "createNamespace": {"type": "boolean"},
+                           "crds": {"enum": ["Skip", "Create", "CreateReplace"]},
+                           "replace": {"type": "boolean"}, "disableHooks": {"type": "boolean"}}),
+        "upgrade": closed({"timeout": DURATION, "cleanupOnFail": {"type": "boolean"}, "force": {"type": "boolean"},
+                           "preserveValues": {"type": "boolean"}, "disableWait": {"type": "boolean"},
+                           "crds": {"enum": ["Skip", "Create", "CreateReplace"]}, "disableHooks": {"type": "boolean"},
+                           "remediation": closed(REMEDIATION | {"strategy": {"enum": ["rollback", "uninstall"]}})}),
+        "rollback": closed({"timeout": DURATION, "cleanupOnFail": {"type": "boolean"}, "recreate": {"type": "boolean"},
+                            "force": {"type": "boolean"}, "disableWait": {"type": "boolean"},
+                            "disableHooks": {"type": "boolean"}}),
+        "values": {"type": "object"}, "valuesFrom": {"type": "array"}, "dependsOn": {"type": "array"},
+        "test": {"type": "object"}, "uninstall": {"type": "object"}, "driftDetection": {"type": "object"},
+    }, ("interval",)),
+}, ("apiVersion", "kind", "metadata", "spec"))
+
+
+def one(docs: list[dict], kind: str) -> dict:
+    (found,) = [d for d in docs if d["kind"] == kind]
+    return found
+
+
+def site_release(docs: list[dict], release_values: dict) -> list[dict]:
+    """What Flux would render from the HelmRelease: the chart with the GitOps repository's values file under the
+    HelmRelease's values (Helm merges values deeply, spec.values last)."""
+    spec_values = one(docs, "HelmRelease")["spec"]["values"]
+
+    def merged(base: dict, over: dict) -> dict:
+        out = copy.deepcopy(base)
+        for key, value in over.items():
+            out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        return out
+
+    return render(merged(release_values, spec_values), release=one(docs, "HelmRelease")["spec"]["releaseName"])
+
+
+def test_nothing_of_kubernetes_mode_renders_unless_asked():
+    docs = render({})
+    assert not [d for d in docs if d["kind"] in FLUX_KINDS]
+    assert "CIVITAS_DEPLOY_MODE" not in env(deployments(docs)["deployer"])
+
+
+@pytest.mark.parametrize("values", [ON, {**ON, "lockdown": True},
+                                    {"gitops": {**ON["gitops"], "fluxSecret": "gitops-read", "retries": 3}}])
+def test_core_resources_are_valid_kubernetes_and_flux_objects_match_flux_api(values):
+    docs = render(values)
+    assert {d["kind"] for d in docs} >= FLUX_KINDS | {"Deployment", "ServiceAccount", "Role", "RoleBinding"}
+    for doc in docs:
+        if doc["kind"] == "GitRepository":
+            jsonschema.validate(doc, GIT_REPOSITORY)
+        elif doc["kind"] == "HelmRelease":
+            jsonschema.validate(doc, HELM_RELEASE)
+        else:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    result = helm.lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSION}")
+    assert result["errors"] == []
+
+
+def test_the_schema_refuses_what_flux_would():
+    release = one(render(ON), "HelmRelease")
+    wrong = copy.deepcopy(release)
+    wrong["spec"]["upgrade"]["remediation"]["strategy"] = "retry-forever"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, HELM_RELEASE)
+    wrong = copy.deepcopy(release)
+    wrong["spec"]["upgrade"]["remediateLastFailure"] = True  # belongs under remediation
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, HELM_RELEASE)
+
+
+def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_the_gitops_repository():
+    docs = render(ON)
+    found = deployments(docs)
+    assert set(found) == {"deployer"}
+    pod = found["deployer"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "civitas-deployer" and pod["automountServiceAccountToken"] is True
+    assert one(docs, "ServiceAccount")["metadata"]["name"] == "civitas-deployer"
+    variables = env(found["deployer"])
+    release, source = one(docs, "HelmRelease"), one(docs, "GitRepository")
+    assert variables["CIVITAS_DEPLOY_MODE"] == "kubernetes"
+    assert variables["CIVITAS_GITOPS_URL"] == ("civitas-gitops-push", "url")  # credentials from a secret only
+    assert variables["CIVITAS_GITOPS_HELMRELEASE"] == release["metadata"]["name"] == "civitas-site"
+    assert variables["CIVITAS_GITOPS_GITREPOSITORY"] == source["metadata"]["name"]
+    assert variables["CIVITAS_GITOPS_NAMESPACE"] == "civitas"
+    assert variables["CIVITAS_GITOPS_BRANCH"] == source["spec"]["ref"]["branch"] == "main"
+    assert "./" + variables["CIVITAS_GITOPS_VALUES_FILE"] == release["spec"]["chart"]["spec"]["valuesFiles"][-1]
+    assert float(variables["CIVITAS_GITOPS_TIMEOUT_S"]) > 5 * 60  # longer than Helm's own wait
+    assert variables["CIVITAS_COUNTER_URL"] == "http://civitas-site-counter:8003"  # the site release's counter
+    assert source["spec"]["url"] == URL and "@" not in source["spec"]["url"]
+
+
+def test_the_deployer_may_read_the_one_helmrelease_and_gitrepository_and_nothing_else():
+    docs = render(ON)
+    (role,) = [d for d in docs if d["kind"] == "Role"]
+    assert role["rules"] == [
+        {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "resourceNames": ["civitas-site"],
+         "verbs": ["get", "watch"]},
+        {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
+         "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch"]}]
+    (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "civitas-deployer", "namespace": "civitas"}]
+
+
+def test_the_helmrelease_remediates_by_rollback_and_knows_the_revision_it_attempts():
+    spec = one(render(ON), "HelmRelease")["spec"]
+    assert spec["chart"]["spec"]["reconcileStrategy"] == "Revision"  # chart version 0.1.0+<commit>: domain/flux.py
+    assert spec["chart"]["spec"]["sourceRef"] == {"kind": "GitRepository", "name": "civitas-gitops"}
+    assert spec["upgrade"]["remediation"] == {"retries": 1, "strategy": "rollback", "remediateLastFailure": True}
+    assert spec["install"]["remediation"] == {"retries": 1, "remediateLastFailure": True}
+    assert spec["timeout"] == "5m" and spec["upgrade"]["cleanupOnFail"] is True
+
+
+def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_deployer_in_this_release():
+    docs = render(ON)
+    spec_values = one(docs, "HelmRelease")["spec"]["values"]
+    assert all("image" not in svc for svc in spec_values["services"].values())  # the values file's digests win
+    assert spec_values["lockdown"] is False and spec_values["gitops"] == {"enabled": False, "bootstrap": "civitas"}
+    site = site_release(docs, {"release": {"commit": "ab" * 20, "decision": "decision 3"},
+                               "services": {"gateway": {"image": DIGEST}}})
+    for doc in site:
+        kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    found = deployments(site)
+    assert set(found) == {"gateway", "registry", "polls", "counter", "drafts"}  # never the deployer
+    assert container(found["gateway"])["image"] == DIGEST
+    assert env(found["gateway"])["CIVITAS_DEPLOYER_URL"] == "http://civitas-deployer:8004"
+    assert env(found["gateway"])["CIVITAS_COUNTER_URL"] == "http://civitas-site-counter:8003"
+    assert not [d for d in site if d["kind"] in FLUX_KINDS]  # no recursion: the site renders no Flux object
+    for name, deployment in found.items():
+        assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False, name
+        assert not {"CIVITAS_GITOPS_URL", "CIVITAS_DEPLOY_MODE"} & set(env(deployment)), name
+
+
+def test_under_lockdown_the_account_is_the_lockouts_and_flux_applies_the_site():
+    docs = render({**ON, "lockdown": True})
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"] == ["civitas-deployer"]
+    helm_controller = "system:serviceaccount:flux-system:helm-controller"
+    assert admitted(docs, user=helm_controller, operation="UPDATE", resource="deployments")
+    assert admitted(docs, user="system:serviceaccount:civitas:civitas-deployer", operation="UPDATE",
+                    resource="deployments")
+    assert not admitted(docs, user="operator@example.org", operation="UPDATE", resource="deployments")
+    assert not admitted(render({"lockdown": True}), user=helm_controller, operation="UPDATE", resource="deployments")
+
+
+@pytest.mark.parametrize("values, says", [
+    ({"gitops": {"enabled": True}}, "gitops.enabled needs gitops.url"),
+    ({**ON, "services": {"deployer": {"enabled": False}}}, "gitops.enabled needs services.deployer.enabled"),
+])
+def test_kubernetes_mode_without_what_it_needs_is_refused(values, says):
+    with pytest.raises(helm.HelmError, match=says):
+        render(values)

@@ -17,7 +17,8 @@ SIGNER_DIR = "/run/civitas"  # where the key socket appears inside
 SECRET_FILES = ("site-key.pem",)
 HIDDEN_DIRS = ("deployer", "releases")
 # Never passed to a release: the mirror's URLs carry its credentials.
-WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT")
+# CIVITAS_RELEASES: a release's own sits at CIVITAS_HOME/releases in its view.
+WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT", "CIVITAS_RELEASES")
 
 
 class SandboxMissing(RuntimeError):

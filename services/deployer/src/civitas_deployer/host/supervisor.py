@@ -73,7 +73,7 @@ class Supervisor:
         proxy.start()
         self._closers.append(proxy.stop)
         repo = LiveRepository.open_or_create(c.live_repo, self.clock())
-        releases = Releases(home, repo.git)
+        releases = Releases(home / "releases", repo.git)  # where the sandbox hides all but a release's own
         bootstrap = commit_source(repo, installed_source(), self.clock())
         if bootstrap is not None:  # the site's code enters the live repository: it is what serves from now on
             self.say(f"committed the civitas source to the live repository as {bootstrap[:12]}")
@@ -83,6 +83,9 @@ class Supervisor:
         self.runner = HostRunner(home, releases, proxy, signer.path.parent, limits=c.limits,
                                  stop_grace_s=c.stop_grace_s, environ=self.environ, writable=writable)
         self._closers.append(self.runner.close)
+        if self.mirrors is not None:  # pushed from here, signed with the key held here: never from a release
+            self.mirrors.start()
+            self._closers.append(self.mirrors.stop)
         site_log = open_log(c.log_url, c.site, key)
         self.deployer = Deployer(site_log, repo, DecisionRecords(home / "records", site_log, self.clock), releases,
                                  self.runner, clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)

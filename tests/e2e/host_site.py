@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from civitas_deployer import LiveRepository
+from civitas_deployer.host.source import commit_source, installed_source
 from civitas_kernel.testing.ports import free_port
 
 from .conftest import CIVITAS, Up
@@ -40,6 +41,16 @@ def polls_heading(home: Path, heading: str = "Polls of the town") -> tuple[str, 
     """A code change to the gateway's front page template: a new heading over the polls."""
     text = source_file(home, HOME_TEMPLATE).replace("<h2>Polls</h2>", f"<h2>{heading}</h2>", 1)
     return "A warmer front page", {HOME_TEMPLATE: text}
+
+
+def home_with_source(tmp_path, cache):
+    """A fresh home whose live repository carries the civitas source, as the first self-governed start leaves it."""
+    home = tmp_path / "home"
+    seed_build_cache(home, cache)
+    now = time.time_ns() // 1000
+    repo = LiveRepository.open_or_create(home / "live.git", now)
+    commit_source(repo, installed_source(), now)
+    return home, repo
 
 
 def start_self_governed(home: Path, *, port: int | None = None, **env: str) -> Up:

@@ -10,23 +10,12 @@ import httpx
 import pytest
 
 from civitas_deployer import LiveRepository
-from civitas_deployer.host.source import commit_source, installed_source
 
 from .deploying_site import approved_site, deployments_of, wait_for_ended, wait_for_file
-from .host_site import (gateway_that_raises, host_build_cache, polls_heading, processes_of,  # noqa: F401
-                        seed_build_cache, start_self_governed)
+from .host_site import (gateway_that_raises, home_with_source, host_build_cache, polls_heading,  # noqa: F401
+                        processes_of, start_self_governed)
 
 pytestmark = pytest.mark.slow  # two supervisors and two or three releases started each
-
-
-def home_with_source(tmp_path, cache):
-    """A fresh home whose live repository carries the civitas source, as the first self-governed start leaves it."""
-    home = tmp_path / "home"
-    seed_build_cache(home, cache)
-    now = time.time_ns() // 1000
-    repo = LiveRepository.open_or_create(home / "live.git", now)
-    commit_source(repo, installed_source(), now)
-    return home, repo
 
 
 def killed_at(home, phase: str):

@@ -18,8 +18,8 @@ from civitas_deployer.tag_signing import allowed_signers_line
 from civitas_kernel.signing import SiteKey
 
 from .deploying_site import approved_site, wait_for_ended
-from .host_site import GATEWAY_INIT, host_build_cache, processes_of, source_file, start_self_governed  # noqa: F401
-from .test_host_crash import home_with_source
+from .host_site import (GATEWAY_INIT, home_with_source, host_build_cache, processes_of,  # noqa: F401
+                        source_file, start_self_governed)
 
 pytestmark = pytest.mark.slow  # a supervisor, two releases built and started
 

@@ -102,6 +102,22 @@ def processes_of(home: Path) -> list[str]:
     return found
 
 
+@pytest.fixture
+def self_governed():
+    """self_governed(home, **env) -> a running supervisor; killed at the end if the test did not stop it."""
+    started: list[Up] = []
+
+    def start(home: Path, **env: str) -> Up:
+        started.append(start_self_governed(home, **env))
+        return started[-1]
+
+    yield start
+    for site in started:
+        if site.process.poll() is None:
+            site.process.kill()  # its releases end with it (bubblewrap's --die-with-parent)
+            site.process.communicate()
+
+
 @pytest.fixture(scope="session")
 def host_build_cache(tmp_path_factory) -> Path:
     """The deployer's base environment and built packages, from one first start on a home of its own."""

@@ -13,14 +13,14 @@ from civitas_deployer import LiveRepository
 
 from .deploying_site import approved_site, deployments_of, wait_for_ended, wait_for_file
 from .host_site import (gateway_that_raises, home_with_source, host_build_cache, polls_heading,  # noqa: F401
-                        processes_of, start_self_governed)
+                        processes_of, self_governed)
 
 pytestmark = pytest.mark.slow  # two supervisors and two or three releases started each
 
 
-def killed_at(home, phase: str):
+def killed_at(self_governed, home, phase: str):
     """The supervisor held at `phase`, killed there with SIGKILL; its release processes gone; then started again."""
-    held = start_self_governed(home, CIVITAS_DEPLOY_HOLD_AT=phase)
+    held = self_governed(home, CIVITAS_DEPLOY_HOLD_AT=phase)
     wait_for_file(home / "releases" / f"held-at-{phase}", held.process, timeout_s=120)
     assert any("bwrap" in p for p in processes_of(home))  # the live release (and any candidate) run, sandboxed
     held.process.kill()  # SIGKILL: nothing of the supervisor runs after this
@@ -29,7 +29,7 @@ def killed_at(home, phase: str):
     while processes_of(home) and time.monotonic() < deadline:  # bubblewrap ends each release with its parent
         time.sleep(0.05)
     assert processes_of(home) == [], "a release outlived its supervisor"
-    return start_self_governed(home)
+    return self_governed(home)
 
 
 def tree(repo: LiveRepository, commit: str) -> str:
@@ -42,12 +42,13 @@ def stopped_cleanly(site, home) -> None:
 
 
 @pytest.mark.parametrize("phase", ["building", "starting", "health"])
-def test_killed_before_its_health_passed_a_code_deployment_is_rolled_back(tmp_path, host_build_cache, phase):
+def test_killed_before_its_health_passed_a_code_deployment_is_rolled_back(
+        tmp_path, host_build_cache, self_governed, phase):
     home, repo = home_with_source(tmp_path, host_build_cache)
     source = repo.head()
     approved_site(home, tmp_path, [polls_heading(home)])
 
-    again = killed_at(home, phase)
+    again = killed_at(self_governed, home, phase)
     (deployment,) = wait_for_ended(home, 1, again.process)
     answer = httpx.get(again.base + "/")
     stopped_cleanly(again, home)
@@ -60,11 +61,11 @@ def test_killed_before_its_health_passed_a_code_deployment_is_rolled_back(tmp_pa
     assert deployments_of(home)["live"]["commit"] == source
 
 
-def test_killed_while_switching_a_healthy_code_deployment_is_applied(tmp_path, host_build_cache):
+def test_killed_while_switching_a_healthy_code_deployment_is_applied(tmp_path, host_build_cache, self_governed):
     home, repo = home_with_source(tmp_path, host_build_cache)
     approved_site(home, tmp_path, [polls_heading(home)])
 
-    again = killed_at(home, "switching")
+    again = killed_at(self_governed, home, "switching")
     (deployment,) = wait_for_ended(home, 1, again.process)
     answer = httpx.get(again.base + "/")
     stopped_cleanly(again, home)
@@ -74,12 +75,13 @@ def test_killed_while_switching_a_healthy_code_deployment_is_applied(tmp_path, h
     assert repo.head() == deployment["commit"]
 
 
-def test_killed_while_rolling_back_the_rollback_is_finished_and_the_next_change_deployed(tmp_path, host_build_cache):
+def test_killed_while_rolling_back_the_rollback_is_finished_and_the_next_change_deployed(
+        tmp_path, host_build_cache, self_governed):
     home, repo = home_with_source(tmp_path, host_build_cache)
     source = repo.head()
     approved_site(home, tmp_path, [gateway_that_raises(home), polls_heading(home)])
 
-    again = killed_at(home, "rolling_back")
+    again = killed_at(self_governed, home, "rolling_back")
     newest, failed = wait_for_ended(home, 2, again.process, timeout_s=120)
     answer = httpx.get(again.base + "/")
     stopped_cleanly(again, home)

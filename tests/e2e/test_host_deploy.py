@@ -12,7 +12,7 @@ from civitas_deployer import LiveRepository
 
 from .deploying_site import approved_site, deployments_of, wait_for_ended
 from .host_site import (gateway_that_raises, host_build_cache, polls_heading, processes_of,  # noqa: F401
-                        seed_build_cache, start_self_governed)
+                        seed_build_cache, self_governed)
 
 pytestmark = pytest.mark.slow  # two supervisors, three releases built and started: about a minute
 
@@ -26,10 +26,10 @@ def ended(home, count: int) -> bool:
     return len(shown) == count and all(d["ended_us"] is not None for d in shown)
 
 
-def test_a_failing_code_change_is_rolled_back_and_a_good_one_served(tmp_path, host_build_cache):
+def test_a_failing_code_change_is_rolled_back_and_a_good_one_served(tmp_path, host_build_cache, self_governed):
     home = tmp_path / "home"
     seed_build_cache(home, host_build_cache)
-    first_start = start_self_governed(home)
+    first_start = self_governed(home)
     repo = LiveRepository(home / "live.git")
     source = repo.head()
     assert repo.read(source, "services/gateway/pyproject.toml") is not None  # the site's code is in its repository
@@ -39,7 +39,7 @@ def test_a_failing_code_change_is_rolled_back_and_a_good_one_served(tmp_path, ho
     assert "committed the civitas source to the live repository" in first_start.stop()
 
     broken, good = approved_site(home, tmp_path, [gateway_that_raises(home), polls_heading(home)])
-    site = start_self_governed(home)
+    site = self_governed(home)
     served = set()
     while not ended(home, 2):  # through the public port all along: never an error, never the failing release
         answer = httpx.get(site.base + "/", timeout=10)

@@ -19,7 +19,7 @@ from civitas_kernel.signing import SiteKey
 
 from .deploying_site import approved_site, wait_for_ended
 from .host_site import (GATEWAY_INIT, home_with_source, host_build_cache, processes_of,  # noqa: F401
-                        source_file, start_self_governed)
+                        self_governed, source_file)
 
 pytestmark = pytest.mark.slow  # a supervisor, two releases built and started
 
@@ -98,7 +98,8 @@ def wait_until(condition, timeout_s: float = 30):
         time.sleep(0.2)
 
 
-def test_a_release_cannot_move_the_live_repository_and_is_pushed_to_the_mirror_signed(tmp_path, host_build_cache):
+def test_a_release_cannot_move_the_live_repository_and_is_pushed_to_the_mirror_signed(
+        tmp_path, host_build_cache, self_governed):
     home, repo = home_with_source(tmp_path, host_build_cache)
     mirror = tmp_path / "mirror.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(mirror)], check=True)
@@ -106,7 +107,7 @@ def test_a_release_cannot_move_the_live_repository_and_is_pushed_to_the_mirror_s
                                              {GATEWAY_INIT: source_file(home, GATEWAY_INIT) + VANDAL})])
     before = refs(home / "live.git")
 
-    site = start_self_governed(home, CIVITAS_MIRROR_URLS=str(mirror))
+    site = self_governed(home, CIVITAS_MIRROR_URLS=str(mirror))
     (deployment,) = wait_for_ended(home, 1, site.process)
     assert deployment["phase"] == "applied", deployment  # its site works: only the attempts on the live repo fail
     tried = json.loads((home / "vandal.json").read_text())

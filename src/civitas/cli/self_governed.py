@@ -23,7 +23,12 @@ def supervise(host: str, port: int) -> None:
         home=s.HOME, site=s.SITE, log_url=s.log_url, live_repo=s.live_repo_path, host=host, port=port,
         health_s=s.DEPLOY_HEALTH_S, deploy_every_s=s.DEPLOY_EVERY_S, stop_grace_s=s.STOP_GRACE_S,
         limits=HealthLimits(ready_timeout_s=s.READY_TIMEOUT_S, smoke_timeout_s=s.SMOKE_TIMEOUT_S))
-    supervisor = Supervisor(config, say=typer.echo)
+    mirrors = None
+    if s.mirror_remotes:  # pushed by the supervisor, which alone sees the URLs' credentials and the key
+        from civitas_deployer.mirror import Mirrors
+
+        mirrors = Mirrors.of(s, s.live_repo_path, s.key_path)
+    supervisor = Supervisor(config, mirrors=mirrors, say=typer.echo)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stopped.set())
     typer.echo(f"civitas site {s.SITE} in host mode, data in {s.HOME}; a release not ready within "

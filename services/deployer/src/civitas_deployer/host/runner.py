@@ -29,10 +29,13 @@ class HostRunner:
     def __init__(self, home: Path, releases: Releases, proxy: PublicProxy, signer_dir: Path, *,
                  limits: HealthLimits = HealthLimits(), stop_grace_s: float = 10.0,
                  environ: dict[str, str] | None = None, writable: tuple[Path, ...] = (),
+                 read_only: tuple[Path, ...] = (), proposals: Path | None = None,
                  build_cache: Path | None = None) -> None:
-        """build_cache: where base environments and built packages are kept (CIVITAS_HOME/deployer by default)."""
+        """build_cache: where base environments and built packages are kept (CIVITAS_HOME/deployer by default);
+        read_only: what a release sees but may not write (the live repository); proposals: the repository its
+        site writes the voters' proposals to instead."""
         self.home, self.releases, self.proxy, self.signer_dir = Path(home), releases, proxy, Path(signer_dir)
-        self.limits, self.writable = limits, writable
+        self.limits, self.writable, self.read_only, self.proposals = limits, writable, read_only, proposals
         self.environ = dict(os.environ if environ is None else environ)
         state = self.home / "deployer"
         self.build_cache = Path(build_cache) if build_cache else state
@@ -55,7 +58,8 @@ class HostRunner:
         port = free_port()
         argv = sandboxed([str(venv / "bin" / "civitas"), "up"], home=self.home, release=release, commit=commit,
                          shared=self._shared_of(venv), signer_dir=self.signer_dir,
-                         env=child_env(self.environ, self.home, port), writable=self.writable)
+                         env=child_env(self.environ, self.home, port, self.proposals), writable=self.writable,
+                         read_only=self.read_only)
         child = self._spawner.submit(self.children.spawn, commit, port, argv, release / f"site-{port}.log").result()
         log.info("release %s started on port %d (pid %d)", commit[:12], port, child.process.pid)
         previous = self.serving.commit if self.serving else self.releases.live()

@@ -17,7 +17,8 @@ SIGNER_DIR = "/run/civitas"  # where the key socket appears inside
 SECRET_FILES = ("site-key.pem",)
 HIDDEN_DIRS = ("deployer", "releases")
 # Never passed to a release: the mirror's URLs carry its credentials.
-WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT")
+# CIVITAS_RELEASES: a release's own sits at CIVITAS_HOME/releases in its view.
+WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT", "CIVITAS_RELEASES")
 
 
 class SandboxMissing(RuntimeError):
@@ -32,21 +33,25 @@ def bwrap() -> str:
     return path
 
 
-def child_env(environ: dict[str, str], home: Path, port: int) -> dict[str, str]:
-    """The release's environment: the site's CIVITAS_* settings without what it must not know, and where to listen."""
+def child_env(environ: dict[str, str], home: Path, port: int, live_repo: Path | None = None) -> dict[str, str]:
+    """The release's environment: the site's CIVITAS_* settings without what it must not know, and where to listen;
+    live_repo: the repository its site writes proposals to (in host mode the proposals repository)."""
     env = {k: v for k, v in environ.items() if k.startswith("CIVITAS_") and k not in WITHHELD
            and "MIRROR" not in k and "SECRET" not in k}
     env |= {"CIVITAS_HOME": str(home), "CIVITAS_HOST": "127.0.0.1", "CIVITAS_PORT": str(port),
             "CIVITAS_SIGNER_SOCKET": f"{SIGNER_DIR}/signer.sock", "CIVITAS_SUPERVISED": "1",
             "HOME": "/tmp", "PATH": "/usr/bin:/bin",
             "LANG": environ.get("LANG", "C.UTF-8"), "PYTHONDONTWRITEBYTECODE": "1"}
+    if live_repo is not None:
+        env["CIVITAS_LIVE_REPO"] = str(live_repo)
     return env
 
 
 def sandboxed(argv: list[str], *, home: Path, release: Path, commit: str, shared: tuple[Path, ...], signer_dir: Path,
-              env: dict[str, str], writable: tuple[Path, ...] = ()) -> list[str]:
+              env: dict[str, str], writable: tuple[Path, ...] = (), read_only: tuple[Path, ...] = ()) -> list[str]:
     """The bwrap command line running `argv` for the release at `release` (CIVITAS_HOME/releases/<commit>), which
-    also reads `shared` (the base environment and its built packages), read only."""
+    also reads `shared` (the base environment and its built packages), read only; `read_only` are bound read only
+    over CIVITAS_HOME (the live repository, which no release may write)."""
     args = [bwrap(), "--unshare-user", "--uid", "65534", "--gid", "65534", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--cap-drop", "ALL", "--clearenv"]
     for name, value in sorted(env.items()):
@@ -61,6 +66,8 @@ def sandboxed(argv: list[str], *, home: Path, release: Path, commit: str, shared
     args += ["--bind", str(home), str(home)]
     for extra in writable:  # e.g. a live repository kept outside CIVITAS_HOME
         args += ["--bind", str(extra), str(extra)]
+    for path in read_only:
+        args += ["--ro-bind", str(path), str(path)]
     for name in SECRET_FILES:
         if (home / name).exists():
             args += ["--ro-bind", "/dev/null", str(home / name)]

@@ -1,5 +1,6 @@
 """The supervisor of `civitas up --self-governed`: it holds the site key, owns the public port, runs the
-deployment engine, and runs the site as a child process from the live release.
+deployment engine, and runs the site as a child process from the live release. The site reads the live repository
+but writes only the proposals repository (proposals.py), whose proposals each round brings in.
 
 At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
 rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
@@ -21,6 +22,7 @@ from civitas_kernel.sql import open_log
 
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
 from civitas_deployer.host.health import HealthLimits
+from civitas_deployer.host.proposals import NAME as PROPOSALS, ProposalsRepository
 from civitas_deployer.host.proxy import PublicProxy
 from civitas_deployer.host.runner import HostRunner
 from civitas_deployer.host.sandbox import bwrap
@@ -73,20 +75,27 @@ class Supervisor:
         proxy.start()
         self._closers.append(proxy.stop)
         repo = LiveRepository.open_or_create(c.live_repo, self.clock())
-        releases = Releases(home, repo.git)
+        releases = Releases(home / "releases", repo.git)  # where the sandbox hides all but a release's own
         bootstrap = commit_source(repo, installed_source(), self.clock())
         if bootstrap is not None:  # the site's code enters the live repository: it is what serves from now on
             self.say(f"committed the civitas source to the live repository as {bootstrap[:12]}")
             releases.export(bootstrap, None, self.clock())
             releases.point(bootstrap)
-        writable = () if Path(c.live_repo).resolve().is_relative_to(home) else (Path(c.live_repo).resolve(),)
+        self.proposals = ProposalsRepository(home / PROPOSALS, repo)  # what a release writes instead of live.git
+        self.proposals.ensure()
         self.runner = HostRunner(home, releases, proxy, signer.path.parent, limits=c.limits,
-                                 stop_grace_s=c.stop_grace_s, environ=self.environ, writable=writable)
+                                 stop_grace_s=c.stop_grace_s, environ=self.environ,
+                                 read_only=(Path(c.live_repo).resolve(), *self.proposals.guarded()),
+                                 proposals=self.proposals.path)
         self._closers.append(self.runner.close)
+        if self.mirrors is not None:  # pushed from here, signed with the key held here: never from a release
+            self.mirrors.start()
+            self._closers.append(self.mirrors.stop)
         site_log = open_log(c.log_url, c.site, key)
         self.deployer = Deployer(site_log, repo, DecisionRecords(home / "records", site_log, self.clock), releases,
                                  self.runner, clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
                  f"deployed every {c.deploy_every_s:g} s, each release built into {home / 'releases'} and "
@@ -96,8 +105,10 @@ class Supervisor:
         self._closers.append(scheduler.stop)
 
     def round(self) -> None:
-        """Deploy what was approved, then keep the live release serving."""
+        """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
+        self.proposals.import_proposals()
         self.deployer.run()
+        self.proposals.follow_main()
         self._serve_live()
 
     def _serve_live(self) -> None:
@@ -120,6 +131,7 @@ class Supervisor:
         """start(), then serve until stopped (SIGTERM, SIGINT)."""
         try:
             self.start()
-            self.stopped.wait()
+            while not self.stopped.wait(0.5):  # woken often: a signal another thread took runs its handler here
+                pass
         finally:
             self.close()

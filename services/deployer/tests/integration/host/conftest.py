@@ -83,7 +83,7 @@ def host(tmp_path, sources, build_cache):
     signer.start()
     proxy = PublicProxy("127.0.0.1", 0)
     proxy.start()
-    releases = Releases(home, sources.repo.git)
+    releases = Releases(home / "releases", sources.repo.git)  # as the supervisor keeps them
     environ = {"CIVITAS_SITE": "alpha.example.org", "CIVITAS_COMPILE_EVERY_MINUTES": "0",
                "CIVITAS_MIRROR_URLS": MIRROR_URL, "PATH": "/usr/bin:/bin"}
     runner = HostRunner(home, releases, proxy, signer.path.parent, limits=TEST_LIMITS, stop_grace_s=5,

@@ -10,9 +10,9 @@ from pathlib import Path
 from civitas_kernel.log import EventLog
 
 from civitas_sync.config import read_network
+from civitas_sync.domain.notices import KEY_MISMATCH, counting_notices
+from civitas_sync.domain.picture import network_svg, state_of
 from civitas_sync.state import load_state
-
-KEY_MISMATCH = ("signed by another key", "pinned with another key")
 
 
 def _when(t: float | None) -> str | None:
@@ -41,12 +41,20 @@ def network_overview(log: EventLog, home: Path, now: float | None = None) -> dic
                "last_contact": _when(entry.last_contact), "failures": entry.failures,
                "next_attempt": _when(entry.next_attempt) if entry.next_attempt > now else None,
                "error": entry.last_error, "streams": streams, "lag": max((s["lag"] for s in streams), default=0)}
+        row["state"] = state_of(row)  # ok, behind or down, as the picture colours it
         peers.append(row)
         warnings += _warnings(row)
     for e in evidence:
         warnings.append(f"split view: {e['origin']}/{e['stream']} differs at position {e['seq']} as {e['seen_at']} "
                         "serves it; both signed checkpoints are kept and the stream is frozen at what was agreed")
-    return {"site": log.site, "peers": peers, "evidence": evidence, "warnings": warnings}
+    return {"site": log.site, "peers": peers, "evidence": evidence, "warnings": warnings,
+            "counting": counting_notices(log.site, peers, evidence)}
+
+
+def network_view(log: EventLog, home: Path, picture: bool = False) -> dict:
+    """The overview, and with picture its SVG (`picture`), as the site's network page and voters' pages read it."""
+    overview = network_overview(log, home)
+    return overview | ({"picture": network_svg(overview)} if picture else {})
 
 
 def _warnings(peer: dict) -> list[str]:

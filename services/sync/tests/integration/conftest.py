@@ -16,7 +16,7 @@ from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
 from civitas_sync.domain.peers import Peer
-from civitas_sync.http import network_page_router, sync_router
+from civitas_sync.http import sync_router
 from civitas_sync.settings import SyncOptions
 from civitas_sync.worker import SyncWorker
 
@@ -57,7 +57,6 @@ def make_site(tmp_path, server_thread) -> Iterator[Callable[..., TestSite]]:
                 install_problem_handlers(app)
                 app.include_router(sync_router(lambda: log, home, page_events=PAGE,
                                                prompt=site.worker.prompt if site.worker else None))
-                app.include_router(network_page_router(lambda: log, home))
                 site.url = stack.enter_context(server_thread().serving(app))
             return site
 

@@ -47,7 +47,8 @@ def network_svg(overview: dict) -> str:
     centre, parts = (W / 2, H / 2), []
     places = _places(overview["peers"])
     for p in overview["peers"]:
-        (x, y), colour = places[p["site"]], COLOURS[state_of(p)]
+        (x, y), state = places[p["site"]], state_of(p)
+        colour = COLOURS[state]
         (x1, y1), (x2, y2) = ((x, y), centre) if p["pulled"] else (centre, (x, y))  # events flow sender -> receiver
         label = ("unreachable" if p["failures"] else "frozen" if any(s["frozen"] for s in p["streams"])
                  else f"lag {p['lag']}")
@@ -56,7 +57,7 @@ def network_svg(overview: dict) -> str:
                      f'<line x1="{(x1 + x2) / 2:.0f}" y1="{(y1 + y2) / 2:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
                      f'stroke="{colour}" stroke-width="2"/>'
                      f'<text x="{(x1 + x2) / 2 + 6:.0f}" y="{(y1 + y2) / 2 - 6:.0f}" font-size="11" fill="{colour}" '
-                     f'class="lag" data-peer="{escape(p["site"])}">{escape(label)}</text>')
+                     f'class="lag {state}" data-peer="{escape(p["site"])}">{escape(label)}</text>')
     for p in overview["peers"]:
         parts.append(_box(*places[p["site"]], p["site"], p["role"]))
     parts.append(_box(*centre, overview["site"], "this site", strong=True))

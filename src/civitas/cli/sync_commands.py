@@ -126,7 +126,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
         entry = state.of(p.site)
         base = {"peer": p.site, "role": p.role, "last_contact": _when(entry.last_contact),
                 "failures": entry.failures, "next_attempt": _when(entry.next_attempt or None),
-                "error": entry.last_error}
+                "error": entry.last_error, "refused_rules": entry.refused_rules}
         for name, remote in sorted(entry.remote.items()):
             origin, _, stream = name.partition("/")
             here = s.log.head(stream, site=origin).seq
@@ -145,6 +145,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     for name, (seen_at, seq) in sorted(frozen.items()):
         typer.echo(f"split view: {name} differs at position {seq} as {seen_at} serves it; both signed checkpoints are "
                    f"kept in {s.settings.HOME / 'sync' / 'state.json'} and the stream is frozen at what was agreed")
+    for p in network.peers:
+        for refused in state.of(p.site).refused_rules:
+            typer.echo(f"list rules served by {p.site} refused: {refused}")
     table = Table("peer", "role", "stream", "here", "there", "lag", "last contact", "error")
     for r in rows:
         pulls_us = r["stream"] is None and r["role"] in ("super", "peripheral")

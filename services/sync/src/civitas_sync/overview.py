@@ -40,7 +40,8 @@ def network_overview(log: EventLog, home: Path, now: float | None = None) -> dic
         row = {"site": p.site, "role": p.role, "url": p.url, "pulled": p.pulled, "key": p.public_key.hex(),
                "last_contact": _when(entry.last_contact), "failures": entry.failures,
                "next_attempt": _when(entry.next_attempt) if entry.next_attempt > now else None,
-               "error": entry.last_error, "streams": streams, "lag": max((s["lag"] for s in streams), default=0)}
+               "error": entry.last_error, "refused_rules": list(entry.refused_rules), "streams": streams,
+               "lag": max((s["lag"] for s in streams), default=0)}
         row["state"] = state_of(row)  # ok, behind or down, as the picture colours it
         peers.append(row)
         warnings += _warnings(row)
@@ -65,6 +66,8 @@ def _warnings(peer: dict) -> list[str]:
     if peer["failures"]:
         found.append(f"{site} does not answer ({peer['failures']} failures in a row; next try "
                      f"{peer['next_attempt'] or 'now'}): {peer['error']}")
+    for refused in peer["refused_rules"]:
+        found.append(f"list rules served by {site} refused: {refused}")
     if peer["last_contact"] is None and not peer["failures"]:
         found.append(f"{site} has not been reached yet")
     behind = [s for s in peer["streams"] if s["lag"]]

@@ -72,10 +72,11 @@ class SyncWorker:
                             entry.evidence.append(evidence)
                             log.warning("split view of %s/%s at %s, seen at %s: kept as evidence, the stream frozen",
                                         evidence["origin"], evidence["stream"], evidence["seq"], peer.site)
-                    if report.rules:  # the origins' list rules travel with their streams
-                        for problem in keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
-                                                  self.log.site):
-                            log.warning("list rules from %s refused: %s", peer.site, problem)
+                    # the origins' list rules travel with their streams; what is refused stays said until it is not
+                    entry.refused_rules = keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
+                                                     self.log.site) if report.rules else []
+                    for problem in entry.refused_rules:
+                        log.warning("list rules from %s refused: %s", peer.site, problem)
                     results.append(report)
                     save_state(self.home, state)
                     if report.added or report.errors:

@@ -24,7 +24,8 @@ def test_a_sender_behind_or_silent_is_said_and_a_receiver_behind_is_not():
 
 
 def test_a_key_mismatch_and_a_frozen_stream_of_another_origin_are_said_once():
-    stream = {"stream": "city.example/trust", "error": "forged: the checkpoint is signed by another key than the site's"}
+    stream = {"stream": "city.example/trust",
+              "error": "forged: the checkpoint is signed by another key than the site's"}
     evidence = [{"origin": "village.example", "stream": "trust", "seq": 12}] * 2 + [
         {"origin": "county.example", "stream": "vote", "seq": 3}]  # its own stream restored elsewhere: its counts stand
     said = counting_notices("county.example", [peer("city.example", lag=5, streams=[stream])], evidence)

@@ -35,8 +35,9 @@ def network_overview(log: EventLog, home: Path, now: float | None = None) -> dic
             origin, _, stream = name.partition("/")
             here = log.head(stream, site=origin).seq
             lag = max(0, remote["seq"] - here if p.pulled else here - remote["seq"])
+            gap = remote.get("gap") if p.pulled and (remote.get("gap") or 0) > here + 1 else None
             streams.append({"stream": name, "here": here, "there": remote["seq"], "lag": lag,
-                            "frozen": name in frozen, "error": remote.get("error")})
+                            "frozen": name in frozen, "error": remote.get("error"), "gap": gap})
         row = {"site": p.site, "role": p.role, "url": p.url, "pulled": p.pulled, "key": p.public_key.hex(),
                "last_contact": _when(entry.last_contact), "failures": entry.failures,
                "next_attempt": _when(entry.next_attempt) if entry.next_attempt > now else None,
@@ -58,6 +59,14 @@ def network_view(log: EventLog, home: Path, picture: bool = False) -> dict:
     return overview | ({"picture": network_svg(overview)} if picture else {})
 
 
+def gap_warning(site: str, s: dict) -> str:
+    origin = s["stream"].partition("/")[0]
+    return (f"gap: {site} holds {s['stream']} only from position {s['gap']} (it pruned what came before), and this "
+            f"site holds it up to {s['here']}, so positions {s['here'] + 1}..{s['gap'] - 1} must come from elsewhere; "
+            f"nothing past the gap is taken. Attach a site that holds them ({origin} itself, or one that received "
+            "them) with `civitas sync attach`; a peer that already serves them fills the gap on its next pull")
+
+
 def _warnings(peer: dict) -> list[str]:
     found, site = [], peer["site"]
     errors = [peer["error"] or ""] + [s["error"] or "" for s in peer["streams"]]
@@ -70,6 +79,8 @@ def _warnings(peer: dict) -> list[str]:
         found.append(f"list rules served by {site} refused: {refused}")
     if peer["last_contact"] is None and not peer["failures"]:
         found.append(f"{site} has not been reached yet")
+    for s in (s for s in peer["streams"] if s["gap"]):
+        found.append(gap_warning(site, s))
     behind = [s for s in peer["streams"] if s["lag"]]
     if behind:
         who = f"this site is behind {site}" if peer["pulled"] else f"{site} is behind this site"

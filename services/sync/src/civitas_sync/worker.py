@@ -66,7 +66,7 @@ class SyncWorker:
                     entry.last_error = "; ".join(report.errors + [r for r in report.refused if "split view" in r]) or None
                     for s in report.streams:
                         entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
-                                                                  "error": s.error}
+                                                                  "error": s.error, "gap": s.gap}
                     for evidence in [s.evidence for s in report.streams if s.evidence] + report.evidence:
                         if evidence not in entry.evidence:
                             entry.evidence.append(evidence)

@@ -27,6 +27,10 @@ def counting_notices(site: str, peers: list[dict], evidence: list[dict]) -> list
             found.append(f"{p['site']} has not answered yet: its voters are not in the lists and counts here.")
         elif p["last_contact"] is None:
             found.append(f"{p['site']} has not been reached yet: its voters are not in the lists and counts here yet.")
+        elif any(s.get("gap") for s in p["streams"]):
+            found.append(f"{p['site']} no longer holds some earlier events this site still lacks ("
+                         + ", ".join(s["stream"] for s in p["streams"] if s.get("gap")) + "): lists and counts here "
+                         "may be missing voters until another site sends them.")
         elif p["lag"]:
             found.append(f"This site is {p['lag']} events behind {p['site']}: lists and counts here may be missing "
                          "its latest voters until they arrive.")

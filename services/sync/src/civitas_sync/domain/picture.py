@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 W, H, BOX_W, BOX_H = 760, 420, 170, 40
-COLOURS = {"ok": "#2e7d32", "behind": "#ef6c00", "down": "#c62828"}
+COLOURS = {"ok": "#2e7d32", "behind": "#ef6c00", "down": "#c62828", "gap": "#6a1b9a"}
 
 
 def _box(x: float, y: float, label: str, sub: str, strong: bool = False) -> str:
@@ -39,6 +39,8 @@ def _places(peers: list[dict]) -> dict[str, tuple[float, float]]:
 def state_of(peer: dict) -> str:
     if peer["failures"] or any(s["frozen"] or s["error"] for s in peer["streams"]):
         return "down"
+    if any(s.get("gap") for s in peer["streams"]):
+        return "gap"  # the peer pruned what this site needs next: it can come only from another site
     return "behind" if peer["lag"] else "ok"
 
 
@@ -51,7 +53,7 @@ def network_svg(overview: dict) -> str:
         colour = COLOURS[state]
         (x1, y1), (x2, y2) = ((x, y), centre) if p["pulled"] else (centre, (x, y))  # events flow sender -> receiver
         label = ("unreachable" if p["failures"] else "frozen" if any(s["frozen"] for s in p["streams"])
-                 else f"lag {p['lag']}")
+                 else "gap" if state == "gap" else f"lag {p['lag']}")
         parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{(x1 + x2) / 2:.0f}" y2="{(y1 + y2) / 2:.0f}" '
                      f'stroke="{colour}" stroke-width="2" marker-end="url(#flow)"/>'
                      f'<line x1="{(x1 + x2) / 2:.0f}" y1="{(y1 + y2) / 2:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '

@@ -7,12 +7,19 @@ signed before versions (no `version`) reads as version 0, below every versioned 
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.signing import SiteKey
 
+HELD = Path("sync") / "rules"  # CIVITAS_HOME/sync/rules/ORIGIN.json: the origins' statements a site keeps
+_ORIGIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")  # a site name, so never a path elsewhere
 PREFIX = b"civitas/list-rules/v1\n"  # unversioned statements, still read (an archive may carry one)
 VERSIONED = b"civitas/list-rules/v2\n"
 
@@ -54,3 +61,17 @@ def check_list_rules(statement: dict, public_key: bytes) -> dict:
     except (InvalidSignature, ValueError):
         raise ValueError(f"forged: the list rules said to be {site}'s are not signed with its key") from None
     return rules
+
+
+def held_list_rules(home: Path) -> Callable[[str], dict | None]:
+    """What a list compiler asks: the signed statement of an origin's rules the site keeps (written by the sync
+    worker as they arrive), if any; checked again by whoever compiles with it."""
+    def rules_of(origin: str) -> dict | None:
+        if not _ORIGIN.fullmatch(origin) or ".." in origin:
+            return None
+        try:
+            data = json.loads((home / HELD / f"{origin}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # none yet, or damaged: the next pull writes it again
+        return data if isinstance(data, dict) else None
+    return rules_of

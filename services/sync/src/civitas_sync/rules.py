@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from civitas_kernel.canonical import canonical_json
-from civitas_kernel.list_rules import check_list_rules, rules_version, sign_list_rules
+from civitas_kernel.list_rules import HELD, check_list_rules, held_list_rules, rules_version, sign_list_rules
 from civitas_kernel.signing import SiteKey
 
 from civitas_sync.domain.peers import SITE_NAME
 from civitas_sync.domain.rule_versions import CONFLICT, OLDER, SAME, issue, judge
 
-RULES_DIR = Path("sync") / "rules"
+RULES_DIR = HELD
 ISSUED = Path("sync") / "rules-issued.json"  # the version this site signed its current rules with
 _issuing = threading.Lock()
 
@@ -93,8 +93,4 @@ def keep_rules(home: Path, statements: list, keys: dict[str, bytes], own_site: s
 
 def held_rules(home: Path) -> Callable[[str], dict | None]:
     """What a list compiler asks: the signed rules statement held for an origin, if any."""
-    def rules_of(origin: str) -> dict | None:
-        if not SITE_NAME.fullmatch(origin):
-            return None
-        return _read(home / RULES_DIR / f"{origin}.json")
-    return rules_of
+    return held_list_rules(home)

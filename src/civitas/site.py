@@ -239,6 +239,12 @@ class Site:
 
         return Maintenance(self.log, self.change, {"compile": compile_now, "vacuum": vacuum}, lock=self.lock)
 
+    def network(self, picture: bool = False) -> dict:
+        """Where this site stands among its peers (civitas_sync's overview, with its SVG if `picture`)."""
+        from civitas_sync import network_view
+
+        return network_view(self.log, self.settings.HOME, picture=picture)
+
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""
         return self.change.decide(now_us, lock=self.lock)

@@ -77,3 +77,18 @@ def test_status_says_a_split_view_was_seen_and_the_stream_frozen(home, capsys):
     assert "split view: village.example/trust differs at position 42" in out and "frozen" in out
     main(["sync", "status", "--json"])
     assert json.loads(capsys.readouterr().out)[0]["frozen"] is True
+
+
+def test_status_says_a_pruned_source_leaves_a_gap_and_what_to_do(home, capsys):
+    attach("news.example", "source")
+    save_state(home, SyncState({"news.example": PeerState(remote={"news.example/vote": {"seq": 900, "hash": "",
+                                                                                        "error": None, "gap": 501}},
+                                                          last_contact=1.0)}))
+    capsys.readouterr()
+    assert main(["sync", "status"]) == ExitStatus.SUCCESS
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("gap: news.example holds news.example/vote only from position 501 (pruned there) and this site holds it up "
+            "to 0: attach a site that holds 1..500") in out
+    main(["sync", "status", "--json"])
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["gap"], row["error"]) == (501, None)

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
         from civitas_gateway.outbox import local_outbox, relay_configured
         from civitas_kernel.service.server import run_server, server_config
-        from civitas_sync import SyncWorker, network_page_router, sync_router
+        from civitas_sync import SyncWorker, sync_router
 
         s = bootstrap()
         with s.lock:  # open the log and fold the state before answering anyone
@@ -92,7 +92,6 @@ def register(app: typer.Typer) -> None:
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
         app.include_router(sync_router(lambda: s.log, s.settings.HOME, prompt=syncing.prompt,
                                        rules=lambda: json.loads(s.list_config.to_json())))
-        app.include_router(network_page_router(lambda: s.log, s.settings.HOME))  # the network drawn, with warnings
         from civitas.moves_routes import moves_router
 
         app.include_router(moves_router(s))  # voters moving in from other sites; the lineage and moves pages

@@ -126,14 +126,15 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
         entry = state.of(p.site)
         base = {"peer": p.site, "role": p.role, "last_contact": _when(entry.last_contact),
                 "failures": entry.failures, "next_attempt": _when(entry.next_attempt or None),
-                "error": entry.last_error}
+                "error": entry.last_error, "refused_rules": entry.refused_rules}
         for name, remote in sorted(entry.remote.items()):
             origin, _, stream = name.partition("/")
             here = s.log.head(stream, site=origin).seq
             # a peer this site pulls from is ahead of it; a peer that pulls from this site is behind it
             lag = remote["seq"] - here if p.pulled else here - remote["seq"]
+            gap = remote.get("gap") if p.pulled and (remote.get("gap") or 0) > here + 1 else None
             rows.append(base | {"stream": name, "position": here, "head": remote["seq"], "frozen": name in frozen,
-                                "lag": max(0, lag), "error": remote.get("error") or entry.last_error})
+                                "lag": max(0, lag), "gap": gap, "error": remote.get("error") or entry.last_error})
         if not entry.remote:
             rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
     if as_json:
@@ -145,6 +146,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     for name, (seen_at, seq) in sorted(frozen.items()):
         typer.echo(f"split view: {name} differs at position {seq} as {seen_at} serves it; both signed checkpoints are "
                    f"kept in {s.settings.HOME / 'sync' / 'state.json'} and the stream is frozen at what was agreed")
+    for r in (r for r in rows if r.get("gap")):
+        typer.echo(f"gap: {r['peer']} holds {r['stream']} only from position {r['gap']} (pruned there) and this site "
+                   f"holds it up to {r['position']}: attach a site that holds {r['position'] + 1}..{r['gap'] - 1} "
+                   "(its origin, or one that received them); nothing past the gap is taken")
+    for p in network.peers:
+        for refused in state.of(p.site).refused_rules:
+            typer.echo(f"list rules served by {p.site} refused: {refused}")
     table = Table("peer", "role", "stream", "here", "there", "lag", "last contact", "error")
     for r in rows:
         pulls_us = r["stream"] is None and r["role"] in ("super", "peripheral")

@@ -30,6 +30,7 @@ class ServiceSettings(SiteSettings):
     COUNTER_URL: str = "http://127.0.0.1:8003"
     DEPLOYER_URL: str = "http://127.0.0.1:8004"
     DRAFTS_URL: str = "http://127.0.0.1:8005"
+    SYNC_URL: str = ""  # the sync service (`civitas serve sync`), where a site takes part in a network; empty: none
     CALL_TIMEOUT_S: float = Field(30.0, gt=0)  # one internal HTTP call, at most
     REPORTED_TTL_S: float = Field(1.0, ge=0)  # how long a fetched reported list/count id is trusted
 

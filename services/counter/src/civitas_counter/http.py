@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from civitas_kernel import telemetry
 from civitas_kernel.commands import NotFoundError
 from civitas_kernel.kafka import KafkaSettings, StreamConsumer
+from civitas_kernel.list_rules import held_list_rules
 from civitas_kernel.records import Record
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.keys import shared_site_key
@@ -35,6 +36,7 @@ from civitas_registry import REGISTER_STREAMS, list_config_of
 
 from civitas_counter.compiling import Compiler
 from civitas_counter.following import Follower
+from civitas_counter.origins import counted_origins, origin_consumer
 from civitas_counter.owner_logs import OwnerLogs
 from civitas_counter.records import record_store
 from civitas_counter.replica import ReplicaProjector
@@ -59,7 +61,10 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     key = shared_site_key(settings.key_file)
     replica = open_log(settings.LOG_URL, settings.SITE, key)
     rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
-    records = record_store(settings.HOME, replica, lambda: list_config_of(rules()), clock=now_us)
+    origins = counted_origins(settings.COUNTER_ORIGINS, settings.HOME, settings.SITE)
+    # the origins' rules as the sync worker keeps them under CIVITAS_HOME (the defaults, marked unsigned, until then)
+    records = record_store(settings.HOME, replica, lambda: list_config_of(rules()), clock=now_us,
+                           rules_of=held_list_rules(settings.HOME))
     polls = PollCommands(replica)  # read only: whether the replica holds a poll to count
     lock = threading.Lock()  # one compile at a time
 
@@ -78,6 +83,9 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     consumer = StreamConsumer(kafka or KafkaSettings(), projector, STREAMS, group="civitas-counter",
                               site_keys={settings.SITE: key.public_key}, source=OwnerLogs(clients))
     follower = Follower(consumer)
+    kafka_settings = kafka or KafkaSettings()
+    from_origins = [Follower(origin_consumer(replica, kafka_settings, origin, origin_key))
+                    for origin, origin_key in origins.items()]
 
     def heads() -> dict[str, int]:
         return {stream: head.seq for s, stream, head in replica.streams() if s == settings.SITE}
@@ -89,13 +97,15 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await follower.start()
+        for f in [follower, *from_origins]:
+            await f.start()
         scheduler.start()
         try:
             yield
         finally:
             await asyncio.to_thread(scheduler.stop)
-            await follower.stop()
+            for f in [follower, *from_origins]:
+                await f.stop()
             replica.engine.dispose()
 
     app = FastAPI(title="civitas counter (internal)", lifespan=lifespan, telemetry=telemetry.web_telemetry())
@@ -116,7 +126,9 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
         fresh = follower.started and time.monotonic() - follower.last_success < settings.READY_MAX_STALE_S
         body = {"status": "ready" if fresh else "not ready", "service": "counter", "database": "ok",
                 "kafka": "connected" if follower.started else "connecting", "heads": held,
-                "waiting": {f"{k[0]}/{k[1]}": v for k, v in consumer.waiting.items()}, "last_error": follower.last_error}
+                "waiting": {f"{k[0]}/{k[1]}": v for k, v in consumer.waiting.items()}, "last_error": follower.last_error,
+                "origins": {o: {"kafka": "connected" if f.started else "connecting", "last_error": f.last_error}
+                            for o, f in zip(origins, from_origins)}}
         return JSONResponse(body, status_code=200 if fresh else 503)
 
     @app.get("/streams")

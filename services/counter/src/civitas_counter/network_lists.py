@@ -33,12 +33,13 @@ def origins_held(log: EventLog) -> list[str]:
 
 
 def origin_config(origin: str, key: bytes, statement: dict | None) -> bytes:
-    """The configuration of a list@ORIGIN record: the origin's rules as it signed them (the defaults, unsigned,
-    when none was received yet: the record says so)."""
+    """The configuration of a list@ORIGIN record: the origin's rules as it signed them, with their version (the
+    defaults, unsigned, when none was received yet: the record says so)."""
     if statement is not None and statement.get("site") == origin:
         check_list_rules(statement, key)
+        versioned = {"version": statement["version"]} if statement.get("version") is not None else {}
         return canonical_json({"site": origin, "site_key": key.hex(), "rules": statement["rules"],
-                               "signature": statement["signature"]})
+                               "signature": statement["signature"]} | versioned)
     return canonical_json({"site": origin, "site_key": key.hex(), "rules": json.loads(ListConfig().to_json()),
                            "signature": None})
 
@@ -48,7 +49,7 @@ def list_config_of(config: bytes) -> ListConfig:
     fields = json.loads(config)
     if isinstance(fields, dict) and "site_key" in fields:
         if fields.get("signature") is not None:
-            check_list_rules({"site": fields["site"], "rules": fields["rules"], "signature": fields["signature"]},
+            check_list_rules({k: fields[k] for k in ("site", "rules", "signature", "version") if k in fields},
                              bytes.fromhex(fields["site_key"]))
         return ListConfig.from_json(canonical_json(fields["rules"]))
     return ListConfig.from_json(config)

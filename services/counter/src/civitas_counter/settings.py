@@ -23,3 +23,6 @@ class CounterSettings(ServiceSettings, ListRules, CompileSchedule):
 
     COMPILE_WAIT_S: float = Field(30.0, ge=0)  # how long a compile waits for the replica to reach the owners
     READY_MAX_STALE_S: float = Field(30.0, gt=0)  # seconds without a good consumer round before /ready says no
+    # The sites whose registration and trust MirrorMaker 2 copies into this cluster (`<site>.civitas.<stream>`),
+    # compiled into list@SITE records as the embedded site does; names separated by commas, keys in known-sites.toml.
+    COUNTER_ORIGINS: str = ""

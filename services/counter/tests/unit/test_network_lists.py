@@ -29,12 +29,16 @@ def test_each_voter_is_listed_once_by_the_stated_rule_in_address_order():
 
 def test_an_origins_rules_count_only_as_it_signed_them():
     town = SiteKey.generate()
-    statement = sign_list_rules(town, "town.example", {"pre_registration_min": 2, "range_prefix": 3})
+    statement = sign_list_rules(town, "town.example", {"pre_registration_min": 2, "range_prefix": 3}, 7)
     config = origin_config("town.example", town.public_key, statement)
-    assert list_config_of(config).range_prefix == 3
+    assert list_config_of(config).range_prefix == 3 and json.loads(config)["version"] == 7
     forged = json.loads(config) | {"rules": {"pre_registration_min": 0, "range_prefix": None}}
     with pytest.raises(ValueError, match="forged"):
         list_config_of(json.dumps(forged).encode())
+    for version in (8, None):  # the version is signed with the rules: neither raised nor taken off
+        renumbered = {k: v for k, v in (json.loads(config) | {"version": version}).items() if v is not None}
+        with pytest.raises(ValueError, match="forged"):
+            list_config_of(json.dumps(renumbered).encode())
     with pytest.raises(ValueError, match="forged"):
         origin_config("town.example", SiteKey.generate().public_key, statement)
     unsigned = json.loads(origin_config("town.example", town.public_key, None))

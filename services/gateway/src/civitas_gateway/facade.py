@@ -12,12 +12,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from civitas_counter import STREAMS_OF_KIND, CountResult, parse_count
 from civitas_kernel.commands import NotFoundError, Reply
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.log import Position
 from civitas_kernel.records import Record
-from civitas_kernel.service.calls import ServiceClient, error_of
+from civitas_kernel.service.calls import ServiceClient, ServiceUnavailable, error_of
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.settings import ServiceSettings
 from civitas_kernel.voter_command import VoterCommand
@@ -29,6 +31,9 @@ from civitas_gateway.change_desk import FETCH_CALL_S, RemoteChanges
 from civitas_gateway.drafts_remote import RemoteDraftReads
 from civitas_gateway.forwarder import CommandForwarder
 from civitas_gateway.tracing import command_span, command_spans
+
+
+NETWORK_CALL_S = 5.0  # the voters' pages ask the sync service where the network stands: never long
 
 
 class NoLock(AbstractContextManager):
@@ -203,6 +208,8 @@ class RemoteSite:
         self.log = RemoteLog({name: self.clients[name] for name in OWNED_STREAMS if name in self.deployed})
         self._command_span = command_spans()
         self._public_key: bytes | None = None
+        sync_url = getattr(settings, "SYNC_URL", "")  # a site in no network runs no sync service
+        self.sync = ServiceClient("sync", sync_url, timeout=min(timeout, NETWORK_CALL_S)) if sync_url else None
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
 
@@ -224,6 +231,18 @@ class RemoteSite:
     def reported_count(self) -> CountResult | None:
         return self._reported["count"]()
 
+    def network(self, picture: bool = False) -> dict | None:
+        """Where this site stands among its peers, as the sync service says (and its picture); None: no network."""
+        if self.sync is None:
+            return None
+        view = self.sync.get("/sync/v1/network")
+        if picture:
+            try:
+                view["picture"] = self.sync.http.get("/sync/v1/network.svg").text
+            except httpx.TransportError as error:
+                raise ServiceUnavailable("sync", type(error).__name__) from None
+        return view
+
     def compile(self, kind: str) -> list[Record]:
         """Compile at least everything the owners hold now, so a compile right after a command includes it."""
         with command_span(f"compile {kind}"):
@@ -233,7 +252,7 @@ class RemoteSite:
         return records
 
     async def aclose(self) -> None:
-        for c in self.clients.values():
+        for c in [*self.clients.values(), *([self.sync] if self.sync else [])]:
             c.close()
         for f in self.forwarders.values():
             await f.aclose()

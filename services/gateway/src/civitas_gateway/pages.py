@@ -12,6 +12,7 @@ from civitas_kernel.commands import CommandError, KeyReusedError
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_gateway.charts import cascade_graph, ranking_chart
+from civitas_gateway.network_pages import counting_notices
 from civitas_gateway.page_kit import (FormKey, back, live_release, page_voter, release_pages, render, signed_in,
                                       templates)
 
@@ -95,7 +96,8 @@ async def vouch(request: Request, action: Literal["trust", "untrust", "doubt", "
 def polls(request: Request):
     site = request.app.state.site
     with site.lock:
-        return render(request, "polls.html", polls=site.polls.list_polls().data)
+        listed = site.polls.list_polls().data
+    return render(request, "polls.html", polls=listed, network_notices=counting_notices(site))
 
 
 @router.get("/polls/{name}", response_class=HTMLResponse)
@@ -112,6 +114,7 @@ def poll(request: Request, name: str):
         my_trace=result.trace(voter) if result and voter else [],
         reaching=result.reaching(voter) if result and voter else [],
         ranking_svg=ranking_chart(result) if result else "", graph_svg=cascade_graph(result, voter) if result else "",
+        network_notices=counting_notices(site),
     )
 
 
@@ -142,4 +145,5 @@ def records(request: Request):
     key, name = site.public_key(), site.settings.SITE
     downloads = {(kind, r.id): (archive_name(name, kind, r.id), audit_command(name, kind, r.id, key))
                  for kind, records in kinds for r in records if r.ready}
-    return render(request, "records.html", kinds=kinds, downloads=downloads, public_key=key.hex())
+    return render(request, "records.html", kinds=kinds, downloads=downloads, public_key=key.hex(),
+                  network_notices=counting_notices(site))

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from civitas_sync.domain.peers import ROLES, Network, Peer, TopologyError
     from civitas_sync.domain.retries import retry_delay
     from civitas_sync.forking import ForkRefused, take_cut
-    from civitas_sync.http import network_page_router, sync_router
+    from civitas_sync.http import sync_router
+    from civitas_sync.overview import network_view
     from civitas_sync.rules import held_rules
     from civitas_sync.settings import SyncOptions
     from civitas_sync.state import load_state
@@ -23,13 +24,13 @@ _HOMES = {
     "attach_peer": "config", "detach_peer": "config", "pinned_keys": "config", "read_network": "config",
     "PUBLIC": "domain.flows", "UPWARD": "domain.flows", "EventId": "domain.flows",
     "ROLES": "domain.peers", "Network": "domain.peers", "Peer": "domain.peers", "TopologyError": "domain.peers",
-    "retry_delay": "domain.retries", "sync_router": "http", "network_page_router": "http", "SyncOptions": "settings",
+    "retry_delay": "domain.retries", "sync_router": "http", "network_view": "overview", "SyncOptions": "settings",
     "load_state": "state", "SyncWorker": "worker", "held_rules": "rules", "ForkRefused": "forking", "take_cut": "forking",
 }
 
 __all__ = [
     "PUBLIC", "ROLES", "UPWARD", "EventId", "ForkRefused", "Network", "Peer", "SyncOptions", "SyncWorker",
-    "TopologyError", "attach_peer", "detach_peer", "held_rules", "load_state", "network_page_router", "pinned_keys",
+    "TopologyError", "attach_peer", "detach_peer", "held_rules", "load_state", "network_view", "pinned_keys",
     "read_network", "retry_delay", "sync_router", "take_cut",
 ]
 

@@ -3,6 +3,7 @@
 GET /sync/v1/heads: every (site, stream) held but doubt, with its origin's latest signed checkpoint.
 GET /sync/v1/pages/{origin}/{stream}/{page}[?after=N]: page `page` (positions (page-1)·P+1..page·P) of a stream
 as a segment; a sealed page asked whole is immutable (cacheable forever), anything else is not cached.
+GET /sync/v1/network(.svg): where this site stands among its peers, which the gateway draws as the network page.
 The embedded site (`civitas up`) serves this router beside its pages; `civitas serve sync` serves it alone over
 CIVITAS_LOG_URL and runs the sync worker into that log.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, Field
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from civitas_kernel.log import EventLog
 from civitas_kernel.service.problems import Problem, install_problem_handlers
@@ -27,7 +28,6 @@ from civitas_sync.config import read_network
 from civitas_sync.domain.pages import PAGE_EVENTS
 from civitas_sync.domain.picture import network_svg
 from civitas_sync.mirror_worker import MirrorFollowers, mirrored_origins
-from civitas_sync.network_page import network_html
 from civitas_sync.overview import network_overview
 from civitas_sync.prompts import PromptGate, PromptRefused
 from civitas_sync.rules import served_rules
@@ -107,17 +107,6 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
     return router
 
 
-def network_page_router(log_of: Callable[[], EventLog], home: Path) -> APIRouter:
-    """GET /network: the site network page (the graph, the warnings, each peer's streams)."""
-    router = APIRouter(tags=["sync"])
-
-    @router.get("/network", response_class=HTMLResponse)
-    def network_page() -> HTMLResponse:
-        return HTMLResponse(network_html(network_overview(log_of(), home)), headers={"Cache-Control": "no-store"})
-
-    return router
-
-
 def create_sync_app(settings: SyncSettings) -> FastAPI:
     log = open_log(settings.log_url, settings.SITE, SiteKey.load_or_create(settings.key_file))
     worker = SyncWorker(log, settings.HOME, settings)
@@ -139,7 +128,6 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
     app = FastAPI(title="civitas sync", lifespan=lifespan)
     install_problem_handlers(app)
     app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt, rules=settings.list_rules))
-    app.include_router(network_page_router(lambda: log, settings.HOME))
 
     @app.get("/health")
     def health() -> dict:

@@ -10,9 +10,9 @@ from pathlib import Path
 from civitas_kernel.log import EventLog
 
 from civitas_sync.config import read_network
+from civitas_sync.domain.notices import KEY_MISMATCH, counting_notices
+from civitas_sync.domain.picture import network_svg, state_of
 from civitas_sync.state import load_state
-
-KEY_MISMATCH = ("signed by another key", "pinned with another key")
 
 
 def _when(t: float | None) -> str | None:
@@ -35,18 +35,36 @@ def network_overview(log: EventLog, home: Path, now: float | None = None) -> dic
             origin, _, stream = name.partition("/")
             here = log.head(stream, site=origin).seq
             lag = max(0, remote["seq"] - here if p.pulled else here - remote["seq"])
+            gap = remote.get("gap") if p.pulled and (remote.get("gap") or 0) > here + 1 else None
             streams.append({"stream": name, "here": here, "there": remote["seq"], "lag": lag,
-                            "frozen": name in frozen, "error": remote.get("error")})
+                            "frozen": name in frozen, "error": remote.get("error"), "gap": gap})
         row = {"site": p.site, "role": p.role, "url": p.url, "pulled": p.pulled, "key": p.public_key.hex(),
                "last_contact": _when(entry.last_contact), "failures": entry.failures,
                "next_attempt": _when(entry.next_attempt) if entry.next_attempt > now else None,
-               "error": entry.last_error, "streams": streams, "lag": max((s["lag"] for s in streams), default=0)}
+               "error": entry.last_error, "refused_rules": list(entry.refused_rules), "streams": streams,
+               "lag": max((s["lag"] for s in streams), default=0)}
+        row["state"] = state_of(row)  # ok, behind or down, as the picture colours it
         peers.append(row)
         warnings += _warnings(row)
     for e in evidence:
         warnings.append(f"split view: {e['origin']}/{e['stream']} differs at position {e['seq']} as {e['seen_at']} "
                         "serves it; both signed checkpoints are kept and the stream is frozen at what was agreed")
-    return {"site": log.site, "peers": peers, "evidence": evidence, "warnings": warnings}
+    return {"site": log.site, "peers": peers, "evidence": evidence, "warnings": warnings,
+            "counting": counting_notices(log.site, peers, evidence)}
+
+
+def network_view(log: EventLog, home: Path, picture: bool = False) -> dict:
+    """The overview, and with picture its SVG (`picture`), as the site's network page and voters' pages read it."""
+    overview = network_overview(log, home)
+    return overview | ({"picture": network_svg(overview)} if picture else {})
+
+
+def gap_warning(site: str, s: dict) -> str:
+    origin = s["stream"].partition("/")[0]
+    return (f"gap: {site} holds {s['stream']} only from position {s['gap']} (it pruned what came before), and this "
+            f"site holds it up to {s['here']}, so positions {s['here'] + 1}..{s['gap'] - 1} must come from elsewhere; "
+            f"nothing past the gap is taken. Attach a site that holds them ({origin} itself, or one that received "
+            "them) with `civitas sync attach`; a peer that already serves them fills the gap on its next pull")
 
 
 def _warnings(peer: dict) -> list[str]:
@@ -57,8 +75,12 @@ def _warnings(peer: dict) -> list[str]:
     if peer["failures"]:
         found.append(f"{site} does not answer ({peer['failures']} failures in a row; next try "
                      f"{peer['next_attempt'] or 'now'}): {peer['error']}")
+    for refused in peer["refused_rules"]:
+        found.append(f"list rules served by {site} refused: {refused}")
     if peer["last_contact"] is None and not peer["failures"]:
         found.append(f"{site} has not been reached yet")
+    for s in (s for s in peer["streams"] if s["gap"]):
+        found.append(gap_warning(site, s))
     behind = [s for s in peer["streams"] if s["lag"]]
     if behind:
         who = f"this site is behind {site}" if peer["pulled"] else f"{site} is behind this site"

@@ -24,6 +24,14 @@ from civitas_sync.domain.peers import Peer
 from civitas_sync.serving import signed_at
 
 
+class Pruned(Exception):
+    """The peer no longer holds what this site needs next: `first`, the earliest position it holds, is past it."""
+
+    def __init__(self, first: int) -> None:
+        super().__init__(first)
+        self.first = first
+
+
 class PeerUnreachable(Exception):
     """The peer did not answer as a civitas site should (down, timed out, a server error): retried later."""
 
@@ -38,6 +46,7 @@ class StreamOutcome:
     added: int = 0
     error: str | None = None
     evidence: dict | None = None  # two signed, different histories of one stream: kept as proof
+    gap: int | None = None  # the peer holds the stream only from here, past what this site needs next: pruned
 
 
 @dataclass
@@ -110,6 +119,8 @@ class Puller:
                 continue
             try:
                 self._pull_stream(outcome, entry, page_events)
+            except Pruned as e:  # never jumped: the stream stays where it is until a peer holding the rest sends it
+                outcome.gap = e.first
             except (IntegrityError, LogError) as e:
                 outcome.error = str(e)
             outcome.local = self.log.head(stream, site=origin).seq
@@ -182,6 +193,9 @@ class Puller:
         if cursor.seq >= head.seq:
             self._compare(outcome, signed, head)
             return
+        first = entry.get("first")  # the earliest position the peer holds, if it pruned (omitted: 1)
+        if isinstance(first, int) and not isinstance(first, bool) and first > cursor.seq + 1:
+            raise Pruned(first)
         fetches = deque(plan(cursor.seq, head.seq, page_events))
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix=f"sync-{self.peer.site}") as pool:
             pending: deque[tuple[Fetch, Future]] = deque()
@@ -215,6 +229,12 @@ class Puller:
     def _fetch(self, origin: str, stream: str, fetch: Fetch) -> bytes:
         params = None if fetch.whole else {"after": fetch.after}
         response = self._get(f"/sync/v1/pages/{origin}/{stream}/{fetch.page}", params)
+        if response.status_code == 410:  # gone: pruned there; the answer names the earliest position still held
+            try:
+                first = int(response.json().get("first"))
+            except (ValueError, TypeError, AttributeError):
+                first = fetch.after + 2  # at least past what was asked
+            raise Pruned(max(first, fetch.after + 2))
         if response.status_code != 200:
             raise LogError(f"{origin}/{stream} page {fetch.page}: the peer answered {response.status_code}: "
                            f"{response.text[:300]}")
@@ -228,7 +248,7 @@ class Puller:
         if reader.site != origin or len(ranges) != 1 or ranges[0].stream != stream:
             raise IntegrityError(origin, stream, None, "misplaced: the page holds other streams than the one asked for")
         if ranges[0].first_seq > self.log.head(stream, site=origin).seq + 1:
-            raise IntegrityError(origin, stream, ranges[0].first_seq, "gap: the page starts past this site's head")
+            raise Pruned(ranges[0].first_seq)  # what it holds starts past this site's head: a gap, never jumped
         try:
             added = self.log.ingest(origin, key, reader.ranges())
         except IntegrityError as e:

@@ -20,6 +20,7 @@ class PeerState:
     last_error: str | None = None
     remote: dict[str, dict] = field(default_factory=dict)  # "origin/stream" -> {"seq", "hash", "error"}
     evidence: list[dict] = field(default_factory=list)  # split views seen: both signed checkpoints
+    refused_rules: list[str] = field(default_factory=list)  # list rules it served that were not kept, and why
 
     @property
     def frozen(self) -> frozenset[str]:

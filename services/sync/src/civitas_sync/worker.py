@@ -66,16 +66,17 @@ class SyncWorker:
                     entry.last_error = "; ".join(report.errors + [r for r in report.refused if "split view" in r]) or None
                     for s in report.streams:
                         entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
-                                                                  "error": s.error}
+                                                                  "error": s.error, "gap": s.gap}
                     for evidence in [s.evidence for s in report.streams if s.evidence] + report.evidence:
                         if evidence not in entry.evidence:
                             entry.evidence.append(evidence)
                             log.warning("split view of %s/%s at %s, seen at %s: kept as evidence, the stream frozen",
                                         evidence["origin"], evidence["stream"], evidence["seq"], peer.site)
-                    if report.rules:  # the origins' list rules travel with their streams
-                        for problem in keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
-                                                  self.log.site):
-                            log.warning("list rules from %s refused: %s", peer.site, problem)
+                    # the origins' list rules travel with their streams; what is refused stays said until it is not
+                    entry.refused_rules = keep_rules(self.home, report.rules, {**keys, peer.site: peer.public_key},
+                                                     self.log.site) if report.rules else []
+                    for problem in entry.refused_rules:
+                        log.warning("list rules from %s refused: %s", peer.site, problem)
                     results.append(report)
                     save_state(self.home, state)
                     if report.added or report.errors:

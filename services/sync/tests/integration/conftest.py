@@ -16,7 +16,7 @@ from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
 from civitas_sync.domain.peers import Peer
-from civitas_sync.http import network_page_router, sync_router
+from civitas_sync.http import sync_router
 from civitas_sync.settings import SyncOptions
 from civitas_sync.worker import SyncWorker
 
@@ -38,11 +38,12 @@ class TestSite:
 
 @pytest.fixture
 def make_site(tmp_path, server_thread) -> Iterator[Callable[..., TestSite]]:
-    """make_site(name, serve=True, key_from=None): a site; serving its sync pages unless serve=False."""
+    """make_site(name, serve=True, key_from=None, rules=None): a site; serving its sync pages (and its list rules,
+    rules() if given) unless serve=False."""
     with ExitStack() as stack:
 
         def make(name: str, serve: bool = True, key_from: TestSite | None = None, folder: str | None = None,
-                 worker: SyncOptions | None = None) -> TestSite:
+                 worker: SyncOptions | None = None, rules: Callable[[], dict] | None = None) -> TestSite:
             home = tmp_path / (folder or name)
             home.mkdir()
             key = key_from.key if key_from else SiteKey.load_or_create(home / "site-key.pem")
@@ -56,8 +57,7 @@ def make_site(tmp_path, server_thread) -> Iterator[Callable[..., TestSite]]:
                 app = FastAPI()
                 install_problem_handlers(app)
                 app.include_router(sync_router(lambda: log, home, page_events=PAGE,
-                                               prompt=site.worker.prompt if site.worker else None))
-                app.include_router(network_page_router(lambda: log, home))
+                                               prompt=site.worker.prompt if site.worker else None, rules=rules))
                 site.url = stack.enter_context(server_thread().serving(app))
             return site
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 W, H, BOX_W, BOX_H = 760, 420, 170, 40
-COLOURS = {"ok": "#2e7d32", "behind": "#ef6c00", "down": "#c62828"}
+COLOURS = {"ok": "#2e7d32", "behind": "#ef6c00", "down": "#c62828", "gap": "#6a1b9a"}
 
 
 def _box(x: float, y: float, label: str, sub: str, strong: bool = False) -> str:
@@ -39,6 +39,8 @@ def _places(peers: list[dict]) -> dict[str, tuple[float, float]]:
 def state_of(peer: dict) -> str:
     if peer["failures"] or any(s["frozen"] or s["error"] for s in peer["streams"]):
         return "down"
+    if any(s.get("gap") for s in peer["streams"]):
+        return "gap"  # the peer pruned what this site needs next: it can come only from another site
     return "behind" if peer["lag"] else "ok"
 
 
@@ -47,16 +49,17 @@ def network_svg(overview: dict) -> str:
     centre, parts = (W / 2, H / 2), []
     places = _places(overview["peers"])
     for p in overview["peers"]:
-        (x, y), colour = places[p["site"]], COLOURS[state_of(p)]
+        (x, y), state = places[p["site"]], state_of(p)
+        colour = COLOURS[state]
         (x1, y1), (x2, y2) = ((x, y), centre) if p["pulled"] else (centre, (x, y))  # events flow sender -> receiver
         label = ("unreachable" if p["failures"] else "frozen" if any(s["frozen"] for s in p["streams"])
-                 else f"lag {p['lag']}")
+                 else "gap" if state == "gap" else f"lag {p['lag']}")
         parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{(x1 + x2) / 2:.0f}" y2="{(y1 + y2) / 2:.0f}" '
                      f'stroke="{colour}" stroke-width="2" marker-end="url(#flow)"/>'
                      f'<line x1="{(x1 + x2) / 2:.0f}" y1="{(y1 + y2) / 2:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
                      f'stroke="{colour}" stroke-width="2"/>'
                      f'<text x="{(x1 + x2) / 2 + 6:.0f}" y="{(y1 + y2) / 2 - 6:.0f}" font-size="11" fill="{colour}" '
-                     f'class="lag" data-peer="{escape(p["site"])}">{escape(label)}</text>')
+                     f'class="lag {state}" data-peer="{escape(p["site"])}">{escape(label)}</text>')
     for p in overview["peers"]:
         parts.append(_box(*places[p["site"]], p["site"], p["role"]))
     parts.append(_box(*centre, overview["site"], "this site", strong=True))

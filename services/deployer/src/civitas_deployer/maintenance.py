@@ -17,13 +17,15 @@ from civitas_kernel.log import EventLog
 
 from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.domain.maintenance import Action, check_requests, request_paths
-from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, decide_finish, decide_interrupted,
-                                                         decide_start)
+from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, Run, decide_finish,
+                                                         decide_interrupted, decide_start)
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.maintenance_sandbox import NOT_AVAILABLE, run_sandboxed
 
 MAINTENANCE_STREAMS = ("maintenance",)
-Builtin = Callable[[], str]  # does the work, returns what to record as its output; raising is a failure
+# Does the work for a run (its decision and request, a Run of the journal), returns what to record as its output;
+# raising is a failure, recorded with why.
+Builtin = Callable[[Run], str]
 
 
 class Maintenance:
@@ -54,7 +56,8 @@ class Maintenance:
                         self.journal, summary.record, summary.proposal, summary.content_hash, path,
                         action.name if action else "", action.runs if action else "")) is None:
                     continue  # begun elsewhere, or before
-                code, output, took = self._run(action) if action else (2, refusal, 0)
+                run = self.journal.runs[(summary.record, path)]
+                code, output, took = self._run(action, run) if action else (2, refusal, 0)
                 self.folder.append("maintenance", lambda: decide_finish(self.journal, summary.record, path, code,
                                                                         output, took))
                 done.append(self.journal.runs[(summary.record, path)].as_dict())
@@ -90,15 +93,15 @@ class Maintenance:
             refusal = str(error)
         return summary, revision, paths, asked, refusal
 
-    def _run(self, action: Action) -> tuple[int, str, int]:
+    def _run(self, action: Action, run: Run) -> tuple[int, str, int]:
         if action.builtin is None:
             return self.sandbox(action.command, action.timeout_s)
         work = self.builtins.get(action.builtin)
         if work is None:
-            return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered by this site yet; nothing was run", 0
+            return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered on this site; nothing was run", 0
         started = time.monotonic()
         try:
-            output, code = work(), 0
+            output, code = work(run), 0
         except Exception as error:  # a built-in that fails is recorded as failed, with why
             output, code = f"{type(error).__name__}: {error}", 1
         return code, output, int((time.monotonic() - started) * 1000)

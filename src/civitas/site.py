@@ -251,7 +251,7 @@ class Site:
         offered = {"compile": compile_now, "vacuum": vacuum}
         if not self.settings.SUPERVISED:  # pause, resume, roll back: this process's own deployment engine
             offered |= DeploymentControls(self._engine).builtins()
-        return Maintenance(self.log, self.change, offered, lock=self.lock)
+        return Maintenance(self.log, self.change, offered, lock=self.lock, releases=self.releases)
 
     def decide(self, now_us: int | None = None) -> Reply:
         """Record the decision of every proposal whose voting closed by `now_us` (default: now)."""

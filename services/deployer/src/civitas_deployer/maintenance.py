@@ -16,7 +16,7 @@ from civitas_kernel.application import StreamFolder
 from civitas_kernel.log import EventLog
 
 from civitas_deployer.commands import ChangeCommands
-from civitas_deployer.domain.maintenance import Action, check_requests, request_paths
+from civitas_deployer.domain.maintenance import ACTIONS_FILE, Action, check_requests, parse_actions, request_paths
 from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, Run, decide_finish,
                                                          decide_interrupted, decide_start)
 from civitas_deployer.domain.rules import RulesError
@@ -31,8 +31,10 @@ Builtin = Callable[[Run], str]
 class Maintenance:
     def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
                  sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
-                 lock: AbstractContextManager | None = None) -> None:
+                 lock: AbstractContextManager | None = None, releases=None) -> None:
+        """releases: where the verified release's maintenance.toml is read for the page (none: not shown)."""
         self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self.releases = releases
         self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
         self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
@@ -44,6 +46,36 @@ class Maintenance:
     def runs(self) -> list[dict]:
         self.folder.catch_up()
         return [r.as_dict() for r in sorted(self.journal.runs.values(), key=lambda r: (r.decision, r.request))]
+
+    def actions(self) -> tuple[list[dict], str]:
+        """The actions the verified release defines, and its commit (none yet: nothing)."""
+        commit = self.releases.verified() if self.releases is not None else None
+        if commit is None:
+            return [], ""
+        try:
+            defined = parse_actions((self.releases.tree(commit) / ACTIONS_FILE).read_bytes())
+        except (OSError, RulesError):
+            return [], commit
+        return [{"name": a.name, "title": a.title, "runs": a.runs, "builtin": a.builtin, "stop_only": a.stop_only,
+                 "timeout_s": a.timeout_s} for a in defined.values()], commit
+
+    def proposed(self, limit: int = 200) -> list[dict]:
+        """The proposals asking for runs, newest first, each with its decision once decided (under the lock)."""
+        with self.lock:
+            self.change.catch_up()
+            decisions = self.change.decisions.decided() if self.change.decisions is not None else {}
+            decided = {s.proposal: s for s in decisions.values()}
+            found = []
+            for proposal in reversed(list(self.change.state.proposals.values())):
+                paths = request_paths(proposal.current.changed_paths)
+                if paths and not proposal.withdrawn:
+                    summary = decided.get(proposal.id)
+                    found.append({"proposal": proposal.id, "title": proposal.current.title, "requests": paths,
+                                  "decision": summary.record if summary else None,
+                                  "approved": summary.approved if summary else None})
+                    if len(found) >= limit:
+                        break
+            return found
 
     def run_due(self) -> list[dict]:
         """Run every approved request not begun yet, in decision order; what was run (the actions outside the lock)."""

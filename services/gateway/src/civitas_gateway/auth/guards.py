@@ -93,7 +93,7 @@ async def require_operator(request: Request, credentials: OperatorCredentials) -
 
 
 async def _record_refusal(request: Request, state: AuthState) -> None:
-    """The attempt in the log (auth/refusals.py: one event a minute, the rest counted); the refusal stands regardless."""
+    """The attempt in the log (auth/refusals.py: one a minute, the rest counted); the refusal stands regardless."""
     if state.refusals is None:
         return
     client = request.client.host if request.client else ""

@@ -12,8 +12,8 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import (
-    ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentReads, LiveRepository, Maintenance, Mirrors,
-    Releases, Runner,
+    DEPLOYMENT_CONTROLS, ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentControls, DeploymentReads,
+    LiveRepository, Maintenance, Mirrors, Releases, Runner,
 )
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
@@ -209,7 +209,8 @@ class Site:
     def change(self) -> ChangeCommands:
         change = ChangeCommands(self.log, self.live_repo, RecordedLists(self), clock=self.clock,
                                 decisions=self.decisions, fetch_limits=self.settings.fetch_limits,
-                                deployments=DeploymentReads(self.log, self.releases, self.mirrors))
+                                deployments=DeploymentReads(self.log, self.releases, self.mirrors),
+                                offered_builtins=self.offered_builtins)
         change.catch_up()
         return change
 
@@ -223,21 +224,36 @@ class Site:
                 health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
         return self.__dict__["_deployer"]
 
+    @property
+    def offered_builtins(self) -> frozenset[str]:
+        """The maintenance built-ins this site runs: the deployment engine's only where it deploys itself."""
+        engine = () if self.settings.SUPERVISED else DEPLOYMENT_CONTROLS
+        return frozenset({"compile", "vacuum", *engine})
+
+    def _engine(self) -> Deployer:
+        engine = self.__dict__.get("_deployer")
+        if engine is None:
+            raise RuntimeError("this process runs no deployment engine (civitas up makes it); nothing was changed")
+        return engine
+
     @cached_property
     def maintenance(self) -> Maintenance:
-        """The voted maintenance actions, with the built-ins this site offers (restart, pause, roll back: not yet)."""
+        """The voted maintenance actions, with the built-ins this site offers (restart: host mode's only)."""
         from civitas_counter import compile_all
 
-        def compile_now() -> str:
+        def compile_now(_run) -> str:
             compile_all(self.compile, self.has_polls)
             return "compiled a voter list, and a count where there are polls"
 
-        def vacuum() -> str:
+        def vacuum(_run) -> str:
             with self.log.engine.connect() as conn:  # VACUUM runs outside a transaction
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
             return "the database is compacted"
 
-        return Maintenance(self.log, self.change, {"compile": compile_now, "vacuum": vacuum}, lock=self.lock)
+        offered = {"compile": compile_now, "vacuum": vacuum}
+        if not self.settings.SUPERVISED:  # pause, resume, roll back: this process's own deployment engine
+            offered |= DeploymentControls(self._engine).builtins()
+        return Maintenance(self.log, self.change, offered, lock=self.lock, releases=self.releases)
 
     def network(self, picture: bool = False) -> dict:
         """Where this site stands among its peers (civitas_sync's overview, with its SVG if `picture`)."""

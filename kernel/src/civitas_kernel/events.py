@@ -19,6 +19,7 @@ from civitas_schema.v1 import (  # noqa: F401
     doubt_pb2,
     draft_pb2,
     lineage_pb2,
+    lockout_pb2,
     maintenance_pb2,
     poll_pb2,
     registration_pb2,

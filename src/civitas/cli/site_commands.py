@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
 
             return supervise(host, port)
         from civitas_counter import CompileScheduler, compile_all
-        from civitas_deployer import DecideScheduler, DeployScheduler
+        from civitas_deployer import DecideScheduler, DeployScheduler, DeploymentControls
         from civitas_polls import ReleasePollsWatcher
         from civitas_gateway import AuthSettings, create_app, operator_token_path
         from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
         if deployer is not None:
             deployer.recover()  # before anyone is served: a deployment the last run left in between ends
             s.maintenance.recover()  # an action a stop cut short is recorded so, never run again by itself
+            DeploymentControls(lambda: deployer).settle()  # a roll-back a stop left half-way is finished
         if outbox:
             outbox.install(app)
         syncing = SyncWorker(s.log, s.settings.HOME)  # pulls from the peers sync.toml names; they pull these routes
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"live repository {s.live_repo.path}; proposals whose voting closed are decided every "
                    f"{s.settings.DECIDE_EVERY_S:g} s")
         deciding = DecideScheduler(s.decide, s.settings.DECIDE_EVERY_S)
-        deploying = DeployScheduler((lambda: (deployer.run(), s.maintenance.run_due())) if deployer else (lambda: None),
+        deploying = DeployScheduler((lambda: (s.maintenance.run_due(), deployer.run())) if deployer else (lambda: None),
                                     0 if deployer is None else s.settings.DEPLOY_EVERY_S)
         if deployer is not None:
             typer.echo(f"approved decisions are deployed every {s.settings.DEPLOY_EVERY_S:g} s, each release "

@@ -99,3 +99,41 @@ class DeploymentRefused(_message.Message):
     reason: str
     at_us: int
     def __init__(self, deployment: _Optional[str] = ..., decision: _Optional[str] = ..., proposal: _Optional[str] = ..., revision: _Optional[int] = ..., content_hash: _Optional[str] = ..., base: _Optional[str] = ..., reason: _Optional[str] = ..., at_us: _Optional[int] = ...) -> None: ...
+
+class DeploymentsPaused(_message.Message):
+    __slots__ = ("decision", "request", "at_us")
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    AT_US_FIELD_NUMBER: _ClassVar[int]
+    decision: str
+    request: str
+    at_us: int
+    def __init__(self, decision: _Optional[str] = ..., request: _Optional[str] = ..., at_us: _Optional[int] = ...) -> None: ...
+
+class DeploymentsResumed(_message.Message):
+    __slots__ = ("decision", "request", "at_us")
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    AT_US_FIELD_NUMBER: _ClassVar[int]
+    decision: str
+    request: str
+    at_us: int
+    def __init__(self, decision: _Optional[str] = ..., request: _Optional[str] = ..., at_us: _Optional[int] = ...) -> None: ...
+
+class DeploymentReverted(_message.Message):
+    __slots__ = ("deployment", "decision", "request", "revert", "release", "main", "at_us")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REVERT_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    MAIN_FIELD_NUMBER: _ClassVar[int]
+    AT_US_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    decision: str
+    request: str
+    revert: str
+    release: str
+    main: str
+    at_us: int
+    def __init__(self, deployment: _Optional[str] = ..., decision: _Optional[str] = ..., request: _Optional[str] = ..., revert: _Optional[str] = ..., release: _Optional[str] = ..., main: _Optional[str] = ..., at_us: _Optional[int] = ...) -> None: ...

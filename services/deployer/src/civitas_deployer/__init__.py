@@ -6,6 +6,7 @@ from civitas_deployer.decision_record import COMPILERS
 from civitas_deployer.deploying import (
     Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
 )
+from civitas_deployer.deploying.controls import DEPLOYMENT_CONTROLS, DeploymentControls
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.mirror import Mirrors
@@ -14,6 +15,7 @@ from civitas_deployer.scheduler import DecideScheduler
 from civitas_deployer.settings import ChangeSettings
 from civitas_deployer.tag_signing import allowed_signers_line
 
-__all__ = ["CHANGE_STREAMS", "COMPILERS", "Candidate", "ChangeCommands", "ChangeSettings", "ContentRunner",
-           "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentReads", "LiveRepository",
-           "Maintenance", "Mirrors", "ReleaseFailed", "Releases", "Runner", "allowed_signers_line"]
+__all__ = ["CHANGE_STREAMS", "COMPILERS", "DEPLOYMENT_CONTROLS", "Candidate", "ChangeCommands", "ChangeSettings",
+           "ContentRunner", "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentControls",
+           "DeploymentReads", "LiveRepository", "Maintenance", "Mirrors", "ReleaseFailed", "Releases", "Runner",
+           "allowed_signers_line"]

@@ -49,8 +49,11 @@ def _now_us() -> int:
 class ChangeCommands:
     def __init__(self, log: EventLog, repo: LiveRepository, voter_lists: VoterLists,
                  clock: Callable[[], int] = _now_us, decisions: DecisionRecords | None = None,
-                 fetch_limits: FetchLimits = FetchLimits(), deployments: DeploymentReads | None = None) -> None:
+                 fetch_limits: FetchLimits = FetchLimits(), deployments: DeploymentReads | None = None,
+                 offered_builtins: frozenset[str] | None = None) -> None:
+        """offered_builtins: the maintenance built-ins this site runs (None: not known here, so not checked)."""
         self.log, self.repo, self.clock, self.decisions = log, repo, clock, decisions
+        self.offered_builtins = offered_builtins
         self.deployment_reads = deployments or DeploymentReads(log, None)
         self.fetch_limits = fetch_limits
         self.rules, self.electorates = Rules(repo), Electorates(voter_lists)
@@ -205,8 +208,20 @@ class ChangeCommands:
             Rules.parse(staged.rule_files["governance.toml"], staged.rule_files["modules.toml"], "after this change")
         except RulesError as error:
             raise RulesError(f"the change would break the site's rules: {error}") from None
+        self._check_requests(staged)
         return Revision(0, staged.base_commit, staged.result_commit, staged.tree_hash, staged.changed_paths,
                         staged.content_hash, title, list_name, now)
+
+    def _check_requests(self, staged: StagedChange) -> None:
+        """A request to run a maintenance action must name one maintenance.toml holds at its base, and a built-in
+        this site offers: refused now, before anyone votes on a run that could never happen."""
+        asked = check_requests(staged.changed_paths, lambda p: self.repo.read(staged.base_commit, p),
+                               staged.request_files.get)
+        for request, action in asked:
+            if self.offered_builtins is not None and action.builtin and action.builtin not in self.offered_builtins:
+                raise RulesError(f"{request.path}: the action {action.name} runs the built-in {action.builtin}, "
+                                 f"which this site does not offer (it offers {', '.join(sorted(self.offered_builtins))}"
+                                 "); ask for another action")
 
     def _proposal_with(self, revision: Revision, voter: str) -> Proposal:
         """The proposal an earlier, identical command (same idempotency key) made."""

@@ -26,6 +26,7 @@ from civitas_deployer.patch_checks import SYMLINK, PatchRefused, check_patch_pat
 
 BRANCH = "refs/heads/main"
 RULE_FILES = ("governance.toml", "modules.toml")
+REQUESTS_DIR = "maintenance/runs/"  # requests to run a maintenance action, checked before voting
 MAX_PATCH_BYTES = 10 * 1024 * 1024
 BASE_TRAILER = re.compile(rb"^base-commit: ([0-9a-f]{40})\s*$", re.MULTILINE)
 INFO_LINE = re.compile(r"^(Author|Email|Subject|Date): (.*)$", re.MULTILINE)
@@ -52,6 +53,7 @@ class StagedChange:
     rule_files: dict[str, bytes | None]  # governance.toml and modules.toml as the change leaves them
     _quarantine: Path = field(repr=False)
     _objects: Path = field(repr=False)
+    request_files: dict[str, bytes | None] = field(default_factory=dict)  # maintenance/runs/*, as it leaves them
 
     @property
     def content_hash(self) -> str:
@@ -165,11 +167,12 @@ class LiveRepository:
                                    env=env).stdout
             entries, numstat = parse_diff_tree(listing)
             links = [e.new_blob for e in entries if e.new_mode == SYMLINK and e.status != "D"]
-            blobs = self.git.blobs([*links, *(f"{commit}:{name}" for name in RULE_FILES)], env=env)
+            requests = sorted({e.path for e in entries if e.path.startswith(REQUESTS_DIR)})
+            blobs = self.git.blobs([*links, *(f"{commit}:{name}" for name in (*RULE_FILES, *requests))], env=env)
             check_result(entries, numstat, blobs)
             rules = {name: blobs[f"{commit}:{name}"] for name in RULE_FILES}
             yield StagedChange(live, commit, tree, tuple(sorted({e.path for e in entries})), rules, objects,
-                               self.path / "objects")
+                               self.path / "objects", {name: blobs[f"{commit}:{name}"] for name in requests})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

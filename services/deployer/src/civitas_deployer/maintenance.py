@@ -16,21 +16,25 @@ from civitas_kernel.application import StreamFolder
 from civitas_kernel.log import EventLog
 
 from civitas_deployer.commands import ChangeCommands
-from civitas_deployer.domain.maintenance import Action, check_requests, request_paths
-from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, decide_finish, decide_interrupted,
-                                                         decide_start)
+from civitas_deployer.domain.maintenance import ACTIONS_FILE, Action, check_requests, parse_actions, request_paths
+from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, Run, decide_finish,
+                                                         decide_interrupted, decide_start)
 from civitas_deployer.domain.rules import RulesError
 from civitas_deployer.maintenance_sandbox import NOT_AVAILABLE, run_sandboxed
 
 MAINTENANCE_STREAMS = ("maintenance",)
-Builtin = Callable[[], str]  # does the work, returns what to record as its output; raising is a failure
+# Does the work for a run (its decision and request, a Run of the journal), returns what to record as its output;
+# raising is a failure, recorded with why.
+Builtin = Callable[[Run], str]
 
 
 class Maintenance:
     def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
                  sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
-                 lock: AbstractContextManager | None = None) -> None:
+                 lock: AbstractContextManager | None = None, releases=None) -> None:
+        """releases: where the verified release's maintenance.toml is read for the page (none: not shown)."""
         self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self.releases = releases
         self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
         self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
@@ -43,6 +47,36 @@ class Maintenance:
         self.folder.catch_up()
         return [r.as_dict() for r in sorted(self.journal.runs.values(), key=lambda r: (r.decision, r.request))]
 
+    def actions(self) -> tuple[list[dict], str]:
+        """The actions the verified release defines, and its commit (none yet: nothing)."""
+        commit = self.releases.verified() if self.releases is not None else None
+        if commit is None:
+            return [], ""
+        try:
+            defined = parse_actions((self.releases.tree(commit) / ACTIONS_FILE).read_bytes())
+        except (OSError, RulesError):
+            return [], commit
+        return [{"name": a.name, "title": a.title, "runs": a.runs, "builtin": a.builtin, "stop_only": a.stop_only,
+                 "timeout_s": a.timeout_s} for a in defined.values()], commit
+
+    def proposed(self, limit: int = 200) -> list[dict]:
+        """The proposals asking for runs, newest first, each with its decision once decided (under the lock)."""
+        with self.lock:
+            self.change.catch_up()
+            decisions = self.change.decisions.decided() if self.change.decisions is not None else {}
+            decided = {s.proposal: s for s in decisions.values()}
+            found = []
+            for proposal in reversed(list(self.change.state.proposals.values())):
+                paths = request_paths(proposal.current.changed_paths)
+                if paths and not proposal.withdrawn:
+                    summary = decided.get(proposal.id)
+                    found.append({"proposal": proposal.id, "title": proposal.current.title, "requests": paths,
+                                  "decision": summary.record if summary else None,
+                                  "approved": summary.approved if summary else None})
+                    if len(found) >= limit:
+                        break
+            return found
+
     def run_due(self) -> list[dict]:
         """Run every approved request not begun yet, in decision order; what was run (the actions outside the lock)."""
         done = []
@@ -54,7 +88,8 @@ class Maintenance:
                         self.journal, summary.record, summary.proposal, summary.content_hash, path,
                         action.name if action else "", action.runs if action else "")) is None:
                     continue  # begun elsewhere, or before
-                code, output, took = self._run(action) if action else (2, refusal, 0)
+                run = self.journal.runs[(summary.record, path)]
+                code, output, took = self._run(action, run) if action else (2, refusal, 0)
                 self.folder.append("maintenance", lambda: decide_finish(self.journal, summary.record, path, code,
                                                                         output, took))
                 done.append(self.journal.runs[(summary.record, path)].as_dict())
@@ -90,15 +125,15 @@ class Maintenance:
             refusal = str(error)
         return summary, revision, paths, asked, refusal
 
-    def _run(self, action: Action) -> tuple[int, str, int]:
+    def _run(self, action: Action, run: Run) -> tuple[int, str, int]:
         if action.builtin is None:
             return self.sandbox(action.command, action.timeout_s)
         work = self.builtins.get(action.builtin)
         if work is None:
-            return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered by this site yet; nothing was run", 0
+            return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered on this site; nothing was run", 0
         started = time.monotonic()
         try:
-            output, code = work(), 0
+            output, code = work(run), 0
         except Exception as error:  # a built-in that fails is recorded as failed, with why
             output, code = f"{type(error).__name__}: {error}", 1
         return code, output, int((time.monotonic() - started) * 1000)

@@ -91,15 +91,24 @@ def test_a_run_cut_short_by_a_stop_is_recorded_interrupted_and_not_run_again(cha
     assert [r["state"] for r in restarted.runs()] == ["interrupted"]
 
 
-def test_what_cannot_run_is_recorded_with_why_and_nothing_is_run(change, clone, tmp_path, clock):
-    path = patch_file(clone, tmp_path, "odd", {"maintenance/runs/odd.toml": 'action = "format-disk"\n',
-                                               "maintenance/runs/now.toml": 'action = "compile"\n'})
+def test_a_request_that_no_longer_reads_is_recorded_with_why_and_nothing_is_run(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "odd", {"maintenance/runs/now.toml": 'action = "compile"\n',
+                                               "maintenance/runs/other.toml": 'action = "vacuum"\n'})
     pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Odd"]).data["proposal"]
     vote_and_decide(change, pid, clock)
-    runs = {r["request"]: r for r in Maintenance(change.log, change).run_due()}
-    assert runs["maintenance/runs/odd.toml"]["exit_code"] == 2
-    assert "format-disk" in runs["maintenance/runs/odd.toml"]["output"]
-    assert runs["maintenance/runs/now.toml"]["exit_code"] == 2  # one bad request refuses the revision's runs
+    maintenance = Maintenance(change.log, change)
+    maintenance._requests_of = _unreadable(maintenance._requests_of)  # as if its base could no longer be read
+    runs = {r["request"]: r for r in maintenance.run_due()}
+    assert runs["maintenance/runs/now.toml"]["exit_code"] == 2 == runs["maintenance/runs/other.toml"]["exit_code"]
+    assert "cannot be read" in runs["maintenance/runs/now.toml"]["output"]
+    assert Maintenance(change.log, change).run_due() == []  # recorded once: never run later either
+
+
+def _unreadable(requests_of):
+    def of(summary):
+        found = requests_of(summary)
+        return None if found is None else (*found[:3], {}, "maintenance.toml cannot be read at the base")
+    return of
 
 
 def test_a_built_in_runs_in_the_deployer_and_one_not_offered_is_127(change, clone, tmp_path, clock):
@@ -108,9 +117,9 @@ def test_a_built_in_runs_in_the_deployer_and_one_not_offered_is_127(change, clon
     pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Compile"]).data["proposal"]
     vote_and_decide(change, pid, clock)
     calls = []
-    runs = {r["action"]: r for r in Maintenance(change.log, change, {"compile": lambda: calls.append(1) or "ok"}
-                                                ).run_due()}
-    assert calls == [1] and runs["compile"]["exit_code"] == 0 and runs["compile"]["output"] == "ok"
+    offered = {"compile": lambda run: calls.append(run.action) or "ok"}
+    runs = {r["action"]: r for r in Maintenance(change.log, change, offered).run_due()}
+    assert calls == ["compile"] and runs["compile"]["exit_code"] == 0 and runs["compile"]["output"] == "ok"
     assert runs["vacuum"]["exit_code"] == 127 and "not offered" in runs["vacuum"]["output"]
 
 

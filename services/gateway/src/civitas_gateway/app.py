@@ -12,9 +12,10 @@ from civitas_kernel.sql import create_engine
 
 from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
 from civitas_gateway import voter_pages
-from civitas_gateway import deployments_pages, drafts_api, drafts_forms, drafts_pages
+from civitas_gateway import deployments_pages, drafts_api, drafts_forms, drafts_pages, maintenance_pages
 from civitas_gateway import network_pages
 from civitas_gateway.auth import AuthSettings, install_auth
+from civitas_gateway.auth.refusals import RefusedAttempts, appender_of
 from civitas_gateway.error_pages import install_error_pages
 from civitas_gateway.mail import Mailer
 from civitas_gateway.notices import install_notices
@@ -54,6 +55,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     smoke = SmokePass.of_site_key(site.key) if hasattr(site, "key") else SmokePass.of_settings(site.settings)
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer,
                  exempt=smoke.exempts if smoke else None)
+    app.state.civitas_auth.refusals = RefusedAttempts(appender_of(site.log))  # the old operator token, recorded
     install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
     app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
@@ -66,6 +68,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(network_pages.router)
     app.include_router(change_hunks.router)
     app.include_router(deployments_pages.router)
+    app.include_router(maintenance_pages.router)
     app.include_router(drafts_pages.router)
     app.include_router(drafts_forms.router)
     install_notices(app, site)

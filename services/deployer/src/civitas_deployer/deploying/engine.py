@@ -113,6 +113,8 @@ class Deployer:
             self.releases.point(self.releases.live(), VERIFIED)
 
     def _due(self) -> list[DecisionSummary]:
+        if self.state.paused_by:  # a decision paused deployments (deploying/controls.py) until one resumes them
+            return []
         decided = sorted(self.decisions.decided().values(), key=lambda s: s.record)
         return [s for s in decided if s.approved and record_name(s.record) not in self.state.by_decision]
 

@@ -16,16 +16,25 @@ APPLIED = deployment_pb2.DeploymentApplied.DESCRIPTOR.full_name
 FAILED = deployment_pb2.DeploymentFailed.DESCRIPTOR.full_name
 ROLLED_BACK = deployment_pb2.DeploymentRolledBack.DESCRIPTOR.full_name
 REFUSED = deployment_pb2.DeploymentRefused.DESCRIPTOR.full_name
+PAUSED = deployment_pb2.DeploymentsPaused.DESCRIPTOR.full_name
+RESUMED = deployment_pb2.DeploymentsResumed.DESCRIPTOR.full_name
+REVERTED = deployment_pb2.DeploymentReverted.DESCRIPTOR.full_name
 
 BUILDING, STARTING, HEALTH, SWITCHING = "building", "starting", "health", "switching"
 APPLIED_PHASE, ROLLED_BACK_PHASE, REFUSED_PHASE = "applied", "rolled_back", "refused"
+REVERTED_PHASE = "reverted"  # applied, then rolled back by a decision (the built-in roll-back)
 PHASES = (BUILDING, STARTING, HEALTH, SWITCHING)  # in the order a deployment passes them
-ENDED = (APPLIED_PHASE, ROLLED_BACK_PHASE, REFUSED_PHASE)
+ENDED = (APPLIED_PHASE, ROLLED_BACK_PHASE, REFUSED_PHASE, REVERTED_PHASE)
 
 
 def record_name(record: int) -> str:
     """How a deployment names the decision record that approved it."""
     return f"decision {record}"
+
+
+def control_key(decision: str, request: str) -> str:
+    """How a decision's request to pause, resume or roll back is keyed: each is done once."""
+    return f"{decision} {request}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Deployment:
     incident: Incident | None = None
     revert: str = ""
     refusal: str = ""
+    reverted_by: str = ""  # the decision that rolled it back, once applied
 
     @property
     def ended(self) -> bool:
@@ -71,13 +81,16 @@ class Deployment:
                 "started_us": self.started_us, "ended_us": self.ended_us,
                 "incident": self.incident.as_dict() if self.incident else None,
                 "rebased_from": self.rebased_from or None, "revert": self.revert or None,
-                "refused": self.refusal or None}
+                "refused": self.refusal or None, "reverted_by": self.reverted_by or None}
 
 
 @dataclass
 class DeploymentState:
     deployments: dict[str, Deployment] = field(default_factory=dict)
     by_decision: dict[str, str] = field(default_factory=dict)  # decision record name -> deployment id
+    paused_by: str = ""  # the decision that paused the engine, until one resumes it
+    controls: dict[str, str] = field(default_factory=dict)  # (decision, request) said as one key -> what it did
+    reverts: list = field(default_factory=list)  # every DeploymentReverted, oldest first
 
     def evolve(self, event_type: str, m, actor: str = "") -> None:
         if event_type == STARTED:
@@ -96,6 +109,17 @@ class DeploymentState:
         elif event_type == ROLLED_BACK:
             found = self.deployments[m.deployment]
             found.phase, found.ended_us, found.revert = ROLLED_BACK_PHASE, m.at_us, m.revert
+        elif event_type == PAUSED:
+            self.paused_by = m.decision
+            self.controls[control_key(m.decision, m.request)] = "paused"
+        elif event_type == RESUMED:
+            self.paused_by = ""
+            self.controls[control_key(m.decision, m.request)] = "resumed"
+        elif event_type == REVERTED:
+            found = self.deployments[m.deployment]
+            found.phase, found.ended_us, found.revert, found.reverted_by = REVERTED_PHASE, m.at_us, m.revert, m.decision
+            self.controls[control_key(m.decision, m.request)] = f"reverted {m.deployment}"
+            self.reverts.append(m)
 
     def _add(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = deployment

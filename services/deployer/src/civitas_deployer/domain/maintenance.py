@@ -17,7 +17,9 @@ from civitas_deployer.domain.rules import RulesError
 ACTIONS_FILE = "maintenance.toml"
 RUNS_DIR = "maintenance/runs/"
 # The built-ins, and whether each only stops something (those may have a shorter window).
-BUILTINS = {"compile": False, "vacuum": False, "restart": False, "pause-deployments": True, "roll-back": True}
+# Resuming deployments lets approved changes be applied again, so it is no stop: it has the full vote.
+BUILTINS = {"compile": False, "vacuum": False, "restart": False, "pause-deployments": True,
+            "resume-deployments": False, "roll-back": True}
 DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S = 600, 3600
 ACTION_KEYS, REQUEST_KEYS = {"title", "runs", "command", "timeout_s"}, {"action", "why"}
 

@@ -10,6 +10,8 @@ POST /api/auth/session, sent as `Authorization: Bearer TOKEN`; the operator with
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,6 +22,7 @@ from civitas_kernel.lockdown import lockdown_of
 from civitas_kernel.service.problems import Problem
 
 from civitas_gateway.auth.addresses import normalise_email
+from civitas_gateway.auth.refusals import OPERATOR_TOKEN
 from civitas_gateway.auth.state import AuthState, auth_state, auth_state_dependency
 from civitas_gateway.auth.tokens import same
 
@@ -81,11 +84,23 @@ async def require_operator(request: Request, credentials: OperatorCredentials) -
     if same(credentials.credentials, state.operator_token):
         locked = lockdown_of(state.home) if state.home is not None else None  # read each time: it may come any moment
         if locked is not None:
+            await _record_refusal(request, state)
             raise Problem(403, locked.refusal("the operator's token"), kind="locked-down")
         return OPERATOR
     if state.sign_in.voter_of(credentials.credentials) is not None:
         raise Problem(403, "only the site's operator may do this", kind="operator-only")
     raise unauthenticated("that is not the operator's token", invalid_token=True)
+
+
+async def _record_refusal(request: Request, state: AuthState) -> None:
+    """The attempt in the log (auth/refusals.py: one a minute, the rest counted); the refusal stands regardless."""
+    if state.refusals is None:
+        return
+    client = request.client.host if request.client else ""
+    try:
+        await asyncio.to_thread(state.refusals.note, OPERATOR_TOKEN, request.method, request.url.path, client)
+    except Exception:  # the log unwritable: the token is refused all the same, and said in the process's log
+        logging.getLogger("civitas.gateway").exception("recording a refused operator token failed")
 
 
 def require_self(voter: str, acting_as: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import Request
 
 from civitas_gateway.auth.account import Account
+from civitas_gateway.auth.refusals import RefusedAttempts
 from civitas_gateway.auth.signin import SignIn
 from civitas_gateway.auth.totp import TwoStep
 from civitas_gateway.ratelimit import RateLimiter
@@ -24,6 +25,7 @@ class AuthState:
     code_email_limit: RateLimiter  # code requests, per email address and client address together
     session_address_limit: RateLimiter  # sign-in attempts, per client address
     home: Path | None = None  # CIVITAS_HOME, where `civitas lockdown` leaves its mark
+    refusals: RefusedAttempts | None = None  # the operator's token refused after the lock-out, recorded (bounded)
 
     def limit_code_request(self, client: str, email: str) -> None:
         """Spend the client's share of code requests, and its share for this email address (429 past either).

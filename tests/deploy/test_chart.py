@@ -18,7 +18,7 @@ KUBE_VERSION = "1.30.0"
 
 # Whom each service calls over HTTP: the gateway its owners and the counter (civitas/distributed/facade.py), the owners
 # the counter for the reported records, the counter the owners to fill gaps in its replica.
-CALLS = {"gateway": {"registry", "polls", "counter", "deployer", "drafts"}, "registry": {"counter"},
+CALLS = {"gateway": {"registry", "polls", "counter", "deployer", "drafts"}, "registry": {"counter", "drafts"},
          "polls": {"counter"}, "counter": {"registry", "polls"}, "deployer": {"counter", "gateway"}, "drafts": set()}
 
 

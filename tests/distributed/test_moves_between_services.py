@@ -25,7 +25,8 @@ A, B, V = "a.example", "b.example", "mover@example.org"
 def registry(home: Path, site: str, port: int, log_url: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")} | {
         "CIVITAS_HOME": str(home), "CIVITAS_SITE": site, "CIVITAS_PORT": str(port), "CIVITAS_LOG_URL": log_url,
-        "CIVITAS_PUBLISH_WAIT_S": "0", "CIVITAS_COUNTER_URL": "http://127.0.0.1:9"}  # no broker, no counter here
+        "CIVITAS_PUBLISH_WAIT_S": "0", "CIVITAS_COUNTER_URL": "http://127.0.0.1:9",
+        "CIVITAS_DRAFTS_URL": ""}  # no broker, no counter, no drafts service here
     process = subprocess.Popen([CIVITAS, "serve", "registry"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

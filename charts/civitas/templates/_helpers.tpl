@@ -24,7 +24,7 @@ http://{{ include "civitas.releaseOf" (list $root $name) }}-{{ $name }}:{{ (inde
 {{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
 {{- define "civitas.calls" -}}
 gateway: [registry, polls, counter, deployer, drafts]
-registry: [counter]
+registry: [counter, drafts]  # drafts: a move marks the voter's memberships there
 polls: [counter]
 counter: [registry, polls]
 deployer: [counter, gateway]  # the gateway: where its smoke requests go (CIVITAS_GATEWAY_URL)

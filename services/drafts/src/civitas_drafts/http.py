@@ -16,18 +16,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import FastAPI, Query
+from fastapi import Body, FastAPI, Query
 from pydantic import BaseModel, Field
 
 from civitas_kernel.addresses import normalise_address
 from civitas_kernel.commands import CommandError, Reply
-from civitas_kernel.service.owner import Owner, open_owner_log, owner_app
+from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas_kernel.service.problems import Problem
 from civitas_kernel.service.serve import ServiceEntry
 from civitas_kernel.voter_command import VoterCommand
 
 from civitas_drafts import reads
 from civitas_drafts.commands import DRAFT_STREAMS, DraftCommands
+from civitas_drafts.member_moves import events_of, mark_moved
 from civitas_drafts.query import Answer
 from civitas_drafts.settings import DraftsSettings
 from civitas_drafts.site_reads import query_problem
@@ -42,6 +43,7 @@ class VoterQuery(BaseModel):
     sql: str = Field(min_length=1, max_length=MAX_SQL_CHARS)
 
 
+MAX_NAMED = 100_000  # drafts events a move statement names
 QUERY_BODY_BYTES = 1 << 20  # MAX_SQL_CHARS characters, each up to six bytes as JSON spells it
 
 
@@ -62,6 +64,16 @@ def create_drafts_app(settings: DraftsSettings, **owner_options) -> FastAPI:
                                         lambda: DraftCommands(log, **settings.drafts_options()), **owner_options)
     app = owner_app(owner, "civitas drafts (internal)", run_draft_command, body_limits={"/query": QUERY_BODY_BYTES})
     _build_queries_at_startup(app, owner)
+
+    @app.post("/moves/marks")
+    async def member_moved(payload: dict = Body(...)) -> dict:
+        """The register's move event, sealed and signed here: mark where the member's registration went."""
+        return reply_json(await owner.run(lambda d: mark_moved(d, payload), alone=True))
+
+    @app.get("/moves/voters/{voter}/events")
+    async def voters_events(voter: str) -> list[str]:
+        """The voter's own drafts events, by hash, for the move statement the register seals."""
+        return await owner.read(lambda d: events_of(d, normalise_address(voter), MAX_NAMED))
     turns = asyncio.Semaphore(settings.QUERY_AT_ONCE)
 
     def answer(voter: str, sql: str) -> Answer:

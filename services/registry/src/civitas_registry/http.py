@@ -12,8 +12,8 @@ import time
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from civitas_kernel.commands import NotFoundError, Reply
-from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.service.calls import ServiceClient, ServiceUnavailable
 from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.serve import ServiceEntry
@@ -45,6 +45,24 @@ def run_register_command(registry: RegistryCommands, command: VoterCommand) -> R
     return registry.run(command.voter, list(command.args), idempotency_key=command.idempotency_key)
 
 
+def drafts_told(url: str) -> dict:
+    """A move's part in the drafts service, the one writer of the draft stream: it names the voter's drafts events
+    for the statement, and marks their memberships once the move is written. No URL: no drafts service here."""
+    if not url:
+        return {}
+    drafts = ServiceClient("drafts", url, timeout=10)
+
+    def call(method, *args):
+        try:
+            return method(*args)
+        except ServiceUnavailable as e:  # a voter's command: said as a refusal, nothing written
+            raise CommandError(f"{e.detail}; nothing was written") from None
+
+    return {"named_elsewhere": lambda voter: [bytes.fromhex(h) for h in call(drafts.get,
+                                                                               f"/moves/voters/{voter}/events")],
+            "told": lambda payload: call(drafts.post, "/moves/marks", payload)}
+
+
 def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     log = open_owner_log(settings)
     counter = ServiceClient("counter", settings.COUNTER_URL, timeout=5)
@@ -53,7 +71,7 @@ def create_registry_app(settings: RegistrySettings, **owner_options) -> FastAPI:
     reported_list = ReportedRecord(counter, "list", decode_voter_list, settings.REPORTED_TTL_S)
     known = KnownSites(settings.HOME)  # the sites voters move to and from, as sync.toml and known-sites.toml name them
     moves = MoveOptions(now_us, settings.cooling_off_us, site_url=known.url, site_key=known.key,
-                        outside=lambda: released(owner.lock))
+                        outside=lambda: released(owner.lock), **drafts_told(settings.DRAFTS_URL))
     owner: Owner[RegistryCommands] = Owner(
         "registry", settings, log, REGISTER_STREAMS,
         lambda: RegistryCommands(log, config, reported_list=reported_list, rules=rules, moves=moves), **owner_options)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from civitas_kernel.commands import CommandError, Reply
 from civitas_kernel.errors import ConcurrencyError, IntegrityError
 from civitas_kernel.events import NewEvent, RecordedEvent, event_hash
+from civitas_kernel.service.problems import Problem
 from civitas_kernel.signing import open_checkpoint
 from civitas_schema.v1 import envelope_pb2, lineage_pb2
 
@@ -42,6 +43,10 @@ class MoveOptions:
     # other services' events written with a move in its transaction (voter, site moved to or "" for here, time):
     # on the embedded site, drafts' mark of where the member went
     along: Callable[[str, str, int], list[tuple[str, list[NewEvent]]]] = lambda voter, to_site, at_us: []
+    # service mode: the voter's events other services of this site hold (drafts'), by hash, for the statement
+    named_elsewhere: Callable[[str], list[bytes]] = lambda voter: []
+    # service mode: a move event written here (statement and checkpoint, base64), told to the services that mark it
+    told: Callable[[dict], None] = lambda payload: None
     # the site's lock let go while another site is asked, so two sites moving voters to each other never wait
     # on each other's lock
     outside: Callable[[], AbstractContextManager] = nullcontext
@@ -146,19 +151,34 @@ class LineageCommands:
         courier = self.options.courier or MoveCourier()
         self.registry.catch_up()
         if self.state.moved_to(voter) == to_site:  # recorded here before; its arrival there may be missing
-            return self._deliver(voter, to_site, url, courier, self._last_statement(voter))
+            statement = self._last_statement(voter)
+            return self._deliver(voter, to_site, url, courier, statement, untold=self._tell(statement))
         now, cooling = self.options.clock(), self.options.cooling_off_us
         ln.decide_move_out(self.state, self.log.site, voter, to_site, key, now, cooling, [], [])  # refusals first
         ask = signed_ask(self.log.key, self.log.site, to_site, voter, now)
         with self._outside():
             courier.ready(to_site, url, ask)  # the other site answers and would take them
+            elsewhere = self.options.named_elsewhere(voter)  # a service that does not answer: nothing written
         gathered = self._own_events(voter)
         written = self._write(lambda: [("registration", ln.decide_move_out(
-            self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named, gathered.received)),
-            *self.options.along(voter, to_site, now)])
+            self.state, self.log.site, voter, to_site, key, now, cooling, gathered.named + elsewhere,
+            gathered.received)), *self.options.along(voter, to_site, now)])
         at = next(r.last_seq for r in written if r.stream == "registration")  # the statement is its only event there
         statement = next(iter(self.log.read("registration", after=at - 1, until=at)))
-        return self._deliver(voter, to_site, url, courier, statement, gathered.carried)
+        return self._deliver(voter, to_site, url, courier, statement, gathered.carried, untold=self._tell(statement))
+
+    def _payload(self, event: RecordedEvent) -> dict:
+        signed = self.log.checkpoints_between("registration", after=event.seq - 1, until=event.seq)
+        return {"statement": _b64(_sealed(event)), "checkpoint": _b64(signed[event.seq])}
+
+    def _tell(self, event: RecordedEvent) -> str | None:
+        """Tell this site's other services of a move event written here (drafts marks it); why not, if it failed."""
+        try:
+            with self._outside():
+                self.options.told(self._payload(event))
+        except (CommandError, Problem) as e:
+            return str(e)
+        return None
 
     def _outside(self) -> AbstractContextManager:
         """Let go of the site's lock while another site is asked; a batch's events decided so far are written first,
@@ -176,14 +196,13 @@ class LineageCommands:
         return found
 
     def _deliver(self, voter: str, to_site: str, url: str, courier: MoveCourier, statement: RecordedEvent,
-                 standing: list[RecordedEvent] | None = None) -> Reply:
-        """standing: the voter's standing events as gathered for the statement (None: gathered again, for a resend)."""
-        signed = self.log.checkpoints_between("registration", after=statement.seq - 1, until=statement.seq)
+                 standing: list[RecordedEvent] | None = None, untold: str | None = None) -> Reply:
+        """standing: the voter's standing events as gathered for the statement (None: gathered again, for a resend);
+        untold: why this site's drafts were not told of the move, if they were not."""
         named = set(statement.message().events)
         standing = self._own_events(voter).carried if standing is None else standing
         carried = [e for e in standing if e.hash in named]
-        payload = {"statement": _b64(_sealed(statement)), "checkpoint": _b64(signed[statement.seq]),
-                   "carried": [_b64(_sealed(e)) for e in carried]}
+        payload = self._payload(statement) | {"carried": [_b64(_sealed(e)) for e in carried]}
         try:
             with self._outside():
                 courier.deliver(to_site, url, payload)
@@ -191,6 +210,10 @@ class LineageCommands:
             return Reply(f"your move to {to_site} is recorded here, but {to_site} has not recorded your arrival: {e}. "
                          f"Run `register move {to_site}` again to send it once more.",
                          {"voter": voter, "to": to_site, "arrived": False, "reason": str(e)})
+        if untold is not None:
+            return Reply(f"you moved from {self.log.site} to {to_site}, but the groups here do not say so yet: "
+                         f"{untold}. Run `register move {to_site}` again to tell them.",
+                         {"voter": voter, "to": to_site, "arrived": True, "marked": False, "reason": untold})
         return Reply(f"you moved from {self.log.site} to {to_site}: {len(named)} of your events named by hash, "
                      f"{len(carried)} carried; {self.log.site} no longer counts you and points to {to_site}",
                      {"voter": voter, "to": to_site, "arrived": True, "named": len(named), "carried": len(carried)})
@@ -237,11 +260,15 @@ class LineageCommands:
                 voter=voter, from_site=from_site, from_key=self.options.site_key(from_site),
                 statement=_sealed(statement), checkpoint=base64.b64decode(payload["checkpoint"]),
                 carried=[_sealed(e) for e in carried], moved_at_us=body.moved_at_us), voter)
-            return [("registration", [moved_in, *self._restated(carried, "registration", voter)]),
+            # the arrival last: its checkpoint signs it, so this site's drafts can check it was written here
+            return [("registration", [*self._restated(carried, "registration", voter), moved_in]),
                     ("trust", self._restated(trust, "trust", voter)), *self.options.along(voter, "", body.moved_at_us)]
 
-        self._write(decide)
-        return Reply(f"{voter} moved in from {from_site}", {"voter": voter, "from": from_site, "arrived": True})
+        written = self._write(decide)
+        at = next(r.last_seq for r in written if r.stream == "registration")
+        untold = self._tell(next(iter(self.log.read("registration", after=at - 1, until=at))))
+        return Reply(f"{voter} moved in from {from_site}", {"voter": voter, "from": from_site, "arrived": True,
+                                                            "marked": untold is None})
 
     def _verified(self, payload: dict):
         """The statement, checked: sealed by the site named, signed with its pinned key, the moving voter's own."""

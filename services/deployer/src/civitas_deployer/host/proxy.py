@@ -1,21 +1,31 @@
-"""The public port: a TCP proxy the supervisor owns, handing each new connection to the live release's port.
+"""The public port: an HTTP proxy the supervisor owns, handing each request to the live release's port.
 
-Switching is one assignment (the target port), so every connection goes wholly to the old release or wholly to
-the new one; connections already open finish on the release they started on, until that release is stopped.
+Switching is one assignment (the target port), so every request goes wholly to the old release or wholly to the new
+one, and a kept-alive connection's next request goes to the release serving then (forward.py). The release counts
+the visitor by the address the proxy names with the supervisor's pass (`supervisor_pass`, written for each release
+to a file only the site's user reads), so one visitor's flood spends that visitor's rate limit alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 
-NOTHING_LIVE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                b"Connection: close\r\nContent-Length: 36\r\n\r\nThe site is starting; try again soon.")
+import h11
+
+from civitas_kernel.service.server import ServerLimits
+
+from civitas_deployer.host.forward import Exchange, Side
+
+NOTHING_LIVE = "The site is starting; try again soon."
 
 
 class PublicProxy:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, limits: ServerLimits | None = None) -> None:
         self.host, self.port = host, port
+        self.limits = limits or ServerLimits()  # the same head, keep-alive and head-size limits as a release's
+        self.supervisor_pass = secrets.token_urlsafe(32)  # per supervisor: what makes a release believe the proxy
         self.target: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -23,7 +33,7 @@ class PublicProxy:
         self._error: BaseException | None = None
 
     def switch(self, port: int | None) -> None:
-        """From now on, new connections go to `port` (None: answer 503)."""
+        """From now on, requests go to `port` (None: answer 503)."""
         self.target = port
 
     def start(self) -> None:
@@ -60,36 +70,8 @@ class PublicProxy:
         loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        target = self.target  # read once: this connection keeps the release it started on
-        if target is None:
-            writer.write(NOTHING_LIVE)
-            await _close(writer)
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
-        except OSError:
-            writer.write(NOTHING_LIVE)
-            await _close(writer)
-            return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        await asyncio.gather(_close(up_writer), _close(writer))
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until end of file, then pass the end on (a half-closed request still gets its answer)."""
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.transport.abort()
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    try:
-        writer.close()
-        await writer.wait_closed()
-    except (ConnectionError, OSError):
-        pass
+        peer = writer.get_extra_info("peername")
+        visitor = Side(h11.SERVER, reader, writer, self.limits.MAX_HEAD_BYTES)
+        await Exchange(visitor, str(peer[0]), lambda: self.target, self.supervisor_pass.encode(),
+                       idle_s=self.limits.KEEP_ALIVE_S, head_s=self.limits.HEADER_TIMEOUT_S,
+                       max_head=self.limits.MAX_HEAD_BYTES, unavailable=NOTHING_LIVE).serve()

@@ -9,7 +9,7 @@ a visitor sent in either header is dropped first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import h11
 
@@ -89,9 +89,12 @@ def has_body(request: h11.Request) -> bool:
 class Exchange:
     """What the proxy does with one visitor's connection: serve(), request after request, until either side closes."""
 
-    def __init__(self, visitor: Side, address: str, target: Callable[[], int | None], supervisor_pass: bytes, *,
-                 idle_s: float, head_s: float, max_head: int, unavailable: str) -> None:
-        self.visitor, self.address, self.target, self.supervisor_pass = visitor, address, target, supervisor_pass
+    def __init__(self, visitor: Side, peer: tuple[str, int],
+                 address_of: Callable[[tuple[str, int], list], Awaitable[str]], target: Callable[[], int | None],
+                 supervisor_pass: bytes, *, idle_s: float, head_s: float, max_head: int, unavailable: str) -> None:
+        """address_of(peer, request headers): the visitor's address (the peer's, or a trusted front proxy's word)."""
+        self.visitor, self.peer, self.address_of, self.target = visitor, peer, address_of, target
+        self.supervisor_pass = supervisor_pass
         self.idle_s, self.head_s, self.max_head, self.unavailable = idle_s, head_s, max_head, unavailable
         self.release: Release | None = None
 
@@ -137,7 +140,8 @@ class Exchange:
             await self.visitor.send(h11.EndOfMessage())
 
     async def _forward(self, request: h11.Request, port: int) -> None:
-        outgoing = request_for_release(request, self.address, self.supervisor_pass)
+        address = await self.address_of(self.peer, list(request.headers))
+        outgoing = request_for_release(request, address, self.supervisor_pass)
         body = has_body(request)
         kept = self.release
         if kept is not None and (body or not kept.reusable(port)):

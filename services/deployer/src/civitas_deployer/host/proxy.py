@@ -13,6 +13,8 @@ import secrets
 import threading
 
 import h11
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civitas_kernel.service.server import ServerLimits
 
@@ -21,9 +23,25 @@ from civitas_deployer.host.forward import Exchange, Side
 NOTHING_LIVE = "The site is starting; try again soon."
 
 
+class ProxySettings(BaseSettings):
+    """CIVITAS_FORWARDED_ALLOW_IPS: proxies in front of the public port whose X-Forwarded-For names the visitor."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVITAS_", extra="ignore")
+
+    FORWARDED_ALLOW_IPS: str = ""
+
+
+async def _nothing(scope, receive, send) -> None:
+    pass
+
+
 class PublicProxy:
-    def __init__(self, host: str, port: int, limits: ServerLimits | None = None) -> None:
+    def __init__(self, host: str, port: int, limits: ServerLimits | None = None,
+                 forwarded_allow_ips: str | None = None) -> None:
         self.host, self.port = host, port
+        trusted = ProxySettings().FORWARDED_ALLOW_IPS if forwarded_allow_ips is None else forwarded_allow_ips
+        # uvicorn's reading of X-Forwarded-For, from the proxies named only (none by default: the peer is the visitor)
+        self._front = ProxyHeadersMiddleware(_nothing, trusted_hosts=trusted) if trusted else None
         self.limits = limits or ServerLimits()  # the same head, keep-alive and head-size limits as a release's
         self.supervisor_pass = secrets.token_urlsafe(32)  # per supervisor: what makes a release believe the proxy
         self.target: int | None = None
@@ -72,6 +90,14 @@ class PublicProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         visitor = Side(h11.SERVER, reader, writer, self.limits.MAX_HEAD_BYTES)
-        await Exchange(visitor, str(peer[0]), lambda: self.target, self.supervisor_pass.encode(),
-                       idle_s=self.limits.KEEP_ALIVE_S, head_s=self.limits.HEADER_TIMEOUT_S,
+        await Exchange(visitor, (str(peer[0]), peer[1]), self._visitor, lambda: self.target,
+                       self.supervisor_pass.encode(), idle_s=self.limits.KEEP_ALIVE_S, head_s=self.limits.HEADER_TIMEOUT_S,
                        max_head=self.limits.MAX_HEAD_BYTES, unavailable=NOTHING_LIVE).serve()
+
+    async def _visitor(self, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
+        """Who sent a request: its peer, or whom a proxy in front that CIVITAS_FORWARDED_ALLOW_IPS names forwards."""
+        if self._front is None:
+            return peer[0]
+        scope = {"type": "http", "client": peer, "headers": headers}
+        await self._front(scope, None, None)  # sets scope["client"] from X-Forwarded-For if the peer is trusted
+        return scope["client"][0]

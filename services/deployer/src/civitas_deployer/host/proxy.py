@@ -91,8 +91,9 @@ class PublicProxy:
         peer = writer.get_extra_info("peername")
         visitor = Side(h11.SERVER, reader, writer, self.limits.MAX_HEAD_BYTES)
         await Exchange(visitor, (str(peer[0]), peer[1]), self._visitor, lambda: self.target,
-                       self.supervisor_pass.encode(), idle_s=self.limits.KEEP_ALIVE_S, head_s=self.limits.HEADER_TIMEOUT_S,
-                       max_head=self.limits.MAX_HEAD_BYTES, unavailable=NOTHING_LIVE).serve()
+                       self.supervisor_pass.encode(), idle_s=self.limits.KEEP_ALIVE_S,
+                       head_s=self.limits.HEADER_TIMEOUT_S, max_head=self.limits.MAX_HEAD_BYTES,
+                       unavailable=NOTHING_LIVE).serve()
 
     async def _visitor(self, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
         """Who sent a request: its peer, or whom a proxy in front that CIVITAS_FORWARDED_ALLOW_IPS names forwards."""

@@ -30,16 +30,12 @@ from civitas_kernel.testing.ports import free_port  # noqa: E402
 
 def latencies(base: str, count: int, *, kept: bool) -> list[float]:
     out = []
-    client = httpx.Client(timeout=10) if kept else None
-    try:
+    with httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=None if kept else 0)) as client:
         for _ in range(count):
             started = time.perf_counter()
-            reply = client.get(base + "/health") if kept else httpx.get(base + "/health", timeout=10)
+            reply = client.get(base + "/health")
             out.append((time.perf_counter() - started) * 1000)
             assert reply.status_code == 200, reply.status_code
-    finally:
-        if client is not None:
-            client.close()
     return out
 
 

@@ -10,7 +10,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     "log.py", "trust_levels.py", "cascade.py", "count_audit.py", "deployer.py", "deploy.py", "change_pages.py", "drafts.py",
     "voter_shell.py", "http_votes.py", "gateway_route.py", "slow_clients.py", "kafka_replay.py", "distributed.py",
-    "sync.py", "fork.py", "mirror.py", "live_release.py", "page_budget.py",
+    "sync.py", "fork.py", "mirror.py", "live_release.py", "page_budget.py", "host_proxy.py",
 ]
 
 

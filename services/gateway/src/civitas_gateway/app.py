@@ -11,7 +11,7 @@ from civitas_kernel.smoke_pass import SmokePass
 from civitas_kernel.sql import create_engine
 
 from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
-from civitas_gateway import voter_pages
+from civitas_gateway import supervised, voter_pages
 from civitas_gateway import deployments_pages, drafts_api, drafts_forms, drafts_pages, maintenance_pages
 from civitas_gateway import network_pages
 from civitas_gateway.auth import AuthSettings, install_auth
@@ -53,13 +53,17 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.add_middleware(RequestLimits, limits=BODY_LIMITS)  # inside the rate limits: a limited client is not read
     # The deployer's smoke requests pass the address limit uncounted: the embedded site's key, else CIVITAS_KEY_FILE's.
     smoke = SmokePass.of_site_key(site.key) if hasattr(site, "key") else SmokePass.of_settings(site.settings)
+    supervisor_pass = supervised.read_pass(auth_settings.SUPERVISOR_PASS_FILE)  # host mode: its health checks too
+    exempt = [check for check in (smoke.exempts if smoke else None, supervisor_pass and supervised.exempts) if check]
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer,
-                 exempt=smoke.exempts if smoke else None)
+                 exempt=(lambda scope: any(check(scope) for check in exempt)) if exempt else None)
     app.state.civitas_auth.refusals = RefusedAttempts(appender_of(site.log))  # the old operator token, recorded
     install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
     app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=auth_settings.FORWARDED_ALLOW_IPS)
+    if supervisor_pass:  # outside the rate limits too: the supervisor's proxy names each visitor
+        app.add_middleware(supervised.SupervisorProxy, supervisor_pass=supervisor_pass)
     app.include_router(pages.router)
     app.include_router(voter_pages.router)
     app.include_router(records_pages.router)

@@ -1,7 +1,8 @@
 """The health window of a release: readiness, a smoke request through its gateway, then N seconds without a crash.
 
 A hang counts as a failure as much as a crash: readiness and the smoke request each have a timeout, and during
-the window the site must keep answering /health.
+the window the site must keep answering /health. Each request carries the supervisor's pass (SUPERVISOR_HEADER), so
+the release lets it through its address limit uncounted: a flood of the candidate's port cannot fail a good release.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.host.log_tail import tail
 
 RELEASE_HEADER = "Civitas-Release"
+SUPERVISOR_HEADER = "Civitas-Supervisor"
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,15 @@ class HealthLimits:
     probe_timeout_s: float = 5.0
 
 
+def _pass(supervisor_pass: str | None) -> dict[str, str]:
+    return {SUPERVISOR_HEADER: supervisor_pass} if supervisor_pass else {}
+
+
 def _died(child: Child, phase: str, when: str) -> ReleaseFailed:
     return ReleaseFailed(phase, f"the site exited with status {child.exit_status()} {when}", tail(child.log))
 
 
-def wait_ready(child: Child, limits: HealthLimits) -> None:
+def wait_ready(child: Child, limits: HealthLimits, supervisor_pass: str | None = None) -> None:
     """Until GET /ready answers 200; ReleaseFailed("starting") if the site exits or does not get there in time."""
     deadline = time.monotonic() + limits.ready_timeout_s
     url = f"http://127.0.0.1:{child.port}/ready"
@@ -38,7 +44,7 @@ def wait_ready(child: Child, limits: HealthLimits) -> None:
         if not child.alive():
             raise _died(child, "starting", "before it was ready")
         try:
-            if httpx.get(url, timeout=limits.probe_timeout_s).status_code == 200:
+            if httpx.get(url, timeout=limits.probe_timeout_s, headers=_pass(supervisor_pass)).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -48,10 +54,11 @@ def wait_ready(child: Child, limits: HealthLimits) -> None:
         time.sleep(limits.poll_s)
 
 
-def smoke(child: Child, limits: HealthLimits) -> None:
+def smoke(child: Child, limits: HealthLimits, supervisor_pass: str | None = None) -> None:
     """GET / through the release's gateway: a 200 naming this release (when the site names its release)."""
     try:
-        reply = httpx.get(f"http://127.0.0.1:{child.port}/", timeout=limits.smoke_timeout_s)
+        reply = httpx.get(f"http://127.0.0.1:{child.port}/", timeout=limits.smoke_timeout_s,
+                          headers=_pass(supervisor_pass))
     except httpx.TimeoutException:
         raise ReleaseFailed("health", f"the front page did not answer within {limits.smoke_timeout_s:g} s",
                             tail(child.log)) from None
@@ -64,7 +71,7 @@ def smoke(child: Child, limits: HealthLimits) -> None:
         raise ReleaseFailed("health", f"the front page came from release {named}, not {child.commit}")
 
 
-def hold(child: Child, window_s: float, limits: HealthLimits) -> None:
+def hold(child: Child, window_s: float, limits: HealthLimits, supervisor_pass: str | None = None) -> None:
     """window_s seconds in which the site stays up and keeps answering /health within the probe timeout."""
     deadline = time.monotonic() + window_s
     url = f"http://127.0.0.1:{child.port}/health"
@@ -72,7 +79,7 @@ def hold(child: Child, window_s: float, limits: HealthLimits) -> None:
         if not child.alive():
             raise _died(child, "health", "during its health window")
         try:
-            ok = httpx.get(url, timeout=limits.probe_timeout_s).status_code == 200
+            ok = httpx.get(url, timeout=limits.probe_timeout_s, headers=_pass(supervisor_pass)).status_code == 200
         except httpx.HTTPError as e:
             raise ReleaseFailed("health", f"the site stopped answering during its health window ({e!r})",
                                 tail(child.log)) from None
@@ -83,7 +90,7 @@ def hold(child: Child, window_s: float, limits: HealthLimits) -> None:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
-def check(child: Child, window_s: float, limits: HealthLimits) -> None:
-    wait_ready(child, limits)
-    smoke(child, limits)
-    hold(child, window_s, limits)
+def check(child: Child, window_s: float, limits: HealthLimits, supervisor_pass: str | None = None) -> None:
+    wait_ready(child, limits, supervisor_pass)
+    smoke(child, limits, supervisor_pass)
+    hold(child, window_s, limits, supervisor_pass)

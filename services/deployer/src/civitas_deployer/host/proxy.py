@@ -1,21 +1,49 @@
-"""The public port: a TCP proxy the supervisor owns, handing each new connection to the live release's port.
+"""The public port: an HTTP proxy the supervisor owns, handing each request to the live release's port.
 
-Switching is one assignment (the target port), so every connection goes wholly to the old release or wholly to
-the new one; connections already open finish on the release they started on, until that release is stopped.
+Switching is one assignment (the target port), so every request goes wholly to the old release or wholly to the new
+one, and a kept-alive connection's next request goes to the release serving then (forward.py). The release counts
+the visitor by the address the proxy names with the supervisor's pass (`supervisor_pass`, written for each release
+to a file only the site's user reads), so one visitor's flood spends that visitor's rate limit alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 
-NOTHING_LIVE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                b"Connection: close\r\nContent-Length: 36\r\n\r\nThe site is starting; try again soon.")
+import h11
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from civitas_kernel.service.server import ServerLimits
+
+from civitas_deployer.host.forward import Exchange, Side
+
+NOTHING_LIVE = "The site is starting; try again soon."
+
+
+class ProxySettings(BaseSettings):
+    """CIVITAS_FORWARDED_ALLOW_IPS: proxies in front of the public port whose X-Forwarded-For names the visitor."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVITAS_", extra="ignore")
+
+    FORWARDED_ALLOW_IPS: str = ""
+
+
+async def _nothing(scope, receive, send) -> None:
+    pass
 
 
 class PublicProxy:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, limits: ServerLimits | None = None,
+                 forwarded_allow_ips: str | None = None) -> None:
         self.host, self.port = host, port
+        trusted = ProxySettings().FORWARDED_ALLOW_IPS if forwarded_allow_ips is None else forwarded_allow_ips
+        # uvicorn's reading of X-Forwarded-For, from the proxies named only (none by default: the peer is the visitor)
+        self._front = ProxyHeadersMiddleware(_nothing, trusted_hosts=trusted) if trusted else None
+        self.limits = limits or ServerLimits()  # the same head, keep-alive and head-size limits as a release's
+        self.supervisor_pass = secrets.token_urlsafe(32)  # per supervisor: what makes a release believe the proxy
         self.target: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -23,7 +51,7 @@ class PublicProxy:
         self._error: BaseException | None = None
 
     def switch(self, port: int | None) -> None:
-        """From now on, new connections go to `port` (None: answer 503)."""
+        """From now on, requests go to `port` (None: answer 503)."""
         self.target = port
 
     def start(self) -> None:
@@ -60,36 +88,17 @@ class PublicProxy:
         loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        target = self.target  # read once: this connection keeps the release it started on
-        if target is None:
-            writer.write(NOTHING_LIVE)
-            await _close(writer)
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
-        except OSError:
-            writer.write(NOTHING_LIVE)
-            await _close(writer)
-            return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        await asyncio.gather(_close(up_writer), _close(writer))
+        peer = writer.get_extra_info("peername")
+        visitor = Side(h11.SERVER, reader, writer, self.limits.MAX_HEAD_BYTES)
+        await Exchange(visitor, (str(peer[0]), peer[1]), self._visitor, lambda: self.target,
+                       self.supervisor_pass.encode(), idle_s=self.limits.KEEP_ALIVE_S,
+                       head_s=self.limits.HEADER_TIMEOUT_S, max_head=self.limits.MAX_HEAD_BYTES,
+                       unavailable=NOTHING_LIVE).serve()
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until end of file, then pass the end on (a half-closed request still gets its answer)."""
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.transport.abort()
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    try:
-        writer.close()
-        await writer.wait_closed()
-    except (ConnectionError, OSError):
-        pass
+    async def _visitor(self, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
+        """Who sent a request: its peer, or whom a proxy in front that CIVITAS_FORWARDED_ALLOW_IPS names forwards."""
+        if self._front is None:
+            return peer[0]
+        scope = {"type": "http", "client": peer, "headers": headers}
+        await self._front(scope, None, None)  # sets scope["client"] from X-Forwarded-For if the peer is trusted
+        return scope["client"][0]

@@ -56,9 +56,10 @@ class HostRunner:
         if not (venv / "built").exists():
             raise ReleaseFailed("starting", f"release {commit[:12]} was not built")
         port = free_port()
+        env = child_env(self.environ, self.home, port, self.proposals)
+        env["CIVITAS_SUPERVISOR_PASS_FILE"] = str(self._write_pass(release, commit))
         argv = sandboxed([str(venv / "bin" / "civitas"), "up"], home=self.home, release=release, commit=commit,
-                         shared=self._shared_of(venv), signer_dir=self.signer_dir,
-                         env=child_env(self.environ, self.home, port, self.proposals), writable=self.writable,
+                         shared=self._shared_of(venv), signer_dir=self.signer_dir, env=env, writable=self.writable,
                          read_only=self.read_only)
         child = self._spawner.submit(self.children.spawn, commit, port, argv, release / f"site-{port}.log").result()
         log.info("release %s started on port %d (pid %d)", commit[:12], port, child.process.pid)
@@ -66,7 +67,7 @@ class HostRunner:
         return Candidate(commit, previous, {"child": child, "port": port})
 
     def check(self, candidate: Candidate, window_s: float) -> None:
-        check(_child(candidate), window_s, self.limits)
+        check(_child(candidate), window_s, self.limits, self.proxy.supervisor_pass)
 
     def switch(self, candidate: Candidate) -> None:
         with self._lock:
@@ -103,7 +104,7 @@ class HostRunner:
         self.prepare(commit, self.releases.tree(commit))
         candidate = self.start(commit)
         try:
-            wait_ready(_child(candidate), self.limits)
+            wait_ready(_child(candidate), self.limits, self.proxy.supervisor_pass)
         except ReleaseFailed:
             self.stop(candidate)
             raise
@@ -116,6 +117,15 @@ class HostRunner:
             self.stop(self.serving)
         self.proxy.switch(None)
         self._spawner.shutdown(wait=False)
+
+    def _write_pass(self, release: Path, commit: str) -> Path:
+        """The proxy's pass in a file of the release's own (0600; never on a command line, which anyone may read):
+        where the release sees it."""
+        path = release / "supervisor-pass"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.proxy.supervisor_pass)
+        return self.home / "releases" / commit / "supervisor-pass"
 
     def _shared_of(self, venv: Path) -> tuple[Path, ...]:
         """The folders the release's venv names: its built packages and the base (deployer's files, bound read only)."""

@@ -18,7 +18,9 @@ SECRET_FILES = ("site-key.pem",)
 HIDDEN_DIRS = ("deployer", "releases")
 # Never passed to a release: the mirror's URLs carry its credentials.
 # CIVITAS_RELEASES: a release's own sits at CIVITAS_HOME/releases in its view.
-WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT", "CIVITAS_RELEASES")
+# CIVITAS_FORWARDED_ALLOW_IPS: the supervisor's proxy is a release's only one, believed by its pass alone.
+WITHHELD = ("CIVITAS_MIRROR_URLS", "CIVITAS_SIGNER_SOCKET", "CIVITAS_DEPLOY_HOLD_AT", "CIVITAS_RELEASES",
+            "CIVITAS_FORWARDED_ALLOW_IPS")
 
 
 class SandboxMissing(RuntimeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -52,6 +53,8 @@ class AuthSettings(SiteSettings):
     # Proxies trusted to say who the client is (X-Forwarded-For): addresses or networks, comma-separated, or "*".
     # Empty (the default): none, so every limit counts the peer's own address whatever headers it sends.
     FORWARDED_ALLOW_IPS: str = ""
+    # Host mode: the file holding the pass of the supervisor's proxy and health checks (supervised.py); unset: none.
+    SUPERVISOR_PASS_FILE: Path | None = None
 
     RATE_ADDRESS: RateSetting = Field("600/1min", validate_default=True)  # every request, per client address
     RATE_VOTER: RateSetting = Field("120/1min", validate_default=True)  # signed-in requests, per voter

@@ -4,7 +4,8 @@ but writes only the proposals repository (proposals.py), whose proposals each ro
 
 At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
 rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
-live release is the one serving (started again if it died).
+live release is the one serving (started again if it died). It runs the maintenance built-in `restart` (the
+site runs the other actions): the serving release started again beside itself, health-checked, then switched to.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pathlib import Path
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
+from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
+from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.host.health import HealthLimits
 from civitas_deployer.host.proposals import NAME as PROPOSALS, ProposalsRepository
 from civitas_deployer.host.proxy import PublicProxy
@@ -29,6 +32,7 @@ from civitas_deployer.host.sandbox import bwrap
 from civitas_deployer.host.signer import KeySocket
 from civitas_deployer.host.source import commit_source, installed_source
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.records import DecisionRecords
 
 log = logging.getLogger("civitas.deployer.host")
@@ -50,6 +54,19 @@ class SupervisorConfig:
     deploy_every_s: float = 5.0
     limits: HealthLimits = field(default_factory=HealthLimits)
     stop_grace_s: float = 10.0
+
+
+RESTART = "restart"
+
+
+class _NoLists:
+    """The supervisor decides nothing (the site does): it reads decisions, never a voter list."""
+
+    def reported(self):
+        return None
+
+    def get(self, name: str):
+        raise LookupError(f"the supervisor reads no voter list ({name})")
 
 
 class Supervisor:
@@ -92,9 +109,13 @@ class Supervisor:
             self.mirrors.start()
             self._closers.append(self.mirrors.stop)
         site_log = open_log(c.log_url, c.site, key)
-        self.deployer = Deployer(site_log, repo, DecisionRecords(home / "records", site_log, self.clock), releases,
+        records = DecisionRecords(home / "records", site_log, self.clock)
+        self.deployer = Deployer(site_log, repo, records, releases,
                                  self.runner, clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
+        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)
+        self.maintenance.recover()  # a restart a killed supervisor cut short is recorded so, never run again
         self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
@@ -107,9 +128,17 @@ class Supervisor:
     def round(self) -> None:
         """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
         self.proposals.import_proposals()
+        self.maintenance.run_due()  # before deploying, as the site's round does
         self.deployer.run()
         self.proposals.follow_main()
         self._serve_live()
+
+    def _restart(self, _run) -> str:
+        """The built-in restart: the release serving started again, health-checked, before the old one stops."""
+        try:
+            return self.runner.restart(self.config.health_s)
+        except ReleaseFailed as error:
+            raise RuntimeError(f"{error}\n{error.log_tail[-4000:]}".rstrip()) from None
 
     def _serve_live(self) -> None:
         try:

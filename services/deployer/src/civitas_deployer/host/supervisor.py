@@ -31,6 +31,7 @@ from civitas_deployer.host.runner import HostRunner
 from civitas_deployer.host.sandbox import bwrap
 from civitas_deployer.host.signer import KeySocket
 from civitas_deployer.host.source import commit_source, installed_source
+from civitas_deployer.host.tenure import Tenure
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.records import DecisionRecords
@@ -85,6 +86,9 @@ class Supervisor:
         key = SiteKey.load_or_create(home / "site-key.pem")  # made before any release runs: then never shown to one
         state = home / "deployer"
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tenure = Tenure(state / "supervisor.lock")
+        tenure.take()  # refused while another supervisor serves this home; nothing else is touched before
+        self._closers.append(tenure.release)
         signer = KeySocket(state / "key-socket" / "signer.sock", key)
         signer.start()
         self._closers.append(signer.stop)

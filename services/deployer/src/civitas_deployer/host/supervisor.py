@@ -142,8 +142,8 @@ class Supervisor:
         records = DecisionRecords(home / "records", site_log, self.clock)
         if self.code is None:  # installed code: taken as the live release's (the first start committed it)
             self.code = self.environ.get(RELEASE_ENV) or releases.live()
-        self.deployer = Deployer(site_log, repo, records, releases,
-                                 _HandingOver(self.runner, self._prove), clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
+        self.deployer = Deployer(site_log, repo, records, releases, _HandingOver(self.runner, self._prove),
+                                 clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
         change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
         self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)

@@ -177,7 +177,10 @@ class Supervisor:
         if key is None:
             raise RuntimeError(f"no site key at {home / 'site-key.pem'}: nothing to take over")
         site_log = open_log(self.config.log_url, self.config.site, key)
-        journal = sum(1 for _ in site_log.read("deployment"))
+        try:
+            journal = sum(1 for _ in site_log.read("deployment"))
+        finally:
+            site_log.engine.dispose()  # read to prove it; the engine opens its own once this one holds the lock
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             probe.connect(str(state / "key-socket" / "signer.sock"))
         return {"journal_events": journal}

@@ -226,8 +226,9 @@ class Site:
 
     @property
     def offered_builtins(self) -> frozenset[str]:
-        """The maintenance built-ins this site runs: the deployment engine's only where it deploys itself."""
-        engine = () if self.settings.SUPERVISED else DEPLOYMENT_CONTROLS
+        """The maintenance built-ins this site runs: the deployment engine's only where it deploys itself, restart
+        only where a host supervisor runs it (it restarts this process)."""
+        engine = ("restart",) if self.settings.SUPERVISED else DEPLOYMENT_CONTROLS
         return frozenset({"compile", "vacuum", *engine})
 
     def _engine(self) -> Deployer:
@@ -253,7 +254,8 @@ class Site:
         offered = {"compile": compile_now, "vacuum": vacuum}
         if not self.settings.SUPERVISED:  # pause, resume, roll back: this process's own deployment engine
             offered |= DeploymentControls(self._engine).builtins()
-        return Maintenance(self.log, self.change, offered, lock=self.lock, releases=self.releases)
+        return Maintenance(self.log, self.change, offered, lock=self.lock, releases=self.releases,
+                           claims=(lambda runs: runs != "restart") if self.settings.SUPERVISED else lambda runs: True)
 
     def network(self, picture: bool = False) -> dict:
         """Where this site stands among its peers (civitas_sync's overview, with its SVG if `picture`)."""

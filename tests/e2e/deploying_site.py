@@ -16,10 +16,13 @@ from ..site.change_town import VOTERS, Clock, make_patch
 SETTINGS = {"SITE": "localhost", "COMPILE_EVERY_MINUTES": 0, "DECIDE_EVERY_S": 0}
 
 
-def approved_site(home: Path, tmp_path: Path, changes: list[tuple[str, dict[str, str]]]) -> list[str]:
-    """Each (title, files) proposed by alice on the live HEAD, voted yes by the others and approved; their ids."""
+def approved_site(home: Path, tmp_path: Path, changes: list[tuple[str, dict[str, str]]], voting_hours: float = 168,
+                  **settings) -> list[str]:
+    """Each (title, files) proposed by alice on the live HEAD, voted yes by the others and approved; their ids.
+    voting_hours: the window waited (336 for a constitutional change); settings: more of the site's (SUPERVISED=True
+    proposes as a host mode release's site does)."""
     clock = Clock()
-    site = Site(Settings(HOME=home, **SETTINGS), clock=clock)
+    site = Site(Settings(HOME=home, **SETTINGS | settings), clock=clock)
     with site.lock:
         for name in VOTERS:
             site.registry.run(f"{name}@example.org", ["set", "residence", "1", "Elm", "St,", "Springfield", "90210"])
@@ -35,7 +38,7 @@ def approved_site(home: Path, tmp_path: Path, changes: list[tuple[str, dict[str,
     for pid in ids:
         for name in VOTERS[1:]:
             site.change.run(f"{name}@example.org", ["vote", pid, "yes"])
-    clock.hours(168)
+    clock.hours(voting_hours)
     decided = site.decide().data
     assert [d["approved"] for d in decided] == [True] * len(ids)
     site.log.engine.dispose()

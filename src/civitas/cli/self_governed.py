@@ -16,6 +16,7 @@ def supervise(host: str, port: int) -> None:
     from civitas_deployer.host import HealthLimits, Supervisor, SupervisorConfig
     from civitas_deployer.host.sandbox import SandboxMissing
     from civitas_deployer.host.source import NoSource
+    from civitas_deployer.host.tenure import AnotherSupervisor
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     s = Settings()
@@ -36,5 +37,5 @@ def supervise(host: str, port: int) -> None:
                f"its {s.DEPLOY_HEALTH_S:g} s health window is rolled back (Ctrl-C stops)")
     try:
         supervisor.run()
-    except (SandboxMissing, NoSource) as e:
+    except (SandboxMissing, NoSource, AnotherSupervisor) as e:
         raise ValueError(str(e)) from None

@@ -4,6 +4,8 @@ Built-ins are the deployer's own code (given by the composition root: compile, v
 maintenance.toml runs in the sandbox (maintenance_sandbox.py). A built-in this site does not offer is recorded as
 not available (127); a request that no longer reads is recorded with why (2). Nothing is ever run twice: a run
 cut short by a stop is recorded as interrupted at the next start, and asking again is a new request.
+In host mode two processes run maintenance on one log: the site runs every action but `restart`, which its
+supervisor runs (`claims` says which actions a process takes, by what they run).
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ Builtin = Callable[[Run], str]
 class Maintenance:
     def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
                  sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
-                 lock: AbstractContextManager | None = None, releases=None) -> None:
-        """releases: where the verified release's maintenance.toml is read for the page (none: not shown)."""
+                 lock: AbstractContextManager | None = None, releases=None,
+                 claims: Callable[[str], bool] = lambda runs: True) -> None:
+        """releases: where the verified release's maintenance.toml is read for the page (none: not shown);
+        claims: whether this process runs an action, by what it runs (a built-in's name, a command's words, or ""
+        for a request that does not read), the others left to the process that does."""
         self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self.claims = claims
         self.releases = releases
         self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
@@ -41,7 +47,7 @@ class Maintenance:
 
     def recover(self) -> None:
         """At start: a run begun before a stop and never finished is recorded as interrupted, not run again."""
-        self.folder.append("maintenance", lambda: decide_interrupted(self.journal))
+        self.folder.append("maintenance", lambda: decide_interrupted(self.journal, self.claims))
 
     def runs(self) -> list[dict]:
         self.folder.catch_up()
@@ -84,6 +90,8 @@ class Maintenance:
             for path in paths:
                 found = asked.get(path)
                 action = found[1] if found else None
+                if not self.claims(action.runs if action else ""):
+                    continue  # another process's to run (host mode: the supervisor's restart)
                 if self.folder.append("maintenance", lambda: decide_start(
                         self.journal, summary.record, summary.proposal, summary.content_hash, path,
                         action.name if action else "", action.runs if action else "")) is None:

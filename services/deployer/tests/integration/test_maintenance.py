@@ -142,3 +142,41 @@ def test_adding_an_action_is_a_constitutional_change(change, clone, tmp_path):
 
 def test_bubblewrap_is_there_so_these_tests_ran_for_real():
     assert subprocess.run(["bwrap", "--version"], capture_output=True).returncode == 0
+
+
+def test_under_a_host_supervisor_the_site_leaves_restart_to_it_and_each_runs_its_own_once(change, clone, tmp_path,
+                                                                                          clock):
+    path = patch_file(clone, tmp_path, "r", {"maintenance/runs/r.toml": 'action = "restart"\n',
+                                             "maintenance/runs/c.toml": 'action = "compile"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Restart and compile"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+    done = []
+    site = Maintenance(change.log, change, {"compile": lambda run: done.append("compile") or "compiled"},
+                       claims=lambda runs: runs != "restart")
+    supervisor = Maintenance(change.log, change, {"restart": lambda run: done.append("restart") or "restarted"},
+                             claims=lambda runs: runs == "restart")
+    (compiled,) = site.run_due()
+    assert compiled["action"] == "compile" and done == ["compile"]
+    (summary,) = change.decisions.decided().values()
+    supervisor.folder.append("maintenance", lambda: decide_start(  # the supervisor is restarting the site now
+        supervisor.journal, summary.record, pid, summary.content_hash, "maintenance/runs/r.toml", "restart", "restart"))
+    Maintenance(change.log, change, claims=lambda runs: runs != "restart").recover()  # the new site process starts
+    runs = {r["action"]: r for r in site.runs()}
+    assert runs["restart"]["state"] == "running"  # not the site's to call interrupted
+    Maintenance(change.log, change, claims=lambda runs: runs == "restart").recover()  # a supervisor started again
+    assert {r["action"]: r["state"] for r in site.runs()} == {"compile": "finished", "restart": "interrupted"}
+    assert supervisor.run_due() == [] and site.run_due() == [] and done == ["compile"]  # never run a second time
+
+
+def test_the_supervisor_runs_an_approved_restart_once_and_records_its_outcome(change, clone, tmp_path, clock):
+    path = patch_file(clone, tmp_path, "r", {"maintenance/runs/r.toml": 'action = "restart"\n'})
+    pid = change.run(ALICE, ["propose", "--patch", path, "--title", "Restart"]).data["proposal"]
+    vote_and_decide(change, pid, clock)
+
+    def failing(run):
+        raise RuntimeError("starting: release 0123456789ab did not come back; the process before it still serves")
+
+    assert Maintenance(change.log, change, claims=lambda runs: runs != "restart").run_due() == []  # the site's: none
+    (ran,) = Maintenance(change.log, change, {"restart": failing}, claims=lambda runs: runs == "restart").run_due()
+    assert ran["exit_code"] == 1 and "did not come back" in ran["output"] and "still serves" in ran["output"]
+    assert Maintenance(change.log, change, {"restart": failing}, claims=lambda runs: runs == "restart").run_due() == []

@@ -74,7 +74,8 @@ def decide_finish(journal: MaintenanceJournal, decision: int, request: str, exit
                                                             output=tail, took_ms=took_ms), ACTOR)]
 
 
-def decide_interrupted(journal: MaintenanceJournal) -> list[NewEvent]:
-    """Every run begun and never finished: the deployer stopped while it ran. It is not run again by itself."""
+def decide_interrupted(journal: MaintenanceJournal, mine=lambda runs: True) -> list[NewEvent]:
+    """Every run begun and never finished: the deployer stopped while it ran. It is not run again by itself.
+    mine: whether a run's action (what it runs) is this process's to run (another may be running it now)."""
     return [NewEvent.of(maintenance_pb2.MaintenanceInterrupted(decision=r.decision, request=r.request), ACTOR)
-            for r in journal.runs.values() if r.state == RUNNING]
+            for r in journal.runs.values() if r.state == RUNNING and mine(r.runs)]

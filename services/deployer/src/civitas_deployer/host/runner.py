@@ -111,6 +111,29 @@ class HostRunner:
         self.switch(candidate)
         return candidate
 
+    def restart(self, window_s: float) -> str:
+        """The serving release started again: a new process of the same release beside the one serving, ready and
+        healthy through `window_s`, then the proxy switched to it and the old one stopped. One that does not come
+        back is stopped and the old one keeps serving; ReleaseFailed says why."""
+        before = self.serving
+        if before is None or not _child(before).alive():
+            raise ReleaseFailed("starting", "no release serves now, so none was restarted (the next round starts "
+                                            "the live release)")
+        commit = before.commit
+        candidate = self.start(commit)
+        try:
+            wait_ready(_child(candidate), self.limits)
+            check(_child(candidate), window_s, self.limits)
+        except ReleaseFailed as error:
+            self.stop(candidate)
+            raise ReleaseFailed(error.phase, f"release {commit[:12]} did not come back ({error.reason}); the "
+                                f"process before it (pid {_child(before).process.pid}) still serves",
+                                error.log_tail) from None
+        self.switch(candidate)
+        return (f"release {commit[:12]} restarted: pid {_child(candidate).process.pid} serves on port "
+                f"{candidate.details['port']} after a health window of {window_s:g} s; pid "
+                f"{_child(before).process.pid} was stopped")
+
     def close(self) -> None:
         """Stop every release this runner started (the supervisor is stopping)."""
         if self.serving is not None:

@@ -4,13 +4,18 @@ but writes only the proposals repository (proposals.py), whose proposals each ro
 
 At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
 rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
-live release is the one serving (started again if it died).
+live release is the one serving (started again if it died). It runs the maintenance built-in `restart` (the
+site runs the other actions): the serving release started again beside itself, health-checked, then switched to.
+A release that changes the safety kernel is switched to only once a supervisor of its own code is ready to take
+over (handover.py); this one then stops and that one serves.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,15 +25,21 @@ from pathlib import Path
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
+from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
+from civitas_deployer.deploying.runner import ReleaseFailed
+from civitas_deployer.host.handover import (HANDOVER_ENV, RELEASE_ENV, Successor, kernel_changes, prove, served,
+                                            start_successor, version)
 from civitas_deployer.host.health import HealthLimits
 from civitas_deployer.host.proposals import NAME as PROPOSALS, ProposalsRepository
 from civitas_deployer.host.proxy import PublicProxy
 from civitas_deployer.host.runner import HostRunner
 from civitas_deployer.host.sandbox import bwrap
 from civitas_deployer.host.signer import KeySocket
-from civitas_deployer.host.source import commit_source, installed_source
+from civitas_deployer.host.source import carries_source, commit_source, installed_source
+from civitas_deployer.host.tenure import Tenure
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.records import DecisionRecords
 
 log = logging.getLogger("civitas.deployer.host")
@@ -52,6 +63,34 @@ class SupervisorConfig:
     stop_grace_s: float = 10.0
 
 
+RESTART = "restart"
+
+
+class _NoLists:
+    """The supervisor decides nothing (the site does): it reads decisions, never a voter list."""
+
+    def reported(self):
+        return None
+
+    def get(self, name: str):
+        raise LookupError(f"the supervisor reads no voter list ({name})")
+
+
+class _HandingOver:
+    """The runner as the engine sees it: switching to a release that changes the safety kernel first proves a
+    supervisor of its code ready to take over (a failure there fails the deployment at phase handover)."""
+
+    def __init__(self, runner: HostRunner, prove: Callable[[str], None]) -> None:
+        self._runner, self._prove = runner, prove
+
+    def __getattr__(self, name: str):
+        return getattr(self._runner, name)
+
+    def switch(self, candidate) -> None:
+        self._prove(candidate.commit)
+        self._runner.switch(candidate)
+
+
 class Supervisor:
     def __init__(self, config: SupervisorConfig, *, mirrors: object = None, clock: Callable[[], int] = now_us,
                  environ: dict[str, str] | None = None, say: Callable[[str], None] = print) -> None:
@@ -59,6 +98,9 @@ class Supervisor:
         self.environ = dict(os.environ if environ is None else environ)
         self.stopped = threading.Event()
         self._closers: list[Callable[[], None]] = []
+        self.code: str | None = None  # the release whose safety kernel this process runs (None: not known yet)
+        self.successor: Successor | None = None  # a supervisor of a new release's code, ready to take over
+        self.handing_over = False
 
     def start(self) -> None:
         """Everything up, the live release serving (or the public port answering 503 while it cannot)."""
@@ -68,6 +110,11 @@ class Supervisor:
         key = SiteKey.load_or_create(home / "site-key.pem")  # made before any release runs: then never shown to one
         state = home / "deployer"
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handover = self.environ.pop(HANDOVER_ENV, None)  # started by the supervisor before, to take over from it
+        told = prove(handover, self._self_check(home, state)) if handover else None
+        tenure = Tenure(state / "supervisor.lock")
+        tenure.take(wait_s=60.0 if handover else 0.0)  # refused while another supervisor serves this home
+        self._closers.append(tenure.release)
         signer = KeySocket(state / "key-socket" / "signer.sock", key)
         signer.start()
         self._closers.append(signer.stop)
@@ -76,7 +123,7 @@ class Supervisor:
         self._closers.append(proxy.stop)
         repo = LiveRepository.open_or_create(c.live_repo, self.clock())
         releases = Releases(home / "releases", repo.git)  # where the sandbox hides all but a release's own
-        bootstrap = commit_source(repo, installed_source(), self.clock())
+        bootstrap = None if carries_source(repo) else commit_source(repo, installed_source(), self.clock())
         if bootstrap is not None:  # the site's code enters the live repository: it is what serves from now on
             self.say(f"committed the civitas source to the live repository as {bootstrap[:12]}")
             releases.export(bootstrap, None, self.clock())
@@ -92,9 +139,15 @@ class Supervisor:
             self.mirrors.start()
             self._closers.append(self.mirrors.stop)
         site_log = open_log(c.log_url, c.site, key)
-        self.deployer = Deployer(site_log, repo, DecisionRecords(home / "records", site_log, self.clock), releases,
-                                 self.runner, clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
+        records = DecisionRecords(home / "records", site_log, self.clock)
+        if self.code is None:  # installed code: taken as the live release's (the first start committed it)
+            self.code = self.environ.get(RELEASE_ENV) or releases.live()
+        self.deployer = Deployer(site_log, repo, records, releases, _HandingOver(self.runner, self._prove),
+                                 clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
+        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)
+        self.maintenance.recover()  # a restart a killed supervisor cut short is recorded so, never run again
         self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
@@ -103,13 +156,75 @@ class Supervisor:
         scheduler = DeployScheduler(self.round, c.deploy_every_s)
         scheduler.start()
         self._closers.append(scheduler.stop)
+        (state / "supervisor.json").write_text(json.dumps({"pid": os.getpid(), "version": version(),
+                                                           "release": self.environ.get(RELEASE_ENV, "")}))
+        served(told)
 
     def round(self) -> None:
         """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
         self.proposals.import_proposals()
+        self.maintenance.run_due()  # before deploying, as the site's round does
         self.deployer.run()
+        if self.successor is not None:  # the main thread stops this supervisor and tells the new one to go
+            self.handing_over = True
+            self.stopped.set()
         self.proposals.follow_main()
         self._serve_live()
+
+    def _self_check(self, home: Path, state: Path) -> dict:
+        """What a new supervisor proves before it takes anything: the key, the journal, the key socket."""
+        key = SiteKey.load_or_create(home / "site-key.pem") if (home / "site-key.pem").exists() else None
+        if key is None:
+            raise RuntimeError(f"no site key at {home / 'site-key.pem'}: nothing to take over")
+        site_log = open_log(self.config.log_url, self.config.site, key)
+        try:
+            journal = sum(1 for _ in site_log.read("deployment"))
+        finally:
+            site_log.engine.dispose()  # read to prove it; the engine opens its own once this one holds the lock
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.connect(str(state / "key-socket" / "signer.sock"))
+        return {"journal_events": journal}
+
+    def _prove(self, commit: str) -> None:
+        """Before switching to a release that changes the safety kernel: its supervisor started and ready."""
+        changed = kernel_changes(self.runner.releases.git, self.code, commit)
+        if not changed:
+            return
+        if self.successor is not None:  # a later release changes it again: its supervisor takes over instead
+            self.successor.abandon()
+            self.successor = None
+        c = self.config
+        self.say(f"release {commit[:12]} changes the safety kernel ({', '.join(changed[:5])}): starting its "
+                 "supervisor to take over")
+        self.successor = start_successor(self.runner.releases.root / commit / "venv", commit, self.environ,
+                                         Path(c.home).resolve() / "deployer", c.host, self._port(),
+                                         c.limits.ready_timeout_s)
+
+    def _port(self) -> int:
+        return self.runner.proxy.port
+
+    def _hand_over(self) -> bool:
+        """This supervisor stopped; True once the new one serves, else it was killed (and this one serves again)."""
+        successor, self.successor, self.handing_over = self.successor, None, False
+        self.close()
+        why = successor.go(self.config.limits.ready_timeout_s)
+        if why is None:
+            self.say(f"supervisor pid {successor.said.get('pid')} of release {successor.commit[:12]} (deployer "
+                     f"{successor.said.get('version')}) serves now; this one stops")
+            return True
+        log.error("the new supervisor did not take over: %s", why)
+        self.say(f"the supervisor of release {successor.commit[:12]} did not take over: {why}; this one serves "
+                 "again")
+        self.stopped.clear()
+        self.start()
+        return False
+
+    def _restart(self, _run) -> str:
+        """The built-in restart: the release serving started again, health-checked, before the old one stops."""
+        try:
+            return self.runner.restart(self.config.health_s)
+        except ReleaseFailed as error:
+            raise RuntimeError(f"{error}\n{error.log_tail[-4000:]}".rstrip()) from None
 
     def _serve_live(self) -> None:
         try:
@@ -131,7 +246,13 @@ class Supervisor:
         """start(), then serve until stopped (SIGTERM, SIGINT)."""
         try:
             self.start()
-            while not self.stopped.wait(0.5):  # woken often: a signal another thread took runs its handler here
-                pass
+            while True:
+                while not self.stopped.wait(0.5):  # woken often: a signal another thread took runs its handler
+                    pass
+                if not self.handing_over or self._hand_over():
+                    break
         finally:
+            if self.successor is not None:  # stopped by a signal with one ready: it does not take over
+                self.successor.abandon()
+                self.successor = None
             self.close()

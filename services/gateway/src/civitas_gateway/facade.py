@@ -92,7 +92,7 @@ class RemoteRegistry:
         return self._registrant(voter).get("moved") or {}
 
     def moves_record(self, voter: str) -> dict:
-        """A voter's moves to and from this site and the trust they brought (NotFoundError: never registered here)."""
+        """A voter's moves to and from this site, where they went and the trust they brought (RegistryCommands')."""
         return self.client.get(f"/moves/v1/voters/{quote(voter, safe='@')}")
 
     def site_lineage(self) -> dict:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from civitas_kernel.addresses import normalise_address
+from civitas_kernel.commands import NotFoundError
 
 from civitas_gateway.page_kit import render
 
@@ -34,6 +35,8 @@ async def moves_page(request: Request, address: str):
     voter = normalise_address(address)  # a mistake is a CommandError: a 400 page saying how to write one
     site = request.app.state.site
     record = await asyncio.to_thread(_read, site, lambda registry: registry.moves_record(voter))
+    if not record["known"]:
+        raise NotFoundError(f"{voter} is not registered on this site and never moved to or from it: check the address")
     moves = [{**m, "when": _when(m["at_us"])} for m in record["moves"]]
     return render(request, "moves.html", record=record, moves=moves)
 

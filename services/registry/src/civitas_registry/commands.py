@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from civitas_kernel.application import StreamFolder
-from civitas_kernel.commands import CommandError, NotFoundError, Reply
+from civitas_kernel.commands import CommandError, Reply
 from civitas_kernel.events import NewEvent
 from civitas_kernel.idempotency import request_digest, run_once
 from civitas_kernel.log import EventLog
@@ -98,12 +98,11 @@ class RegistryCommands:
 
     def moves_record(self, voter: str) -> dict:
         """A voter's moves to and from this site, where they went and the trust they brought as evidence (what the
-        moves page shows); NotFoundError for a voter this site never registered."""
+        moves page shows); `known`: this site registered them, was asked to let them in, or saw them move."""
         voter = normalise_address(voter)
         moves = self.lineage.moves_of(voter)
-        if not moves and voter not in self.state.registrants:
-            raise NotFoundError(f"{voter} is not registered on this site and never moved to or from it")
-        return {"voter": voter, "moves": moves, "evidence": self.lineage.evidence_of(voter),
+        known = bool(moves) or voter in self.state.registrants or bool(self.lineage.state.accepted.get(voter))
+        return {"voter": voter, "known": known, "moves": moves, "evidence": self.lineage.evidence_of(voter),
                 "moved_to": None, "moved_url": None, **self.lineage.where_moved(voter)}
 
     def site_lineage(self) -> dict:

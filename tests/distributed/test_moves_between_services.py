@@ -97,8 +97,10 @@ def gateway(home: Path, site: str, port: int, registry_url: str):
         "CIVITAS_HOME": str(home), "CIVITAS_SITE": site, "CIVITAS_PORT": str(port),
         "CIVITAS_REGISTRY_URL": registry_url, "CIVITAS_POLLS_URL": "http://127.0.0.1:9",
         "CIVITAS_COUNTER_URL": "http://127.0.0.1:9", "CIVITAS_DEPLOYER_URL": "", "CIVITAS_DRAFTS_URL": ""}
-    process = subprocess.Popen([CIVITAS, "serve", "gateway"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    home.mkdir(parents=True, exist_ok=True)
+    errors = home / "gateway.log"  # a file, not a pipe: the services it cannot reach are logged, never blocking it
+    with errors.open("wb") as sink:
+        process = subprocess.Popen([CIVITAS, "serve", "gateway"], env=env, stdout=subprocess.DEVNULL, stderr=sink)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -109,7 +111,7 @@ def gateway(home: Path, site: str, port: int, registry_url: str):
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the gateway of {site} did not start: {process.stderr.read().decode()[-2000:]}")
+                raise AssertionError(f"the gateway of {site} did not start: {errors.read_text()[-2000:]}")
             time.sleep(0.2)
         yield url
     finally:

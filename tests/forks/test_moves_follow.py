@@ -81,6 +81,30 @@ def test_the_voters_pages_on_the_site_left_point_to_where_they_went(two_sites):
     assert 'id="moved"' not in httpx.get(f"{b.url}/voters/{V}").text  # B is where they are
 
 
+def test_the_moves_and_lineage_pages_are_drawn_in_the_sites_layout(two_sites):
+    a, b, _ = two_sites
+    run(a, V, "register", "set", "name", "Mover")
+    run(a, F, "register", "set", "name", "Founder")
+    run(a, F, "register", "trust", V)
+    page = httpx.get(f"{a.url}/voters/{V}/moves")
+    assert page.status_code == 200 and "never moved" in page.text and "<nav" in page.text
+    move(a, b)
+    left = httpx.get(f"{a.url}/voters/{V}/moves").text
+    assert f'now votes on <strong><a href="{b.url}/voters/{V}">b.example</a></strong>' in left
+    assert 'data-direction="out">moved to b.example on' in left
+    arrived = httpx.get(f"{b.url}/voters/{V}/moves").text
+    assert 'data-direction="in">moved in from a.example on' in arrived and "now votes on" not in arrived
+    assert "1 trust edges given at a.example: evidence here, counted there" in arrived
+
+    unknown = httpx.get(f"{a.url}/voters/nobody@example.org/moves", headers={"Accept": "text/html"})
+    assert unknown.status_code == 404 and "nobody@example.org is not registered on this site" in unknown.text
+    malformed = httpx.get(f"{a.url}/voters/not-an-address/moves", headers={"Accept": "text/html"})
+    assert malformed.status_code == 400 and 'id="problem"' in malformed.text
+    lineage = httpx.get(f"{a.url}/site/lineage")
+    assert lineage.status_code == 200 and "a.example is not a fork: it started from nothing." in lineage.text
+    assert "<nav" in lineage.text
+
+
 def _ready(site, ask: dict) -> httpx.Response:
     return httpx.get(f"{site.url}/moves/v1/ready", params=ask)
 

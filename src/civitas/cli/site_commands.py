@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
                                        rules=lambda: json.loads(s.list_config.to_json())))
         from civitas.moves_routes import moves_router
 
-        app.include_router(moves_router(s))  # voters moving in from other sites; the lineage and moves pages
+        app.include_router(moves_router(s))  # voters moving in from other sites
         mail = MailInterfaceSettings()
         if mail.MAIL_PORT is not None:  # voters' commands by mail, on the app's own event loop
             install_mail_interface(app, s, mail, mail.MAIL_PORT)

@@ -13,7 +13,7 @@ from civitas_kernel.sql import create_engine
 from civitas_gateway import account_pages, api, change_api, change_hunks, change_pages, page_kit, pages, records_pages
 from civitas_gateway import supervised, voter_pages
 from civitas_gateway import deployments_pages, drafts_api, drafts_forms, drafts_pages, maintenance_pages
-from civitas_gateway import network_pages
+from civitas_gateway import moves_pages, network_pages
 from civitas_gateway.auth import AuthSettings, install_auth
 from civitas_gateway.auth.refusals import RefusedAttempts, appender_of
 from civitas_gateway.error_pages import install_error_pages
@@ -70,6 +70,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     app.include_router(account_pages.router)
     app.include_router(change_pages.router)
     app.include_router(network_pages.router)
+    app.include_router(moves_pages.router)
     app.include_router(change_hunks.router)
     app.include_router(deployments_pages.router)
     app.include_router(maintenance_pages.router)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -89,6 +90,13 @@ class RemoteRegistry:
     def where_moved(self, voter: str) -> dict:
         """Where a voter who left this site went ({} if they did not), as the registry service answers."""
         return self._registrant(voter).get("moved") or {}
+
+    def moves_record(self, voter: str) -> dict:
+        """A voter's moves to and from this site, where they went and the trust they brought (RegistryCommands')."""
+        return self.client.get(f"/moves/v1/voters/{quote(voter, safe='@')}")
+
+    def site_lineage(self) -> dict:
+        return self.client.get("/moves/v1/lineage")
 
 
 @dataclass

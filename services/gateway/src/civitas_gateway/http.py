@@ -20,6 +20,7 @@ from civitas_gateway.auth import AuthSettings
 from civitas_gateway.facade import RemoteSite
 from civitas_gateway.mail_interface import MailInterfaceSettings, install_mail_interface
 from civitas_gateway.mail import Mailer
+from civitas_gateway.moves_forward import add_move_forwarding
 
 
 def create_gateway_app(settings: ServiceSettings, auth: AuthSettings | None = None, *,
@@ -29,6 +30,7 @@ def create_gateway_app(settings: ServiceSettings, auth: AuthSettings | None = No
     mail = MailInterfaceSettings(HOME=settings.HOME, SITE=settings.SITE)
     if mail.MAIL_PORT is not None:  # voters' commands by mail; workers side by side share the port and the inbox
         install_mail_interface(app, site, mail, mail.MAIL_PORT)
+    add_move_forwarding(app, site.clients["registry"])  # other sites reach the registry at the site's address
     # The embedded /ready folds local state; here readiness is whether the services behind us are.
     app.router.routes = [r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/ready")]
 

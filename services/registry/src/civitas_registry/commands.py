@@ -96,6 +96,19 @@ class RegistryCommands:
         """Where a voter who left this site went, and their page there: {} if they did not."""
         return self.lineage.where_moved(normalise_address(voter))
 
+    def moves_record(self, voter: str) -> dict:
+        """A voter's moves to and from this site, where they went and the trust they brought as evidence (what the
+        moves page shows); `known`: this site registered them, was asked to let them in, or saw them move."""
+        voter = normalise_address(voter)
+        moves = self.lineage.moves_of(voter)
+        known = bool(moves) or voter in self.state.registrants or bool(self.lineage.state.accepted.get(voter))
+        return {"voter": voter, "known": known, "moves": moves, "evidence": self.lineage.evidence_of(voter),
+                "moved_to": None, "moved_url": None, **self.lineage.where_moved(voter)}
+
+    def site_lineage(self) -> dict:
+        """The site's parent, the cut it was forked at and how many inherited voters chose it (the lineage page)."""
+        return self.lineage.lineage()
+
     def registrants(self) -> list[str]:
         return sorted(self.state.registrants)
 

@@ -26,9 +26,9 @@ def add_move_routes(app: FastAPI, owner: Owner[RegistryCommands]) -> None:
     @app.get("/moves/v1/voters/{voter}")
     async def moves_of(voter: str) -> dict:
         """A voter's moves to and from this site, and the trust they brought as evidence."""
-        return await owner.read(lambda r: {"moves": r.lineage.moves_of(voter), "evidence": r.lineage.evidence_of(voter),
-                                           "moved_to": r.lineage.state.moved_to(voter)})
+        return await owner.read(lambda r: r.moves_record(voter))
 
     @app.get("/moves/v1/lineage")
     async def lineage() -> dict:
-        return await owner.read(lambda r: r.lineage.lineage())
+        """The site's parent and the cut it was forked at, if it is a fork."""
+        return await owner.read(lambda r: r.site_lineage())

@@ -114,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--partition-s", type=float, default=60)
-    parser.add_argument("--loss", type=int, default=5, help="percent of packets dropped each way, outside the partition")
+    parser.add_argument("--loss", type=int, default=5, help="percent of packets lost each way, outside the partition")
     parser.add_argument("--delay-ms", type=float, default=40)
     parser.add_argument("--jitter-ms", type=float, default=35)
     parser.add_argument("--duplicate", type=float, default=0.2, help="share of requests sent twice")

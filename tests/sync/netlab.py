@@ -75,7 +75,8 @@ def two_hosts() -> Iterator[Hosts]:
     try:
         ip("netns", "add", hosts.a)
         ip("netns", "add", hosts.b)
-        ip("link", "add", hosts.link_a, "netns", hosts.a, "type", "veth", "peer", "name", hosts.link_b, "netns", hosts.b)
+        ip("link", "add", hosts.link_a, "netns", hosts.a, "type", "veth",
+           "peer", "name", hosts.link_b, "netns", hosts.b)
         for ns, dev, addr in ((hosts.a, hosts.link_a, "10.231.0.1/24"), (hosts.b, hosts.link_b, "10.231.0.2/24")):
             ip("-n", ns, "addr", "add", addr, "dev", dev)
             ip("-n", ns, "link", "set", dev, "up")

@@ -1,8 +1,8 @@
 """Two sites in network namespaces of their own, joined by a veth pair: a partition (the link down) while the
 origin keeps writing, then heal — the receiver retries on its schedule and converges, nothing lost or doubled.
 
-Needs `ip netns` (root, iproute2); skipped where the machine cannot make namespaces. `tc netem` (delay, loss,
-reordering) is not in this machine's kernel, so those conditions are not exercised here yet.
+Needs `ip netns` (root, iproute2); skipped where the machine cannot make namespaces. Loss, delay, reordering and
+duplication around a partition are in test_partition_chaos.py.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,7 @@ class SiteProcess:
     home: Path
     port: int
     process: subprocess.Popen | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # a test's own CIVITAS_* settings, over the defaults
 
     @property
     def url(self) -> str:
@@ -38,7 +39,7 @@ class SiteProcess:
         return base | {"CIVITAS_HOME": str(self.home), "CIVITAS_SITE": self.name, "CIVITAS_PORT": str(self.port),
                        "CIVITAS_COMPILE_EVERY_MINUTES": "0", "CIVITAS_DECIDE_EVERY_S": "0",
                        "CIVITAS_SYNC_EVERY_S": "0.3", "CIVITAS_SYNC_BACKOFF_BASE_S": "0.5",
-                       "CIVITAS_SYNC_BACKOFF_CAP_S": "2"}
+                       "CIVITAS_SYNC_BACKOFF_CAP_S": "2"} | self.settings
 
     def civitas(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([CIVITAS, *args], env=self.env, input=stdin, capture_output=True, text=True, timeout=120)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -150,3 +151,35 @@ def test_a_voter_moves_a_to_b_the_lists_follow_and_a_second_move_waits_for_the_c
     assert b.open_log().head("registration").seq == head
     unknown = voters(a, f"{friend} register move {C}", check=False)
     assert "does not know site" in unknown
+
+
+@pytest.mark.slow
+def test_a_voter_moves_back_after_the_cooling_off_and_the_lists_follow_again(sites):
+    cooling_off_s = 8  # the sites' cooling-off, short enough to wait for in a test
+    a, b = sites(A), sites(B)
+    for site in (a, b):
+        site.settings["CIVITAS_MOVE_COOLING_OFF_DAYS"] = repr(cooling_off_s / 86_400)
+    a.attach(b, "source")
+    b.attach(a, "peripheral")
+    a.up()
+    b.up()
+    mover = "mover@example.org"
+    a.civitas("registrar", "trust", mover)
+    voters(a, f"{mover} register set residence 2 Low St, Town T1000")
+    voters(b, f"{mover} register accept-move {A}")
+    assert f"you moved from {A} to {B}" in voters(a, f"{mover} register move {B}")
+    moved_at = time.monotonic()
+    voters(a, f"{mover} register accept-move {B}")
+
+    soon = voters(b, f"{mover} register move {A}", check=False)
+    assert "cooling-off" in soon, soon
+    assert voter_list(a)[mover]["bar"] == f"moved to {B}"  # the refusal wrote nothing at A
+
+    time.sleep(max(0.0, moved_at + cooling_off_s + 1 - time.monotonic()))
+    back = voters(b, f"{mover} register move {A}")
+    assert f"you moved from {B} to {A}" in back, back
+    assert voter_list(a)[mover]["bar"] == ""  # counted at A again, with the residence A held
+    assert voter_list(a)[mover]["residence"] == "2 Low St, Town T1000"
+    assert voter_list(b)[mover]["bar"] == f"moved to {A}"
+    page = httpx.get(f"{a.url}/voters/{mover}/moves", timeout=5).text
+    assert page.count(B) >= 2  # out to B, then in from B

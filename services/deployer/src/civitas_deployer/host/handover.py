@@ -26,6 +26,7 @@ from pathlib import Path
 
 from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.git import Git
+from civitas_kernel.key_socket import short_path
 
 HANDOVER_ENV = "CIVITAS_HANDOVER_SOCKET"
 RELEASE_ENV = "CIVITAS_SUPERVISOR_RELEASE"  # the release whose code a handed-over supervisor runs
@@ -85,7 +86,8 @@ def start_successor(venv: Path, commit: str, environ: dict[str, str], state: Pat
     path = state / "handover.sock"
     path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
+    with short_path(path) as where:  # a deep home's path is longer than a Unix socket allows
+        server.bind(where)
     os.chmod(path, 0o600)
     server.listen(1)
     log = state / f"handover-{commit[:12]}.log"
@@ -134,7 +136,8 @@ def _ready(server: socket.socket, process: subprocess.Popen, window_s: float) ->
 def prove(path: str, checks: dict) -> socket.socket:
     """The new side: say ready with what was checked, then wait for go (or the old one's end); the connection."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(path)
+    with short_path(Path(path)) as where:
+        conn.connect(where)
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid(), "version": version(), **checks}).encode() + b"\n")
     conn.settimeout(GO_WAIT_S)
     conn.makefile("rb").readline()  # b"go", or b"" when the old one died: the lock decides either way

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from civitas_kernel.key_socket import short_path
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.sql import open_log
 
@@ -182,7 +183,8 @@ class Supervisor:
         finally:
             site_log.engine.dispose()  # read to prove it; the engine opens its own once this one holds the lock
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.connect(str(state / "key-socket" / "signer.sock"))
+            with short_path(state / "key-socket" / "signer.sock") as where:  # a deep home's path is too long
+                probe.connect(where)
         return {"journal_events": journal}
 
     def _prove(self, commit: str) -> None:

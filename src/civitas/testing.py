@@ -7,8 +7,12 @@ server and the served thread are the kernel's (civitas_kernel.testing.mail, .ser
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,36 @@ SERVICES = ("registry", "polls", "counter", "gateway")
 CHROMIUM = "/usr/bin/chromium"  # Debian's
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def serving_process(service: str, env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
+    """`civitas serve SERVICE` in a process of its own with `env` (CIVITAS_PORT among it), its output in `log` (a file,
+    never a pipe that could fill and block it); its URL once /health answers, the process stopped afterwards."""
+    import httpx
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "civitas"), "serve", service], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=sink)
+    url = f"http://127.0.0.1:{env['CIVITAS_PORT']}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"{service} of {env.get('CIVITAS_SITE')} did not start: "
+                                     f"{log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 @pytest.fixture

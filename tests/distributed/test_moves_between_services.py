@@ -6,48 +6,28 @@ forwards a move's calls to the registry and draws the voter's moves and the site
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
+from civitas.testing import serving_process
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.testing.ports import free_port
 from civitas_registry.move_asks import signed_ask
 from civitas_sync import Peer, attach_peer
 
-CIVITAS = str(Path(sys.executable).parent / "civitas")
 A, B, V, F = "a.example", "b.example", "mover@example.org", "friend@example.org"
 PAGE = {"Accept": "text/html"}
 
 
-@contextmanager
 def registry(home: Path, site: str, port: int, log_url: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")} | {
         "CIVITAS_HOME": str(home), "CIVITAS_SITE": site, "CIVITAS_PORT": str(port), "CIVITAS_LOG_URL": log_url,
         "CIVITAS_PUBLISH_WAIT_S": "0", "CIVITAS_COUNTER_URL": "http://127.0.0.1:9",
         "CIVITAS_DRAFTS_URL": ""}  # no broker, no counter, no drafts service here
-    process = subprocess.Popen([CIVITAS, "serve", "registry"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the registry of {site} did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(20)
+    return serving_process("registry", env, home / "registry.log")
 
 
 def command(url: str, voter: str, *args: str) -> dict:
@@ -90,33 +70,13 @@ def test_a_voter_moves_between_two_registry_services(tmp_path, make_database_url
         assert "cooling-off" in command(b, V, "move", A)["detail"]  # checked at B before asking A
 
 
-@contextmanager
 def gateway(home: Path, site: str, port: int, registry_url: str):
     """The site's gateway, in front of its registry alone (no polls, counter, deployer or drafts answer here)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")} | {
         "CIVITAS_HOME": str(home), "CIVITAS_SITE": site, "CIVITAS_PORT": str(port),
         "CIVITAS_REGISTRY_URL": registry_url, "CIVITAS_POLLS_URL": "http://127.0.0.1:9",
         "CIVITAS_COUNTER_URL": "http://127.0.0.1:9", "CIVITAS_DEPLOYER_URL": "", "CIVITAS_DRAFTS_URL": ""}
-    home.mkdir(parents=True, exist_ok=True)
-    errors = home / "gateway.log"  # a file, not a pipe: the services it cannot reach are logged, never blocking it
-    with errors.open("wb") as sink:
-        process = subprocess.Popen([CIVITAS, "serve", "gateway"], env=env, stdout=subprocess.DEVNULL, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the gateway of {site} did not start: {errors.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(20)
+    return serving_process("gateway", env, home / "gateway.log")  # the services it cannot reach are logged
 
 
 def test_a_move_reaches_the_registry_through_the_gateway_which_draws_the_pages(tmp_path, make_database_url):

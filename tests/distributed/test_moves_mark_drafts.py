@@ -6,46 +6,25 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
-import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
+from civitas.testing import serving_process
 from civitas_kernel.signing import SiteKey
 from civitas_kernel.testing.ports import free_port
 from civitas_schema.v1 import envelope_pb2
 from civitas_sync import Peer, attach_peer
 
-CIVITAS = str(Path(sys.executable).parent / "civitas")
 A, B, V, F = "a.example", "b.example", "mover@example.org", "friend@example.org"
 
 
-@contextmanager
 def serve(service: str, home: Path, site: str, port: int, log_url: str, **env_extra: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")} | {
         "CIVITAS_HOME": str(home), "CIVITAS_SITE": site, "CIVITAS_PORT": str(port), "CIVITAS_LOG_URL": log_url,
         "CIVITAS_PUBLISH_WAIT_S": "0", "CIVITAS_COUNTER_URL": "http://127.0.0.1:9"} | env_extra  # no broker here
-    process = subprocess.Popen([CIVITAS, "serve", service], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"{service} of {site} did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(20)
+    return serving_process(service, env, home / f"{service}.log", timeout_s=90)
 
 
 def command(url: str, voter: str, service: str, *args: str) -> dict:

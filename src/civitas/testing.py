@@ -24,6 +24,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def eventually(check: Callable[[], object], what: str, timeout: float = 30):
+    """What `check` returns once it is truthy, asked every 0.1 s; an assertion naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+
+
 @contextmanager
 def serving_process(service: str, env: dict[str, str], log: Path, timeout_s: float = 60) -> Iterator[str]:
     """`civitas serve SERVICE` in a process of its own with `env` (CIVITAS_PORT among it), its output in `log` (a file,

@@ -16,22 +16,14 @@ from civitas_gateway.auth import AuthSettings
 from civitas_kernel.testing.releases import commit_files, release
 from civitas_schema.v1.envelope_pb2 import Envelope
 
+from civitas.testing import eventually
+
 CLERK, BOB = "clerk@example.org", "bob@example.org"
 
 
 def poll_actors(polls: httpx.Client) -> list[str]:
     """The actor of every event of the poll stream, read from the owner's sealed envelopes."""
     return [Envelope.FromString(base64.b64decode(e["raw"])).actor for e in polls.get("/events/poll").json()]
-
-
-def eventually(check, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.1)
 
 
 def test_the_services_on_their_own_apply_the_live_release_without_a_restart(kafka_broker, threaded_services, smtp,

@@ -15,16 +15,7 @@ from civitas_deployer import LiveRepository
 from civitas_kernel.testing.releases import commit_files, release
 
 from civitas.cluster import ORDER, Cluster
-
-
-def eventually(check, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.1)
+from civitas.testing import eventually
 
 
 def files_under(folder: Path) -> set[str]:

@@ -11,15 +11,13 @@ Each is the median of 5 runs, in ms.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import save, show  # noqa: E402
+from common import median_ms, save, show  # noqa: E402
 
 from civitas_gateway.change_charts import delegation_graph, tally_chart  # noqa: E402
 from civitas_gateway.change_diff import parse_diff  # noqa: E402
@@ -36,15 +34,6 @@ def big_diff(files: int = 1000, lines_per_file: int = 4) -> str:
         parts.append(f"diff --git a/pages/m{i}.py b/pages/m{i}.py\nnew file mode 100644\n--- /dev/null\n"
                      f"+++ b/pages/m{i}.py\n@@ -0,0 +1,{lines_per_file} @@\n{body}")
     return "".join(parts)
-
-
-def median_ms(run, times: int = 5) -> float:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        samples.append(1000 * (time.perf_counter() - started))
-    return statistics.median(samples)
 
 
 def main() -> None:

@@ -24,6 +24,16 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
+def median_ms(run, times: int = 5) -> float:
+    """The median of `times` runs of `run()`, in milliseconds."""
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        samples.append(1000 * (time.perf_counter() - started))
+    return statistics.median(samples)
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import save, show  # noqa: E402
+from common import median_ms, save, show  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from civitas_gateway import AuthSettings, create_app  # noqa: E402
@@ -29,15 +29,6 @@ from civitas_kernel.testing.releases import commit_files, release  # noqa: E402
 
 from civitas.settings import Settings  # noqa: E402
 from civitas.site import Site  # noqa: E402
-
-
-def median_ms(run, times: int) -> float:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        samples.append(1000 * (time.perf_counter() - started))
-    return statistics.median(samples)
 
 
 def main() -> None:

@@ -9,14 +9,13 @@ Run: .venv/bin/python bench/page_budget.py [--quick]
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import save, show  # noqa: E402
+from common import median_ms, save, show  # noqa: E402
 from jinja2 import DictLoader  # noqa: E402
 from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
 
@@ -27,15 +26,6 @@ TABLE = ("{% macro cell(x) %}<td>{{ x|e }}</td>{% endmacro %}<table>{% for r in 
          "<td>{{ r.votes * 2 + 1 }}</td>{% if loop.last %}<td>last</td>{% endif %}</tr>{% endfor %}</table>")
 RUNAWAY = {"loop": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
            "macro": "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}"}
-
-
-def median_ms(run, times: int) -> float:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        samples.append(1000 * (time.perf_counter() - started))
-    return statistics.median(samples)
 
 
 def main() -> None:

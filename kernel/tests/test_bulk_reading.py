@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from civitas_kernel import fields, interning
+from civitas_kernel import fields, interning, native
 from civitas_kernel.cut import Columns
 from civitas_kernel.events import NewEvent
 from civitas_kernel.fields import BodyReader
@@ -53,6 +53,15 @@ def test_bodies_in_another_shape_are_read_slowly_but_alike():
     assert reader.text(*reader.text_spans) == ["z@x.org"]
 
 
+@pytest.fixture(params=["native", "plain"])
+def grouping(request, monkeypatch):
+    """Interning's grouping of equal addresses in C (native.py), and as installed without it (numpy)."""
+    if request.param == "plain":
+        monkeypatch.setattr(native, "_native", None)
+    return request.param
+
+
+@pytest.mark.usefixtures("grouping")
 def test_addresses_are_numbered_in_address_order_and_equal_ones_alike():
     rng = random.Random(7)
     pool = ["b@x.org", "a@x.org", "a@x.orh", "ab@x.org", "zoë@exämple.org", "x" * 70 + "@long.example.org"]
@@ -65,6 +74,7 @@ def test_addresses_are_numbered_in_address_order_and_equal_ones_alike():
 
 
 def test_a_hash_collision_never_merges_two_voters(monkeypatch):
+    monkeypatch.setattr(native, "_native", None)  # numpy's grouping: C's compares every span's bytes anyway
     texts = ["b@x.org", "a@x.org", "b@x.org", "c@x.org"]
     monkeypatch.setattr(interning, "_hash", lambda words, starts, lengths: np.zeros(len(starts), dtype=np.uint64))
     reader = BodyReader(columns([], []), texts)
@@ -74,6 +84,7 @@ def test_a_hash_collision_never_merges_two_voters(monkeypatch):
 
 
 @pytest.mark.parametrize("size", [1, 2, 100, 3000])
+@pytest.mark.usefixtures("grouping")
 def test_the_fast_paths_hold_over_many_rows(size, monkeypatch):
     monkeypatch.setattr(interning, "CHUNK", 64)  # several chunks even for small cuts
     monkeypatch.setattr(fields, "CHUNK", 64)
@@ -89,6 +100,7 @@ def test_the_fast_paths_hold_over_many_rows(size, monkeypatch):
     assert [addresses[i] for i in ids.tolist()] == [m.truster for m in decoded] + [m.trustee for m in decoded]
 
 
+@pytest.mark.usefixtures("grouping")
 def test_addresses_that_sort_only_the_slow_way_are_numbered_alike():
     texts = ["b\0@x.org", "b@x.org", "b\0", "a" * 90, "a" * 89 + "b", "é@x.org", "e@x.org"]
     reader = BodyReader(columns([], []), texts)
@@ -97,6 +109,7 @@ def test_addresses_that_sort_only_the_slow_way_are_numbered_alike():
     assert [addresses[i] for i in ids.tolist()] == texts
 
 
+@pytest.mark.usefixtures("grouping")
 def test_an_address_that_is_not_utf8_fails_as_decoding_it_would():
     data = b"ok@x.org\xff@x.org" + bytes(17)
     starts, ends = np.array([0, 8]), np.array([8, 15])
@@ -104,6 +117,7 @@ def test_an_address_that_is_not_utf8_fails_as_decoding_it_would():
         interning.intern_spans(data, np.frombuffer(data, dtype="<u8"), starts, ends)
 
 
+@pytest.mark.usefixtures("grouping")
 def test_addresses_alike_in_their_first_bytes_are_ordered_by_the_rest():
     rng = random.Random(11)
     stems = ["longname", "longnamf", "", "é", "\0"]

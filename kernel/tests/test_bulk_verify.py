@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from civitas_kernel import bulk_verify, frames
+from civitas_kernel import bulk_verify, frames, native
 from civitas_kernel.bulk_verify import verify_segment_bulk
 from civitas_kernel.events import NewEvent, event_hash
 from civitas_kernel.segment import MAGIC, SegmentReader, export_segment
@@ -60,8 +60,11 @@ def test_blocks_of_any_size_give_the_same_verdict(segment, monkeypatch, block):
     assert in_bulk(path, key) == plainly(path, key)
 
 
-def test_every_flipped_byte_gets_the_plain_readers_verdict(segment, tmp_path):
+@pytest.mark.parametrize("loops", ["native", "plain"])
+def test_every_flipped_byte_gets_the_plain_readers_verdict(segment, tmp_path, monkeypatch, loops):
     path, key = segment
+    if loops == "plain":  # the kernel as installed without its C extension
+        monkeypatch.setattr(native, "_native", None)
     data = path.read_bytes()
     rng = random.Random(5)
     damaged = tmp_path / "damaged.seg"
@@ -72,8 +75,11 @@ def test_every_flipped_byte_gets_the_plain_readers_verdict(segment, tmp_path):
         assert verdict(in_bulk, damaged, key) == verdict(plainly, damaged, key), at
 
 
-def test_cut_moved_and_dropped_frames_get_the_plain_readers_verdict(segment, tmp_path):
+@pytest.mark.parametrize("loops", ["native", "plain"])
+def test_cut_moved_and_dropped_frames_get_the_plain_readers_verdict(segment, tmp_path, monkeypatch, loops):
     path, key = segment
+    if loops == "plain":
+        monkeypatch.setattr(native, "_native", None)
     data = path.read_bytes()
     parts, offset = [], len(MAGIC)
     while offset < len(data):

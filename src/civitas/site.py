@@ -68,10 +68,11 @@ class Site:
 
     @cached_property
     def records(self) -> RecordStore:
+        from civitas_registry import fork_parent_of
         from civitas_sync import held_rules  # the origins' list rules, as received with their streams
 
         def fork_parent() -> set[str]:  # a fork holds its parent's streams as evidence: its voters count once confirmed
-            parent = self.registry.lineage.state.parent
+            parent = fork_parent_of(self.log)
             return {parent} if parent else set()
 
         return record_store(self.settings.HOME, self.log, lambda: self.list_config, clock=self.clock,

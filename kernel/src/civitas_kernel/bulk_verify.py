@@ -1,7 +1,7 @@
 """Verifying a whole segment a block at a time: the checks of SegmentReader, over arrays instead of one event each.
 
-Each envelope is still hashed on its own (SHA-256 has no bulk call), but everything else, that the hash is the one
-stated, that each event names the right site, stream and position and links to the hash before it, is compared
+Each envelope is still hashed on its own (in C, native.py, where the kernel was built with it), but everything
+else, that the hash is the one stated, that each event names the right site, stream and position and links to the hash before it, is compared
 over whole blocks with numpy, reading the fields by slicing (frames.py). Whenever anything is not as a plain
 segment has it, or fails, the segment is read again from the start by SegmentReader: its verdict, and its words,
 are the answer. So this never accepts what SegmentReader refuses, and refuses with the same error.
@@ -19,11 +19,12 @@ import numpy as np
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
 from civitas_kernel.archive import ArchiveError
-from civitas_kernel.events import _EVENT_HASHER
+from civitas_kernel.events import EVENT_HASH_PREFIX
 from civitas_kernel.cut import ColumnReader, Columns, read_columns
 from civitas_kernel.digests import BackgroundDigest
 from civitas_kernel.frames import HASH, HighBytes, envelopes, frame_blocks, hash_words, spans_equal
 from civitas_kernel.log import Progress
+from civitas_kernel.native import hash_spans
 from civitas_kernel.segment import FORMAT, MAGIC, MAX_FRAME, SegmentReader, SegmentSummary
 from civitas_kernel.signing import open_checkpoint
 
@@ -169,13 +170,8 @@ class _Verifier:
         found = envelopes(block, block.starts[a:b], block.ends[a:b])
         if not found.ok.all():
             raise _Doubt
-        copy, view, digests = _EVENT_HASHER.copy, memoryview(data), []
-        keep = digests.append
-        for start, stop in zip(found.envelope[0].tolist(), found.envelope[1].tolist()):
-            hasher = copy()
-            hasher.update(view[start:stop])
-            keep(hasher.digest())
-        computed = np.frombuffer(b"".join(digests), dtype="<u8").reshape(count, HASH // 8)
+        digests = hash_spans(data, found.envelope[0], found.envelope[1], EVENT_HASH_PREFIX)
+        computed = np.frombuffer(digests, dtype="<u8").reshape(count, HASH // 8)
         stated = hash_words(block, found.hash_at)
         prev_start, prev_stop = found.prev_hash
         linked = np.empty_like(stated)

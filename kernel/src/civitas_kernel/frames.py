@@ -16,6 +16,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from civitas_kernel.native import walk_frames
+
 BLOCK = 16 << 20  # bytes read at a time: whole frames, the rest carried into the next block
 PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
 HASH = 32
@@ -46,23 +48,6 @@ class Block:
         return np.frombuffer(self.data, dtype="<u8", count=len(self.data) // 8)
 
 
-def _walk(data: bytes, pos: int, limit: int) -> tuple[list[int], int]:
-    """Starts of the whole frames from pos (each a 4-byte length, then that many bytes), and where they end."""
-    unpack, starts = _LENGTH.unpack_from, []
-    app = starts.append
-    try:
-        while True:  # the tightest loop: past the end, unpack_from raises and the last start is dropped
-            app(pos)
-            pos += unpack(data, pos)[0] + 4
-    except struct.error:
-        pass
-    starts.pop()
-    # The last frames may run past the data; drop them (walking back from the end).
-    while starts and pos > limit:
-        pos = starts.pop()
-    return starts, pos
-
-
 def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterator[Block]:
     """Every frame of the stream from where it stands, a block of whole frames at a time.
 
@@ -72,8 +57,8 @@ def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterat
     while True:
         chunk = stream.read(block)
         data = tail + chunk if tail else chunk
-        starts, end = _walk(data, 0, len(data))
-        while not starts:  # nothing whole yet: a frame longer than a block, or the end of the stream
+        starts, end = walk_frames(data, 0, len(data))
+        while not len(starts):  # nothing whole yet: a frame longer than a block, or the end of the stream
             if not data:
                 return
             claimed = _LENGTH.unpack_from(data, 0)[0] if len(data) >= 4 else 0
@@ -83,8 +68,8 @@ def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterat
             if not more:
                 raise Truncated
             data += more
-            starts, end = _walk(data, 0, len(data))
-        begin = np.array(starts, dtype=np.int64)
+            starts, end = walk_frames(data, 0, len(data))
+        begin = starts
         stop = np.empty_like(begin)
         stop[:-1] = begin[1:]
         stop[-1] = end

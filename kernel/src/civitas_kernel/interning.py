@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from civitas_kernel import native
+
 CHUNK = 1 << 16
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _SEED = np.uint64(0x243F6A8885A308D3)
@@ -140,10 +142,14 @@ def intern_spans(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.
         empty = np.zeros(0, dtype=np.int64)
         return Interned(np.zeros(0, dtype=np.int32), data, empty, empty)
     lengths = ends - starts
-    group, first = _groups(_hash(words64, starts, lengths))
-    same = _equal_rows(words64, starts, lengths, first[group])
-    if not same.all():  # spans whose hashes agree but bytes do not: those groups are split by their bytes
-        group, first = _split(data, starts, ends, group, first, ~same)
+    grouped = native.group_spans(data, starts, ends)  # in C, by a hash table, where the kernel was built with it
+    if grouped is not None:
+        group, first = grouped
+    else:
+        group, first = _groups(_hash(words64, starts, lengths))
+        same = _equal_rows(words64, starts, lengths, first[group])
+        if not same.all():  # spans whose hashes agree but bytes do not: those groups are split by their bytes
+            group, first = _split(data, starts, ends, group, first, ~same)
     first_starts, first_ends = starts[first], ends[first]
     by_address = _address_order(data, words64, first_starts, first_ends)
     rank = np.empty(len(first), dtype=np.int32)

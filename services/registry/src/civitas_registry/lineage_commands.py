@@ -52,6 +52,18 @@ class MoveOptions:
     outside: Callable[[], AbstractContextManager] = nullcontext
 
 
+def fork_parent_of(log) -> str | None:
+    """The site this one was forked from, if it is a fork, read without folding the register.
+
+    A fork's SiteForked is the first event of its registration stream (forking.py appends it at position 1), so the
+    one event answers: a record made in a fresh process (`civitas list`, `civitas count`) need not fold a million.
+    """
+    for event in log.read("registration", until=1):
+        if event.type == ln.SITE_FORKED:
+            return lineage_pb2.SiteForked.FromString(event.body).parent or None
+    return None
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 

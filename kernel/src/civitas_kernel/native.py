@@ -1,0 +1,74 @@
+"""The per-event loops of reading a cut: in C when the kernel was built with its extension (_native.c), otherwise
+in plain Python with the same results. `BUILT` says which; the kernel's tests hold the two to the same answers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+
+import numpy as np
+
+try:
+    from civitas_kernel import _native
+except ImportError:  # installed where no compiler or OpenSSL headers were found: plain Python, slower
+    _native = None
+
+BUILT = _native is not None
+# Hashing threads: both cores of a small machine by default (CIVITAS_HASH_THREADS=1 keeps it to one).
+THREADS = max(1, int(os.environ.get("CIVITAS_HASH_THREADS") or min(os.cpu_count() or 1, 4)))
+_LENGTH = struct.Struct(">I")
+
+
+def walk_frames(data: bytes, pos: int, limit: int) -> tuple[np.ndarray, int]:
+    """Starts (int64) of the whole frames from pos that end by `limit` (each a 4-byte big-endian length, then that
+    many bytes), and where the last of them ends."""
+    if _native is not None:
+        starts, end = _native.walk_frames(data, pos, limit)
+        return np.frombuffer(starts, dtype=np.int64), end
+    starts, end = plain_walk_frames(data, pos, limit)
+    return np.array(starts, dtype=np.int64), end
+
+
+def plain_walk_frames(data: bytes, pos: int, limit: int) -> tuple[list[int], int]:
+    unpack, starts = _LENGTH.unpack_from, []
+    app = starts.append
+    try:
+        while True:  # the tightest loop: past the end, unpack_from raises and the last start is dropped
+            app(pos)
+            pos += unpack(data, pos)[0] + 4
+    except struct.error:
+        pass
+    starts.pop()
+    while starts and pos > limit:  # the last frames may run past the data: drop them, walking back
+        pos = starts.pop()
+    return starts, pos
+
+
+def hash_spans(data: bytes, starts: np.ndarray, stops: np.ndarray, prefix: bytes) -> bytes:
+    """SHA-256(prefix + data[starts[i]:stops[i]]) of every span, the 32-byte digests one after another."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    stops = np.ascontiguousarray(stops, dtype=np.int64)
+    if _native is not None:
+        return _native.hash_spans(data, starts, stops, prefix, THREADS)
+    return plain_hash_spans(data, starts, stops, prefix)
+
+
+def plain_hash_spans(data: bytes, starts: np.ndarray, stops: np.ndarray, prefix: bytes) -> bytes:
+    copy, view, digests = hashlib.sha256(prefix).copy, memoryview(data), []
+    keep = digests.append
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        hasher = copy()
+        hasher.update(view[start:stop])
+        keep(hasher.digest())
+    return b"".join(digests)
+
+
+def group_spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Spans grouped by their bytes: each span's group (int64, groups numbered in order of first sight) and the row
+    of each group's first span; None where the extension is not built (interning.py then groups by numpy)."""
+    if _native is None:
+        return None
+    group, first = _native.group_spans(data, np.ascontiguousarray(starts, dtype=np.int64),
+                                       np.ascontiguousarray(ends, dtype=np.int64))
+    return np.frombuffer(group, dtype=np.int64), np.frombuffer(first, dtype=np.int64)

@@ -1,7 +1,7 @@
 /* The per-event loops of reading a cut, in C: walking a block's frames, hashing each sealed envelope, and
  * grouping equal addresses (interning.py).
  *
- * Everything else about a cut is read over whole arrays with numpy (frames.py, bulk_verify.py); these two loops
+ * Everything else about a cut is read over whole arrays with numpy (frames.py, bulk_verify.py); these loops
  * touch every event one at a time, so in Python they were most of a record's time. SHA-256 is OpenSSL's (the
  * library Python's own hashlib uses), so the digests are the ones hashlib gives. native.py is the Python face of
  * this module and falls back to plain Python when it was not built.
@@ -17,7 +17,7 @@
 
 /* walk_frames(data, pos, limit) -> (starts: bytes of native int64, end: int)
  * The starts of the whole frames from pos (each a 4-byte big-endian length, then that many bytes) that end at or
- * before limit, and where the last of them ends: what frames._walk returns, as a buffer numpy reads in place. */
+ * before limit, and where the last of them ends: what native.plain_walk_frames returns, as a buffer numpy reads. */
 static PyObject *walk_frames(PyObject *self, PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, limit;
@@ -63,6 +63,24 @@ static PyObject *walk_frames(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Nn)", found, (Py_ssize_t)p);
 }
 
+/* Whether starts and stops are int64 buffers of one length whose every span lies in data; if not, a ValueError
+ * is set saying which. What both calls over spans check before they read a byte. */
+static int spans_inside(const Py_buffer *data, const Py_buffer *starts, const Py_buffer *stops) {
+    if (starts->len % sizeof(int64_t) || stops->len != starts->len) {
+        PyErr_SetString(PyExc_ValueError, "starts and stops must be int64 buffers of one length");
+        return 0;
+    }
+    const int64_t *a = starts->buf, *b = stops->buf;
+    for (Py_ssize_t i = 0; i < starts->len / (Py_ssize_t)sizeof(int64_t); i++) {
+        if (a[i] < 0 || a[i] > b[i] || b[i] > data->len) {
+            PyErr_Format(PyExc_ValueError, "span %zd (%lld..%lld) is not inside the data", i, (long long)a[i],
+                         (long long)b[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 struct hash_job {
     const unsigned char *data;
     const int64_t *starts, *stops;
@@ -92,17 +110,8 @@ static PyObject *hash_spans(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t *a = starts.buf, *b = stops.buf;
-    if (starts.len % sizeof(int64_t) || stops.len != starts.len) {
-        PyErr_SetString(PyExc_ValueError, "starts and stops must be int64 buffers of one length");
+    if (!spans_inside(&data, &starts, &stops))
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < rows; i++) {
-        if (a[i] < 0 || a[i] > b[i] || b[i] > data.len) {
-            PyErr_Format(PyExc_ValueError, "span %zd (%lld..%lld) is not inside the data", i, (long long)a[i],
-                         (long long)b[i]);
-            goto done;
-        }
-    }
     if (threads < 1)
         threads = 1;
     if (threads > 16)
@@ -173,17 +182,8 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t *a = starts.buf, *b = stops.buf;
     const unsigned char *bytes = data.buf;
-    if (starts.len % sizeof(int64_t) || stops.len != starts.len) {
-        PyErr_SetString(PyExc_ValueError, "starts and stops must be int64 buffers of one length");
+    if (!spans_inside(&data, &starts, &stops))
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < rows; i++) {
-        if (a[i] < 0 || a[i] > b[i] || b[i] > data.len) {
-            PyErr_Format(PyExc_ValueError, "span %zd (%lld..%lld) is not inside the data", i, (long long)a[i],
-                         (long long)b[i]);
-            goto done;
-        }
-    }
     size_t size = 16;
     while (size < (size_t)rows * 2)
         size <<= 1;

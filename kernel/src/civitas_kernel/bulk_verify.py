@@ -1,10 +1,11 @@
 """Verifying a whole segment a block at a time: the checks of SegmentReader, over arrays instead of one event each.
 
 Each envelope is still hashed on its own (in C, native.py, where the kernel was built with it), but everything
-else, that the hash is the one stated, that each event names the right site, stream and position and links to the hash before it, is compared
-over whole blocks with numpy, reading the fields by slicing (frames.py). Whenever anything is not as a plain
-segment has it, or fails, the segment is read again from the start by SegmentReader: its verdict, and its words,
-are the answer. So this never accepts what SegmentReader refuses, and refuses with the same error.
+else, that the hash is the one stated, that each event names the right site, stream and position and links to the
+hash before it, is compared over whole blocks with numpy, reading the fields by slicing (frames.py). Whenever
+anything is not as a plain segment has it, or fails, the segment is read again from the start by SegmentReader:
+its verdict, and its words, are the answer. So this never accepts what SegmentReader refuses, and refuses with the
+same error.
 """
 
 from __future__ import annotations

@@ -141,11 +141,11 @@ def intern_spans(data: bytes, words64: np.ndarray, starts: np.ndarray, ends: np.
     if len(starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Interned(np.zeros(0, dtype=np.int32), data, empty, empty)
-    lengths = ends - starts
     grouped = native.group_spans(data, starts, ends)  # in C, by a hash table, where the kernel was built with it
     if grouped is not None:
         group, first = grouped
     else:
+        lengths = ends - starts
         group, first = _groups(_hash(words64, starts, lengths))
         same = _equal_rows(words64, starts, lengths, first[group])
         if not same.all():  # spans whose hashes agree but bytes do not: those groups are split by their bytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 
@@ -11,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civitas_kernel import native
+from civitas_kernel import frames, native
+from civitas_schema.v1 import envelope_pb2
 
 PREFIX = b"civitas/event/v1\n"
 
@@ -89,3 +91,109 @@ def test_spans_group_by_their_bytes_in_order_of_first_sight(texts):
 def test_grouping_refuses_a_span_outside_the_data():
     with pytest.raises(ValueError, match="not inside the data"):
         native.group_spans(b"abc", np.array([0, 2]), np.array([1, 4]))
+
+
+_TEXT = st.text(max_size=12)
+_ENVELOPE = st.builds(envelope_pb2.Envelope, site=_TEXT, stream=_TEXT, seq=st.integers(0, 2**56 - 1),
+                      event_id=_TEXT, type=_TEXT, actor=_TEXT, recorded_at_us=st.integers(-2**40, 2**55),
+                      body=st.one_of(st.binary(max_size=300), st.binary(min_size=16_400, max_size=16_500)),
+                      prev_hash=st.sampled_from([b"", bytes(32), b"\x01" * 32]))
+
+
+def _frames_of(sealed: list[bytes]) -> bytes:
+    return b"".join(struct.pack(">I", len(s)) + s for s in sealed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_ENVELOPE, min_size=1, max_size=12), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
+                                                              max_size=4))
+def test_envelope_fields_are_found_as_numpy_finds_them(envelopes, flips):
+    # Sealed envelopes, some bytes then changed: every row the C loop reads is in the plain shape, and its fields
+    # are where numpy finds them and protobuf reads them; unchanged frames are read as numpy reads them (all, but for
+    # a negative time, whose varint is longer than the plain shape's, or an empty envelope, which proto3 leaves out).
+    sealed = [envelope_pb2.SealedEvent(envelope=e.SerializeToString(deterministic=True), hash=bytes(range(32)))
+              .SerializeToString(deterministic=True) for e in envelopes]
+    data = bytearray(_frames_of(sealed))
+    begins = np.cumsum([0, *map(len, sealed)])[:-1] + 4 * np.arange(1, len(sealed) + 1)
+    inside = [at for at, frame in zip(begins.tolist(), sealed) for at in range(at, at + len(frame))]  # not lengths
+    for at, byte in flips:
+        data[inside[at % len(inside)]] = byte
+    blocks = list(frames.frame_blocks(io.BytesIO(bytes(data)), max_frame=1 << 20))
+    for block in blocks:
+        found, plain = frames.envelopes(block, block.starts, block.ends), frames.plain_envelopes(block, block.starts,
+                                                                                                   block.ends)
+        ok = found.ok
+        assert not (ok & ~plain.ok).any()
+        for name in ("envelope", "site", "stream", "event_id", "type", "actor", "body", "prev_hash"):
+            for mine, theirs in zip(getattr(found, name), getattr(plain, name)):
+                assert np.array_equal(mine[ok], theirs[ok]), name
+        assert np.array_equal(found.seq[ok], plain.seq[ok]) and np.array_equal(found.hash_at[ok], plain.hash_at[ok])
+        for row in np.flatnonzero(ok).tolist() if not flips else ():  # a changed one may no longer be UTF-8
+            frame = bytes(block.data[block.starts[row]:block.ends[row]])
+            envelope = envelope_pb2.Envelope.FromString(envelope_pb2.SealedEvent.FromString(frame).envelope)
+            assert block.data[found.body[0][row]:found.body[1][row]] == envelope.body
+            assert block.data[found.actor[0][row]:found.actor[1][row]].decode() == envelope.actor
+            assert int(found.seq[row]) == envelope.seq
+        if not flips:
+            assert np.array_equal(ok, plain.ok)
+            plain_shape = [e.recorded_at_us >= 0 and e != envelope_pb2.Envelope() for e in envelopes]
+            assert ok.tolist() == plain_shape[:len(ok)]
+
+
+def test_envelope_fields_refuse_a_span_outside_the_data():
+    with pytest.raises(ValueError, match="not inside the data"):
+        native.envelope_fields(b"0123456789", np.array([0]), np.array([11]))
+
+
+def _sealed(envelope: bytes, tail: bytes = b"") -> bytes:
+    return b"\x0a" + bytes([len(envelope)]) + envelope + b"\x12\x20" + bytes(32) + tail
+
+
+@pytest.mark.parametrize("frame, ok", [
+    (_sealed(b"\x0a\x01s\x12\x04vote\x18\x07"), True),
+    (_sealed(b"\x0a\x01s\x12\x04vote\x18\x07", tail=b"\x00"), False),  # a byte after the hash
+    (_sealed(b"\x12\x04vote\x0a\x01s"), False),  # fields out of order
+    (_sealed(b"\x0a\x01s\x0a\x01s"), False),  # a field twice
+    (_sealed(b"\x0a\x01s\x18\x87"), False),  # a varint running into the hash
+    (_sealed(b"\x0a\x05s"), False),  # a string longer than its envelope
+    (b"\x0a\x03\x0a\x01s\x12\x21" + bytes(33), False),  # a hash of 33 bytes
+])
+def test_only_the_plain_shape_is_read(frame, ok):
+    block = next(frames.frame_blocks(io.BytesIO(_frames_of([frame])), max_frame=1 << 20))
+    assert frames.envelopes(block, block.starts, block.ends).ok.tolist() == [ok]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=30),
+       st.sampled_from([b"", b"a", b"vote", b"\x80\x81", b"x" * 9]))
+def test_spans_are_compared_gathered_and_told_ascii_as_in_python(data, spans, value):
+    spans = [(min(a, b, len(data)), min(max(a, b), len(data))) for a, b in spans]
+    starts = np.array([a for a, _ in spans], dtype=np.int64)
+    stops = np.array([b for _, b in spans], dtype=np.int64)
+    block = frames.Block(data + bytes(frames.PAD + 8), len(data), starts, stops)
+    assert native.spans_are(block.data, starts, stops, value).tolist() == [data[a:b] == value for a, b in spans]
+    assert frames.plain_spans_equal(block, (starts, stops), value).tolist() == [data[a:b] == value for a, b in spans]
+    assert native.gather_spans(data, starts, stops) == b"".join(data[a:b] for a, b in spans)
+    ascii_ = [all(c < 0x80 for c in data[a:b]) for a, b in spans]
+    assert frames.ascii_spans(block.data, len(data), (starts, stops)).tolist() == ascii_
+    assert frames.HighBytes(block.data, len(data)).ascii((starts, stops)).tolist() == ascii_
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.data())
+def test_a_chain_holds_only_where_every_hash_and_link_is_right(rows, draw):
+    # A run as bulk_verify reads it: each row's stated hash and prev_hash are 32 bytes in the data; one of them may
+    # be changed, or a prev_hash span be other than 32 bytes long.
+    digests = os.urandom(32 * rows)
+    head = os.urandom(32)
+    prev = [head] + [digests[32 * i:32 * i + 32] for i in range(rows - 1)]
+    data = bytearray(b"".join(p + digests[32 * i:32 * i + 32] for i, p in enumerate(prev)))
+    prev_starts = np.arange(rows, dtype=np.int64) * 64
+    prev_stops, hash_at = prev_starts + 32, prev_starts + 32
+    change = draw.draw(st.sampled_from(["none", "byte", "short"]))
+    if change == "byte":
+        data[draw.draw(st.integers(0, len(data) - 1))] ^= 1 << draw.draw(st.integers(0, 7))
+    elif change == "short":
+        prev_stops[draw.draw(st.integers(0, rows - 1))] -= 1
+    holds = change == "none"
+    assert native.chain_holds(bytes(data), digests, hash_at, prev_starts, prev_stops, head) is holds

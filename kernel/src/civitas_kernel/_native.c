@@ -13,6 +13,8 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 /* walk_frames(data, pos, limit) -> (starts: bytes of native int64, end: int)
@@ -170,6 +172,294 @@ static inline uint64_t span_hash(const unsigned char *p, size_t n) {
     return h ^ (h >> 32);
 }
 
+/* A varint of at most `most` bytes at p, ending before `limit`: its value and length, or 0 when it does not end. */
+static inline int varint(const unsigned char *p, const unsigned char *limit, int most, uint64_t *value) {
+    uint64_t v = 0;
+    for (int k = 0; k < most && p + k < limit; k++) {
+        v |= (uint64_t)(p[k] & 0x7F) << (7 * k);
+        if (!(p[k] & 0x80)) {
+            *value = v;
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
+/* envelope_fields(data, starts, ends) -> bytes: ENVELOPE_COLUMNS columns of int64, one after another, a row per
+ * frame data[starts[i]:ends[i]]: what frames.plain_envelopes finds, in the same plain shape (a SealedEvent encoded
+ * deterministically: field 1 the envelope, field 2 its 32-byte hash; an envelope's fields 1..9 in order, each at
+ * most once). A row in any other shape has column 0 (ok) 0, and its other columns mean nothing. */
+enum { OK, ENV_START, ENV_END, HASH_AT, FIELD_COLUMNS, ENVELOPE_COLUMNS = FIELD_COLUMNS + 7 * 2 + 1 };
+
+static PyObject *envelope_fields(PyObject *self, PyObject *args) {
+    static const int wire[9] = {2, 2, 0, 2, 2, 2, 0, 2, 2}; /* site stream seq event_id type actor recorded_at body
+                                                               prev_hash: 2 a length and bytes, 0 a varint */
+    Py_buffer data, starts, stops;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+        return NULL;
+    PyObject *out = NULL;
+    if (!spans_inside(&data, &starts, &stops))
+        goto done;
+    Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
+    out = PyBytes_FromStringAndSize(NULL, rows * ENVELOPE_COLUMNS * (Py_ssize_t)sizeof(int64_t));
+    if (!out)
+        goto done;
+    int64_t *c = (int64_t *)PyBytes_AS_STRING(out);
+    const int64_t *a = starts.buf, *b = stops.buf;
+    const unsigned char *bytes = data.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        int64_t s = a[i], e = b[i], env_start = s, env_end = s, ok = 0;
+        uint64_t length, value;
+        int taken;
+        if (e - s >= 3 + 2 + 32 && bytes[s] == 0x0A
+            && (taken = varint(bytes + s + 1, bytes + e, 4, &length))) {
+            env_start = s + 1 + taken;
+            env_end = env_start + (int64_t)length;
+            ok = env_end + 2 + 32 == e && bytes[env_end] == 0x12 && bytes[env_end + 1] == 32;
+        }
+        int64_t pos = env_start, column = FIELD_COLUMNS;
+        for (int number = 1; number <= 9; number++) {
+            int present = ok && pos < env_end && bytes[pos] == (number << 3 | wire[number - 1]);
+            int64_t start = pos, stop = pos;
+            value = 0;
+            if (present) {
+                taken = varint(bytes + pos + 1, bytes + env_end, wire[number - 1] ? 4 : 8,
+                               wire[number - 1] ? &length : &value);
+                if (!taken)
+                    ok = 0;
+                else if (wire[number - 1]) {
+                    start = pos + 1 + taken;
+                    stop = start + (int64_t)length;
+                    if (stop > env_end)
+                        ok = 0;
+                } else
+                    start = stop = pos + 1 + taken;
+                if (ok)
+                    pos = stop;
+            }
+            if (number == 7) /* recorded_at_us: read past, not kept */
+                continue;
+            if (wire[number - 1]) {
+                c[(column++) * rows + i] = start;
+                c[(column++) * rows + i] = stop;
+            } else {
+                c[(column++) * rows + i] = ok ? (int64_t)value : 0;
+            }
+        }
+        ok = ok && pos == env_end;
+        c[OK * rows + i] = ok;
+        c[ENV_START * rows + i] = env_start;
+        c[ENV_END * rows + i] = ok ? env_end : env_start;
+        c[HASH_AT * rows + i] = (ok ? env_end : env_start) + 2;
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    return out;
+}
+
+/* gather_spans(data, starts, ends) -> bytes: the spans' bytes one after another (a cut's bodies in one buffer). */
+static PyObject *gather_spans(PyObject *self, PyObject *args) {
+    Py_buffer data, starts, stops;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+        return NULL;
+    PyObject *out = NULL;
+    if (!spans_inside(&data, &starts, &stops))
+        goto done;
+    Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t), size = 0;
+    const int64_t *a = starts.buf, *b = stops.buf;
+    for (Py_ssize_t i = 0; i < rows; i++)
+        size += b[i] - a[i];
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (!out)
+        goto done;
+    char *to = PyBytes_AS_STRING(out);
+    const char *from = data.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        memcpy(to, from + a[i], (size_t)(b[i] - a[i]));
+        to += b[i] - a[i];
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    return out;
+}
+
+/* spans_are(data, starts, ends, value) -> bytes: per span 1 when its bytes are exactly value, else 0. */
+static PyObject *spans_are(PyObject *self, PyObject *args) {
+    Py_buffer data, starts, stops, value;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &data, &starts, &stops, &value))
+        return NULL;
+    PyObject *out = NULL;
+    if (!spans_inside(&data, &starts, &stops))
+        goto done;
+    Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
+    out = PyBytes_FromStringAndSize(NULL, rows);
+    if (!out)
+        goto done;
+    char *same = PyBytes_AS_STRING(out);
+    const int64_t *a = starts.buf, *b = stops.buf;
+    const char *bytes = data.buf;
+    for (Py_ssize_t i = 0; i < rows; i++)
+        same[i] = b[i] - a[i] == value.len && memcmp(bytes + a[i], value.buf, (size_t)value.len) == 0;
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    PyBuffer_Release(&value);
+    return out;
+}
+
+/* not_ascii(data, starts, ends) -> bytes: per span 1 when it holds a byte of 0x80 or more (text to decode). */
+static PyObject *not_ascii(PyObject *self, PyObject *args) {
+    Py_buffer data, starts, stops;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+        return NULL;
+    PyObject *out = NULL;
+    if (!spans_inside(&data, &starts, &stops))
+        goto done;
+    Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
+    out = PyBytes_FromStringAndSize(NULL, rows);
+    if (!out)
+        goto done;
+    char *high = PyBytes_AS_STRING(out);
+    const int64_t *a = starts.buf, *b = stops.buf;
+    const unsigned char *bytes = data.buf;
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        unsigned char any = 0;
+        for (int64_t k = a[i]; k < b[i]; k++)
+            any |= bytes[k];
+        high[i] = (any & 0x80) != 0;
+    }
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    return out;
+}
+
+/* chain_holds(data, digests, hash_at, prev_starts, prev_ends, head) -> bool: whether each event's stated hash (32
+ * bytes at hash_at) is its computed digest and its prev_hash (32 bytes) the stated hash before it, the first's
+ * being head: the links of a run of one stream. */
+static PyObject *chain_holds(PyObject *self, PyObject *args) {
+    Py_buffer data, digests, at, starts, stops, head;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*", &data, &digests, &at, &starts, &stops, &head))
+        return NULL;
+    PyObject *out = NULL;
+    Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
+    if (!spans_inside(&data, &starts, &stops))
+        goto done;
+    if (at.len != starts.len || digests.len != 32 * rows || head.len != 32) {
+        PyErr_SetString(PyExc_ValueError, "a digest and a place of 32 bytes for every row, and a head of 32");
+        goto done;
+    }
+    const int64_t *h = at.buf, *a = starts.buf, *b = stops.buf;
+    const unsigned char *bytes = data.buf, *computed = digests.buf, *before = head.buf;
+    int holds = 1;
+    for (Py_ssize_t i = 0; i < rows && holds; i++) {
+        holds = h[i] >= 0 && h[i] + 32 <= data.len && memcmp(bytes + h[i], computed + 32 * i, 32) == 0
+                && b[i] - a[i] == 32 && memcmp(bytes + a[i], before, 32) == 0;
+        before = computed + 32 * i;
+    }
+    out = PyBool_FromLong(holds);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&digests);
+    PyBuffer_Release(&at);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    PyBuffer_Release(&head);
+    return out;
+}
+
+/* Memory for group_spans: anonymous pages, asked to be huge ones (its lookups land anywhere in it, and with small
+ * pages nearly every one would also miss the TLB); only the pages touched are ever backed. */
+static void *pages(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* The groups found so far: a table sized by the groups (not the rows, which repeat them many times over), and each
+ * group's bytes copied into one arena beside its hash, length and number, so telling whether a span belongs to a
+ * group reads one slot and one arena entry, a few megabytes apart, never anywhere else in the cut. */
+struct groups {
+    uint64_t *slots; /* 0: empty; else the group's hash's top 32 bits, then its arena entry's offset / 8, plus 1 */
+    size_t mask;     /* slots - 1, slots a power of two */
+    unsigned char *arena;
+    size_t arena_used, arena_size, count;
+};
+
+struct entry { /* an arena entry, its span's bytes after it, padded to 8 */
+    uint64_t hash;
+    uint64_t length;
+    int64_t group;
+};
+
+#define TAG(h) ((h) & 0xFFFFFFFF00000000ULL)
+#define ENTRY(t, slot) ((struct entry *)((t)->arena + (((slot) & 0xFFFFFFFFULL) - 1) * 8))
+
+static int groups_grow_table(struct groups *t) {
+    size_t size = (t->mask + 1) * 2;
+    uint64_t *slots = pages(size * sizeof(uint64_t));
+    if (!slots)
+        return 0;
+    for (size_t at8 = 0; at8 < t->arena_used;) { /* every entry, in the arena's order */
+        const struct entry *e = (const struct entry *)(t->arena + at8);
+        size_t at = e->hash & (size - 1);
+        while (slots[at])
+            at = (at + 1) & (size - 1);
+        slots[at] = TAG(e->hash) | (uint64_t)(at8 / 8 + 1);
+        at8 += sizeof(struct entry) + ((e->length + 7) & ~(size_t)7);
+    }
+    munmap(t->slots, (t->mask + 1) * sizeof(uint64_t));
+    t->slots = slots;
+    t->mask = size - 1;
+    return 1;
+}
+
+/* A new group: the span's n bytes at p, hash h, its slot `at`; 0 when out of memory. */
+static int groups_add(struct groups *t, size_t at, uint64_t h, const unsigned char *p, size_t n) {
+    struct entry *e = (struct entry *)(t->arena + t->arena_used);
+    e->hash = h;
+    e->length = n;
+    e->group = (int64_t)t->count++;
+    memcpy(e + 1, p, n);
+    t->slots[at] = TAG(h) | (uint64_t)(t->arena_used / 8 + 1);
+    t->arena_used += sizeof(struct entry) + ((n + 7) & ~(size_t)7);
+    return (t->count * 2 > t->mask + 1) ? groups_grow_table(t) : 1; /* at most half full: probes stay short */
+}
+
+/* The slot where span i's group is or belongs, and its group's number (-1: a new group, the slot empty). */
+static inline size_t groups_find(const struct groups *t, uint64_t h, const unsigned char *p, size_t n, int64_t *k) {
+    size_t at = h & t->mask;
+    while (1) {
+        uint64_t slot = t->slots[at];
+        if (!slot) {
+            *k = -1;
+            return at;
+        }
+        const struct entry *e = ENTRY(t, slot);
+        if (TAG(slot) == TAG(h) && e->length == n && memcmp(e + 1, p, n) == 0) {
+            *k = e->group;
+            return at;
+        }
+        at = (at + 1) & t->mask;
+    }
+}
+
+#define AHEAD 16 /* rows hashed ahead, their slots (then their entries) fetched while earlier rows are looked up */
+
 /* group_spans(data, starts, ends) -> (group: bytes of int64 per span, first: bytes of int64 per group)
  * Spans with the same bytes get the same group, groups numbered in the order their first span comes; first[g] is
  * that span's row. Exact: spans are compared byte for byte, the hash only finds where to look. */
@@ -178,54 +468,76 @@ static PyObject *group_spans(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
         return NULL;
     PyObject *group = NULL, *first = NULL, *result = NULL;
-    int64_t *slots = NULL;
+    struct groups t = {0};
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t *a = starts.buf, *b = stops.buf;
     const unsigned char *bytes = data.buf;
     if (!spans_inside(&data, &starts, &stops))
         goto done;
-    size_t size = 16;
-    while (size < (size_t)rows * 2)
-        size <<= 1;
-    slots = PyMem_Malloc(size * sizeof(int64_t)); /* -1, or the row of a group's first span */
+    size_t most = 0; /* the arena's most: every span a group of its own */
+    for (Py_ssize_t i = 0; i < rows; i++)
+        most += sizeof(struct entry) + (((size_t)(b[i] - a[i]) + 7) & ~(size_t)7);
+    if (most / 8 >= 0xFFFFFFFEULL) {
+        PyErr_SetString(PyExc_ValueError, "too many bytes of spans to group at once (at most 32 GiB)");
+        goto done;
+    }
+    t.mask = 1023;
+    t.slots = pages((t.mask + 1) * sizeof(uint64_t));
+    t.arena_size = most ? most : 8;
+    t.arena = pages(t.arena_size);
     group = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int64_t));
     first = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(int64_t));
-    if (!slots || !group || !first) {
+    if (!t.slots || !t.arena || !group || !first) {
         PyErr_NoMemory();
         goto done;
     }
     int64_t *g = (int64_t *)PyBytes_AS_STRING(group), *f = (int64_t *)PyBytes_AS_STRING(first);
-    int64_t groups = 0;
+    int ok = 1;
     Py_BEGIN_ALLOW_THREADS
-    memset(slots, 0xFF, size * sizeof(int64_t));
-    int64_t *group_of_slot = g; /* a slot's group is its first row's: read back through g */
-    for (Py_ssize_t i = 0; i < rows; i++) {
+    uint64_t ahead[AHEAD];
+    for (Py_ssize_t i = 0; i < rows && i < AHEAD; i++)
+        ahead[i] = span_hash(bytes + a[i], (size_t)(b[i] - a[i]));
+    for (Py_ssize_t i = 0; i < rows && ok; i++) {
+        uint64_t h = ahead[i % AHEAD];
+        Py_ssize_t next = i + AHEAD;
+        if (next < rows) {
+            uint64_t later = span_hash(bytes + a[next], (size_t)(b[next] - a[next]));
+            ahead[next % AHEAD] = later;
+            __builtin_prefetch(&t.slots[later & t.mask]);
+        }
+        Py_ssize_t half = i + AHEAD / 2; /* its slot fetched by now: fetch the entry it names */
+        if (half < rows) {
+            uint64_t slot = t.slots[ahead[half % AHEAD] & t.mask];
+            if (slot)
+                __builtin_prefetch(ENTRY(&t, slot));
+        }
         size_t n = (size_t)(b[i] - a[i]);
         const unsigned char *p = bytes + a[i];
-        size_t at = span_hash(p, n) & (size - 1);
-        while (1) {
-            int64_t row = slots[at];
-            if (row < 0) {
-                slots[at] = i;
-                f[groups] = i;
-                g[i] = groups++;
-                break;
-            }
-            if ((size_t)(b[row] - a[row]) == n && memcmp(bytes + a[row], p, n) == 0) {
-                g[i] = group_of_slot[row];
-                break;
-            }
-            at = (at + 1) & (size - 1);
+        int64_t k;
+        size_t at = groups_find(&t, h, p, n, &k);
+        if (k < 0) {
+            f[t.count] = i;
+            g[i] = (int64_t)t.count;
+            ok = groups_add(&t, at, h, p, n);
+        } else {
+            g[i] = k;
         }
     }
     Py_END_ALLOW_THREADS
-    if (_PyBytes_Resize(&first, groups * (Py_ssize_t)sizeof(int64_t)) < 0)
+    if (!ok) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (_PyBytes_Resize(&first, (Py_ssize_t)t.count * (Py_ssize_t)sizeof(int64_t)) < 0)
         goto done;
     result = Py_BuildValue("(OO)", group, first);
 done:
     Py_XDECREF(group);
     Py_XDECREF(first);
-    PyMem_Free(slots);
+    if (t.slots)
+        munmap(t.slots, (t.mask + 1) * sizeof(uint64_t));
+    if (t.arena)
+        munmap(t.arena, t.arena_size);
     PyBuffer_Release(&data);
     PyBuffer_Release(&starts);
     PyBuffer_Release(&stops);
@@ -235,6 +547,11 @@ done:
 static PyMethodDef methods[] = {
     {"walk_frames", walk_frames, METH_VARARGS, "The whole frames' starts from pos, and where they end."},
     {"hash_spans", hash_spans, METH_VARARGS, "SHA-256 of a prefix and each span of a buffer."},
+    {"envelope_fields", envelope_fields, METH_VARARGS, "Where the fields of many sealed envelopes lie."},
+    {"gather_spans", gather_spans, METH_VARARGS, "The spans' bytes one after another."},
+    {"spans_are", spans_are, METH_VARARGS, "Per span, whether its bytes are the value."},
+    {"not_ascii", not_ascii, METH_VARARGS, "Per span, whether it holds a byte of 0x80 or more."},
+    {"chain_holds", chain_holds, METH_VARARGS, "Whether a run's hashes are computed and linked."},
     {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their bytes, groups in order of first sight."},
     {NULL, NULL, 0, NULL},
 };

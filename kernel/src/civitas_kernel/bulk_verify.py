@@ -23,9 +23,9 @@ from civitas_kernel.archive import ArchiveError
 from civitas_kernel.events import EVENT_HASH_PREFIX
 from civitas_kernel.cut import ColumnReader, Columns, read_columns
 from civitas_kernel.digests import BackgroundDigest
-from civitas_kernel.frames import HASH, HighBytes, envelopes, frame_blocks, hash_words, spans_equal
+from civitas_kernel.frames import HASH, ascii_spans, envelopes, frame_blocks, hash_words, spans_equal
 from civitas_kernel.log import Progress
-from civitas_kernel.native import hash_spans
+from civitas_kernel.native import chain_holds, hash_spans
 from civitas_kernel.segment import FORMAT, MAGIC, MAX_FRAME, SegmentReader, SegmentSummary
 from civitas_kernel.signing import open_checkpoint
 
@@ -172,32 +172,23 @@ class _Verifier:
         if not found.ok.all():
             raise _Doubt
         digests = hash_spans(data, found.envelope[0], found.envelope[1], EVENT_HASH_PREFIX)
-        computed = np.frombuffer(digests, dtype="<u8").reshape(count, HASH // 8)
-        stated = hash_words(block, found.hash_at)
-        prev_start, prev_stop = found.prev_hash
-        linked = np.empty_like(stated)
-        linked[0] = np.frombuffer(head, dtype="<u8")
-        linked[1:] = stated[:-1]
-        if not (np.array_equal(computed, stated)
+        if not (_linked(block, digests, found, head)
                 and spans_equal(block, found.site, site).all()
                 and spans_equal(block, found.stream, r.stream.encode()).all()
-                and np.array_equal(found.seq, np.arange(seq + 1, seq + 1 + count, dtype=np.uint64))
-                and bool((prev_stop - prev_start == HASH).all())
-                and np.array_equal(hash_words(block, prev_start), linked)):
+                and np.array_equal(found.seq, np.arange(seq + 1, seq + 1 + count, dtype=np.uint64))):
             raise _Doubt
         self._texts_decode(data, block.size, (found.event_id, found.type, found.actor))
         if self.columns is not None:
             self.columns.add(block, np.arange(a, b), found)
         if self.progress:
             self.progress(count)
-        return seq + count, stated[-1].astype("<u8").tobytes()
+        return seq + count, digests[-HASH:]
 
     @staticmethod
     def _texts_decode(data: bytes, size: int, spans) -> None:
         """The envelopes' text fields are UTF-8, as protobuf insists (ASCII ones are, without looking further)."""
-        high = HighBytes(data, size)
         for start, stop in spans:
-            for i in np.flatnonzero(~high.ascii((start, stop))).tolist():
+            for i in np.flatnonzero(~ascii_spans(data, size, (start, stop))).tolist():
                 try:
                     data[start[i]:stop[i]].decode()
                 except UnicodeDecodeError:
@@ -213,3 +204,18 @@ class _Verifier:
         if checkpoint.head_hash != head:
             raise _Doubt
         return checkpoint.head_hash
+
+
+def _linked(block, digests: bytes, found, head: bytes) -> bool:
+    """Whether each event's stated hash is the digest of its envelope and its prev_hash the hash before it."""
+    holds = chain_holds(block.data, digests, found.hash_at, *found.prev_hash, head)
+    if holds is not None:
+        return holds
+    computed = np.frombuffer(digests, dtype="<u8").reshape(len(found.hash_at), HASH // 8)
+    stated = hash_words(block, found.hash_at)
+    prev_start, prev_stop = found.prev_hash
+    linked = np.empty_like(stated)
+    linked[0] = np.frombuffer(head, dtype="<u8")
+    linked[1:] = stated[:-1]
+    return (np.array_equal(computed, stated) and bool((prev_stop - prev_start == HASH).all())
+            and np.array_equal(hash_words(block, prev_start), linked))

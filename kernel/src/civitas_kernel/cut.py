@@ -22,6 +22,7 @@ from civitas_schema.v1 import envelope_pb2, segment_pb2
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.frames import Envelopes, Truncated, envelopes, frame_blocks, spans_equal
 from civitas_kernel.log import Progress
+from civitas_kernel.native import gather_spans
 
 PADDING = 16  # zero bytes after the last body: bulk readers look a few bytes ahead, eight at a time
 
@@ -265,14 +266,18 @@ class ColumnReader:
             match = rows[spans_equal(block, (type_start[rows], type_end[rows]), name)]
             codes[match] = self._code(_text(name))
             pending[match] = False
-        parts = list(map(data.__getitem__, map(slice, body_start.tolist(), body_end.tolist())))
-        for i in np.flatnonzero(slow).tolist():  # frames in another shape: decoded by the generated classes
-            envelope = _decoded(data[block.starts[frames[i]]:block.ends[frames[i]]])
-            codes[i] = self._code(envelope.type)
-            parts[i] = envelope.body
-            lengths[i] = len(envelope.body)
+        if not slow.any():
+            bodies = gather_spans(data, body_start, body_end)
+        else:
+            parts = list(map(data.__getitem__, map(slice, body_start.tolist(), body_end.tolist())))
+            for i in np.flatnonzero(slow).tolist():  # frames in another shape: decoded by the generated classes
+                envelope = _decoded(data[block.starts[frames[i]]:block.ends[frames[i]]])
+                codes[i] = self._code(envelope.type)
+                parts[i] = envelope.body
+                lengths[i] = len(envelope.body)
+            bodies = b"".join(parts)
         self.codes.append(codes)
-        self.bodies.append(b"".join(parts))
+        self.bodies.append(bodies)
         self.lengths.append(lengths)
 
     def _code(self, name: str) -> int:

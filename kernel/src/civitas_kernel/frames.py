@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from civitas_kernel.native import walk_frames
+from civitas_kernel.native import envelope_fields, not_ascii, spans_are, walk_frames
 
 BLOCK = 16 << 20  # bytes read at a time: whole frames, the rest carried into the next block
 PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
@@ -135,7 +135,18 @@ _FIELDS = (("site", _STRING), ("stream", _STRING), ("seq", _VARINT), ("event_id"
 
 
 def envelopes(block: Block, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
-    """The fields of the sealed events framed at data[starts[k]:ends[k]] of the block."""
+    """The fields of the sealed events framed at data[starts[k]:ends[k]] of the block (in C where it is built)."""
+    found = envelope_fields(block.data, starts, ends)
+    if found is None:
+        return plain_envelopes(block, starts, ends)
+    spans = iter(found[4:])
+    fields = {name: (next(spans).view(np.uint64) if wire == _VARINT else (next(spans), next(spans)))
+              for name, wire in _FIELDS if name != "recorded_at_us"}
+    return Envelopes(found[0].astype(bool), (found[1], found[2]), found[3], **fields)
+
+
+def plain_envelopes(block: Block, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
+    """envelopes, by numpy over the whole block at once."""
     words = block.words()
     w = word_at(words, starts)
     length, taken, done = varint_in(w >> _U[8], 4)
@@ -169,7 +180,13 @@ def envelopes(block: Block, starts: np.ndarray, ends: np.ndarray) -> Envelopes:
 
 
 def spans_equal(block: Block, spans: tuple[np.ndarray, np.ndarray], value: bytes) -> np.ndarray:
-    """Per row: is the span exactly `value`? (Compared eight bytes at a time.)"""
+    """Per row: is the span exactly `value`? (In C where built, else compared eight bytes at a time.)"""
+    start, stop = spans
+    same = spans_are(block.data, start, stop, value)
+    return same if same is not None else plain_spans_equal(block, spans, value)
+
+
+def plain_spans_equal(block: Block, spans: tuple[np.ndarray, np.ndarray], value: bytes) -> np.ndarray:
     start, stop = spans
     same = stop - start == len(value)
     if value and same.any():
@@ -196,11 +213,17 @@ _FROM = np.array([~((1 << (8 * k)) - 1) & 0xFFFFFFFFFFFFFFFF for k in range(8)],
 _UPTO = np.array([(1 << (8 * (k + 1))) - 1 for k in range(8)], dtype=np.uint64)  # bytes 0..k
 
 
+def ascii_spans(data: bytes, size: int, spans: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per span of data[:size]: are all its bytes below 0x80?"""
+    high = not_ascii(data, *spans)
+    return ~high if high is not None else HighBytes(data, size).ascii(spans)
+
+
 class HighBytes:
     """Which spans of a buffer hold a byte >= 0x80: eight bytes a word, the words between a span's ends counted."""
 
     def __init__(self, data: bytes, size: int) -> None:
-        words = -(-size // 8)
+        words = -(-size // 8) + 1  # a word past the end, so that a span ending (or empty) there is looked up too
         raw = data if len(data) >= 8 * words else data + bytes(8 * words - len(data))
         self.words = np.frombuffer(raw, dtype="<u8", count=words)
         high = (self.words & _HIGH) != 0

@@ -72,3 +72,53 @@ def group_spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.n
     group, first = _native.group_spans(data, np.ascontiguousarray(starts, dtype=np.int64),
                                        np.ascontiguousarray(ends, dtype=np.int64))
     return np.frombuffer(group, dtype=np.int64), np.frombuffer(first, dtype=np.int64)
+
+
+ENVELOPE_COLUMNS = 19  # _native.c's: ok, the envelope's span, where its hash is, then each field's span (seq a value)
+
+
+def envelope_fields(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The fields of the sealed events framed at data[starts[i]:ends[i]], as ENVELOPE_COLUMNS rows of int64 (see
+    _native.c); None where the extension is not built (frames.py then reads them by numpy)."""
+    if _native is None:
+        return None
+    found = _native.envelope_fields(data, np.ascontiguousarray(starts, dtype=np.int64),
+                                    np.ascontiguousarray(ends, dtype=np.int64))
+    return np.frombuffer(found, dtype=np.int64).reshape(ENVELOPE_COLUMNS, len(starts))
+
+
+def gather_spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """The spans' bytes one after another."""
+    starts, ends = np.ascontiguousarray(starts, dtype=np.int64), np.ascontiguousarray(ends, dtype=np.int64)
+    if _native is not None:
+        return _native.gather_spans(data, starts, ends)
+    return b"".join(map(data.__getitem__, map(slice, starts.tolist(), ends.tolist())))
+
+
+def spans_are(data: bytes, starts: np.ndarray, ends: np.ndarray, value: bytes) -> np.ndarray | None:
+    """Per span (bool): are its bytes exactly `value`? None where not built (frames.spans_equal then reads words)."""
+    if _native is None:
+        return None
+    same = _native.spans_are(data, np.ascontiguousarray(starts, dtype=np.int64),
+                             np.ascontiguousarray(ends, dtype=np.int64), value)
+    return np.frombuffer(same, dtype=bool)
+
+
+def not_ascii(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """Per span (bool): does it hold a byte of 0x80 or more? None where not built (frames.HighBytes then counts)."""
+    if _native is None:
+        return None
+    high = _native.not_ascii(data, np.ascontiguousarray(starts, dtype=np.int64),
+                             np.ascontiguousarray(ends, dtype=np.int64))
+    return np.frombuffer(high, dtype=bool)
+
+
+def chain_holds(data: bytes, digests: bytes, hash_at: np.ndarray, prev_starts: np.ndarray, prev_ends: np.ndarray,
+                head: bytes) -> bool | None:
+    """Whether each event's stated hash (32 bytes at hash_at) is its digest and its prev_hash span the hash before
+    it (the first's: head); None where not built (bulk_verify then compares words by numpy)."""
+    if _native is None:
+        return None
+    return _native.chain_holds(data, digests, np.ascontiguousarray(hash_at, dtype=np.int64),
+                               np.ascontiguousarray(prev_starts, dtype=np.int64),
+                               np.ascontiguousarray(prev_ends, dtype=np.int64), head)

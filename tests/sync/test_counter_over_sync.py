@@ -84,7 +84,8 @@ def test_the_counter_service_lists_the_voters_the_sync_service_holds_as_the_embe
                    "the sync service holding the village's streams, relayed by the town, and its rules")
 
         # the counter's own home: the origins' keys pinned, the rules folder the sync service keeps, shared
-        write_known_sites(counter_home / KNOWN_SITES, {TOWN: bytes.fromhex(town.key), VILLAGE: bytes.fromhex(village.key)})
+        write_known_sites(counter_home / KNOWN_SITES, {TOWN: bytes.fromhex(town.key),
+                                                       VILLAGE: bytes.fromhex(village.key)})
         (counter_home / "sync").mkdir()
         (counter_home / "sync" / "rules").symlink_to(sync.home / "sync" / "rules")
         env = sync.env | kafka_environment(kafka_broker.settings()) | {
@@ -117,7 +118,8 @@ def test_the_counter_service_lists_the_voters_the_sync_service_holds_as_the_embe
             config = json.loads((reported(counter_home, f"list@{origin}") / "snap.json").read_text())["config"]
             assert config["rules"]["pre_registration_min"] == minimum and config["signature"]
             assert config == json.loads((reported(embedded.home, f"list@{origin}") / "snap.json").read_text())["config"]
-        audited = json.loads(sync.civitas("audit", "--json", str(reported(counter_home, "list") / "archive.tar")).stdout)
+        archive = reported(counter_home, "list") / "archive.tar"
+        audited = json.loads(sync.civitas("audit", "--json", str(archive)).stdout)
         assert audited["matches"] and audited["verdict"] == "matches"
     finally:
         for site in (village, town, sync):

@@ -63,7 +63,8 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     replica = open_log(settings.LOG_URL, settings.SITE, key)
     rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
     origins = counted_origins(settings.COUNTER_ORIGINS, settings.HOME, settings.SITE)
-    over_http = synced_origins(settings.COUNTER_SYNCED_ORIGINS, settings.SYNC_URL, origins, settings.HOME, settings.SITE)
+    over_http = synced_origins(settings.COUNTER_SYNCED_ORIGINS, settings.SYNC_URL, origins, settings.HOME,
+                               settings.SITE)  # the origins that reach this site over HTTP: the sync service holds them
     # the origins' rules as the sync worker keeps them under CIVITAS_HOME (the defaults, marked unsigned, until then)
     records = record_store(settings.HOME, replica, lambda: list_config_of(rules()), clock=now_us,
                            rules_of=held_list_rules(settings.HOME))

@@ -93,7 +93,8 @@ class SyncedOrigins:
             raise LogError(f"{origin}/{stream}: the sync service's head carries no signed checkpoint") from None
         head = open_checkpoint(signed, key)  # IntegrityError unless the origin's pinned key signed it
         if (head.site, head.stream) != (origin, stream):
-            raise IntegrityError(origin, stream, head.seq, f"misplaced: the head is signed for {head.site}/{head.stream}")
+            raise IntegrityError(origin, stream, head.seq,
+                                 f"misplaced: the head is signed for {head.site}/{head.stream}")
         return head
 
     def _bring(self, client: httpx.Client, origin: str, stream: str, entry: dict, page_events: int) -> int:

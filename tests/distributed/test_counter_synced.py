@@ -25,11 +25,11 @@ PAGE = 100  # small pages, so the town's events span several
 
 
 class Site:
-    def __init__(self, name: str, tmp_path, url: str | None = None) -> None:
-        self.name, self.home = name, tmp_path / name
+    def __init__(self, name: str, tmp_path, folder: str | None = None, key: SiteKey | None = None) -> None:
+        self.name, self.home = name, tmp_path / (folder or name)
         self.home.mkdir()
-        self.key = SiteKey.load_or_create(self.home / "site-key.pem")
-        self.log = open_log(url or f"sqlite:///{self.home / 'log.sqlite'}", name, self.key)
+        self.key = key or SiteKey.load_or_create(self.home / "site-key.pem")
+        self.log = open_log(f"sqlite:///{self.home / 'log.sqlite'}", name, self.key)
 
 
 def served(stack_server, site: Site) -> str:
@@ -128,6 +128,19 @@ def test_what_a_sync_service_alters_on_the_way_is_refused(network, serve):
 
     again = SyncedOrigins(replica, honest, {TOWN: town.key.public_key})
     assert again.run_once() == {TOWN: 250} and again.errors[TOWN] is None
+
+
+def test_a_sync_service_serving_another_history_the_origin_signed_is_a_split_view(network, serve, tmp_path):
+    town, _, sync, replica, _ = network
+    assert SyncedOrigins(replica, served(serve, sync), {TOWN: town.key.public_key}).run_once() == {TOWN: 280}
+    forked = Site(TOWN, tmp_path, "town-forked", key=town.key)  # the town signing a second history of its trust
+    forked.log.append("trust", [trust(f"other{i}@town.example", "u@town.example") for i in range(100)])
+    other = Site(COUNTY, tmp_path, "county-other", key=sync.key)
+    pull(other, forked, served(serve, forked))
+    reader = SyncedOrigins(replica, served(serve, other), {TOWN: town.key.public_key})
+    assert reader.run_once() == {TOWN: 0}
+    assert "split view" in reader.errors[TOWN]
+    assert held(replica, TOWN)["trust"] == 250  # what the replica held stays; nothing of the other history
 
 
 def test_a_sync_service_of_another_site_is_not_read(network, serve):

@@ -1,4 +1,5 @@
-"""Two hosts on one machine and a bad network between them, for the partition test and bench/sync_partition.py.
+"""Hosts on one machine and a bad network between them, for the partition tests and bench/sync_partition.py: two
+joined by one link (`two_hosts`), or a line of them, each joined to the next (`hosts_in_a_line`: a core tree's levels).
 
 Namespaces A and B are joined by a veth pair. Loss is real: nftables drops a share of the packets in the kernel
 (`numgen random`), both ways. A partition drops every packet (the connections hang, as across a dead WAN link,
@@ -34,25 +35,30 @@ def nft(ns: str, *rule: str) -> None:
 
 @dataclass
 class Hosts:
+    """One link: namespace a (the sender's) and b (the receiver's, and its relay's), each filtering what arrives on
+    the link by its own chains `cut` and `loss` (named per link, so a host on two links has both)."""
+
     a: str  # the origin's namespace
     b: str  # the receiver's (and the relay's)
     link_a: str
     link_b: str
     addr_a: str = "10.231.0.1"
+    cut: str = "cut"
+    loss: str = "loss"
 
     def lose(self, percent: int) -> None:
         """Drop `percent` % of the packets arriving on each side of the link, at random, in the kernel."""
         for ns, dev in ((self.a, self.link_a), (self.b, self.link_b)):
-            nft(ns, "flush", "chain", "inet", "civitas", "loss")
+            nft(ns, "flush", "chain", "inet", "civitas", self.loss)
             if percent:
-                nft(ns, "add", "rule", "inet", "civitas", "loss", "iifname", dev,
+                nft(ns, "add", "rule", "inet", "civitas", self.loss, "iifname", dev,
                     "numgen", "random", "mod", "100", "<", str(percent), "counter", "drop")
 
     def lost(self) -> int:
         """How many packets the loss rules have dropped so far, both sides together."""
         total = 0
         for ns in (self.a, self.b):
-            listed = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "chain", "inet", "civitas", "loss"],
+            listed = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "chain", "inet", "civitas", self.loss],
                                     capture_output=True, text=True, check=True, timeout=10).stdout
             words = listed.split()
             total += sum(int(words[i + 1]) for i, w in enumerate(words) if w == "packets")
@@ -61,33 +67,46 @@ class Hosts:
     def partition(self, on: bool) -> None:
         """Every packet across the link dropped (on) or let through again (off)."""
         for ns, dev in ((self.a, self.link_a), (self.b, self.link_b)):
-            nft(ns, "flush", "chain", "inet", "civitas", "cut")
+            nft(ns, "flush", "chain", "inet", "civitas", self.cut)
             if on:
-                nft(ns, "add", "rule", "inet", "civitas", "cut", "iifname", dev, "drop")
+                nft(ns, "add", "rule", "inet", "civitas", self.cut, "iifname", dev, "drop")
 
 
 @contextmanager
 def two_hosts() -> Iterator[Hosts]:
     """Namespaces A and B joined by a veth pair (10.231.0.1 in A, 10.231.0.2 in B), each with an nftables table
     whose chains `cut` and `loss` filter what arrives on the link; removed afterwards. Needs root, iproute2, nft."""
+    with hosts_in_a_line(2) as (hosts,):
+        yield hosts
+
+
+@contextmanager
+def hosts_in_a_line(count: int) -> Iterator[list[Hosts]]:
+    """`count` namespaces, each joined to the next by a veth pair: link i between host i (10.23{1+i}.0.1) and host
+    i+1 (10.23{1+i}.0.2), filtered by chains `cut`/`loss` (the first link) or `cut{i}`/`loss{i}`; removed
+    afterwards. Needs root, iproute2, nft."""
     tag = f"{os.getpid() % 10000}"
-    hosts = Hosts(f"civ-a{tag}", f"civ-b{tag}", f"va{tag}", f"vb{tag}")
+    names = [f"civ-{chr(ord('a') + i)}{tag}" for i in range(count)]
+    links = [Hosts(names[i], names[i + 1], f"v{i}a{tag}", f"v{i}b{tag}", f"10.23{1 + i}.0.1",
+                   f"cut{i}" if i else "cut", f"loss{i}" if i else "loss") for i in range(count - 1)]
     try:
-        ip("netns", "add", hosts.a)
-        ip("netns", "add", hosts.b)
-        ip("link", "add", hosts.link_a, "netns", hosts.a, "type", "veth",
-           "peer", "name", hosts.link_b, "netns", hosts.b)
-        for ns, dev, addr in ((hosts.a, hosts.link_a, "10.231.0.1/24"), (hosts.b, hosts.link_b, "10.231.0.2/24")):
-            ip("-n", ns, "addr", "add", addr, "dev", dev)
-            ip("-n", ns, "link", "set", dev, "up")
+        for ns in names:
+            ip("netns", "add", ns)
             ip("-n", ns, "link", "set", "lo", "up")
             nft(ns, "add", "table", "inet", "civitas")
-            nft(ns, "add", "chain", "inet", "civitas", "cut", "{ type filter hook input priority 0; }")
-            nft(ns, "add", "chain", "inet", "civitas", "loss", "{ type filter hook input priority 1; }")
-        yield hosts
+        for i, link in enumerate(links):
+            ip("link", "add", link.link_a, "netns", link.a, "type", "veth",
+               "peer", "name", link.link_b, "netns", link.b)
+            net = f"10.23{1 + i}.0"
+            for ns, dev, addr in ((link.a, link.link_a, f"{net}.1/24"), (link.b, link.link_b, f"{net}.2/24")):
+                ip("-n", ns, "addr", "add", addr, "dev", dev)
+                ip("-n", ns, "link", "set", dev, "up")
+                nft(ns, "add", "chain", "inet", "civitas", link.cut, "{ type filter hook input priority 0; }")
+                nft(ns, "add", "chain", "inet", "civitas", link.loss, "{ type filter hook input priority 1; }")
+        yield links
     finally:
-        ip("netns", "del", hosts.b, check=False)
-        ip("netns", "del", hosts.a, check=False)
+        for ns in reversed(names):
+            ip("netns", "del", ns, check=False)
 
 
 def relay_command(ns: str, port: int, upstream: str, delay_ms: float, jitter_ms: float, duplicate: float,

@@ -23,10 +23,10 @@ http://{{ include "civitas.releaseOf" (list $root $name) }}-{{ $name }}:{{ (inde
 
 {{/* The services each one calls over HTTP (CIVITAS_<NAME>_URL). */}}
 {{- define "civitas.calls" -}}
-gateway: [registry, polls, counter, deployer, drafts]
+gateway: [registry, polls, counter, deployer, drafts, sync]  # sync: the network page
 registry: [counter, drafts]  # drafts: a move marks the voter's memberships there
 polls: [counter]
-counter: [registry, polls]
+counter: [registry, polls, sync]  # sync: the origins it holds (services.counter.origins via sync)
 deployer: [counter, gateway]  # the gateway: where its smoke requests go (CIVITAS_GATEWAY_URL)
 {{- end -}}
 
@@ -40,6 +40,16 @@ the gateway's pages, the polls service's poll files, the registry's and the coun
 {{- end -}}
 {{- end -}}
 
+{{/* How a service mounts the origins' signed list rules (CIVITAS_HOME/sync/rules): "write" (the sync service, which
+keeps them as they arrive with its peers' heads), "read" (the counter, which compiles each list@SITE by them), or ""
+(none; also when no sync service runs). */}}
+{{- define "civitas.networkRulesMount" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- if $root.Values.services.sync.enabled -}}
+{{- if eq $name "sync" -}}write{{- else if eq $name "counter" -}}read{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The variable each service's database (key SERVICE-url of the database secret) goes into. */}}
 {{- define "civitas.databases" -}}
 registry: CIVITAS_LOG_URL
@@ -48,6 +58,7 @@ counter: CIVITAS_LOG_URL
 deployer: CIVITAS_LOG_URL
 gateway: CIVITAS_AUTH_STORE_URL
 drafts: CIVITAS_LOG_URL
+sync: CIVITAS_LOG_URL
 {{- end -}}
 
 {{/* A service's environment: what `python -m civitas_NAME` reads (its settings.py; civitas_kernel/service/settings.py). */}}
@@ -82,6 +93,22 @@ drafts: CIVITAS_LOG_URL
 {{- end }}
 {{- if and (eq $name "deployer") $root.Values.gitops.enabled }}
 {{ include "civitas.gitopsEnv" $root }}
+{{- end }}
+{{- if eq $name "counter" }}
+{{- $mirror := list }}{{- $synced := list }}
+{{- range $svc.origins | default list }}
+{{- if eq (.via | default "sync") "mirror" }}{{- $mirror = append $mirror .site }}{{- else }}{{- $synced = append $synced .site }}{{- end }}
+{{- end }}
+{{- with $mirror }}
+- {name: CIVITAS_COUNTER_ORIGINS, value: {{ join "," . | quote }}}  # read from MirrorMaker 2's topics here
+{{- end }}
+{{- with $synced }}
+- {name: CIVITAS_COUNTER_SYNCED_ORIGINS, value: {{ join "," . | quote }}}  # read from the sync service's pages
+{{- end }}
+{{- end }}
+{{- if and (eq $name "sync") $root.Values.mirrorMaker.enabled $root.Values.mirrorMaker.sources }}
+{{- $sites := list }}{{- range $root.Values.mirrorMaker.sources }}{{- $sites = append $sites .site }}{{- end }}
+- {name: CIVITAS_SYNC_MIRRORED, value: {{ join "," $sites | quote }}}  # the peers MirrorMaker 2 carries here
 {{- end }}
 {{- if eq $name "gateway" }}
 - {name: CIVITAS_WORKERS, value: {{ $svc.workers | default 1 | quote }}}

@@ -36,12 +36,13 @@ from civitas_registry import REGISTER_STREAMS, list_config_of
 
 from civitas_counter.compiling import Compiler
 from civitas_counter.following import Follower
-from civitas_counter.origins import counted_origins, origin_consumer
+from civitas_counter.origins import counted_origins, origin_consumer, synced_origins
 from civitas_counter.owner_logs import OwnerLogs
 from civitas_counter.records import record_store
 from civitas_counter.replica import ReplicaProjector
 from civitas_counter.scheduler import CompileScheduler
 from civitas_counter.settings import CounterSettings
+from civitas_counter.synced import SyncedOrigins
 
 STREAMS = REGISTER_STREAMS + POLL_STREAMS
 Kind = Literal["list", "count"]
@@ -62,6 +63,8 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     replica = open_log(settings.LOG_URL, settings.SITE, key)
     rules = RulesInForce(settings.releases_path, SiteRules.from_settings(settings))  # the live release's, else these
     origins = counted_origins(settings.COUNTER_ORIGINS, settings.HOME, settings.SITE)
+    over_http = synced_origins(settings.COUNTER_SYNCED_ORIGINS, settings.SYNC_URL, origins, settings.HOME,
+                               settings.SITE)  # the origins that reach this site over HTTP: the sync service holds them
     # the origins' rules as the sync worker keeps them under CIVITAS_HOME (the defaults, marked unsigned, until then)
     records = record_store(settings.HOME, replica, lambda: list_config_of(rules()), clock=now_us,
                            rules_of=held_list_rules(settings.HOME))
@@ -86,6 +89,8 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     kafka_settings = kafka or KafkaSettings()
     from_origins = [Follower(origin_consumer(replica, kafka_settings, origin, origin_key))
                     for origin, origin_key in origins.items()]
+    from_sync = SyncedOrigins(replica, settings.SYNC_URL, over_http, settings.COUNTER_SYNCED_EVERY_S,
+                              settings.CALL_TIMEOUT_S)
 
     def heads() -> dict[str, int]:
         return {stream: head.seq for s, stream, head in replica.streams() if s == settings.SITE}
@@ -99,11 +104,13 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
     async def lifespan(app: FastAPI):
         for f in [follower, *from_origins]:
             await f.start()
+        from_sync.start()
         scheduler.start()
         try:
             yield
         finally:
             await asyncio.to_thread(scheduler.stop)
+            await asyncio.to_thread(from_sync.stop)
             for f in [follower, *from_origins]:
                 await f.stop()
             replica.engine.dispose()
@@ -128,7 +135,7 @@ def create_counter_app(settings: CounterSettings, kafka: KafkaSettings | None = 
                 "kafka": "connected" if follower.started else "connecting", "heads": held,
                 "waiting": {f"{k[0]}/{k[1]}": v for k, v in consumer.waiting.items()}, "last_error": follower.last_error,
                 "origins": {o: {"kafka": "connected" if f.started else "connecting", "last_error": f.last_error}
-                            for o, f in zip(origins, from_origins)}}
+                            for o, f in zip(origins, from_origins)} | await asyncio.to_thread(from_sync.status)}
         return JSONResponse(body, status_code=200 if fresh else 503)
 
     @app.get("/streams")

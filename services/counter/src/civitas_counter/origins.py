@@ -22,17 +22,32 @@ from civitas_counter.network_lists import ORIGIN_STREAMS
 log = logging.getLogger("civitas.counter.origins")
 
 
-def counted_origins(names: str, home: Path, own_site: str) -> dict[str, bytes]:
+def counted_origins(names: str, home: Path, own_site: str,
+                    setting: str = "CIVITAS_COUNTER_ORIGINS") -> dict[str, bytes]:
     """The origins named (comma-separated) with their pinned keys; ValueError saying what to do if one has none."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     if own_site in wanted:
-        raise ValueError(f"CIVITAS_COUNTER_ORIGINS names this site, {own_site}: name only the sites it receives")
+        raise ValueError(f"{setting} names this site, {own_site}: name only the sites it receives")
     known = read_known_sites(home / KNOWN_SITES) if wanted else {}
     missing = [n for n in wanted if n not in known]
     if missing:
         raise ValueError(f"no key pinned for {', '.join(missing)} in {home / KNOWN_SITES}: pin each with "
                          "`civitas known-sites add SITE KEY` (or attach it with `civitas sync attach`)")
     return {n: known[n] for n in wanted}
+
+
+def synced_origins(names: str, sync_url: str, mirrored: dict[str, bytes], home: Path,
+                   own_site: str) -> dict[str, bytes]:
+    """CIVITAS_COUNTER_SYNCED_ORIGINS with their pinned keys: each read from the sync service, so one needs its URL,
+    and none may also come from the mirrored topics (one transport per stream into the replica)."""
+    origins = counted_origins(names, home, own_site, "CIVITAS_COUNTER_SYNCED_ORIGINS")
+    if origins and not sync_url:
+        raise ValueError("CIVITAS_COUNTER_SYNCED_ORIGINS needs CIVITAS_SYNC_URL: the sync service they are read from")
+    both = sorted(set(origins) & set(mirrored))
+    if both:
+        raise ValueError(f"{', '.join(both)} named in both CIVITAS_COUNTER_ORIGINS and CIVITAS_COUNTER_SYNCED_ORIGINS: "
+                         "name each origin once, by the way it reaches this site (MirrorMaker 2, or the sync service)")
+    return origins
 
 
 class OriginProjector(Projector):

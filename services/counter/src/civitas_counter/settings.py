@@ -26,3 +26,8 @@ class CounterSettings(ServiceSettings, ListRules, CompileSchedule):
     # The sites whose registration and trust MirrorMaker 2 copies into this cluster (`<site>.civitas.<stream>`),
     # compiled into list@SITE records as the embedded site does; names separated by commas, keys in known-sites.toml.
     COUNTER_ORIGINS: str = ""
+    # The sites that reach this site only over HTTP, whose registration and trust the sync service holds (pulled
+    # from a sub-site, or relayed through one): read from its pages at CIVITAS_SYNC_URL, verified with the keys in
+    # known-sites.toml, compiled into list@SITE records the same way. Names separated by commas.
+    COUNTER_SYNCED_ORIGINS: str = ""
+    COUNTER_SYNCED_EVERY_S: float = Field(2.0, gt=0)  # how often the sync service's heads are read

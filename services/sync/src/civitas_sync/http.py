@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, Field
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from civitas_kernel.log import EventLog
 from civitas_kernel.service.problems import Problem, install_problem_handlers
@@ -132,6 +132,15 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok", "site": settings.SITE} | ({"mirrored": mirrors.status()} if mirrors else {})
+
+    @app.get("/ready")
+    def ready() -> JSONResponse:
+        """Ready once its log answers: what its peers and the counter read is served from there."""
+        try:
+            held = len(log.streams())
+        except Exception as error:  # noqa: BLE001 - any database failure means not ready
+            return JSONResponse({"status": "not ready", "database": f"unreachable: {type(error).__name__}"}, 503)
+        return JSONResponse({"status": "ready", "service": "sync", "database": "ok", "streams": held})
 
     return app
 

@@ -25,6 +25,7 @@ def test_the_sync_service_serves_its_log_and_pulls_from_its_sub_sites(tmp_path, 
     assert entry_of("sync").create_app is create_sync_app
     with server_thread().serving(create_sync_app(settings)) as url:
         assert httpx.get(url + "/health").json() == {"status": "ok", "site": "county.example"}
+        assert httpx.get(url + "/ready").json()["status"] == "ready"  # its log answers (the chart's readiness probe)
         deadline = time.monotonic() + 15
         while not [s for s in httpx.get(url + "/sync/v1/heads").json()["streams"] if s["origin"] == "town.example"]:
             assert time.monotonic() < deadline, "the service's worker did not pull from its sub-site"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civitas_kernel import frames, native
+from civitas_kernel import export_pages, frames, native
 from civitas_schema.v1 import envelope_pb2
 
 PREFIX = b"civitas/event/v1\n"
@@ -197,3 +197,18 @@ def test_a_chain_holds_only_where_every_hash_and_link_is_right(rows, draw):
         prev_stops[draw.draw(st.integers(0, rows - 1))] -= 1
     holds = change == "none"
     assert native.chain_holds(bytes(data), digests, hash_at, prev_starts, prev_stops, head) is holds
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.binary(min_size=32, max_size=32), st.binary(max_size=40)),
+                          st.one_of(st.binary(max_size=200), st.binary(min_size=16_380, max_size=16_400))),
+                max_size=12))
+def test_sealed_frames_are_what_protobuf_writes(pairs):
+    # An export lays out each page's frames in one go: byte for byte what SealedEvent serialises to, framed.
+    hashes, raws = [h for h, _ in pairs], [r for _, r in pairs]
+    want = _frames_of([envelope_pb2.SealedEvent(envelope=r, hash=h).SerializeToString(deterministic=True)
+                       for h, r in pairs])
+    plain = all(len(h) == 32 and r for h, r in pairs)
+    assert native.sealed_frames(hashes, raws) == (want if plain else None)
+    assert export_pages.sealed_frames(hashes, raws) == want
+    assert export_pages.plain_sealed_frames(hashes, raws) == want

@@ -273,3 +273,27 @@ def test_a_record_whose_dependency_has_tampered_events_is_not_made_ready(store):
     with pytest.raises(ArchiveError, match="tampered: events.seg does not match the hash in the manifest"):
         store.ready("tally")
     assert not store.get("tally").ready and not list(store.archive_path("tally", 1).parent.glob("archive.tar*"))
+
+
+def test_an_export_that_breaks_off_is_the_error_raised_and_leaves_no_archive(store, monkeypatch):
+    # The cut is verified as it is written: when the log fails mid-export, the verifier finds the file cut short,
+    # but what the operator must hear is the log's error.
+    from civitas_kernel import export_pages
+
+    pages = export_pages._sealed_pages
+
+    def breaking(*args):
+        for n, page in enumerate(pages(*args)):
+            if n == 2:
+                raise OSError("the disk went away")
+            yield page
+
+    monkeypatch.setattr(export_pages, "EXPORT_PAGE", 3)
+    monkeypatch.setattr(export_pages, "_sealed_pages", breaking)
+    store.log.append("vote", votes(20))
+    store.snap("roll")
+    with pytest.raises(OSError, match="the disk went away"):
+        store.ready("roll")
+    assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))
+    monkeypatch.setattr(export_pages, "_sealed_pages", pages)
+    assert store.ready("roll").ready and store.result("roll", 1) == b"20 voters\n"

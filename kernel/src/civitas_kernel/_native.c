@@ -378,6 +378,62 @@ done:
     return out;
 }
 
+/* sealed_frames(hashes, raws) -> bytes | None: the frames of SealedEvent(envelope=raw, hash=h), each a 4-byte
+ * big-endian length then the message as protobuf serialises it deterministically (field 1 the envelope, field 2
+ * the hash); None when a hash is not 32 bytes or an envelope is empty (not the plain layout: protobuf writes it). */
+static PyObject *sealed_frames(PyObject *self, PyObject *args) {
+    PyObject *hashes, *raws;
+    if (!PyArg_ParseTuple(args, "OO", &hashes, &raws))
+        return NULL;
+    PyObject *h = PySequence_Fast(hashes, "hashes must be a sequence"), *r = NULL, *out = NULL;
+    if (!h || !(r = PySequence_Fast(raws, "raws must be a sequence")))
+        goto done;
+    Py_ssize_t rows = PySequence_Fast_GET_SIZE(r), size = 0;
+    if (PySequence_Fast_GET_SIZE(h) != rows) {
+        PyErr_SetString(PyExc_ValueError, "a hash for every envelope");
+        goto done;
+    }
+    PyObject **hs = PySequence_Fast_ITEMS(h), **rs = PySequence_Fast_ITEMS(r);
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        if (!PyBytes_Check(hs[i]) || !PyBytes_Check(rs[i]) || PyBytes_GET_SIZE(hs[i]) != 32
+            || PyBytes_GET_SIZE(rs[i]) == 0 || PyBytes_GET_SIZE(rs[i]) > 0x7FFFFFFF - 48) {
+            out = Py_None;
+            Py_INCREF(out);
+            goto done;
+        }
+        size_t n = (size_t)PyBytes_GET_SIZE(rs[i]), varint_bytes = 1;
+        while (n >> (7 * varint_bytes))
+            varint_bytes++;
+        size += 4 + 1 + (Py_ssize_t)varint_bytes + (Py_ssize_t)n + 2 + 32;
+    }
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (!out)
+        goto done;
+    unsigned char *to = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        size_t n = (size_t)PyBytes_GET_SIZE(rs[i]), varint_bytes = 1;
+        while (n >> (7 * varint_bytes))
+            varint_bytes++;
+        uint32_t length = (uint32_t)(1 + varint_bytes + n + 2 + 32);
+        for (int shift = 24; shift >= 0; shift -= 8)
+            *to++ = (unsigned char)(length >> shift);
+        *to++ = 0x0A;
+        for (size_t rest = n; rest >= 0x80; rest >>= 7)
+            *to++ = (unsigned char)(rest & 0x7F) | 0x80;
+        *to++ = (unsigned char)(n >> (7 * (varint_bytes - 1)));
+        memcpy(to, PyBytes_AS_STRING(rs[i]), n);
+        to += n;
+        *to++ = 0x12;
+        *to++ = 32;
+        memcpy(to, PyBytes_AS_STRING(hs[i]), 32);
+        to += 32;
+    }
+done:
+    Py_XDECREF(h);
+    Py_XDECREF(r);
+    return out;
+}
+
 /* Memory for group_spans: anonymous pages, asked to be huge ones (its lookups land anywhere in it, and with small
  * pages nearly every one would also miss the TLB); only the pages touched are ever backed. */
 static void *pages(size_t size) {
@@ -552,6 +608,7 @@ static PyMethodDef methods[] = {
     {"spans_are", spans_are, METH_VARARGS, "Per span, whether its bytes are the value."},
     {"not_ascii", not_ascii, METH_VARARGS, "Per span, whether it holds a byte of 0x80 or more."},
     {"chain_holds", chain_holds, METH_VARARGS, "Whether a run's hashes are computed and linked."},
+    {"sealed_frames", sealed_frames, METH_VARARGS, "The frames of sealed events, as protobuf writes them."},
     {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their bytes, groups in order of first sight."},
     {NULL, NULL, 0, NULL},
 };

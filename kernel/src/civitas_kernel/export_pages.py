@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from civitas_schema.v1 import envelope_pb2
 
+from civitas_kernel import native
 from civitas_kernel.collector import collector_paused
 from civitas_kernel.log import EventLog, Progress
 
@@ -45,6 +46,11 @@ _HEADS = _SealedHeads()
 
 def sealed_frames(hashes: Sequence[bytes], raws: Sequence[bytes]) -> bytes:
     """The frames of sealed events, exactly as SealedEvent(envelope=raw, hash=h) serialises, without a message each."""
+    frames = native.sealed_frames(hashes, raws)  # in C, where built
+    return frames if frames is not None else plain_sealed_frames(hashes, raws)
+
+
+def plain_sealed_frames(hashes: Sequence[bytes], raws: Sequence[bytes]) -> bytes:
     if set(map(len, hashes)) - {32} or not all(raws):  # not the plain layout: let protobuf write it
         return b"".join(_LENGTH.pack(len(d)) + d for d in (
             envelope_pb2.SealedEvent(envelope=r, hash=h).SerializeToString(deterministic=True)

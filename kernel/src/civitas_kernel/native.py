@@ -122,3 +122,9 @@ def chain_holds(data: bytes, digests: bytes, hash_at: np.ndarray, prev_starts: n
     return _native.chain_holds(data, digests, np.ascontiguousarray(hash_at, dtype=np.int64),
                                np.ascontiguousarray(prev_starts, dtype=np.int64),
                                np.ascontiguousarray(prev_ends, dtype=np.int64), head)
+
+
+def sealed_frames(hashes, raws) -> bytes | None:
+    """The frames of SealedEvent(envelope=raw, hash=h) for each pair, as protobuf writes them; None where not built,
+    or when a pair is not in the plain layout (export_pages.py then lays them out in Python)."""
+    return None if _native is None else _native.sealed_frames(hashes, raws)

@@ -21,6 +21,7 @@ from civitas_kernel.archive import EVENTS, ArchiveInPlace, check_member, open_ar
 from civitas_kernel.canonical import canonical_json
 from civitas_kernel.commands import CommandError, ConflictError, NotFoundError
 from civitas_kernel.cut import Cut
+from civitas_kernel.growing import Growing, Stopped
 from civitas_kernel.heap import heap_kept
 from civitas_kernel.log import EventLog, Progress
 from civitas_kernel.recount import Where, compile_verified
@@ -170,25 +171,42 @@ class RecordStore:
         archive = ArchiveInPlace(folder / "archive.tar", manifest, [*members, spec.result_member], self.log.key)
         # The events of the records this depends on are checked against their manifests in a thread beside the
         # export and compile (hashing large blocks releases the GIL); their verdict comes first, as if checked before.
-        with ThreadPoolExecutor(max_workers=1) as pool, heap_kept():
+        # The export runs in a thread too, verified as it is written (growing.py); its error comes before the
+        # verifier's, which would only find the file cut short.
+        growing = Growing(archive.partial, archive.events_offset)
+        with ThreadPoolExecutor(max_workers=2) as pool, heap_kept():
+            export = pool.submit(self._export, growing, archive.events(), selections, spec.origin)
             dep_checks = [pool.submit(check_member, *dep) for dep in dep_events]
             try:
                 try:
-                    exported = write_segment(self.log, archive.events(), selections, site=spec.origin)
-                    archive.events().flush()
-                    where = Where(archive.partial, archive.events_offset, exported.size)
-                    result, _ = compile_verified(spec.compile, where, members["config.json"], dep_results,
-                                                 public_key=events_key, progress=progress)
+                    result, _ = compile_verified(spec.compile, Where(archive.partial, growing=growing),
+                                                 members["config.json"], dep_results, public_key=events_key,
+                                                 progress=progress)
+                except BaseException:
+                    growing.stop()
+                    failure = export.exception()
+                    if failure is not None and not isinstance(failure, Stopped):
+                        raise failure  # the export broke off: the verifier only found its file cut short
+                    raise
                 finally:
                     for check in dep_checks:
                         check.result()
+                exported = export.result()
                 members[spec.result_member] = result
                 archive.finish(exported.size, exported.sha256, members)
             except BaseException:
+                growing.stop()
+                export.exception()  # the writer is done with the file before it goes
                 archive.discard()
                 raise
         self._results[(kind, record.id)] = result  # written and signed from these bytes: mount need not reread them
         return self.get(kind, record.id)
+
+    def _export(self, growing: Growing, out, selections, origin: str | None):
+        try:
+            return write_segment(self.log, growing.writer(out), selections, site=origin)
+        finally:
+            growing.done()
 
     def mount(self, kind: str, record_id: int | None = None) -> Record:
         record = self.get(kind, record_id)

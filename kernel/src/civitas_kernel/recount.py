@@ -22,6 +22,7 @@ from civitas_kernel.bulk_verify import verify_segment_bulk
 from civitas_kernel.collector import collector_paused
 from civitas_kernel.cut import Columns, Cut, open_window
 from civitas_kernel.errors import IntegrityError, LogError, SegmentError
+from civitas_kernel.growing import Growing
 from civitas_kernel.heap import heap_kept
 from civitas_kernel.log import Progress
 from civitas_kernel.segment import SegmentSummary
@@ -43,13 +44,16 @@ class Verified:
 
 @dataclass(frozen=True)
 class Where:
-    """A segment file, or a segment inside a file (an archive member)."""
+    """A segment file, or a segment inside a file (an archive member), or one still being written (growing)."""
 
     path: Path
     offset: int = 0
     size: int | None = None
+    growing: Growing | None = None
 
     def opener(self):
+        if self.growing is not None:
+            return self.growing.open
         return lambda: open_window(self.path, self.offset, self.size)
 
 
@@ -73,7 +77,7 @@ def _compile_verified(compile: Compiler, where: Where, config: bytes, depends: d
                       public_key: bytes | None, check, range_check, progress: Progress | None,
                       refused) -> tuple[bytes, Verified]:
     size = where.size if where.size is not None else os.path.getsize(where.path)
-    if ALONGSIDE_FROM is None or size < ALONGSIDE_FROM:
+    if ALONGSIDE_FROM is None or where.growing is not None or size < ALONGSIDE_FROM:
         outcome = _verify(where, public_key, check, range_check, progress, columns=True)
         if isinstance(outcome, _Failure):
             raise refused(outcome.error())

@@ -172,7 +172,8 @@ def _plan_range(log: EventLog, site: str, own: bool, held: dict, sel: StreamSele
         before = anchor.hash  # the range continues from the origin's signed anchor
     else:
         before = _hash_at(log, site, sel.stream, sel.first - 1)
-    return segment_pb2.StreamRange(stream=sel.stream, first_seq=sel.first, last_seq=last, anchor_hash=before), checkpoint
+    stream_range = segment_pb2.StreamRange(stream=sel.stream, first_seq=sel.first, last_seq=last, anchor_hash=before)
+    return stream_range, checkpoint
 
 
 def _first_held(log: EventLog, site: str, stream: str) -> int:

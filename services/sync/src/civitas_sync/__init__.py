@@ -33,8 +33,8 @@ _HOMES = {
 
 __all__ = [
     "PUBLIC", "ROLES", "UPWARD", "EventId", "ForkRefused", "Network", "Peer", "SyncOptions", "SyncWorker",
-    "TopologyError", "anchor_lines", "attach_peer", "declare_anchor", "detach_peer", "held_rules", "load_state", "network_view", "pinned_keys",
-    "read_network", "retry_delay", "served_anchor", "sync_router", "take_cut",
+    "TopologyError", "anchor_lines", "attach_peer", "declare_anchor", "detach_peer", "held_rules", "load_state",
+    "network_view", "pinned_keys", "read_network", "retry_delay", "served_anchor", "sync_router", "take_cut",
 ]
 
 

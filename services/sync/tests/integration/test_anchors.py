@@ -3,6 +3,8 @@ receiver holds the stream from N + 1, follows it, serves it on only from there; 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import httpx
 import pytest
 
@@ -37,8 +39,8 @@ def anchored_peer(origin, *anchors: DeclaredAnchor, role: str = "sub", url: str 
     return type(peer)(peer.site, peer.role, peer.url, peer.public_key, anchors)
 
 
-def test_a_link_declared_at_an_anchor_starts_there_and_follows(make_site):
-    town, county = make_site(TOWN), make_site("county.example")
+def test_a_link_declared_at_an_anchor_starts_there_and_follows(make_site, make_log):
+    town, county = make_site(TOWN), SimpleNamespace(log=make_log("county.example"))  # SQLite, and PostgreSQL
     fill(town)  # trust in appends of 50: the town signed 50, 100, .. 250
     peer = anchored_peer(town, anchor_of(town, "trust", 150))
     report = pull(county, peer)

@@ -191,7 +191,7 @@ class Puller:
             raise LogError(f"{origin}/{stream} is frozen at the last agreed position after a split view")
         key = self._key(origin)
         signed, head = self._signed_head(outcome, entry, key)
-        self._anchor = None
+        self._anchor = None  # first: a declaration refused below leaves no other stream's anchor in place
         anchor = self._anchor = self._declared(origin, stream, key)
         held = self.log.head(stream, site=origin).seq
         cursor = held or (anchor.seq if anchor else 0)  # a new link starts at 1, or at its declared anchor

@@ -100,8 +100,9 @@ def verify(
     else:
         typer.echo(f"verified: {result['events']} events, every hash, link, position and signature intact")
         for r in (r for r in result.get("streams", []) if r.get("from_anchor")):
+            before = f"positions 1..{r['from_anchor']} are" if r["from_anchor"] > 1 else "position 1 is"
             typer.echo(f"  {r['site']}/{r['stream']}: verified from its origin's signed anchor at position "
-                       f"{r['from_anchor']} (positions 1..{r['from_anchor']} are not held here)")
+                       f"{r['from_anchor']} ({before} not held here)")
 
 
 @app.command(name="import")

@@ -72,7 +72,8 @@ def gap_warning(site: str, s: dict) -> str:
 def anchor_warning(site: str, s: dict) -> str:
     origin, _, stream = s["stream"].partition("/")
     said = (f"{s['stream']} starts here at an anchor: it is held from its origin's signed head at position "
-            f"{s['anchor']} (declared on the link to {site}), so positions 1..{s['anchor']} are not held here")
+            f"{s['anchor']} (declared on the link to {site}), so "
+            + (f"positions 1..{s['anchor']} are" if s["anchor"] > 1 else "position 1 is") + " not held here")
     if stream in LISTED:
         said += f"; {origin}'s voters are not in this site's voter list (a list from part of its stream would be wrong)"
     return said

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from opentelemetry import metrics
 from civitas_schema.v1 import envelope_pb2
 
 from civitas_kernel import telemetry
+from civitas_kernel.anchors import Anchor
 from civitas_kernel.errors import InvalidAppendError
 from civitas_kernel.events import NewEvent, RecordedEvent
 from civitas_kernel.signing import SiteKey
@@ -57,6 +58,7 @@ class StreamReport:
     events: int
     checkpoints: int
     head: Position
+    anchor: int = 0  # verified from the origin's signed anchor at this position (0: from position 1)
 
 
 @dataclass
@@ -170,8 +172,17 @@ class EventLog(ABC):
         """The key a site's checkpoints are signed with, as first recorded here."""
 
     @abstractmethod
-    def ingest(self, site: str, public_key: bytes, ranges: Iterable[IngestRange]) -> int:
-        """Add verified events of a site atomically; returns how many were new."""
+    def ingest(self, site: str, public_key: bytes, ranges: Iterable[IngestRange], *,
+               anchors: Mapping[str, bytes] | None = None) -> int:
+        """Add verified events of a site atomically; returns how many were new.
+
+        anchors: per stream, the site's signed checkpoint (serialised) to hold the stream from when this log holds
+        none of it yet (civitas_kernel.anchors); checked against `public_key`, and against what is held if some is.
+        """
+
+    @abstractmethod
+    def anchor(self, stream: str, *, site: str | None = None) -> Anchor | None:
+        """Where this log holds a site-stream from, if from an anchor rather than position 1."""
 
     @abstractmethod
     def verify(

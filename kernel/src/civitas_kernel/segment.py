@@ -119,8 +119,10 @@ def write_segment(
     if public_key is None:
         raise SegmentError(f"this log holds nothing of site {site!r}")
     held = {stream: head for s, stream, head in log.streams() if s == site}
-    if selections is None:
-        selections = [StreamSelection(stream) for stream in sorted(held)]
+    if selections is None:  # each stream as held: from its anchor where it is held from one
+        firsts = {stream: _first_held(log, site, stream) for stream in held}
+        selections = [StreamSelection(stream, firsts[stream]) for stream in sorted(held)
+                      if firsts[stream] <= held[stream].seq]
     ranges = [_plan_range(log, site, own, held, sel) for sel in selections]
     summary = SegmentSummary(site, public_key, [(r.stream, r.first_seq, r.last_seq) for r, _ in ranges])
     header = segment_pb2.SegmentHeader(
@@ -146,10 +148,13 @@ def write_segment(
 def _plan_range(log: EventLog, site: str, own: bool, held: dict, sel: StreamSelection):
     if sel.stream not in held:
         raise SegmentError(f"site {site} has no stream {sel.stream!r}; streams held: {', '.join(sorted(held)) or 'none'}")
-    head = held[sel.stream]
+    head, anchor = held[sel.stream], (None if own else log.anchor(sel.stream, site=site))
+    first_held = anchor.first if anchor else 1
     last = head.seq if sel.last is None else sel.last
-    if not 1 <= sel.first <= last <= head.seq:
-        raise SegmentError(f"{site}/{sel.stream} holds positions 1..{head.seq}; {sel.first}..{last} is not within them")
+    if not first_held <= sel.first <= last <= head.seq:
+        raise SegmentError(f"{site}/{sel.stream} holds positions {first_held}..{head.seq}"
+                           + (f" (from the origin's signed anchor at {anchor.seq})" if anchor else "")
+                           + f"; {sel.first}..{last} is not within them")
     if own:
         end_hash = head.hash if last == head.seq else _hash_at(log, site, sel.stream, last)
         checkpoint = log.key.sign_checkpoint(site, sel.stream, last, end_hash, log._clock())
@@ -161,8 +166,19 @@ def _plan_range(log: EventLog, site: str, own: bool, held: dict, sel: StreamSele
             raise SegmentError(f"{site}/{sel.stream}: no checkpoint of that site within {sel.first}..{last}")
         last = max(usable)
         checkpoint = signed[last]
-    anchor = ZERO_HASH if sel.first == 1 else _hash_at(log, site, sel.stream, sel.first - 1)
-    return segment_pb2.StreamRange(stream=sel.stream, first_seq=sel.first, last_seq=last, anchor_hash=anchor), checkpoint
+    if sel.first == 1:
+        before = ZERO_HASH
+    elif anchor is not None and sel.first == anchor.first:
+        before = anchor.hash  # the range continues from the origin's signed anchor
+    else:
+        before = _hash_at(log, site, sel.stream, sel.first - 1)
+    stream_range = segment_pb2.StreamRange(stream=sel.stream, first_seq=sel.first, last_seq=last, anchor_hash=before)
+    return stream_range, checkpoint
+
+
+def _first_held(log: EventLog, site: str, stream: str) -> int:
+    anchor = None if site == log.site else log.anchor(stream, site=site)
+    return anchor.first if anchor else 1
 
 
 def _hash_at(log: EventLog, site: str, stream: str, seq: int) -> bytes:

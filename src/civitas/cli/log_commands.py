@@ -86,7 +86,7 @@ def verify(
             report = s.log.verify(progress=advance)
         result = {"verified": True, "events": report.events,
                   "streams": [{"site": r.site, "stream": r.stream, "events": r.events, "checkpoints": r.checkpoints}
-                              for r in report.streams]}
+                              | ({"from_anchor": r.anchor} if r.anchor else {}) for r in report.streams]}
     else:
         if not file.exists():
             raise ValueError(f"no file {file}")
@@ -99,6 +99,10 @@ def verify(
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(f"verified: {result['events']} events, every hash, link, position and signature intact")
+        for r in (r for r in result.get("streams", []) if r.get("from_anchor")):
+            before = f"positions 1..{r['from_anchor']} are" if r["from_anchor"] > 1 else "position 1 is"
+            typer.echo(f"  {r['site']}/{r['stream']}: verified from its origin's signed anchor at position "
+                       f"{r['from_anchor']} ({before} not held here)")
 
 
 @app.command(name="import")

@@ -90,6 +90,29 @@ def detach(site: str = typer.Argument(..., help="The peer's site name.")) -> Non
 
 
 @app.command()
+def anchor(
+    peer: str = typer.Argument(..., help="The peer this site pulls the stream from."),
+    stream: str = typer.Argument(..., help="The stream, e.g. registration."),
+    origin: str = typer.Option(None, "--origin", help="Whose stream (default: the peer's own)."),
+    add: bool = typer.Option(False, "--add", help="Also declare it on the link to PEER in sync.toml."),
+) -> None:
+    """Print the anchor declaration of a stream as PEER serves it now: its origin's signed head, checked against the
+    key pinned for the origin. Under PEER's [[peer]] in sync.toml (or with --add) a new link starts there instead of
+    at position 1; what came before is not held here, and that origin's voters are left out of this site's list."""
+    from civitas_sync import anchor_lines, declare_anchor, served_anchor
+
+    s = bootstrap()
+    found = served_anchor(s.settings.HOME, s.settings.SITE, peer, stream, origin)
+    if add:
+        refuse_when_locked("declaring an anchor by hand")
+        declare_anchor(s.settings.HOME, s.settings.SITE, peer, found)
+    typer.echo(f"# {found.name} at position {found.position}, signed by {found.origin}: "
+               + (f"declared on the link to {peer} in {s.settings.HOME / 'sync.toml'}" if add
+                  else f"put these lines under the [[peer]] of {peer} in {s.settings.HOME / 'sync.toml'}"))
+    typer.echo("\n".join(anchor_lines(found)))
+
+
+@app.command()
 def pull() -> None:
     """Pull from every sub-site and source now, and compare heads with the other peers, whatever the retry
     schedule says."""
@@ -115,6 +138,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     from rich.table import Table
 
     from civitas_sync import load_state, read_network
+    from civitas_sync.overview import anchor_warning
 
     from civitas.progress import render
 
@@ -133,8 +157,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
             # a peer this site pulls from is ahead of it; a peer that pulls from this site is behind it
             lag = remote["seq"] - here if p.pulled else here - remote["seq"]
             gap = remote.get("gap") if p.pulled and (remote.get("gap") or 0) > here + 1 else None
+            anchored = s.log.anchor(stream, site=origin) if origin != s.settings.SITE else None
             rows.append(base | {"stream": name, "position": here, "head": remote["seq"], "frozen": name in frozen,
-                                "lag": max(0, lag), "gap": gap, "error": remote.get("error") or entry.last_error})
+                                "lag": max(0, lag), "gap": gap, "error": remote.get("error") or entry.last_error,
+                                "anchor": anchored.seq if anchored else None})
         if not entry.remote:
             rows.append(base | {"stream": None, "position": None, "head": None, "lag": None, "frozen": False})
     if as_json:
@@ -150,13 +176,16 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
         typer.echo(f"gap: {r['peer']} holds {r['stream']} only from position {r['gap']} (pruned there) and this site "
                    f"holds it up to {r['position']}: attach a site that holds {r['position'] + 1}..{r['gap'] - 1} "
                    "(its origin, or one that received them); nothing past the gap is taken")
+    for r in (r for r in rows if r.get("anchor") and r["role"] in ("sub", "source")):
+        typer.echo(anchor_warning(r["peer"], {"stream": r["stream"], "anchor": r["anchor"]}))
     for p in network.peers:
         for refused in state.of(p.site).refused_rules:
             typer.echo(f"list rules served by {p.site} refused: {refused}")
-    table = Table("peer", "role", "stream", "here", "there", "lag", "last contact", "error")
+    table = Table("peer", "role", "stream", "from", "here", "there", "lag", "last contact", "error")
     for r in rows:
         pulls_us = r["stream"] is None and r["role"] in ("super", "peripheral")
-        table.add_row(r["peer"], r["role"], r["stream"] or ("(pulls from this site)" if pulls_us else "-"),
+        start = "-" if r["stream"] is None else f"anchor {r['anchor']}" if r.get("anchor") else "1"
+        table.add_row(r["peer"], r["role"], r["stream"] or ("(pulls from this site)" if pulls_us else "-"), start,
                       *("-" if r[k] is None else str(r[k]) for k in ("position", "head", "lag")),
                       r["last_contact"], r["error"] or "")
     typer.echo(render(table))

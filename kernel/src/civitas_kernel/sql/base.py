@@ -28,8 +28,10 @@ from civitas_kernel.log import (
     VerifyReport,
     check_append,
 )
+from civitas_kernel.anchors import open_anchor
 from civitas_kernel.signing import SiteKey, open_checkpoint
 from civitas_kernel.sql import schema
+from civitas_kernel.sql.anchored import AnchoredStreams
 
 Row = tuple[str, str, int, bytes, bytes]
 Written = tuple[str, Sequence[tuple[int, bytes, bytes]], bytes]  # (stream, sealed (seq, hash, raw), signed checkpoint)
@@ -48,7 +50,7 @@ def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class SqlEventLog(EventLog):
+class SqlEventLog(AnchoredStreams, EventLog):
     """The log in an SQL database. Subclasses say how to begin, lock a head and insert rows."""
 
     placeholder = "?"
@@ -336,9 +338,16 @@ class SqlEventLog(EventLog):
             if (checkpoint.site, checkpoint.stream) != (site, stream):
                 raise IntegrityError(site, stream, checkpoint.seq, "misplaced: a checkpoint of another stream is filed here")
             signed_at[checkpoint.seq] = checkpoint.head_hash
-        verifier = ChainVerifier(site, stream, 0, ZERO_HASH)
+        # From the origin's signed anchor if the stream is held from one (checked again: signature, position, hash).
+        anchor = self.anchor(stream, site=site)
+        if anchor is not None:
+            opened = open_anchor(anchor.signed, site, stream, public_key, seq=anchor.seq, head_hash=anchor.hash)
+            if signed_at.pop(opened.seq, None) != opened.hash or any(seq < opened.seq for seq in signed_at):
+                raise IntegrityError(site, stream, opened.seq, "tampered: the checkpoints before the stream's anchor "
+                                     "are not the anchor the origin signed")
+        verifier = ChainVerifier(site, stream, anchor.seq if anchor else 0, anchor.hash if anchor else ZERO_HASH)
         count = 0
-        for seq, own_hash, raw in self._rows(site, stream, 0, None):
+        for seq, own_hash, raw in self._rows(site, stream, verifier.seq, None):
             if seq != verifier.seq + 1:
                 raise verifier.fail(verifier.seq + 1, f"gap: positions {verifier.seq + 1}..{seq - 1} are missing")
             verifier.check(raw, own_hash)
@@ -353,12 +362,16 @@ class SqlEventLog(EventLog):
             raise verifier.fail(head.seq, f"truncated: the stream ends at {verifier.seq} but its head says {head.seq}")
         if signed_at:
             raise verifier.fail(min(signed_at), f"truncated: the site signed position {min(signed_at)}, which is missing")
-        return StreamReport(site, stream, count, len(self.checkpoints(stream, site=site)), head)
+        return StreamReport(site, stream, count, len(self.checkpoints(stream, site=site)), head,
+                            anchor.seq if anchor else 0)
 
-    def ingest(self, site: str, public_key: bytes, ranges: Iterable[IngestRange]) -> int:
+    def ingest(self, site: str, public_key: bytes, ranges: Iterable[IngestRange], *,
+               anchors: Mapping[str, bytes] | None = None) -> int:
         added = 0
         with self._transaction() as cur:
             self._check_site_key(cur, site, public_key)
+            for stream, signed in sorted((anchors or {}).items()):
+                self._take_anchor(cur, site, stream, public_key, signed)
             for batch in ranges:
                 added += self._ingest_range(cur, site, batch)
         if added:
@@ -376,6 +389,8 @@ class SqlEventLog(EventLog):
                     (site, batch.stream, event.seq),
                 )
                 held = cur.fetchone()
+                if held is None and self._before_anchor(cur, site, batch.stream, event.seq, event.hash):
+                    continue  # the anchor's own event, as the origin signed it: held as the anchor
                 if held is None or bytes(held[0]) != event.hash:
                     raise IntegrityError(site, batch.stream, event.seq, "conflict: differs from the event already held")
                 continue

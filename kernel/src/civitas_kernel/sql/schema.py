@@ -64,3 +64,15 @@ site_keys = Table(
     Column("site", String(253), primary_key=True),
     Column("public_key", LargeBinary, nullable=False),
 )
+
+# Where another origin's stream is held from when not from position 1: the origin's signed checkpoint at `seq`
+# (civitas_kernel.anchors). The stream's head starts there, and nothing at or before it is held.
+anchors = Table(
+    "anchors",
+    metadata,
+    Column("site", String(253), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("signed", LargeBinary, nullable=False),  # the origin's SignedCheckpoint at seq
+)

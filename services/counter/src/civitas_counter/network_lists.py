@@ -6,6 +6,11 @@ checked against its key, with the origin's own list rules (signed by it, carried
 its trust network traced from that origin's own registrar. Its `list` record is its own registrants' list merged
 with those, each a dependency, so `civitas audit` recounts every part and the merge. Listed once by this rule: the
 entry with the highest trust level; on a tie this site's own, then the origin first in name order.
+
+An origin whose registration or trust this site holds from an anchor (not from position 1) gets no list@ORIGIN:
+the voters it registered or trusted before the anchor are not here, so a list from what is held would leave them
+out or give them the wrong trust level. That origin's voters are left out of `list` whole, and the site says so
+(`civitas sync status`, the network page and the voters' pages), until its streams are held from position 1.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ def origin_kind(origin: str) -> str:
 def origins_held(log: EventLog) -> list[str]:
     """The other sites whose registrations this log holds, in name order."""
     return sorted({site for site, stream, _ in log.streams() if site != log.site and stream == "registration"})
+
+
+def anchored_streams(log: EventLog, origin: str) -> list[str]:
+    """The streams a list@ORIGIN is compiled from that this log holds from an anchor (then it is not compiled)."""
+    return [s for s in ORIGIN_STREAMS if log.anchor(s, site=origin) is not None]
 
 
 def origin_config(origin: str, key: bytes, statement: dict | None) -> bytes:

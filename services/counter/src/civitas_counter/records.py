@@ -15,8 +15,8 @@ from civitas_polls import POLL_STREAMS
 from civitas_registry import REGISTER_STREAMS, ListConfig, compile_voter_list
 
 from civitas_counter.domain.count import compile_count
-from civitas_counter.network_lists import (ORIGIN_STREAMS, RulesOf, list_config_of, merge_lists, origin_config,
-                                           origin_kind, origins_held)
+from civitas_counter.network_lists import (ORIGIN_STREAMS, RulesOf, anchored_streams, list_config_of, merge_lists,
+                                           origin_config, origin_kind, origins_held)
 
 
 def _compile_list(events, config: bytes, depends: dict[str, bytes]) -> bytes:
@@ -50,8 +50,8 @@ class NetworkRecords(RecordStore):
         left_out = self.leaves_out() if self.leaves_out else set()
         for origin in (o for o in origins_held(self.log) if o not in left_out):
             key = self.log.public_key_of(origin)
-            if key is None:
-                continue
+            if key is None or anchored_streams(self.log, origin):
+                continue  # held from an anchor: the voters before it are missing, so no list of that origin
             statement = self.rules_of(origin) if self.rules_of else None
             config = origin_config(origin, key, statement)
             self.kinds[origin_kind(origin)] = RecordKind(origin_kind(origin), ORIGIN_STREAMS, "result.tsv",

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from civitas_kernel.lazy_names import lazy_names
 
 if TYPE_CHECKING:
-    from civitas_sync.config import attach_peer, detach_peer, pinned_keys, read_network
+    from civitas_sync.anchoring import served_anchor
+    from civitas_sync.config import attach_peer, declare_anchor, detach_peer, pinned_keys, read_network
+    from civitas_sync.domain.anchors import anchor_lines
     from civitas_sync.domain.flows import PUBLIC, UPWARD, EventId
     from civitas_sync.domain.peers import ROLES, Network, Peer, TopologyError
     from civitas_sync.domain.retries import retry_delay
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 # Loaded on first use: `civitas sync --help` names the roles without importing the HTTP stack.
 _HOMES = {
+    "served_anchor": "anchoring", "declare_anchor": "config", "anchor_lines": "domain.anchors",
     "attach_peer": "config", "detach_peer": "config", "pinned_keys": "config", "read_network": "config",
     "PUBLIC": "domain.flows", "UPWARD": "domain.flows", "EventId": "domain.flows",
     "ROLES": "domain.peers", "Network": "domain.peers", "Peer": "domain.peers", "TopologyError": "domain.peers",
@@ -30,8 +33,8 @@ _HOMES = {
 
 __all__ = [
     "PUBLIC", "ROLES", "UPWARD", "EventId", "ForkRefused", "Network", "Peer", "SyncOptions", "SyncWorker",
-    "TopologyError", "attach_peer", "detach_peer", "held_rules", "load_state", "network_view", "pinned_keys",
-    "read_network", "retry_delay", "sync_router", "take_cut",
+    "TopologyError", "anchor_lines", "attach_peer", "declare_anchor", "detach_peer", "held_rules", "load_state",
+    "network_view", "pinned_keys", "read_network", "retry_delay", "served_anchor", "sync_router", "take_cut",
 ]
 
 

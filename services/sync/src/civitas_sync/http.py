@@ -31,7 +31,7 @@ from civitas_sync.mirror_worker import MirrorFollowers, mirrored_origins
 from civitas_sync.overview import network_overview
 from civitas_sync.prompts import PromptGate, PromptRefused
 from civitas_sync.rules import served_rules
-from civitas_sync.serving import SEGMENT_MEDIA_TYPE, NotServed, Pages, heads
+from civitas_sync.serving import SEGMENT_MEDIA_TYPE, Gone, NotServed, Pages, heads
 from civitas_sync.settings import SyncSettings
 from civitas_sync.worker import SyncWorker
 
@@ -72,6 +72,8 @@ def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = P
         """A page of sealed events in the segment format."""
         try:
             data, sealed = pages_of().page(origin, stream, page, after)
+        except Gone as e:  # held only from an anchor: said as a pruned site says it, so the receiver sees a gap
+            raise Problem(410, str(e), kind="gone", first=e.first) from None
         except NotServed as e:
             raise Problem(404, str(e), kind="not-served") from None
         return Response(data, media_type=SEGMENT_MEDIA_TYPE,

@@ -10,7 +10,7 @@ from pathlib import Path
 from civitas_kernel.log import EventLog
 
 from civitas_sync.config import read_network
-from civitas_sync.domain.notices import KEY_MISMATCH, counting_notices
+from civitas_sync.domain.notices import KEY_MISMATCH, LISTED, counting_notices
 from civitas_sync.domain.picture import network_svg, state_of
 from civitas_sync.state import load_state
 
@@ -36,8 +36,10 @@ def network_overview(log: EventLog, home: Path, now: float | None = None) -> dic
             here = log.head(stream, site=origin).seq
             lag = max(0, remote["seq"] - here if p.pulled else here - remote["seq"])
             gap = remote.get("gap") if p.pulled and (remote.get("gap") or 0) > here + 1 else None
+            anchor = log.anchor(stream, site=origin) if origin != log.site else None
             streams.append({"stream": name, "here": here, "there": remote["seq"], "lag": lag,
-                            "frozen": name in frozen, "error": remote.get("error"), "gap": gap})
+                            "frozen": name in frozen, "error": remote.get("error"), "gap": gap,
+                            "anchor": anchor.seq if anchor else None})
         row = {"site": p.site, "role": p.role, "url": p.url, "pulled": p.pulled, "key": p.public_key.hex(),
                "last_contact": _when(entry.last_contact), "failures": entry.failures,
                "next_attempt": _when(entry.next_attempt) if entry.next_attempt > now else None,
@@ -67,6 +69,16 @@ def gap_warning(site: str, s: dict) -> str:
             "them) with `civitas sync attach`; a peer that already serves them fills the gap on its next pull")
 
 
+def anchor_warning(site: str, s: dict) -> str:
+    origin, _, stream = s["stream"].partition("/")
+    said = (f"{s['stream']} starts here at an anchor: it is held from its origin's signed head at position "
+            f"{s['anchor']} (declared on the link to {site}), so "
+            + (f"positions 1..{s['anchor']} are" if s["anchor"] > 1 else "position 1 is") + " not held here")
+    if stream in LISTED:
+        said += f"; {origin}'s voters are not in this site's voter list (a list from part of its stream would be wrong)"
+    return said
+
+
 def _warnings(peer: dict) -> list[str]:
     found, site = [], peer["site"]
     errors = [peer["error"] or ""] + [s["error"] or "" for s in peer["streams"]]
@@ -86,6 +98,8 @@ def _warnings(peer: dict) -> list[str]:
         who = f"this site is behind {site}" if peer["pulled"] else f"{site} is behind this site"
         listed = ", ".join(f"{s['stream']} {s['lag']}" for s in behind[:4]) + ("…" if len(behind) > 4 else "")
         found.append(f"{who} by {max(s['lag'] for s in behind)} events ({listed})")
+    for s in (s for s in peer["streams"] if s.get("anchor")):
+        found.append(anchor_warning(site, s))
     for s in peer["streams"]:
         if s["frozen"]:
             found.append(f"{s['stream']} is frozen after a split view")

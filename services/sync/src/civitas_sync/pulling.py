@@ -13,8 +13,9 @@ import httpx
 
 from civitas_schema.v1 import envelope_pb2
 
+from civitas_kernel.anchors import Anchor, open_anchor
 from civitas_kernel.errors import IntegrityError, LogError
-from civitas_kernel.log import EventLog
+from civitas_kernel.log import EventLog, Position
 from civitas_kernel.segment import SegmentReader
 from civitas_kernel.signing import open_checkpoint
 
@@ -77,6 +78,7 @@ class Puller:
         self.keys = {**keys, peer.site: peer.public_key}  # the peer's own key is the one attached
         self.frozen = frozen  # "origin/stream" held at the last agreed position after a split view
         self.mirrored = mirrored  # origins whose streams MirrorMaker 2 carries here: their heads only compared
+        self._anchor: Anchor | None = None  # the checked anchor of the stream being pulled, if its link declares one
 
     def _get(self, path: str, params: dict | None = None) -> httpx.Response:
         try:
@@ -189,14 +191,26 @@ class Puller:
             raise LogError(f"{origin}/{stream} is frozen at the last agreed position after a split view")
         key = self._key(origin)
         signed, head = self._signed_head(outcome, entry, key)
-        cursor = self.log.head(stream, site=origin)
-        if cursor.seq >= head.seq:
+        self._anchor = None  # first: a declaration refused below leaves no other stream's anchor in place
+        anchor = self._anchor = self._declared(origin, stream, key)
+        held = self.log.head(stream, site=origin).seq
+        cursor = held or (anchor.seq if anchor else 0)  # a new link starts at 1, or at its declared anchor
+        if anchor and not held and head.seq < anchor.seq:
+            raise LogError(f"{origin}/{stream}: the declared anchor at {anchor.seq} is past what {self.peer.site} "
+                           f"holds ({head.seq}); nothing is taken until it holds the anchor's position")
+        if cursor >= head.seq:
+            if anchor and not held:  # the peer stands at the anchor itself: the stream is held from it
+                if head.head_hash != anchor.hash:
+                    raise IntegrityError(origin, stream, head.seq, f"anchor refused: {self.peer.site}'s signed head "
+                                         "at the declared anchor's position has another hash (a wrong anchor, or a "
+                                         "split view)")
+                self.log.ingest(origin, key, [], anchors={stream: anchor.signed})
             self._compare(outcome, signed, head)
             return
-        first = entry.get("first")  # the earliest position the peer holds, if it pruned (omitted: 1)
-        if isinstance(first, int) and not isinstance(first, bool) and first > cursor.seq + 1:
+        first = entry.get("first")  # the earliest position the peer holds, if it pruned or holds it from an anchor
+        if isinstance(first, int) and not isinstance(first, bool) and first > cursor + 1:
             raise Pruned(first)
-        fetches = deque(plan(cursor.seq, head.seq, page_events))
+        fetches = deque(plan(cursor, head.seq, page_events))
         with ThreadPoolExecutor(self.in_flight, thread_name_prefix=f"sync-{self.peer.site}") as pool:
             pending: deque[tuple[Fetch, Future]] = deque()
             while fetches or pending:
@@ -213,6 +227,14 @@ class Puller:
                     if reached <= fetch.after:
                         raise LogError(f"{origin}/{stream}: the peer sent nothing past position {reached}")
                     fetches = deque(plan(reached, head.seq, page_events))
+
+    def _declared(self, origin: str, stream: str, key: bytes) -> Anchor | None:
+        """The anchor declared on this link for origin/stream, checked against the origin's pinned key (refused:
+        IntegrityError, and nothing is fetched)."""
+        declared = self.peer.anchor(origin, stream)
+        if declared is None:
+            return None
+        return open_anchor(declared.checkpoint, origin, stream, key, seq=declared.position, head_hash=declared.hash)
 
     def _compare(self, outcome: StreamOutcome, signed, head) -> None:
         """The peer stands at or behind this site: it must agree on the event at its head."""
@@ -247,10 +269,12 @@ class Puller:
         ranges = reader.header.ranges
         if reader.site != origin or len(ranges) != 1 or ranges[0].stream != stream:
             raise IntegrityError(origin, stream, None, "misplaced: the page holds other streams than the one asked for")
-        if ranges[0].first_seq > self.log.head(stream, site=origin).seq + 1:
+        anchor = self._anchor
+        here = self.log.head(stream, site=origin).seq or (anchor.seq if anchor else 0)
+        if ranges[0].first_seq > here + 1:
             raise Pruned(ranges[0].first_seq)  # what it holds starts past this site's head: a gap, never jumped
         try:
-            added = self.log.ingest(origin, key, reader.ranges())
+            added = self.log.ingest(origin, key, reader.ranges(), anchors={stream: anchor.signed} if anchor else None)
         except IntegrityError as e:
             if e.problem.startswith(("chain broken", "conflict")) and self._fork(outcome, key, data, e):
                 raise IntegrityError(origin, stream, e.seq,
@@ -276,6 +300,8 @@ class Puller:
             return False  # not signed by the origin: a forgery on the way, not a split view
         head = self.log.head(outcome.stream, site=outcome.origin)
         ours = signed_at(self.log, outcome.origin, outcome.stream, head.seq)
+        if ours is None and self._anchor is not None:  # nothing held yet: the declared anchor is what disagrees
+            ours, head = self._anchor.signed, Position(self._anchor.seq, self._anchor.hash)
         outcome.evidence = {"origin": outcome.origin, "stream": outcome.stream, "seq": error.seq,
                             "theirs": base64.b64encode(theirs.SerializeToString(deterministic=True)).decode(),
                             "held_hash": head.hash.hex(),

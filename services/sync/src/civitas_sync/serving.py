@@ -24,6 +24,14 @@ class NotServed(LookupError):
     """A page or stream this site does not serve; the message says why."""
 
 
+class Gone(NotServed):
+    """Positions this site does not hold: it holds the stream only from `first` (from an anchor)."""
+
+    def __init__(self, message: str, first: int) -> None:
+        super().__init__(message)
+        self.first = first
+
+
 def signed_at(log: EventLog, origin: str, stream: str, seq: int) -> bytes | None:
     """The origin's signed checkpoint at `seq`, serialised, if this log holds one."""
     return log.checkpoints_between(stream, site=origin, after=seq - 1, until=seq).get(seq)
@@ -52,8 +60,12 @@ def heads(log: EventLog, page_events: int = PAGE_EVENTS) -> dict:
         if signed is None:
             continue
         checkpoint = envelope_pb2.Checkpoint.FromString(envelope_pb2.SignedCheckpoint.FromString(signed[1]).checkpoint)
-        streams.append({"origin": origin, "stream": stream, "seq": signed[0], "hash": checkpoint.head_hash.hex(),
-                        "checkpoint": base64.b64encode(signed[1]).decode()})
+        row = {"origin": origin, "stream": stream, "seq": signed[0], "hash": checkpoint.head_hash.hex(),
+               "checkpoint": base64.b64encode(signed[1]).decode()}
+        anchor = log.anchor(stream, site=origin) if origin != log.site else None
+        if anchor is not None:  # held here from an anchor: what came before it must come from elsewhere
+            row |= {"first": anchor.first, "anchor": anchor.seq}
+        streams.append(row)
     return {"site": log.site, "page_events": page_events, "streams": streams}
 
 
@@ -77,6 +89,11 @@ class Pages:
         if head < first:
             raise NotServed(f"{origin}/{stream} holds positions up to {head}; page {page} starts at {first}")
         start = first if after is None else after + 1
+        anchor = self.log.anchor(stream, site=origin) if origin != self.log.site else None
+        if anchor is not None and start <= anchor.seq:
+            raise Gone(f"{origin}/{stream} is held here only from position {anchor.first} (from its origin's signed "
+                       f"anchor at {anchor.seq}); ask its origin, or a site that holds it, for what comes before",
+                       anchor.first)
         if not first <= start <= min(last, head):
             raise NotServed(f"after={after} is not within page {page} ({first - 1}..{min(last, head) - 1})")
         whole = start == first and head >= last and (origin == self.log.site or signed_at(self.log, origin, stream, last))

@@ -5,6 +5,7 @@ changes nothing in this site's own lists and counts."""
 from __future__ import annotations
 
 KEY_MISMATCH = ("signed by another key", "pinned with another key")
+LISTED = ("registration", "trust")  # an origin's voter list is compiled from these: held from an anchor, it is not
 
 
 def counting_notices(site: str, peers: list[dict], evidence: list[dict]) -> list[str]:
@@ -15,6 +16,11 @@ def counting_notices(site: str, peers: list[dict], evidence: list[dict]) -> list
         found.append(f"{e[0]} showed two different versions of its {e[1]} events (a split view): what it sent from "
                      f"position {e[2]} on is held back until the operators settle it, so voters it registered or "
                      "trusted since may be missing from the lists and counts here.")
+    anchored = sorted({s["stream"].partition("/")[0] for p in peers if p["pulled"] for s in p["streams"]
+                       if s.get("anchor") and s["stream"].partition("/")[2] in LISTED})
+    for origin in anchored:
+        found.append(f"{origin}'s registrations and trust are held here only from a later point of its history (an "
+                     "anchor), not from its first voter, so its voters are not in the lists and counts here.")
     for p in (p for p in peers if p["pulled"]):
         errors = [p["error"] or ""] + [s["error"] or "" for s in p["streams"]]
         if any(m in e for e in errors for m in KEY_MISMATCH):

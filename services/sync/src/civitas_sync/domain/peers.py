@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from civitas_sync.domain.anchors import DeclaredAnchor
+
 ROLES = ("super", "sub", "source", "peripheral")
 PULLS_FROM = ("sub", "source")  # the roles this site pulls from; the others pull from it
 SITE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
@@ -28,6 +30,7 @@ class Peer:
     role: str
     url: str  # where its sync pages are served, e.g. http://127.0.0.1:8000
     public_key: bytes  # pinned: no trust on first use between sites
+    anchors: tuple[DeclaredAnchor, ...] = ()  # streams pulled over this link from an origin's signed head, not from 1
 
     def __post_init__(self) -> None:
         if not SITE_NAME.fullmatch(self.site):
@@ -38,6 +41,16 @@ class Peer:
             raise ValueError(f"url {self.url!r} is not an http(s) URL such as http://127.0.0.1:8000")
         if len(self.public_key) != 32:
             raise ValueError(f"the key of {self.site} must be 32 bytes (64 hex digits, what `civitas site` prints there)")
+        if self.anchors and self.role not in PULLS_FROM:
+            raise ValueError(f"{self.site} is a {self.role} peer, which pulls from this site: an anchor is declared "
+                             "only on a link this site pulls from (sub or source)")
+        names = [a.name for a in self.anchors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.site}: declare each stream's anchor once ({', '.join(sorted(names))})")
+
+    def anchor(self, origin: str, stream: str) -> DeclaredAnchor | None:
+        """The anchor declared on this link for origin/stream, if any."""
+        return next((a for a in self.anchors if (a.origin, a.stream) == (origin, stream)), None)
 
     @property
     def pulled(self) -> bool:
@@ -78,8 +91,8 @@ def attach(network: Network, peer: Peer, descendants: frozenset[str] = frozenset
         raise TopologyError(f"{peer.site} is this site itself; a site is not its own peer")
     held = network.peer(peer.site)
     if held is not None:
-        if held == peer:
-            return network
+        if replace(held, anchors=()) == replace(peer, anchors=()):
+            return network  # attached again as it is: its declared anchors stay
         raise TopologyError(f"{peer.site} is already attached as {held.role} at {held.url}; "
                             f"detach it first (`civitas sync detach {peer.site}`)")
     pinned = (known_keys or {}).get(peer.site)

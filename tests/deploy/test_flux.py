@@ -153,14 +153,14 @@ def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_t
     assert source["spec"]["url"] == URL and "@" not in source["spec"]["url"]
 
 
-def test_the_deployer_may_read_the_one_helmrelease_and_gitrepository_and_nothing_else():
+def test_the_deployer_may_read_and_annotate_the_one_helmrelease_and_gitrepository_and_nothing_else():
     docs = render(ON)
     (role,) = [d for d in docs if d["kind"] == "Role"]
     assert role["rules"] == [
         {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "resourceNames": ["civitas-site"],
-         "verbs": ["get", "watch"]},
+         "verbs": ["get", "watch", "patch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
-         "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch"]}]
+         "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch", "patch"]}]  # patch: the reconcile request
     (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "civitas-deployer", "namespace": "civitas"}]
 

@@ -1,7 +1,7 @@
 """The Flux runner: the deployment engine's Runner in Kubernetes mode. It restarts nothing itself.
 
-prepare reads the release's images (by digest); start commits the values to the GitOps repository and pushes;
-check reads the HelmRelease and GitRepository until domain/flux.py says applied or failed (Flux's reason is the
+prepare reads the release's images (by digest); start commits the values to the GitOps repository, pushes, and asks
+Flux to reconcile at once (refused: a warning, and Flux comes at its interval); check reads the HelmRelease and GitRepository until domain/flux.py says applied or failed (Flux's reason is the
 incident's); revert, called by the engine whenever it rolls a deployment back (also after a crash), commits the values
 of the release before on top, once: Flux then reconciles back to the last good release, and nothing commits the
 failed values again by itself (a retry is a new decision).
@@ -60,7 +60,9 @@ class FluxRunner:
         except GitOpsUnavailable as error:
             raise ReleaseFailed("starting", f"the GitOps repository took no commit: {error}") from None
         log.info("release %s committed to the GitOps repository as %s", commit[:12], gitops_commit[:12])
-        return Candidate(commit, previous, {"gitops_commit": gitops_commit, "pushed_at": time.monotonic()})
+        refused = self._request_reconcile(gitops_commit)
+        return Candidate(commit, previous, {"gitops_commit": gitops_commit, "pushed_at": time.monotonic(),
+                                            "reconcile_refused": refused})
 
     def check(self, candidate: Candidate, window_s: float) -> None:
         """Flux's verdict on the pushed commit, within the runner's timeout (a Helm upgrade outlasts a health
@@ -79,7 +81,9 @@ class FluxRunner:
                 if found.state == APPLIED:
                     log.info("Flux applied %s: %s", gitops_commit[:12], found.reason)
                     return
-                raise ReleaseFailed("health", found.reason, json.dumps(self._conditions(), indent=1))
+                refused = "".join(f"\nnot reconciled at once: {why}" for why in candidate.details.get(
+                    "reconcile_refused", []))
+                raise ReleaseFailed("health", found.reason, json.dumps(self._conditions(), indent=1) + refused)
             time.sleep(self.poll_s)
 
     def switch(self, candidate: Candidate) -> None:
@@ -106,9 +110,20 @@ class FluxRunner:
                        f"The values of the release before ({(previous_release or 'none')[:12]}) are back; "
                        "a retry is a new decision.\n\n"
                        f"Civitas-Release: {previous_release}\nCivitas-Reverts: {commit}\n")
-            self.repository.push(self.repository.commit(head, before, message, int(self.clock())))
+            reverted = self.repository.commit(head, before, message, int(self.clock()))
+            self.repository.push(reverted)
         except GitOpsUnavailable as error:
             raise RuntimeError(f"the revert of {commit[:12]} did not reach the GitOps repository: {error}") from None
+        self._request_reconcile(reverted)  # the last good release back without waiting for Flux's interval
+
+    def _request_reconcile(self, gitops_commit: str) -> list[str]:
+        """Flux asked to fetch and reconcile now; what refused it, logged as a warning (deploying goes on: Flux
+        fetches at its interval anyway)."""
+        refused = self.status.request_reconcile(time.time())  # wall time: a new value at each request
+        for why in refused:
+            log.warning("Flux was not asked to reconcile %s at once (it will at its interval): %s",
+                        gitops_commit[:12], why)
+        return refused
 
     def _decision(self, commit: str) -> str:
         return (self.releases.info(commit) or {}).get("decision") or ""

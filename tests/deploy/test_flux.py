@@ -137,7 +137,16 @@ def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_t
     found = deployments(docs)
     assert set(found) == {"deployer"}
     pod = found["deployer"]["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == "civitas-deployer" and pod["automountServiceAccountToken"] is True
+    assert pod["serviceAccountName"] == "civitas-deployer"
+    # the account's token reaches the deployer's container alone, where the in-cluster settings read it
+    assert pod["automountServiceAccountToken"] is False
+    token_mounts = {c["name"]: [m for m in c["volumeMounts"] if m["name"] == "kube-api-access"]
+                    for c in pod["containers"]}
+    assert token_mounts == {"deployer": [{"name": "kube-api-access", "readOnly": True,
+                                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}], "git": []}
+    (projected,) = [v["projected"]["sources"] for v in pod["volumes"] if v["name"] == "kube-api-access"]
+    assert [next(iter(s)) for s in projected] == ["serviceAccountToken", "configMap", "downwardAPI"]
+    assert projected[0]["serviceAccountToken"]["path"] == "token"
     assert one(docs, "ServiceAccount")["metadata"]["name"] == "civitas-deployer"
     variables = env(found["deployer"])
     release, source = one(docs, "HelmRelease"), one(docs, "GitRepository")
@@ -151,6 +160,30 @@ def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_t
     assert float(variables["CIVITAS_GITOPS_TIMEOUT_S"]) > 5 * 60  # longer than Helm's own wait
     assert variables["CIVITAS_COUNTER_URL"] == "http://civitas-site-counter:8003"  # the site release's counter
     assert source["spec"]["url"] == URL and "@" not in source["spec"]["url"]
+
+
+def test_the_deployers_git_service_serves_its_home_read_only_to_the_site_release_alone():
+    docs = render(ON)
+    pod = deployments(docs)["deployer"]["spec"]["template"]["spec"]
+    (git,) = [c for c in pod["containers"] if c["name"] == "git"]
+    assert git["image"] == container(deployments(docs)["deployer"])["image"]  # the deployer's image: it has git
+    assert git["command"][-1] == "/srv/home/live.git" and "--strict-paths" in git["command"]
+    assert not [a for a in git["command"] if "receive-pack" in a or "upload-archive" in a]
+    assert git["volumeMounts"] == [{"name": "home", "mountPath": "/srv/home", "readOnly": True},
+                                   {"name": "git-tmp", "mountPath": "/tmp"}]  # not the deployer's /tmp
+    assert "env" not in git or not [e for e in git["env"] if "valueFrom" in e]  # no secret
+    (service,) = [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "civitas-deployer"]
+    assert {"name": "git", "port": 9418, "targetPort": "git"} in service["spec"]["ports"]
+    (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": "civitas",
+                                                            "app.kubernetes.io/name": "deployer"}
+    assert policy["spec"]["ingress"] == [
+        {"ports": [{"port": "http"}]},
+        {"ports": [{"port": "git"}],
+         "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "civitas-site"}}}]}]
+    assert not [d for d in render({}) if d["kind"] == "NetworkPolicy"]
+    assert [c["name"] for c in deployments(render({}))["deployer"]["spec"]["template"]["spec"]["containers"]] == [
+        "deployer"]
 
 
 def test_the_deployer_may_read_and_annotate_the_one_helmrelease_and_gitrepository_and_nothing_else():
@@ -178,7 +211,9 @@ def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_dep
     docs = render(ON)
     spec_values = one(docs, "HelmRelease")["spec"]["values"]
     assert all("image" not in svc for svc in spec_values["services"].values())  # the values file's digests win
-    assert spec_values["lockdown"] is False and spec_values["gitops"] == {"enabled": False, "bootstrap": "civitas"}
+    assert spec_values["lockdown"] is False and spec_values["gitops"] == {
+        "enabled": False, "bootstrap": "civitas",
+        "siteFiles": {"image": "civitas-deployer:0.1.0", "source": "git://civitas-deployer:9418/live.git"}}
     site = site_release(docs, {"release": {"commit": "ab" * 20, "decision": "decision 3"},
                                "services": {"gateway": {"image": DIGEST}}})
     for doc in site:
@@ -192,6 +227,35 @@ def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_dep
     for name, deployment in found.items():
         assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False, name
         assert not {"CIVITAS_GITOPS_URL", "CIVITAS_DEPLOY_MODE"} & set(env(deployment)), name
+
+
+def test_each_site_pod_that_reads_the_release_lays_out_the_commit_its_values_name_in_its_own_folder():
+    commit = "cd" * 20
+    site = site_release(render(ON), {"release": {"commit": commit, "decision": "decision 4"}})
+    assert not [d for d in site if d["kind"] == "PersistentVolumeClaim" and "releases" in d["metadata"]["name"]]
+    found = deployments(site)
+    for name in ("gateway", "registry", "polls", "counter"):
+        pod = found[name]["spec"]["template"]["spec"]
+        (init,) = pod["initContainers"]
+        assert init["name"] == "site-files" and init["image"] == "civitas-deployer:0.1.0"
+        assert init["command"] == ["python", "-m", "civitas_deployer.gitops.site_files"]
+        assert init["args"] == ["--source", "git://civitas-deployer:9418/live.git", "--commit", commit,
+                                "--decision", "decision 4", "--into", "/var/lib/civitas-releases"]
+        assert {"name": "releases", "mountPath": "/var/lib/civitas-releases"} in init["volumeMounts"]
+        assert not [m for m in init["volumeMounts"] if m["name"] in ("site-key", "home")]  # nothing of the site's
+        assert {"name": "releases", "mountPath": "/var/lib/civitas-releases", "readOnly": True} in \
+            container(found[name])["volumeMounts"]
+        assert {"name": "releases", "emptyDir": {"sizeLimit": "2Gi"}} in pod["volumes"]
+        assert env(found[name])["CIVITAS_RELEASES"] == "/var/lib/civitas-releases"
+    assert "initContainers" not in found["drafts"]["spec"]["template"]["spec"]
+    # a new release is a new pod template, so every reader's pods are replaced by ones with the new files
+    newer = deployments(site_release(render(ON), {"release": {"commit": "ef" * 20, "decision": "decision 5"}}))
+    assert newer["gateway"]["spec"]["template"] != found["gateway"]["spec"]["template"]
+
+
+def test_a_site_release_without_a_commit_is_refused_saying_the_deployer_writes_it():
+    with pytest.raises(helm.HelmError, match="the site release needs release.commit"):
+        site_release(render(ON), {"services": {"gateway": {"image": DIGEST}}})
 
 
 def test_under_lockdown_the_account_is_the_lockouts_and_flux_applies_the_site():

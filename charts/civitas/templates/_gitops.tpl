@@ -33,13 +33,87 @@ site release (gitops.bootstrap set, by the HelmRelease) runs them all but the de
 {{- end -}}
 
 {{/* What the site release gets as spec.values: these values, but no image (the GitOps repository's values file
-names them by digest, and spec.values would override it), no deployer, no lock-out (it stays in this release). */}}
+names them by digest, and spec.values would override it), no deployer, no lock-out (it stays in this release); where
+its pods fetch their release's files (the deployer's git service, with the deployer's image). */}}
 {{- define "civitas.siteValues" -}}
 {{- $services := dict -}}
 {{- range $name, $svc := .Values.services -}}{{- $_ := set $services $name (omit $svc "image") -}}{{- end -}}
 {{- $values := omit .Values "gitops" "services" "lockdown" -}}
 {{- $_ := set $values "services" $services -}}
 {{- $_ := set $values "lockdown" false -}}
-{{- $_ := set $values "gitops" (dict "enabled" false "bootstrap" .Release.Name) -}}
+{{- $files := dict "image" (include "civitas.image" (list . .Values.services.deployer)) "source" (printf "git://%s-deployer:9418/live.git" .Release.Name) -}}
+{{- $_ := set $values "gitops" (dict "enabled" false "bootstrap" .Release.Name "siteFiles" $files) -}}
 {{- toYaml $values -}}
+{{- end -}}
+
+{{/* The deployer's git service in Kubernetes mode: `git daemon` beside the deployer, serving the live repository
+read-only (the home volume mounted read-only; no receive-pack, no other repository, no token: the API token is
+mounted into the deployer's container alone), so each site pod fetches exactly its release's commit by hash (protocol
+v2 serves any object the repository holds; allowReachableSHA1InWant lets older clients ask by hash too). */}}
+{{- define "civitas.gitService" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+- name: git
+  image: {{ include "civitas.image" (list $root $svc) | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  command: [git, -c, uploadpack.allowReachableSHA1InWant=true, daemon, --strict-paths, --export-all,
+            --base-path=/srv/home, --listen=0.0.0.0, --port=9418, --timeout=60, --init-timeout=10,
+            --max-connections=32, --reuseaddr, /srv/home/live.git]
+  env:
+    - {name: HOME, value: /tmp}
+    - {name: GIT_CONFIG_NOSYSTEM, value: "1"}
+  ports:
+    - {name: git, containerPort: 9418}
+  readinessProbe:
+    tcpSocket: {port: git}
+    periodSeconds: 5
+  resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {cpu: 500m, memory: 256Mi}}
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities: {drop: ["ALL"]}
+  volumeMounts:
+    - {name: home, mountPath: /srv/home, readOnly: true}
+    - {name: git-tmp, mountPath: /tmp}  # not the deployer's /tmp, where a tag's signing key passes
+{{- end -}}
+
+{{/* The service account's token, CA and namespace for the deployer's container only (what automounting would put
+in every container of the pod, the git service's included). */}}
+{{- define "civitas.kubeApiAccess" -}}
+- name: git-tmp
+  emptyDir: {sizeLimit: 64Mi}
+- name: kube-api-access
+  projected:
+    sources:
+      - serviceAccountToken: {path: token, expirationSeconds: 3607}
+      - configMap: {name: kube-root-ca.crt, items: [{key: ca.crt, path: ca.crt}]}
+      - downwardAPI: {items: [{path: namespace, fieldRef: {fieldPath: metadata.namespace}}]}
+{{- end -}}
+
+{{/* In the site release (gitops.bootstrap): the initContainer that lays out the release's files in the pod's own
+releases folder, fetched by the commit its values name from the deployer's git service and checked
+(civitas_deployer.gitops.site_files). */}}
+{{- define "civitas.siteFiles" -}}
+{{- $root := . -}}
+{{- $release := $root.Values.release | default dict -}}
+{{- if not $release.commit -}}
+{{- fail "the site release needs release.commit: the deployer writes it in the GitOps repository's values file (civitas/release.json)" -}}
+{{- end -}}
+{{- $files := $root.Values.gitops.siteFiles | default dict -}}
+- name: site-files
+  image: {{ required "gitops.siteFiles.image: the deployer's image (the bootstrap release sets it)" $files.image | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  command: [python, -m, civitas_deployer.gitops.site_files]
+  args: [--source, {{ required "gitops.siteFiles.source: the deployer's git service" $files.source | quote }},
+         --commit, {{ $release.commit | quote }}, --decision, {{ $release.decision | default "" | quote }},
+         --into, {{ $root.Values.releases.mountPath | quote }}]
+  env:
+    - {name: HOME, value: /tmp}
+  resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: "1", memory: 256Mi}}
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities: {drop: ["ALL"]}
+  volumeMounts:
+    - {name: releases, mountPath: {{ $root.Values.releases.mountPath }}}
+    - {name: tmp, mountPath: /tmp}
 {{- end -}}

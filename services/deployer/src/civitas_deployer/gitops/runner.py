@@ -1,10 +1,11 @@
 """The Flux runner: the deployment engine's Runner in Kubernetes mode. It restarts nothing itself.
 
 prepare reads the release's images (by digest); start commits the values to the GitOps repository, pushes, and asks
-Flux to reconcile at once (refused: a warning, and Flux comes at its interval); check reads the HelmRelease and GitRepository until domain/flux.py says applied or failed (Flux's reason is the
-incident's); revert, called by the engine whenever it rolls a deployment back (also after a crash), commits the values
-of the release before on top, once: Flux then reconciles back to the last good release, and nothing commits the
-failed values again by itself (a retry is a new decision).
+Flux to reconcile at once (refused: a warning, and Flux comes at its interval); check reads the HelmRelease and
+GitRepository until domain/flux.py says applied or failed (Flux's reason is the incident's); revert, called by the
+engine whenever it rolls a deployment back (also after a crash), commits the values of the release before on top,
+once: Flux then reconciles back to the last good release, and nothing commits the failed values again by itself (a
+retry is a new decision).
 """
 
 from __future__ import annotations

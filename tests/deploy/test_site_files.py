@@ -20,7 +20,7 @@ from civitas_kernel.live_release import LiveRelease
 from civitas_kernel.testing.ports import free_port
 
 from .test_chart import deployments, render
-from .test_flux import ON, site_release
+from .test_flux import ON, deployer_release, site_release
 
 T0 = 1_700_000_000_000_000
 SOURCE_HOST = "civitas-deployer:9418"  # the Service the site pods fetch from
@@ -68,7 +68,7 @@ def home(tmp_path) -> Path:
 @pytest.fixture
 def git_service(home):
     """The deployer pod's `git` container, started as the chart renders it, over `home`: its git:// address."""
-    pod = deployments(render(ON))["deployer"]["spec"]["template"]["spec"]
+    pod = deployments(deployer_release(render(ON)))["deployer"]["spec"]["template"]["spec"]
     (container,) = [c for c in pod["containers"] if c["name"] == "git"]
     port = free_port()
     command = [arg.replace("/srv/home", str(home)).replace("--listen=0.0.0.0", "--listen=127.0.0.1")

@@ -17,6 +17,7 @@ from civitas_deployer.gitops.cluster import GITREPOSITORIES, HELMRELEASES
 from .flux_statuses import recorded
 
 NAMESPACE, RELEASE, REPOSITORY = "civitas", "civitas-site", "civitas-gitops"
+DEPLOYER_RELEASE = "civitas-deployer"  # the deployer's own HelmRelease (handover)
 
 
 class FluxApi:
@@ -25,6 +26,8 @@ class FluxApi:
     def __init__(self, token: str, heads: Callable[[], tuple[str, str]]) -> None:
         self.token, self.heads = token, heads  # heads(): (the commit pushed, the one before) in the GitOps repo
         self.script: list[tuple[str, str]] = []
+        self.deployer_script: list[str] = []  # the deployer's HelmRelease statuses in turn (none: 404)
+        self._deployer_reads = 0
         self.requests: list[tuple[str, str | None]] = []
         self.refuse_with: int | None = None
         self.patches: list[dict] = []  # each PATCH: path, content_type, body (parsed), authorization
@@ -38,9 +41,13 @@ class FluxApi:
         if self.refuse_with:
             return self.refuse_with, {"kind": "Status", "status": "Failure", "code": self.refuse_with,
                                       "message": 'helmreleases.helm.toolkit.fluxcd.io "civitas-site" is forbidden'}
+        new, old = self.heads()
+        if path == HELMRELEASES.format(ns=NAMESPACE, name=DEPLOYER_RELEASE) and self.deployer_script:
+            name = self.deployer_script[min(self._deployer_reads, len(self.deployer_script) - 1)]
+            self._deployer_reads += 1
+            return 200, recorded(name, new, old)
         if not self.script:
             return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
-        new, old = self.heads()
         if path == HELMRELEASES.format(ns=NAMESPACE, name=RELEASE):
             release, _ = self.script[min(self._release_reads, len(self.script) - 1)]
             self._release_reads += 1
@@ -62,12 +69,16 @@ class FluxApi:
                 "message": f'{kind}.toolkit.fluxcd.io "{path.rsplit("/", 1)[1]}" is forbidden: User '
                            '"system:serviceaccount:civitas:civitas-deployer" cannot patch resource'}
         if path not in (HELMRELEASES.format(ns=NAMESPACE, name=RELEASE),
+                        HELMRELEASES.format(ns=NAMESPACE, name=DEPLOYER_RELEASE),
                         GITREPOSITORIES.format(ns=NAMESPACE, name=REPOSITORY)):
             return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
         return 200, {"kind": "Patched", "metadata": json.loads(body).get("metadata", {})}
 
     def play(self, *steps: tuple[str, str]) -> None:
         self.script, self._release_reads = list(steps), 0
+
+    def play_deployer(self, *statuses: str) -> None:
+        self.deployer_script, self._deployer_reads = list(statuses), 0
 
 
 @contextmanager

@@ -35,21 +35,23 @@ class FluxStatus:
         return cls(settings.KUBE_API, settings.GITOPS_NAMESPACE, settings.GITOPS_HELMRELEASE,
                    settings.GITOPS_GITREPOSITORY, settings.KUBE_TOKEN_FILE, settings.KUBE_CA_FILE)
 
-    def release(self) -> dict | None:
-        return self._get(HELMRELEASES.format(ns=self.namespace, name=self.helmrelease), "HelmRelease")
+    def release(self, name: str | None = None) -> dict | None:
+        """The site's HelmRelease, or the one named (the deployer's own)."""
+        return self._get(HELMRELEASES.format(ns=self.namespace, name=name or self.helmrelease), "HelmRelease")
 
     def repository(self) -> dict | None:
         return self._get(GITREPOSITORIES.format(ns=self.namespace, name=self.gitrepository), "GitRepository")
 
-    def request_reconcile(self, at_s: float) -> list[str]:
-        """Ask source-controller to fetch the GitRepository now, then helm-controller to reconcile the HelmRelease:
-        what went wrong, each in words (a 403 when the Role lacks `patch`); empty when both took it. Never raises:
-        without it Flux still comes at its interval."""
+    def request_reconcile(self, at_s: float, also: tuple[str, ...] = ()) -> list[str]:
+        """Ask source-controller to fetch the GitRepository now, then helm-controller to reconcile the HelmRelease
+        (and those named in `also`): what went wrong, each in words (a 403 when the Role lacks `patch`); empty when
+        all took it. Never raises: without it Flux still comes at its interval."""
         value = datetime.fromtimestamp(at_s, timezone.utc).isoformat().replace("+00:00", "Z")  # RFC 3339, as flux's
         body = json.dumps({"metadata": {"annotations": {REQUESTED_AT: value}}}).encode()
         refused = []
-        for path, kind in ((GITREPOSITORIES.format(ns=self.namespace, name=self.gitrepository), "GitRepository"),
-                           (HELMRELEASES.format(ns=self.namespace, name=self.helmrelease), "HelmRelease")):
+        paths = [(GITREPOSITORIES.format(ns=self.namespace, name=self.gitrepository), "GitRepository")] + [
+            (HELMRELEASES.format(ns=self.namespace, name=name), "HelmRelease") for name in (self.helmrelease, *also)]
+        for path, kind in paths:
             try:
                 self._call("PATCH", path, kind, body)
             except ClusterUnreadable as error:

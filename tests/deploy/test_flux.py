@@ -284,7 +284,7 @@ def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_dep
     assert all("image" not in svc for svc in spec_values["services"].values())  # the values file's digests win
     assert spec_values["lockdown"] is False and spec_values["gitops"] == {
         "enabled": False, "bootstrap": "civitas",
-        "siteFiles": {"image": "civitas-deployer:0.1.0", "source": "git://civitas-deployer:9418/live.git"}}
+        "siteFiles": {"fallbackImage": "civitas-deployer:0.1.0", "source": "git://civitas-deployer:9418/live.git"}}
     site = site_release(docs, {"release": {"commit": "ab" * 20, "decision": "decision 3"},
                                "services": {"gateway": {"image": DIGEST}}})
     for doc in site:
@@ -319,6 +319,9 @@ def test_each_site_pod_that_reads_the_release_lays_out_the_commit_its_values_nam
         assert {"name": "releases", "emptyDir": {"sizeLimit": "2Gi"}} in pod["volumes"]
         assert env(found[name])["CIVITAS_RELEASES"] == "/var/lib/civitas-releases"
     assert "initContainers" not in found["drafts"]["spec"]["template"]["spec"]
+    # the values file names the image of the deployer that wrote it: the fetcher follows a handover
+    handed = deployments(site_release(render(ON), {"release": {"commit": commit}, "siteFiles": {"image": DEPLOYER}}))
+    assert [c["image"] for c in handed["polls"]["spec"]["template"]["spec"]["initContainers"]] == [DEPLOYER]
     # a new release is a new pod template, so every reader's pods are replaced by ones with the new files
     newer = deployments(site_release(render(ON), {"release": {"commit": "ef" * 20, "decision": "decision 5"}}))
     assert newer["gateway"]["spec"]["template"] != found["gateway"]["spec"]["template"]

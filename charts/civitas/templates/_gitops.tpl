@@ -75,7 +75,7 @@ its pods fetch their release's files (the deployer's git service, with the deplo
 {{- $values := omit .Values "gitops" "services" "lockdown" -}}
 {{- $_ := set $values "services" $services -}}
 {{- $_ := set $values "lockdown" false -}}
-{{- $files := dict "image" (include "civitas.image" (list . .Values.services.deployer)) "source" (printf "git://%s-deployer:9418/live.git" .Release.Name) -}}
+{{- $files := dict "fallbackImage" (include "civitas.image" (list . .Values.services.deployer)) "source" (printf "git://%s-deployer:9418/live.git" .Release.Name) -}}
 {{- $_ := set $values "gitops" (dict "enabled" false "bootstrap" .Release.Name "siteFiles" $files) -}}
 {{- toYaml $values -}}
 {{- end -}}
@@ -140,7 +140,8 @@ in every container of the pod, the git service's included). */}}
 
 {{/* In the site release (gitops.bootstrap): the initContainer that lays out the release's files in the pod's own
 releases folder, fetched by the commit its values name from the deployer's git service and checked
-(civitas_deployer.gitops.site_files). */}}
+(civitas_deployer.gitops.site_files), with the image of the deployer that committed the values (siteFiles.image in
+the values file; before, the operator's). */}}
 {{- define "civitas.siteFiles" -}}
 {{- $root := . -}}
 {{- $release := $root.Values.release | default dict -}}
@@ -149,7 +150,7 @@ releases folder, fetched by the commit its values name from the deployer's git s
 {{- end -}}
 {{- $files := $root.Values.gitops.siteFiles | default dict -}}
 - name: site-files
-  image: {{ required "gitops.siteFiles.image: the deployer's image (the bootstrap release sets it)" $files.image | quote }}
+  image: {{ (($root.Values.siteFiles | default dict).image | default $files.fallbackImage) | required "siteFiles.image: the deployer's image (the deployer writes it; the bootstrap release gives a fallback)" | quote }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   command: [python, -m, civitas_deployer.gitops.site_files]
   args: [--source, {{ required "gitops.siteFiles.source: the deployer's git service" $files.source | quote }},

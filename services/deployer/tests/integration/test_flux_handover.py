@@ -63,7 +63,8 @@ def test_a_new_deployer_image_runs_as_a_candidate_first_and_is_named_the_deploye
     # first the site's values and the candidate, beside the deployer that serves (the operator's image so far)
     proving = rev(bare, "main^")
     assert values(bare, proving) == {"release": {"commit": commit, "decision": "decision 1"},
-                                     "services": {"gateway": {"image": DIGEST}}}  # never the deployer's image
+                                     "services": {"gateway": {"image": DIGEST}},  # never the deployer's image
+                                     "siteFiles": {"image": OLD}}  # the site pods' fetcher: the deployer that runs
     assert own_values(bare, proving) == {"deployer": {"candidate": {"image": NEW, "commit": commit}}}
     # then, the candidate ready, the proven image as the deployer: only the deployer's own values change
     assert own_values(bare) == {"deployer": {"image": NEW, "commit": commit}}

@@ -44,6 +44,8 @@ def test_the_values_before_are_kept_and_only_the_release_and_named_images_change
     assert before["release"]["commit"] == "a" * 40  # not changed in place
     assert release_values(None, "c" * 40, "decision 3", {}) == {"release": {"commit": "c" * 40,
                                                                             "decision": "decision 3"}, "services": {}}
+    fetched = release_values(after, "d" * 40, "decision 4", {}, "ghcr.io/town/civitas-deployer@sha256:" + "2" * 64)
+    assert fetched["siteFiles"] == {"image": "ghcr.io/town/civitas-deployer@sha256:" + "2" * 64}
 
 
 def test_the_deployers_own_values_name_a_candidate_beside_it_then_the_candidate_as_the_deployer():

@@ -72,7 +72,8 @@ class FluxRunner:
         new_deployer = images.pop(DEPLOYER, None)
         try:
             head = self.repository.fetch()
-            values = release_values(self.repository.values_at(head), commit, decision, images)
+            values = release_values(self.repository.values_at(head), commit, decision, images,
+                                    self.deployer.running if self.deployer else None)
             others = {self.deployer.values_file: self.deployer.candidate(head, commit, new_deployer)} \
                 if new_deployer else {}
             message = (f"Deploy civitas {commit[:12]} ({decision})\n\n"

@@ -44,10 +44,14 @@ def images_of(tree: Path) -> dict[str, str]:
     return dict(table)
 
 
-def release_values(before: dict | None, commit: str, decision: str, images: dict[str, str]) -> dict:
-    """The values before, with this release's commit and images: what Helm merges over the chart's own values."""
+def release_values(before: dict | None, commit: str, decision: str, images: dict[str, str],
+                   fetcher: str | None = None) -> dict:
+    """The values before, with this release's commit and images: what Helm merges over the chart's own values;
+    `fetcher`: the image the site pods lay out their files with (the deployer's own, the one that runs)."""
     values = copy.deepcopy(before or {})
     values["release"] = {"commit": commit, "decision": decision}
+    if fetcher:
+        values["siteFiles"] = {"image": fetcher}
     services = values.setdefault("services", {})
     for service, image in sorted(images.items()):
         services.setdefault(service, {})["image"] = image

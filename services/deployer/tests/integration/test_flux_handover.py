@@ -130,8 +130,8 @@ def test_a_new_deployer_that_fails_after_taking_over_is_reverted_by_the_old_one_
 
 
 @pytest.mark.parametrize("running, says", [
-    (None, "cannot hand over: it runs without its own HelmRelease"),
-    ("", "without knowing its image"),
+    (None, "cannot hand over: it runs without its own HelmRelease (CIVITAS_GITOPS_DEPLOYER_HELMRELEASE)"),
+    ("", "cannot hand over: it does not know the image it runs (CIVITAS_DEPLOYER_IMAGE)"),
 ])
 def test_a_new_deployer_image_where_no_handover_can_be_made_fails_the_build_saying_so(
         change, live, clone, tmp_path, clock, gitops, api, running, says):  # noqa: F811

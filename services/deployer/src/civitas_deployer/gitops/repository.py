@@ -103,12 +103,6 @@ class GitOpsRepository:
                 return True, commit
         return len(commits) < HISTORY_READ, None
 
-    def values_before(self, head: str, release: str) -> tuple[bool, dict | None]:
-        """(found, the values of the newest first-parent ancestor of `head` that holds another release than
-        `release`)."""
-        found, commit = self.commit_before(head, lambda c: self.release_at(c) != release)
-        return found, self.values_at(commit)
-
     def _remote(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ} | self.remote.push_env() | {
             "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}

@@ -57,10 +57,10 @@ class FluxRunner:
             raise ReleaseFailed("building", str(error)) from None
         new = images.get(DEPLOYER)
         if new is not None and (self.deployer is None or not self.deployer.running):
+            lacks = ("it runs without its own HelmRelease (CIVITAS_GITOPS_DEPLOYER_HELMRELEASE)"
+                     if self.deployer is None else "it does not know the image it runs (CIVITAS_DEPLOYER_IMAGE)")
             raise ReleaseFailed("building", f"the release names a new deployer image ({new}), but this deployer "
-                                "cannot hand over: it runs without its own HelmRelease or without knowing its image "
-                                "(CIVITAS_GITOPS_DEPLOYER_HELMRELEASE, CIVITAS_DEPLOYER_IMAGE; the chart's "
-                                "Kubernetes mode sets both)")
+                                f"cannot hand over: {lacks}; the chart's Kubernetes mode sets both")
         if new == (self.deployer.running if self.deployer else None):
             images.pop(DEPLOYER, None)  # the image that runs already: nothing to hand over
         self._images[commit] = images

@@ -16,13 +16,16 @@ import pytest
 
 import helm_python as helm
 
-from .test_chart import CHART, KUBE_VERSION, container, deployments, env, render
+from .test_chart import CHART, KUBE_VERSION, container, deployments, env, render, volume
 from .test_lockdown import admitted
 
 URL = "https://git.example.org/town/gitops.git"
 ON = {"gitops": {"enabled": True, "url": URL}}
 FLUX_KINDS = {"GitRepository", "HelmRelease"}
 DIGEST = "ghcr.io/town/civitas-gateway@sha256:" + "4f" * 32
+DEPLOYER = "ghcr.io/town/civitas-deployer@sha256:" + "0d" * 32
+CANDIDATE = "ghcr.io/town/civitas-deployer@sha256:" + "1e" * 32
+C = "ab" * 20
 
 DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 253}
@@ -84,10 +87,15 @@ def one(docs: list[dict], kind: str) -> dict:
     return found
 
 
-def site_release(docs: list[dict], release_values: dict) -> list[dict]:
-    """What Flux would render from the HelmRelease: the chart with the GitOps repository's values file under the
-    HelmRelease's values (Helm merges values deeply, spec.values last)."""
-    spec_values = one(docs, "HelmRelease")["spec"]["values"]
+def named(docs: list[dict], kind: str, name: str) -> dict:
+    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def flux_release(docs: list[dict], name: str, file_values: dict) -> list[dict]:
+    """What Flux would render from the HelmRelease `name`: the chart with the GitOps repository's values file under
+    the HelmRelease's values (Helm merges values deeply, spec.values last)."""
+    release = named(docs, "HelmRelease", name)
 
     def merged(base: dict, over: dict) -> dict:
         out = copy.deepcopy(base)
@@ -95,7 +103,16 @@ def site_release(docs: list[dict], release_values: dict) -> list[dict]:
             out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
         return out
 
-    return render(merged(release_values, spec_values), release=one(docs, "HelmRelease")["spec"]["releaseName"])
+    return render(merged(file_values, release["spec"]["values"]), release=release["spec"]["releaseName"])
+
+
+def site_release(docs: list[dict], release_values: dict) -> list[dict]:
+    return flux_release(docs, "civitas-site", release_values)
+
+
+def deployer_release(docs: list[dict], own_values: dict | None = None) -> list[dict]:
+    """The deployer's own release, from its values file (none before its first handover)."""
+    return flux_release(docs, "civitas-deployer", own_values or {})
 
 
 def test_nothing_of_kubernetes_mode_renders_unless_asked():
@@ -108,8 +125,10 @@ def test_nothing_of_kubernetes_mode_renders_unless_asked():
                                     {"gitops": {**ON["gitops"], "fluxSecret": "gitops-read", "retries": 3}}])
 def test_core_resources_are_valid_kubernetes_and_flux_objects_match_flux_api(values):
     docs = render(values)
-    assert {d["kind"] for d in docs} >= FLUX_KINDS | {"Deployment", "ServiceAccount", "Role", "RoleBinding"}
-    for doc in docs:
+    assert {d["kind"] for d in docs} >= FLUX_KINDS | {"ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim"}
+    own = deployer_release(docs, {"deployer": {"image": DEPLOYER, "candidate": {"image": CANDIDATE, "commit": C}}})
+    assert {d["kind"] for d in own} == {"Deployment", "Service", "NetworkPolicy"}
+    for doc in docs + own:
         if doc["kind"] == "GitRepository":
             jsonschema.validate(doc, GIT_REPOSITORY)
         elif doc["kind"] == "HelmRelease":
@@ -121,7 +140,7 @@ def test_core_resources_are_valid_kubernetes_and_flux_objects_match_flux_api(val
 
 
 def test_the_schema_refuses_what_flux_would():
-    release = one(render(ON), "HelmRelease")
+    release = named(render(ON), "HelmRelease", "civitas-site")
     wrong = copy.deepcopy(release)
     wrong["spec"]["upgrade"]["remediation"]["strategy"] = "retry-forever"
     with pytest.raises(jsonschema.ValidationError):
@@ -132,15 +151,48 @@ def test_the_schema_refuses_what_flux_would():
         jsonschema.validate(wrong, HELM_RELEASE)
 
 
-def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_the_gitops_repository():
+def test_the_operators_release_runs_no_service_and_holds_the_deployers_account_and_volumes():
     docs = render(ON)
-    found = deployments(docs)
+    assert deployments(docs) == {}
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"} == {
+        "civitas-deployer-home", "civitas-releases"}  # never in a release Flux may roll back
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "HelmRelease"} == {"civitas-site", "civitas-deployer"}
+    own = named(docs, "HelmRelease", "civitas-deployer")["spec"]
+    assert own["chart"]["spec"]["valuesFiles"][-1] == "./civitas/deployer.json"
+    assert own["chart"]["spec"]["ignoreMissingValuesFiles"] is True  # absent until the first handover
+    spec_values = own["values"]
+    assert all("image" not in svc for svc in spec_values["services"].values())  # the values file's image wins
+    assert "deployer" not in spec_values and spec_values["lockdown"] is False
+    assert spec_values["gitops"]["deployerOf"] == "civitas" and spec_values["gitops"]["enabled"] is False
+    assert spec_values["gitops"]["fallbackImage"] == "civitas-deployer:0.1.0"  # the operator's, under another key
+    assert "url" not in spec_values["gitops"]
+
+
+def test_flux_runs_the_deployer_alone_on_its_own_account_committing_to_the_gitops_repository():
+    docs = render(ON)
+    own = deployer_release(docs)
+    found = deployments(own)
     assert set(found) == {"deployer"}
+    assert [d for d in own if d["kind"] == "PersistentVolumeClaim"] == []
+    assert volume(found["deployer"], "/var/lib/civitas")["persistentVolumeClaim"]["claimName"] == \
+        "civitas-deployer-home"
+    assert volume(found["deployer"], "/var/lib/civitas-releases")["persistentVolumeClaim"]["claimName"] == \
+        "civitas-releases"
+    assert found["deployer"]["metadata"]["name"] == "civitas-deployer"
     pod = found["deployer"]["spec"]["template"]["spec"]
-    assert pod["serviceAccountName"] == "civitas-deployer" and pod["automountServiceAccountToken"] is True
+    assert pod["serviceAccountName"] == "civitas-deployer"
+    # the account's token reaches the deployer's container alone, where the in-cluster settings read it
+    assert pod["automountServiceAccountToken"] is False
+    token_mounts = {c["name"]: [m for m in c["volumeMounts"] if m["name"] == "kube-api-access"]
+                    for c in pod["containers"]}
+    assert token_mounts == {"deployer": [{"name": "kube-api-access", "readOnly": True,
+                                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}], "git": []}
+    (projected,) = [v["projected"]["sources"] for v in pod["volumes"] if v["name"] == "kube-api-access"]
+    assert [next(iter(s)) for s in projected] == ["serviceAccountToken", "configMap", "downwardAPI"]
+    assert projected[0]["serviceAccountToken"]["path"] == "token"
     assert one(docs, "ServiceAccount")["metadata"]["name"] == "civitas-deployer"
     variables = env(found["deployer"])
-    release, source = one(docs, "HelmRelease"), one(docs, "GitRepository")
+    release, source = named(docs, "HelmRelease", "civitas-site"), one(docs, "GitRepository")
     assert variables["CIVITAS_DEPLOY_MODE"] == "kubernetes"
     assert variables["CIVITAS_GITOPS_URL"] == ("civitas-gitops-push", "url")  # credentials from a secret only
     assert variables["CIVITAS_GITOPS_HELMRELEASE"] == release["metadata"]["name"] == "civitas-site"
@@ -151,22 +203,74 @@ def test_this_release_runs_the_deployer_alone_on_its_own_account_committing_to_t
     assert float(variables["CIVITAS_GITOPS_TIMEOUT_S"]) > 5 * 60  # longer than Helm's own wait
     assert variables["CIVITAS_COUNTER_URL"] == "http://civitas-site-counter:8003"  # the site release's counter
     assert source["spec"]["url"] == URL and "@" not in source["spec"]["url"]
+    assert variables["CIVITAS_GITOPS_DEPLOYER_HELMRELEASE"] == "civitas-deployer"
+    assert variables["CIVITAS_GITOPS_DEPLOYER_VALUES_FILE"] == "civitas/deployer.json"
+    assert variables["CIVITAS_DEPLOYER_IMAGE"] == container(found["deployer"])["image"] == "civitas-deployer:0.1.0"
 
 
-def test_the_deployer_may_read_the_one_helmrelease_and_gitrepository_and_nothing_else():
+def test_the_deployer_runs_the_image_it_committed_and_a_candidate_beside_it_that_takes_nothing():
+    docs = render(ON)
+    found = deployments(deployer_release(docs, {"deployer": {"image": DEPLOYER, "commit": C}}))
+    assert set(found) == {"deployer"}
+    assert container(found["deployer"])["image"] == env(found["deployer"])["CIVITAS_DEPLOYER_IMAGE"] == DEPLOYER
+    own = deployer_release(docs, {"deployer": {"image": DEPLOYER, "candidate": {"image": CANDIDATE, "commit": C}}})
+    found = deployments(own)
+    assert set(found) == {"deployer", "deployer-candidate"}
+    assert container(found["deployer"])["image"] == DEPLOYER  # the deployer that serves stays as it is
+    candidate = found["deployer-candidate"]
+    assert candidate["metadata"]["name"] == "civitas-deployer-candidate"
+    pod = candidate["spec"]["template"]["spec"]
+    assert container(candidate)["image"] == CANDIDATE
+    assert container(candidate)["command"] == ["python", "-m", "civitas_deployer.gitops.candidate"]
+    assert container(candidate)["readinessProbe"]["httpGet"]["path"] == "/ready"  # what Helm, so Flux, waits on
+    assert pod["serviceAccountName"] == "civitas-deployer" and len(pod["containers"]) == 1
+    assert volume(candidate, "/var/lib/civitas") == {"name": "home", "emptyDir": {}}  # not the live repository
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    (service,) = [d for d in own if d["kind"] == "Service"]
+    assert service["spec"]["selector"]["app.kubernetes.io/name"] == "deployer"  # never routed to the candidate
+    assert env(candidate)["CIVITAS_LOG_URL"] == env(found["deployer"])["CIVITAS_LOG_URL"]
+
+
+def test_the_deployers_git_service_serves_its_home_read_only_to_the_site_release_alone():
+    docs = deployer_release(render(ON))
+    pod = deployments(docs)["deployer"]["spec"]["template"]["spec"]
+    (git,) = [c for c in pod["containers"] if c["name"] == "git"]
+    assert git["image"] == container(deployments(docs)["deployer"])["image"]  # the deployer's image: it has git
+    assert git["command"][-1] == "/srv/home/live.git" and "--strict-paths" in git["command"]
+    assert not [a for a in git["command"] if "receive-pack" in a or "upload-archive" in a]
+    assert git["volumeMounts"] == [{"name": "home", "mountPath": "/srv/home", "readOnly": True},
+                                   {"name": "git-tmp", "mountPath": "/tmp"}]  # not the deployer's /tmp
+    assert "env" not in git or not [e for e in git["env"] if "valueFrom" in e]  # no secret
+    (service,) = [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "civitas-deployer"]
+    assert {"name": "git", "port": 9418, "targetPort": "git"} in service["spec"]["ports"]
+    (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": "civitas-deployer",
+                                                            "app.kubernetes.io/name": "deployer"}
+    assert policy["spec"]["ingress"] == [
+        {"ports": [{"port": "http"}]},
+        {"ports": [{"port": "git"}],
+         "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "civitas-site"}}}]}]
+    assert not [d for d in render({}) if d["kind"] == "NetworkPolicy"]
+    assert [c["name"] for c in deployments(render({}))["deployer"]["spec"]["template"]["spec"]["containers"]] == [
+        "deployer"]
+
+
+def test_the_deployer_may_read_and_annotate_the_one_helmrelease_and_gitrepository_and_nothing_else():
     docs = render(ON)
     (role,) = [d for d in docs if d["kind"] == "Role"]
     assert role["rules"] == [
-        {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "resourceNames": ["civitas-site"],
-         "verbs": ["get", "watch"]},
+        {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"],
+         "resourceNames": ["civitas-site", "civitas-deployer"],
+         "verbs": ["get", "watch", "patch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
-         "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch"]}]
+         "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch", "patch"]}]  # patch: the reconcile request
     (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "civitas-deployer", "namespace": "civitas"}]
 
 
-def test_the_helmrelease_remediates_by_rollback_and_knows_the_revision_it_attempts():
-    spec = one(render(ON), "HelmRelease")["spec"]
+@pytest.mark.parametrize("name", ["civitas-site", "civitas-deployer"])
+def test_the_helmreleases_remediate_by_rollback_and_know_the_revision_they_attempt(name):
+    spec = named(render(ON), "HelmRelease", name)["spec"]
     assert spec["chart"]["spec"]["reconcileStrategy"] == "Revision"  # chart version 0.1.0+<commit>: domain/flux.py
     assert spec["chart"]["spec"]["sourceRef"] == {"kind": "GitRepository", "name": "civitas-gitops"}
     assert spec["upgrade"]["remediation"] == {"retries": 1, "strategy": "rollback", "remediateLastFailure": True}
@@ -176,9 +280,11 @@ def test_the_helmrelease_remediates_by_rollback_and_knows_the_revision_it_attemp
 
 def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_deployer_in_this_release():
     docs = render(ON)
-    spec_values = one(docs, "HelmRelease")["spec"]["values"]
+    spec_values = named(docs, "HelmRelease", "civitas-site")["spec"]["values"]
     assert all("image" not in svc for svc in spec_values["services"].values())  # the values file's digests win
-    assert spec_values["lockdown"] is False and spec_values["gitops"] == {"enabled": False, "bootstrap": "civitas"}
+    assert spec_values["lockdown"] is False and spec_values["gitops"] == {
+        "enabled": False, "bootstrap": "civitas",
+        "siteFiles": {"fallbackImage": "civitas-deployer:0.1.0", "source": "git://civitas-deployer:9418/live.git"}}
     site = site_release(docs, {"release": {"commit": "ab" * 20, "decision": "decision 3"},
                                "services": {"gateway": {"image": DIGEST}}})
     for doc in site:
@@ -192,6 +298,38 @@ def test_the_site_release_flux_renders_runs_the_rest_by_digest_and_calls_the_dep
     for name, deployment in found.items():
         assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False, name
         assert not {"CIVITAS_GITOPS_URL", "CIVITAS_DEPLOY_MODE"} & set(env(deployment)), name
+
+
+def test_each_site_pod_that_reads_the_release_lays_out_the_commit_its_values_name_in_its_own_folder():
+    commit = "cd" * 20
+    site = site_release(render(ON), {"release": {"commit": commit, "decision": "decision 4"}})
+    assert not [d for d in site if d["kind"] == "PersistentVolumeClaim" and "releases" in d["metadata"]["name"]]
+    found = deployments(site)
+    for name in ("gateway", "registry", "polls", "counter"):
+        pod = found[name]["spec"]["template"]["spec"]
+        (init,) = pod["initContainers"]
+        assert init["name"] == "site-files" and init["image"] == "civitas-deployer:0.1.0"
+        assert init["command"] == ["python", "-m", "civitas_deployer.gitops.site_files"]
+        assert init["args"] == ["--source", "git://civitas-deployer:9418/live.git", "--commit", commit,
+                                "--decision", "decision 4", "--into", "/var/lib/civitas-releases"]
+        assert {"name": "releases", "mountPath": "/var/lib/civitas-releases"} in init["volumeMounts"]
+        assert not [m for m in init["volumeMounts"] if m["name"] in ("site-key", "home")]  # nothing of the site's
+        assert {"name": "releases", "mountPath": "/var/lib/civitas-releases", "readOnly": True} in \
+            container(found[name])["volumeMounts"]
+        assert {"name": "releases", "emptyDir": {"sizeLimit": "2Gi"}} in pod["volumes"]
+        assert env(found[name])["CIVITAS_RELEASES"] == "/var/lib/civitas-releases"
+    assert "initContainers" not in found["drafts"]["spec"]["template"]["spec"]
+    # the values file names the image of the deployer that wrote it: the fetcher follows a handover
+    handed = deployments(site_release(render(ON), {"release": {"commit": commit}, "siteFiles": {"image": DEPLOYER}}))
+    assert [c["image"] for c in handed["polls"]["spec"]["template"]["spec"]["initContainers"]] == [DEPLOYER]
+    # a new release is a new pod template, so every reader's pods are replaced by ones with the new files
+    newer = deployments(site_release(render(ON), {"release": {"commit": "ef" * 20, "decision": "decision 5"}}))
+    assert newer["gateway"]["spec"]["template"] != found["gateway"]["spec"]["template"]
+
+
+def test_a_site_release_without_a_commit_is_refused_saying_the_deployer_writes_it():
+    with pytest.raises(helm.HelmError, match="the site release needs release.commit"):
+        site_release(render(ON), {"services": {"gateway": {"image": DIGEST}}})
 
 
 def test_under_lockdown_the_account_is_the_lockouts_and_flux_applies_the_site():

@@ -91,7 +91,7 @@ sync: CIVITAS_LOG_URL
 - name: CIVITAS_MIRROR_URLS  # the deployer's alone: no other pod, and no release it runs, sees it
   valueFrom: {secretKeyRef: {name: {{ $root.Values.secrets.mirrors }}, key: urls}}
 {{- end }}
-{{- if and (eq $name "deployer") $root.Values.gitops.enabled }}
+{{- if and (eq $name "deployer") (eq (include "civitas.part" $root) "deployer") }}
 {{ include "civitas.gitopsEnv" $root }}
 {{- end }}
 {{- if eq $name "counter" }}

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import subprocess
+import time
+from datetime import datetime
 
 import pytest
 
@@ -130,6 +133,71 @@ def test_an_approved_release_is_committed_to_the_gitops_repository_and_applied_w
     assert values(bare) == {"release": {"commit": live.head(), "decision": "decision 2"},
                             "services": {"gateway": {"image": DIGEST}}}
     assert deployer.run() == []
+
+
+GITREPOSITORY_PATH = f"/apis/source.toolkit.fluxcd.io/v1/namespaces/{NAMESPACE}/gitrepositories/{REPOSITORY}"
+HELMRELEASE_PATH = f"/apis/helm.toolkit.fluxcd.io/v2/namespaces/{NAMESPACE}/helmreleases/{RELEASE}"
+
+
+def requested_at(patch: dict) -> float:
+    """The reconcile request's time, checking the patch is what `flux reconcile` sends: a JSON merge patch of one
+    annotation, an RFC 3339 time, as the service account."""
+    assert patch["content_type"] == "application/merge-patch+json"
+    assert patch["authorization"] == f"Bearer {TOKEN}"
+    (annotation, value), = patch["body"]["metadata"]["annotations"].items()
+    assert patch["body"] == {"metadata": {"annotations": {annotation: value}}}
+    assert annotation == "reconcile.fluxcd.io/requestedAt"
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_after_each_push_flux_is_asked_to_fetch_and_reconcile_at_once(
+        change, live, clone, tmp_path, clock, gitops, api):
+    url, bare = gitops
+    deployer = make_deployer(change, live, tmp_path, gitops, api, clock)
+    api.play(("helmrelease-ready", "gitrepository-at-new"))
+    before = time.time()
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome\n"}, "Welcome")
+    (applied,) = deployer.run()
+    assert applied.phase == "applied"
+    # the GitRepository first (source-controller fetches the pushed commit), then the HelmRelease
+    assert [p["path"] for p in api.patches] == [GITREPOSITORY_PATH, HELMRELEASE_PATH]
+    first = [requested_at(p) for p in api.patches]
+    assert before - 1 <= first[0] <= first[1] <= time.time() + 1
+
+    api.play(("helmrelease-rolled-back", "gitrepository-at-new"))
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Broken\n"}, "Broken")
+    (failed,) = deployer.run()
+    assert failed.phase == "rolled_back"
+    # the failed release's push, then its revert's: each asked for again, each with a new value (Flux reconciles
+    # only when the annotation's value differs from the last it handled)
+    assert [p["path"] for p in api.patches[2:]] == [GITREPOSITORY_PATH, HELMRELEASE_PATH] * 2
+    values_sent = [p["body"]["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"] for p in api.patches]
+    assert len(set(values_sent[0::2])) == 3
+    assert f"Civitas-Reverts: {failed.commit}" in show(bare, "main")
+
+
+def test_a_reconcile_request_the_role_refuses_is_a_warning_and_the_release_still_deploys_on_flux_interval(
+        change, live, clone, tmp_path, clock, gitops, api, caplog):
+    url, bare = gitops
+    deployer = make_deployer(change, live, tmp_path, gitops, api, clock)
+    api.refuse_patches_with = 403
+    api.play(("helmrelease-before", "gitrepository-at-old"), ("helmrelease-ready", "gitrepository-at-new"))
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Welcome\n"}, "Welcome")
+    with caplog.at_level(logging.WARNING, logger="civitas.deployer.gitops"):
+        (applied,) = deployer.run()
+    assert applied.phase == "applied" and applied.incident is None
+    assert values(bare)["release"]["commit"] == applied.commit
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and all("it will at its interval" in w for w in warned)
+    assert "answered 403 for the patch of GitRepository civitas/civitas-gitops" in warned[0]
+    assert "answered 403 for the patch of HelmRelease civitas/civitas-site" in warned[1]
+    assert TOKEN not in " ".join(warned)
+
+    api.play(("helmrelease-rolled-back", "gitrepository-at-new"))  # a failure says it was not asked at once
+    approve(change, clone, tmp_path, clock, {"site/front.md": "Broken\n"}, "Broken")
+    (failed,) = deployer.run()
+    assert failed.phase == "rolled_back"
+    assert "not reconciled at once: the Kubernetes API answered 403" in failed.incident.log_tail
 
 
 def test_an_upgrade_flux_rolled_back_fails_with_flux_reason_and_is_reverted_once_never_retried(

@@ -45,19 +45,21 @@ class GitOpsRepository:
         self._remote("fetch", "--quiet", "--no-tags", "--", self.remote.url, f"+{ref}:{FETCHED}")
         return self.git.out("rev-parse", FETCHED)
 
-    def values_at(self, commit: str | None) -> dict | None:
+    def values_at(self, commit: str | None, file: str | None = None) -> dict | None:
+        """The values file (or `file`, e.g. the deployer's own) at `commit`; None when it has none."""
         if commit is None:
             return None
-        found = self.git.blobs([f"{commit}:{self.values_file}"])[f"{commit}:{self.values_file}"]
+        file = file or self.values_file
+        found = self.git.blobs([f"{commit}:{file}"])[f"{commit}:{file}"]
         if found is None:
             return None
         try:
             values = json.loads(found)
         except ValueError as error:
-            raise GitOpsUnavailable(f"{self.values_file} at {commit[:12]} is not JSON ({error}); only the deployer "
+            raise GitOpsUnavailable(f"{file} at {commit[:12]} is not JSON ({error}); only the deployer "
                                     "writes it: restore the deployer's last version") from None
         if not isinstance(values, dict):
-            raise GitOpsUnavailable(f"{self.values_file} at {commit[:12]} is not a JSON object")
+            raise GitOpsUnavailable(f"{file} at {commit[:12]} is not a JSON object")
         return values
 
     def release_at(self, commit: str | None) -> str | None:
@@ -67,18 +69,21 @@ class GitOpsRepository:
 
     # -- writing -------------------------------------------------------------------------------------------------
 
-    def commit(self, parent: str | None, values: dict | None, message: str, at_s: int) -> str:
-        """A commit on `parent` whose values file is `values` (removed when None); the rest of the tree kept."""
+    def commit(self, parent: str | None, values: dict | None, message: str, at_s: int,
+               others: dict[str, dict | None] | None = None) -> str:
+        """A commit on `parent` whose values file is `values` (removed when None), and each file of `others` its
+        values (the deployer's own); the rest of the tree kept."""
         with tempfile.TemporaryDirectory(prefix="civitas-gitops-") as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
             self.git.run("read-tree", *([f"{parent}^{{tree}}"] if parent else ["--empty"]), env=env)
-            if values is None:
-                self.git.run("update-index", "--index-info", input=f"0 {'0' * 40}\t{self.values_file}\n".encode(),
-                             env=env)  # mode 0 drops the entry: no work tree needed
-            else:
-                text = json.dumps(values, indent=2, sort_keys=True) + "\n"
-                blob = self.git.out("hash-object", "-w", "--stdin", input=text.encode())
-                self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{self.values_file}", env=env)
+            for file, content in {self.values_file: values, **(others or {})}.items():
+                if content is None:
+                    self.git.run("update-index", "--index-info", input=f"0 {'0' * 40}\t{file}\n".encode(),
+                                 env=env)  # mode 0 drops the entry: no work tree needed
+                else:
+                    text = json.dumps(content, indent=2, sort_keys=True) + "\n"
+                    blob = self.git.out("hash-object", "-w", "--stdin", input=text.encode())
+                    self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{file}", env=env)
             tree = self.git.out("write-tree", env=env)
         dated = {"GIT_AUTHOR_NAME": "civitas", "GIT_AUTHOR_EMAIL": "civitas@localhost",
                  "GIT_AUTHOR_DATE": f"@{at_s} +0000", "GIT_COMMITTER_DATE": f"@{at_s} +0000"}
@@ -89,15 +94,14 @@ class GitOpsRepository:
         """`commit` as the remote branch; never forced, so a branch that moved meanwhile refuses it."""
         self._remote("push", "--porcelain", "--", self.remote.url, f"{commit}:refs/heads/{self.branch}")
 
-    def values_before(self, head: str, release: str) -> tuple[bool, dict | None]:
-        """(found, the values of the newest first-parent ancestor of `head` that holds another release than
-        `release`): what a revert restores. Not found within HISTORY_READ commits: (False, None)."""
+    def commit_before(self, head: str, differs) -> tuple[bool, str | None]:
+        """(found, the newest first-parent ancestor of `head` for which `differs(commit)`): what a revert restores.
+        Not found within HISTORY_READ commits: (False, None); the whole history alike: (True, None), nothing before."""
         commits = self.git.out("rev-list", "--first-parent", f"--max-count={HISTORY_READ}", head).split()
         for commit in commits:
-            if self.release_at(commit) != release:
-                return True, self.values_at(commit)
-        parentless = len(commits) < HISTORY_READ  # the whole history held this release: before it, nothing
-        return parentless, None
+            if differs(commit):
+                return True, commit
+        return len(commits) < HISTORY_READ, None
 
     def _remote(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ} | self.remote.push_env() | {

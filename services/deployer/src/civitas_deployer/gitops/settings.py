@@ -34,6 +34,11 @@ class GitOpsSettings(BaseSettings):
     GITOPS_NAMESPACE: str = "default"  # where the HelmRelease and the GitRepository are
     GITOPS_HELMRELEASE: str = "civitas-site"
     GITOPS_GITREPOSITORY: str = "civitas-gitops"
+    # The deployer's own HelmRelease and values file: a release naming a new deployer image is handed over through
+    # them (runner.py); empty: the deployer runs outside Flux and a new deployer image is refused.
+    GITOPS_DEPLOYER_HELMRELEASE: str = ""
+    GITOPS_DEPLOYER_VALUES_FILE: str = Field("civitas/deployer.json", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    DEPLOYER_IMAGE: str = ""  # the image this deployer runs (the chart sets it): what a handover replaces
     KUBE_API: str = Field(default_factory=_in_cluster_api)  # the API server; in a pod, KUBERNETES_SERVICE_HOST
     KUBE_TOKEN_FILE: Path = SERVICE_ACCOUNT / "token"  # the deployer's service account token, read at each request
     KUBE_CA_FILE: Path | None = SERVICE_ACCOUNT / "ca.crt"

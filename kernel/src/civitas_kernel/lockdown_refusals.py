@@ -43,7 +43,7 @@ class RefusedAttempts:
         self.append, self.clock = append, clock
         self._written: dict[str, int] = {}  # kind -> when its last event was written
         self._folded: dict[str, int] = {}  # kind -> attempts since, not written
-        self._newest: dict[str, tuple[str, str, str, int]] = {}  # kind -> the newest of those (method, route, client, at)
+        self._newest: dict[str, tuple[str, str, str, int]] = {}  # kind -> the newest of those (method, ..., at)
         self._lock = threading.Lock()
 
     def resume(self, log) -> None:

@@ -12,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from civitas_kernel.commands import CommandError, ForbiddenError
 from civitas_kernel.lockdown import mark_locked_down
-from civitas_kernel.service.callers import CALLER_HEADER
+from civitas_kernel.service.callers import CALLER_HEADER, CallerPass
+from civitas_kernel.service.calls import ServiceClient
+from civitas_kernel.signing import SiteKey
 from civitas_kernel.testing.brokers import running_broker
 from civitas_schema.v1.envelope_pb2 import Envelope
 from civitas_schema.v1.lockout_pb2 import OperatorRefused
@@ -73,7 +76,13 @@ def test_the_operators_token_refused_by_the_gateway_service_is_recorded_by_the_d
             for headers in ({}, {CALLER_HEADER: "gateway 9999999999 " + "0" * 64}):  # unsigned, forged
                 forged = httpx.post(deployer + "/lockout/refusals", json=body, headers=headers, timeout=10)
                 assert forged.status_code == 403 and forged.json()["type"].endswith("internal-only")
-            assert len(recorded(deployer)) == 1  # nothing written on anyone else's word
+            callers = CallerPass.of_key(SiteKey.load_or_create(cluster.key_file).private_key)  # the site's own key
+            reporter = ServiceClient("deployer", deployer)
+            with pytest.raises(ForbiddenError, match="site's own services"):  # signed, but not by a gateway
+                reporter.post_as("polls", callers, "/lockout/refusals", body)
+            with pytest.raises(CommandError, match="not a refusal of the lock-out's"):  # no such kind
+                reporter.post_as("gateway", callers, "/lockout/refusals", body | {"kind": "voter-session"})
+            assert len(recorded(deployer)) == 1  # nothing written on anyone else's word, nor for a wrong kind
 
             restart(cluster, "deployer")  # its stop writes the two attempts it had counted since
             assert [(s.route, s.folded) for _, s in recorded(deployer)] == [("/api/polls", 0), ("/api/polls", 1)]

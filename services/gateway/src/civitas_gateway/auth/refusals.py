@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from civitas_kernel.events import NewEvent
-from civitas_kernel.lockdown_refusals import OPERATOR_TOKEN, STREAM, RefusedAttempts, refused_attempts
+from civitas_kernel.lockdown_refusals import MAX_ROUTE, OPERATOR_TOKEN, STREAM, RefusedAttempts, refused_attempts
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.callers import CallerPass
 
@@ -38,8 +38,8 @@ class ReportedAttempts:
             logging.getLogger("civitas.gateway").warning("a refused operator token is not recorded: this gateway "
                                                          "holds no site key to sign its report to the deployer")
             return
-        self.deployer.post_as("gateway", self.callers, REPORT_PATH,
-                              {"kind": kind, "method": method, "route": route, "client": client})
+        self.deployer.post_as("gateway", self.callers, REPORT_PATH,  # cut as the event would cut them
+                              {"kind": kind, "method": method[:16], "route": route[:MAX_ROUTE], "client": client[:64]})
 
     def stop(self) -> None:
         return None  # the deployer counts; nothing waits here

@@ -95,3 +95,7 @@ def test_the_operators_token_refused_by_the_gateway_service_is_recorded_by_the_d
             assert (attempts[-1].method, attempts[-1].route, attempts[-1].folded) == ("PATCH", "/api/polls/first", 0)
             shown = gateway.get("/lockout", headers=HTML).text.split('<table id="attempts">')[1].split("</table>")[0]
             assert shown.count("<tr data-kind=") == 3 and "1 more" in shown
+
+            cluster.stop_service("deployer")  # nobody to record it: the token is refused all the same
+            alone = gateway.post("/api/polls", json={"name": "third"}, headers=operator)
+            assert alone.status_code == 403 and alone.json()["type"].endswith("locked-down"), alone.text

@@ -33,9 +33,7 @@ def _maintenance(site) -> dict:
     held = getattr(site, "maintenance", None)  # the embedded site's
     if held is None:
         return NOTHING
-    actions, commit = held.actions()
-    return {"actions": actions, "release": commit, "proposed": held.proposed(), "runs": held.runs()[::-1][:200],
-            "offered": sorted(getattr(site, "offered_builtins", ()))}
+    return held.view(frozenset(getattr(site, "offered_builtins", ())))  # what the deployer service answers too
 
 
 @router.get("/maintenance", response_class=HTMLResponse)

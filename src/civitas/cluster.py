@@ -32,7 +32,9 @@ def kafka_environment(kafka: KafkaSettings) -> dict[str, str]:
 
 class Cluster:
     def __init__(self, workdir: Path, postgres_url: str, kafka: KafkaSettings, *, extra_env: dict[str, str] | None = None,
-                 services: tuple[str, ...] = ORDER, gateway_workers: int = 1) -> None:
+                 services: tuple[str, ...] = ORDER, gateway_workers: int = 1,
+                 launch: dict[str, list[str]] | None = None) -> None:
+        """launch: a service's own command line instead of `python -m civitas_NAME` (e.g. `civitas serve NAME`)."""
         self.workdir, self.postgres_url, self.kafka, self.services = workdir, postgres_url, kafka, services
         self.ports = {name: free_port() for name in services}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
@@ -41,6 +43,7 @@ class Cluster:
         self.key_file = workdir / "site-key.pem"
         self.extra_env = extra_env or {}
         self.gateway_workers = gateway_workers
+        self.launch = dict(launch or {})  # changed between a stop and a start, the next start runs the new one
 
     # -- setting up -------------------------------------------------------------------------
 
@@ -83,7 +86,7 @@ class Cluster:
         (self.workdir / service).mkdir(parents=True, exist_ok=True)
         with open(self.log_path(service), "ab") as out:
             # As its container runs it (`python -m civitas_NAME`), in its own session, so stopping it ends it and nothing else.
-            command = [sys.executable, "-m", f"civitas_{service}"]
+            command = self.launch.get(service) or [sys.executable, "-m", f"civitas_{service}"]
             self.processes[service] = subprocess.Popen(command, env=self.environment(service),
                                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

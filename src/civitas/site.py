@@ -222,7 +222,8 @@ class Site:
             runner = runner or ContentRunner(self.releases, gateway, smoke=SmokePass.of_site_key(self.key))
             self.__dict__["_deployer"] = Deployer(
                 self.log, self.live_repo, self.decisions, self.releases, runner, clock=self.clock,
-                health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock)
+                health_s=self.settings.DEPLOY_HEALTH_S, mirrors=self.mirrors, lock=self.lock,
+                ready=self.maintenance.settled)  # a decision's maintenance runs before it, or anything after, deploys
         return self.__dict__["_deployer"]
 
     @property

@@ -42,11 +42,14 @@ def test_the_operators_token_after_the_lock_out_is_refused_recorded_and_shown(tm
                            timeout=10)
         assert wrong.status_code == 401
         page = httpx.get(url + "/lockout", headers=HTML, timeout=10).text
-    (event,) = list(site.log.read("lockout"))  # five attempts in a minute: one event; a wrong token: none
+        (event,) = list(site.log.read("lockout"))  # five attempts in a minute: one event; a wrong token: none
     said = event.message()
     assert event.actor == "operator" and said.route == "/api/polls" and said.method == "POST"
     assert said.client == "127.0.0.1" and said.folded == 0
     assert "operator-token-for-tests" not in str(said)
+    first, at_stop = (e.message() for e in site.log.read("lockout"))  # the stop writes the four counted since
+    assert (at_stop.route, at_stop.folded) == ("/api/polls", 3) and at_stop.at_us >= first.at_us
+    assert "operator-token-for-tests" not in str(at_stop)
     assert 'data-locked="yes"' in page and "governs itself since" in page and "civitas registrar" in page
     row = page.split('<table id="attempts">')[1].split("</table>")[0]
     assert "POST /api/polls" in row and "127.0.0.1" in row
@@ -65,3 +68,27 @@ def test_refused_attempts_are_folded_one_event_a_minute_with_the_count(tmp_path)
     said = [OperatorRefused.FromString(e.body) for e in written]
     assert [m.folded for m in said] == [0, 5, 5]
     assert all(len(m.route) == 200 for m in said)  # a long path is cut: the log stays bounded
+    attempts.stop()  # at 140 s: the attempts at 130 and 140 s were counted, not written; the stop writes them
+    last = OperatorRefused.FromString(written[-1].body)
+    assert len(written) == 4 and (last.at_us, last.folded) == (140_000_000, 1)
+    attempts.stop()
+    assert len(written) == 4  # nothing more was counted: nothing more is written
+
+
+def test_a_restarted_writer_keeps_the_minute_and_the_count(tmp_path, smtp):
+    """The embedded gateway stopped and started again: what was counted is in the log, and an attempt right after
+    the restart is counted into the next event rather than opening a minute of its own."""
+    site, app = app_of(tmp_path, smtp)
+    mark_locked_down(tmp_path / "home", "localhost", 1_780_000_000_000_000)
+    with ServerThread().serving(app) as url:
+        for _ in range(3):
+            assert httpx.post(url + "/api/polls", json={"name": "x"}, headers=TOKEN, timeout=10).status_code == 403
+    site, again = app_of(tmp_path, smtp)  # a new process's site over the same home
+    with ServerThread().serving(again) as url:
+        trusted = httpx.post(url + "/api/registrar/trust", json={"voter": "ann@example.org", "edges": 1},
+                             headers=TOKEN, timeout=10)
+        assert trusted.status_code == 403
+        assert len(list(site.log.read("lockout"))) == 2  # the restart opened no minute: the attempt is counted
+    said = [e.message() for e in site.log.read("lockout")]
+    assert [(m.route, m.folded) for m in said] == [("/api/polls", 0), ("/api/polls", 1), ("/api/registrar/trust", 0)]
+    assert sum(1 + m.folded for m in said) == 4  # every attempt counted, across the restart

@@ -27,6 +27,19 @@ MAX_TTL_S = 900  # no pass is good for longer than this, whatever it claims
 _LABEL = b"civitas/smoke-pass/v1"
 
 
+def site_key_of_settings(settings) -> Ed25519PrivateKey | None:
+    """The site's private key as the settings name it (CIVITAS_KEY_FILE, else CIVITAS_HOME/site-key.pem); None in host
+    mode (the key stays with the supervisor) or while there is no key yet."""
+    if getattr(settings, "SIGNER_SOCKET", None) is not None:
+        return None
+    path = Path(getattr(settings, "key_file", None) or settings.key_path)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError):
+        return None
+    return key if isinstance(key, Ed25519PrivateKey) else None
+
+
 class SmokePass:
     def __init__(self, secret: bytes, clock: Callable[[], float] = time.time) -> None:
         self._secret, self.clock = secret, clock
@@ -47,14 +60,8 @@ class SmokePass:
     def of_settings(cls, settings) -> SmokePass | None:
         """The pass of the site key the settings name (CIVITAS_KEY_FILE, else CIVITAS_HOME/site-key.pem); None in
         host mode (the key stays with the supervisor) or while there is no key yet."""
-        if getattr(settings, "SIGNER_SOCKET", None) is not None:
-            return None
-        path = Path(getattr(settings, "key_file", None) or settings.key_path)
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError):
-            return None
-        return cls.of_key(key) if isinstance(key, Ed25519PrivateKey) else None
+        key = site_key_of_settings(settings)
+        return cls.of_key(key) if key is not None else None
 
     def _mac(self, expires: int) -> str:
         return hmac.new(self._secret, b"expires %d" % expires, hashlib.sha256).hexdigest()
@@ -85,4 +92,4 @@ class SmokePass:
         return value is not None and self.admits(value.decode("latin-1"))
 
 
-__all__ = ["MAX_TTL_S", "SMOKE_HEADER", "SmokePass"]
+__all__ = ["MAX_TTL_S", "SMOKE_HEADER", "SmokePass", "site_key_of_settings"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_module
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from civitas_kernel.commands import (
     NotFoundError,
     UnprocessableError,
 )
+from civitas_kernel.service.callers import CALLER_HEADER, CallerPass
 from civitas_kernel.service.problems import TYPE_PREFIX, Problem
 
 # A service answers a user's mistake with the status of its CommandError class; raise that class again here.
@@ -42,11 +44,12 @@ class ServiceClient:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=10)
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout, limits=limits)
 
-    def call(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Any:
-        headers: dict[str, str] = {}
+    def call(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
+             content: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+        headers = dict(headers or {})
         propagate.inject(headers)  # the caller's span becomes the parent of the service's
         try:
-            response = self.http.request(method, path, json=json, params=params, headers=headers)
+            response = self.http.request(method, path, json=json, params=params, headers=headers, content=content)
         except httpx.TransportError as error:
             raise ServiceUnavailable(self.name, type(error).__name__) from None
         if response.status_code < 400:
@@ -58,6 +61,12 @@ class ServiceClient:
 
     def post(self, path: str, body: Any = None) -> Any:
         return self.call("POST", path, json=body)
+
+    def post_as(self, caller: str, callers: CallerPass, path: str, body: Any) -> Any:
+        """POST as one of the site's services (`caller`), the request signed with the site key (service/callers.py)."""
+        data = json_module.dumps(body, separators=(",", ":")).encode()
+        signed = {"content-type": "application/json", CALLER_HEADER: callers.sign(caller, "POST", path, data)}
+        return self.call("POST", path, content=data, headers=signed)
 
     def delete(self, path: str) -> Any:
         return self.call("DELETE", path)

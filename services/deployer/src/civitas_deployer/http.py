@@ -6,7 +6,9 @@ POST /proposals/{id}/revisions (a patch, or a git URL and ref, fetched before th
 GET /proposals and /proposals/{id} (with its /diff and /graph, the pages' views), GET /delegations/{voter},
 POST /decisions (decide what has closed), GET /decisions and
 /decisions/{record}/archive (for auditors), GET /deployments (the live release, every deployment, the mirrors);
-/health, /ready, /streams and /events/change and /events/deployment come with every owner. Voter lists are the
+GET /maintenance and POST /lockout/refusals (service_maintenance.py: the voted maintenance actions it runs in its
+round, the refused operator tokens the gateways report); /health, /ready, /streams and /events/STREAM (change,
+deployment, maintenance, lockout) come with every owner. Voter lists are the
 counter's records (`CIVITAS_COUNTER_URL`). Nothing here approves: a decision is a record compiled from the log, and
 the engine deploys only what a decision approved, smoke-checking each release through the gateway
 (`CIVITAS_GATEWAY_URL`).
@@ -25,6 +27,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from civitas_kernel.commands import CommandError, NotFoundError, Reply
 from civitas_kernel.kafka import KafkaSettings
+from civitas_kernel.lockdown_refusals import STREAM as LOCKOUT_STREAM
+from civitas_kernel.service.callers import CallerPass
 from civitas_kernel.service.calls import ServiceClient
 from civitas_kernel.service.owner import Owner, open_owner_log, owner_app, reply_json
 from civitas_kernel.service.serve import ServiceEntry
@@ -35,13 +39,17 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_deployer.commands import CHANGE_STREAMS, ChangeCommands
 from civitas_deployer.deciding import parse_time
 from civitas_deployer.deploying import ContentRunner, Deployer, DeploymentReads, DeployScheduler, Releases
+from civitas_deployer.deploying.controls import DeploymentControls
 from civitas_deployer.electorates import VoterLists
 from civitas_deployer.fetch import Source, fetch_change
 from civitas_deployer.gitops import FluxRunner, GitOpsSettings
 from civitas_deployer.live_repo import LiveRepository
+from civitas_deployer.maintenance import MAINTENANCE_STREAMS
 from civitas_deployer.mirror import Mirrors
 from civitas_deployer.records import DecisionRecords
 from civitas_deployer.scheduler import DecideScheduler
+from civitas_deployer.service_maintenance import (add_service_maintenance_routes, lockout_recorder,
+                                                   offered_in_service, service_maintenance)
 from civitas_deployer.settings import DeployerSettings
 
 
@@ -118,15 +126,19 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     decisions = DecisionRecords(settings.HOME / "records", log, _now_us)
     releases = Releases(settings.releases_path, repo.git)
     mirrors = Mirrors.of(settings, repo.path, settings.key_file)  # what passed health goes off-site from here
-    owner: Owner[ChangeCommands] = Owner(
-        "deployer", settings, log, (*CHANGE_STREAMS, "deployment"),
-        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
-                               deployments=DeploymentReads(log, releases, mirrors)), kafka=kafka)
     gitops = GitOpsSettings()
+    offered = offered_in_service(gitops.DEPLOY_MODE)
+    owner: Owner[ChangeCommands] = Owner(
+        "deployer", settings, log, (*CHANGE_STREAMS, "deployment", *MAINTENANCE_STREAMS, LOCKOUT_STREAM),
+        lambda: ChangeCommands(log, repo, lists, decisions=decisions, fetch_limits=settings.fetch_limits,
+                               deployments=DeploymentReads(log, releases, mirrors), offered_builtins=offered),
+        kafka=kafka)
     runner = (FluxRunner.of(gitops, releases, settings.HOME) if gitops.DEPLOY_MODE == "kubernetes"  # Flux runs it
               else ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings)))
-    deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us,
-                        health_s=settings.DEPLOY_HEALTH_S, mirrors=mirrors, lock=owner.lock)
+    controls = DeploymentControls(lambda: deployer)
+    maintenance = service_maintenance(owner, releases, controls, offered)
+    deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us, health_s=settings.DEPLOY_HEALTH_S,
+                        mirrors=mirrors, lock=owner.lock, ready=maintenance.settled)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
     uploads = 2 * settings.MAX_PATCH_BYTES + 64 * 1024
     app = owner_app(owner, "civitas deployer (internal)", run_change_command, body_limits={"/proposals": uploads})
@@ -134,14 +146,20 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     def decide(now_us: int | None = None) -> Reply:
         return owner.commands.decide(now_us, lock=owner.lock)
 
+    refusals = lockout_recorder(owner)
+    add_service_maintenance_routes(app, maintenance, offered, refusals, CallerPass.of_settings(settings))
     scheduler = DecideScheduler(decide, settings.DECIDE_EVERY_S)
-    deploying = DeployScheduler(deployer.run, settings.DEPLOY_EVERY_S)
+    # as the embedded site's round: maintenance first, so a pause or a roll-back acts before a later decision deploys
+    deploying = DeployScheduler(lambda: (maintenance.run_due(), deployer.run()), settings.DEPLOY_EVERY_S)
     owners_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI):
         async with owners_lifespan(app_):
             await asyncio.to_thread(deployer.recover)  # a deployment a stopped deployer left in between ends first
+            await asyncio.to_thread(maintenance.recover)  # an action a stop cut short: recorded so, never run again
+            await asyncio.to_thread(controls.settle)  # a roll-back a stop left half-way is finished
+            await asyncio.to_thread(refusals.resume, log)  # the lock-out's minute holds across a restart
             scheduler.start()
             deploying.start()
             mirrors.start()
@@ -151,6 +169,7 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
                 await asyncio.to_thread(deploying.stop)
                 await asyncio.to_thread(mirrors.stop)
                 await asyncio.to_thread(scheduler.stop)
+                await asyncio.to_thread(refusals.stop)  # the refused attempts counted since the last event
 
     app.router.lifespan_context = lifespan
     app.state.mirrors = mirrors

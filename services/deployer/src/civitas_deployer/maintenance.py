@@ -31,19 +31,26 @@ Builtin = Callable[[Run], str]
 
 
 class Maintenance:
-    def __init__(self, log: EventLog, change: ChangeCommands, builtins: Mapping[str, Builtin] | None = None,
+    def __init__(self, log: EventLog, change: ChangeCommands | Callable[[], ChangeCommands],
+                 builtins: Mapping[str, Builtin] | None = None,
                  sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
                  lock: AbstractContextManager | None = None, releases=None,
                  claims: Callable[[str], bool] = lambda runs: True) -> None:
-        """releases: where the verified release's maintenance.toml is read for the page (none: not shown);
+        """change: the change commands, or where to find them at each use (a service's owner may fold them anew);
+        releases: where the verified release's maintenance.toml is read for the page (none: not shown);
         claims: whether this process runs an action, by what it runs (a built-in's name, a command's words, or ""
         for a request that does not read), the others left to the process that does."""
-        self.log, self.change, self.builtins, self.sandbox = log, change, dict(builtins or {}), sandbox
+        self._change = change if callable(change) else (lambda: change)
+        self.log, self.builtins, self.sandbox = log, dict(builtins or {}), sandbox
         self.claims = claims
         self.releases = releases
         self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
         self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
+
+    @property
+    def change(self) -> ChangeCommands:
+        return self._change()
 
     def recover(self) -> None:
         """At start: a run begun before a stop and never finished is recorded as interrupted, not run again."""
@@ -64,6 +71,13 @@ class Maintenance:
             return [], commit
         return [{"name": a.name, "title": a.title, "runs": a.runs, "builtin": a.builtin, "stop_only": a.stop_only,
                  "timeout_s": a.timeout_s} for a in defined.values()], commit
+
+    def view(self, offered: frozenset[str] | set[str], limit: int = 200) -> dict:
+        """What the maintenance page shows: the actions, the release defining them, the requests, the newest runs and
+        the built-ins this site offers (a service's GET /maintenance answers this)."""
+        actions, commit = self.actions()
+        return {"actions": actions, "release": commit, "proposed": self.proposed(limit),
+                "runs": self.runs()[::-1][:limit], "offered": sorted(offered)}
 
     def proposed(self, limit: int = 200) -> list[dict]:
         """The proposals asking for runs, newest first, each with its decision once decided (under the lock)."""
@@ -102,6 +116,17 @@ class Maintenance:
                                                                         output, took))
                 done.append(self.journal.runs[(summary.record, path)].as_dict())
         return done
+
+    def settled(self, summary) -> bool:
+        """Whether every run a decision asks for that this process takes has begun: only then may the engine deploy
+        it (or any later one), so a pause decided between the round's two steps acts before anything is deployed."""
+        with self.lock:
+            self.change.catch_up()
+            item = self._requests_of(summary)
+        if item is None:
+            return True
+        _, _, paths, asked, _ = item
+        return not any(self.claims(asked[p][1].runs if p in asked else "") for p in paths)
 
     def _due(self) -> list[tuple]:
         """(decision, revision, request paths not begun, their requests checked, why none could be) under the lock."""

@@ -98,3 +98,18 @@ def test_the_engine_is_asked_for_at_each_use_and_one_not_there_is_a_failure(chan
     ask(change, clone, tmp_path, clock, "pause", "pause-deployments", 24)
     (ran,) = Maintenance(change.log, change, DeploymentControls(none).builtins()).run_due()
     assert ran["exit_code"] == 1 and "no deployment engine" in ran["output"]
+
+
+def test_a_pause_decided_after_the_maintenance_step_still_acts_before_anything_deploys(
+        change, deployer, live, clone, tmp_path, clock, home, site_url):
+    approve(change, clone, tmp_path, clock, {"site/front.md": "one\n"}, "One")
+    deployer.run()
+    maintenance = maintenance_of(change, deployer)
+    deployer.ready = maintenance.settled  # as the site and the deployer service wire it
+    assert maintenance.run_due() == []  # the round's first step: nothing approved asks for a run yet
+    ask(change, clone, tmp_path, clock, "pause", "pause-deployments", 24)  # decided before the second step
+    approve(change, clone, tmp_path, clock, {"site/front.md": "two\n"}, "Two")  # and a later change too
+    assert deployer.run() == [] and front(site_url) == "<p>one\n</p>"  # the pause's run comes first
+    (paused,) = maintenance.run_due()  # the next round
+    assert paused["exit_code"] == 0 and "paused" in paused["output"]
+    assert deployer.run() == [] and front(site_url) == "<p>one\n</p>"  # paused: Two is not deployed

@@ -61,7 +61,8 @@ def test_a_request_that_is_not_toml_is_refused_with_what_to_write(change, clone,
 
 
 LOCKOUT = ["charts/civitas/templates/lockdown.yaml", "charts/civitas/templates/_helpers.tpl",
-           "charts/civitas/values.yaml", "kernel/src/civitas_kernel/lockdown.py", "src/civitas/cli/locked.py",
+           "charts/civitas/values.yaml", "kernel/src/civitas_kernel/lockdown.py",
+           "kernel/src/civitas_kernel/lockdown_refusals.py", "src/civitas/cli/locked.py",
            "src/civitas/cli/lockdown_command.py", "services/deployer/src/civitas_deployer/maintenance.py",
            "services/deployer/pyproject.toml", "services/gateway/src/civitas_gateway/auth/guards.py"]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -32,6 +35,18 @@ BODY_LIMITS = BodyLimits(routes=change_api.BODY_LIMITS | {"/api/query": 256 * 10
                                                           "/drafts/": 1024 * 1024})
 
 
+def _refusals_of(site: Site):
+    """Who records the refused operator token: the deployer service, for a gateway in front of the services
+    (RemoteSite's reports); else the site's own log, where each kind was last written read back first."""
+    reports = getattr(site, "refusal_reports", None)
+    if reports is not None:
+        return reports
+    attempts = RefusedAttempts(appender_of(site.log))
+    if attempts.append is not None:
+        attempts.resume(site.log)
+    return attempts
+
+
 def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer: Mailer | None = None) -> FastAPI:
     auth_settings = auth_settings or AuthSettings()
     app = FastAPI(
@@ -57,7 +72,7 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     exempt = [check for check in (smoke.exempts if smoke else None, supervisor_pass and supervised.exempts) if check]
     install_auth(app, auth_settings, create_engine(auth_settings.store_url), mailer=mailer,
                  exempt=(lambda scope: any(check(scope) for check in exempt)) if exempt else None)
-    app.state.civitas_auth.refusals = RefusedAttempts(appender_of(site.log))  # the old operator token, recorded
+    app.state.civitas_auth.refusals = refusals = _refusals_of(site)  # the old operator token, recorded
     install_error_pages(app)  # outside the limits, so their problems become pages too, and inside the headers
     app.add_middleware(SecurityHeaders)  # outside the rate limits, so their answers carry the headers too
     if auth_settings.FORWARDED_ALLOW_IPS:  # outside the rate limits, so they count the client the proxy names
@@ -80,6 +95,18 @@ def create_app(site: Site, auth_settings: AuthSettings | None = None, *, mailer:
     page_kit.mount_static(app, pages_of_release)
     app.add_middleware(ReleaseHeader, pages=pages_of_release)  # outermost: every answer names its release
     api.add_vote_routes(app.router)  # ahead of all the others, FastAPI's own included
+
+    inner_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI):
+        async with inner_lifespan(a) as state:
+            try:
+                yield state
+            finally:
+                await asyncio.to_thread(refusals.stop)  # the attempts counted since the last event, written
+
+    app.router.lifespan_context = lifespan
 
     @app.get("/health", tags=["site"])
     def health() -> dict:

@@ -20,6 +20,7 @@ from civitas_kernel.commands import NotFoundError, Reply
 from civitas_kernel.events import RecordedEvent
 from civitas_kernel.log import Position
 from civitas_kernel.records import Record
+from civitas_kernel.service.callers import CallerPass
 from civitas_kernel.service.calls import ServiceClient, ServiceUnavailable, error_of
 from civitas_kernel.service.reported import ReportedRecord
 from civitas_kernel.service.settings import ServiceSettings
@@ -28,6 +29,7 @@ from civitas_kernel.voter_list import VoterList, decode_voter_list
 from civitas_polls import POLL_STREAMS, PollConfig
 from civitas_registry import REGISTER_STREAMS
 
+from civitas_gateway.auth.refusals import ReportedAttempts
 from civitas_gateway.change_desk import FETCH_CALL_S, RemoteChanges
 from civitas_gateway.drafts_remote import RemoteDraftReads
 from civitas_gateway.forwarder import CommandForwarder
@@ -35,6 +37,7 @@ from civitas_gateway.tracing import command_span, command_spans
 
 
 NETWORK_CALL_S = 5.0  # the voters' pages ask the sync service where the network stands: never long
+REPORT_CALL_S = 5.0  # a refused operator token's report; the refusal does not wait for it longer
 
 
 class NoLock(AbstractContextManager):
@@ -167,7 +170,8 @@ def _record(d: dict[str, Any]) -> Record:
 # The streams each owner holds, by the service's name: the deployer's and the drafts' as their packages name them
 # (civitas_deployer.CHANGE_STREAMS, civitas_drafts.DRAFT_STREAMS), which the gateway does not install.
 OWNED_STREAMS: dict[str, tuple[str, ...]] = {"registry": REGISTER_STREAMS, "polls": POLL_STREAMS,
-                                             "deployer": ("change",), "drafts": ("draft",)}
+                                             "deployer": ("change", "deployment", "maintenance", "lockout"),
+                                             "drafts": ("draft",)}
 
 
 class RemoteLog:
@@ -186,6 +190,12 @@ class RemoteLog:
                 event = RecordedEvent.decode(base64.b64decode(item["raw"]), base64.b64decode(item["hash"]))
                 after = event.seq
                 yield event
+
+    def head(self, stream: str) -> Position:
+        """Where the owner's `stream` stands (KeyError: no service here owns it)."""
+        client = self.owner_of[stream]
+        found = next((s for s in client.get("/streams") if s["stream"] == stream), None)
+        return Position(found["seq"], bytes.fromhex(found["head_hash"])) if found else Position(0, bytes(32))
 
     def streams(self) -> list[tuple[str, str, Position]]:
         found = [(s["site"], s["stream"], Position(s["seq"], bytes.fromhex(s["head_hash"])))
@@ -218,6 +228,9 @@ class RemoteSite:
         self._public_key: bytes | None = None
         sync_url = getattr(settings, "SYNC_URL", "")  # a site in no network runs no sync service
         self.sync = ServiceClient("sync", sync_url, timeout=min(timeout, NETWORK_CALL_S)) if sync_url else None
+        # the operator's token refused after the lock-out: the deployer records it, on this gateway's signed word
+        self.refusal_reports = ReportedAttempts(ServiceClient("deployer", urls["deployer"], timeout=min(
+            timeout, REPORT_CALL_S)), CallerPass.of_settings(settings)) if urls["deployer"] else None
         self._reported = {"list": ReportedRecord(self.clients["counter"], "list", decode_voter_list, settings.REPORTED_TTL_S),
                           "count": ReportedRecord(self.clients["counter"], "count", parse_count, settings.REPORTED_TTL_S)}
 
@@ -251,6 +264,10 @@ class RemoteSite:
                 raise ServiceUnavailable("sync", type(error).__name__) from None
         return view
 
+    def maintenance_view(self) -> dict | None:
+        """The maintenance page's data as the deployer service holds it (GET /maintenance); None: no deployer."""
+        return self.clients["deployer"].get("/maintenance") if "deployer" in self.deployed else None
+
     def compile(self, kind: str) -> list[Record]:
         """Compile at least everything the owners hold now, so a compile right after a command includes it."""
         with command_span(f"compile {kind}"):
@@ -260,7 +277,8 @@ class RemoteSite:
         return records
 
     async def aclose(self) -> None:
-        for c in [*self.clients.values(), *([self.sync] if self.sync else [])]:
+        reports = [self.refusal_reports.deployer] if self.refusal_reports else []
+        for c in [*self.clients.values(), *([self.sync] if self.sync else []), *reports]:
             c.close()
         for f in self.forwarders.values():
             await f.aclose()

@@ -1,8 +1,9 @@
 """The maintenance page (the actions the verified release defines, the runs asked for, done and cut short) and the
 lock-out page (whether the site governs itself, what that covers, and the operator's token refused since).
 
-Both read the embedded site (its maintenance, change commands, releases and log); a gateway in front of other
-processes shows what it holds and says so.
+Both read the embedded site (its maintenance, change commands, releases and log); a gateway in front of the
+services asks the deployer service, which runs the maintenance and owns the lockout stream there (its
+GET /maintenance, and the stream's events).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from civitas_kernel.lockdown import lockdown_of
 
-from civitas_gateway.auth.refusals import refused_attempts
+from civitas_kernel.lockdown_refusals import refused_attempts
 from civitas_gateway.page_kit import render
 
 router = APIRouter(include_in_schema=False)
@@ -22,13 +23,17 @@ REFUSING_COMMANDS = ("civitas poll create", "civitas poll configure", "civitas r
                      "voter shell)", "civitas log import", "civitas sync attach", "civitas sync detach")
 
 
+NOTHING = {"actions": [], "release": "", "proposed": [], "runs": [], "offered": []}
+
+
 def _maintenance(site) -> dict:
-    held = getattr(site, "maintenance", None)  # the embedded site's; another process's is not shown here
+    remote = getattr(site, "maintenance_view", None)  # in front of the services: the deployer's
+    if remote is not None:
+        return NOTHING | (remote() or {})
+    held = getattr(site, "maintenance", None)  # the embedded site's
     if held is None:
-        return {"actions": [], "release": "", "proposed": [], "runs": [], "offered": []}
-    actions, commit = held.actions()
-    return {"actions": actions, "release": commit, "proposed": held.proposed(), "runs": held.runs()[::-1][:200],
-            "offered": sorted(getattr(site, "offered_builtins", ()))}
+        return NOTHING
+    return held.view(frozenset(getattr(site, "offered_builtins", ())))  # what the deployer service answers too
 
 
 @router.get("/maintenance", response_class=HTMLResponse)

@@ -47,8 +47,11 @@ ACTOR = "deployer"
 class Deployer:
     def __init__(self, log_: EventLog, repo: LiveRepository, decisions: DecisionRecords, releases: Releases,
                  runner: Runner, *, clock: Callable[[], int], health_s: float = 30.0, mirrors: Any = None,
-                 lock: AbstractContextManager | None = None, hold: Callable[[str], None] | None = None) -> None:
-        """lock: held while an event is appended (the embedded site's, whose writers share the log)."""
+                 lock: AbstractContextManager | None = None, hold: Callable[[str], None] | None = None,
+                 ready: Callable[[DecisionSummary], bool] | None = None) -> None:
+        """lock: held while an event is appended (the embedded site's, whose writers share the log); ready: whether
+        a decision may be deployed yet (the maintenance round has begun the runs it asks for: Maintenance.settled)."""
+        self.ready = ready
         self.log, self.repo, self.decisions, self.releases, self.runner = log_, repo, decisions, releases, runner
         self.clock, self.health_s, self.mirrors = clock, health_s, mirrors
         self._append_lock = lock or nullcontext()
@@ -69,6 +72,8 @@ class Deployer:
                 self._finish(deployment)
             done = []
             for summary in self._due():
+                if self.ready is not None and not self.ready(summary):
+                    break  # decided since the maintenance round looked: its runs first, and nothing overtakes it
                 done.append(self._deploy(summary))
             return done
 

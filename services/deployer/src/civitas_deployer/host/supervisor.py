@@ -149,6 +149,7 @@ class Supervisor:
         change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
         self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)
         self.maintenance.recover()  # a restart a killed supervisor cut short is recorded so, never run again
+        self.deployer.ready = self.maintenance.settled  # a restart decided meanwhile runs before anything deploys
         self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "

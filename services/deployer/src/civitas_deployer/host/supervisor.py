@@ -4,8 +4,9 @@ but writes only the proposals repository (proposals.py), whose proposals each ro
 
 At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
 rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
-live release is the one serving (started again if it died). It runs the maintenance built-in `restart` (the
-site runs the other actions): the serving release started again beside itself, health-checked, then switched to.
+live release is the one serving (started again if it died). It runs the maintenance built-ins that act on what it
+owns (the site runs the other actions): `restart`, the serving release started again beside itself, health-checked,
+then switched to; and the engine's pause, resume and roll back (deploying/controls.py).
 A release that changes the safety kernel is switched to only once a supervisor of its own code is ready to take
 over (handover.py); this one then stops and that one serves.
 """
@@ -28,6 +29,7 @@ from civitas_kernel.sql import open_log
 
 from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
+from civitas_deployer.deploying.controls import SUPERVISOR_BUILTINS, DeploymentControls
 from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.host.handover import (HANDOVER_ENV, RELEASE_ENV, Successor, kernel_changes, prove, served,
                                             start_successor, version)
@@ -146,9 +148,12 @@ class Supervisor:
         self.deployer = Deployer(site_log, repo, records, releases, _HandingOver(self.runner, self._prove),
                                  clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        controls = DeploymentControls(lambda: self.deployer)
+        controls.settle()  # a roll-back a killed supervisor left between its event and the refs is finished
         change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
-        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)
-        self.maintenance.recover()  # a restart a killed supervisor cut short is recorded so, never run again
+        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart, **controls.builtins()},
+                                       claims=lambda runs: runs in SUPERVISOR_BUILTINS)
+        self.maintenance.recover()  # a run of its own a killed supervisor cut short is recorded so, never run again
         self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
@@ -165,6 +170,7 @@ class Supervisor:
         """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
         self.proposals.import_proposals()
         self.maintenance.run_due()  # before deploying, as the site's round does
+        self._serve_live()  # a roll-back just run: the release it returned to serves before anything is deployed
         self.deployer.run()
         if self.successor is not None:  # the main thread stops this supervisor and tells the new one to go
             self.handing_over = True

@@ -30,6 +30,7 @@ from civitas_kernel.sql import open_log
 from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
 from civitas_deployer.deploying.controls import SUPERVISOR_BUILTINS, DeploymentControls
+from civitas_deployer.deploying.hold import hold_from_env
 from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.host.handover import (HANDOVER_ENV, RELEASE_ENV, Successor, kernel_changes, prove, served,
                                             start_successor, version)
@@ -118,6 +119,8 @@ class Supervisor:
         tenure = Tenure(state / "supervisor.lock")
         tenure.take(wait_s=60.0 if handover else 0.0)  # refused while another supervisor serves this home
         self._closers.append(tenure.release)
+        if handover:
+            hold_from_env(home / "releases")("taking_over")  # a test's hold: the lock taken, nothing served yet
         signer = KeySocket(state / "key-socket" / "signer.sock", key)
         signer.start()
         self._closers.append(signer.stop)
@@ -207,6 +210,7 @@ class Supervisor:
         self.successor = start_successor(self.runner.releases.root / commit / "venv", commit, self.environ,
                                          Path(c.home).resolve() / "deployer", c.host, self._port(),
                                          c.limits.ready_timeout_s)
+        self.deployer.hold("handing_over")  # a test's hold: the new one ready, waiting for go
 
     def _port(self) -> int:
         return self.runner.proxy.port

@@ -68,6 +68,7 @@ class SupervisorConfig:
 
 
 RESTART = "restart"
+DRAIN_S = 10.0  # at a handover, how long the old supervisor's port finishes the requests it is answering
 
 
 class _NoLists:
@@ -115,8 +116,8 @@ class Supervisor:
         state = home / "deployer"
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
         handover = self.environ.pop(HANDOVER_ENV, None)  # started by the supervisor before, to take over from it
-        told = prove(handover, self._self_check(home, state)) if handover else None
-        tenure = Tenure(state / "supervisor.lock")
+        told, port = prove(handover, self._self_check(home, state)) if handover else (None, None)
+        tenure = self._tenure = Tenure(state / "supervisor.lock")
         tenure.take(wait_s=60.0 if handover else 0.0)  # refused while another supervisor serves this home
         self._closers.append(tenure.release)
         if handover:
@@ -124,8 +125,8 @@ class Supervisor:
         signer = KeySocket(state / "key-socket" / "signer.sock", key)
         signer.start()
         self._closers.append(signer.stop)
-        proxy = PublicProxy(c.host, c.port)
-        proxy.start()
+        proxy = PublicProxy(c.host, c.port, sock=port)  # a port handed over is accepted on once the release serves
+        proxy.start(serving=port is None)
         self._closers.append(proxy.stop)
         repo = LiveRepository.open_or_create(c.live_repo, self.clock())
         releases = Releases(home / "releases", repo.git)  # where the sandbox hides all but a release's own
@@ -162,7 +163,8 @@ class Supervisor:
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
                  f"deployed every {c.deploy_every_s:g} s, each release built into {home / 'releases'} and "
                  f"health-checked for {c.health_s:g} s")
-        scheduler = DeployScheduler(self.round, c.deploy_every_s)
+        proxy.open()  # the supervisor before answers on a handed-over port until here
+        scheduler = self._rounds = DeployScheduler(self.round, c.deploy_every_s)
         scheduler.start()
         self._closers.append(scheduler.stop)
         (state / "supervisor.json").write_text(json.dumps({"pid": os.getpid(), "version": version(),
@@ -218,8 +220,13 @@ class Supervisor:
     def _hand_over(self) -> bool:
         """This supervisor stopped; True once the new one serves, else it was killed (and this one serves again)."""
         successor, self.successor, self.handing_over = self.successor, None, False
+        self._rounds.stop()  # no more deploying here; the port, the release and the key socket serve on
+        if self.mirrors is not None:
+            self.mirrors.stop()
+        self._tenure.release()
+        why = successor.go(self.config.limits.ready_timeout_s, self.runner.proxy.listening_fd())
+        self.runner.proxy.stop(drain_s=DRAIN_S)  # the new one accepts on the same socket (or it is gone)
         self.close()
-        why = successor.go(self.config.limits.ready_timeout_s)
         if why is None:
             self.say(f"supervisor pid {successor.said.get('pid')} of release {successor.commit[:12]} (deployer "
                      f"{successor.said.get('version')}) serves now; this one stops")

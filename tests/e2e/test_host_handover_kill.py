@@ -1,6 +1,7 @@
 """A supervised handover cut by SIGKILL, as real processes: the old supervisor killed once the new one is ready (the
-new one takes over when the handover socket closes), and the new one killed holding the lock before it serves (the
-old one starts again). Either way one supervisor holds the lock, the public port serves one release, the deployment
+new one takes over when the handover socket closes) or once it said go (the new one serves on the port it was
+passed, visitors waiting in its backlog, never refused), and the new one killed holding the lock before it serves
+(the old one starts again). Either way one supervisor holds the lock, the public port serves one release, the deployment
 is applied, a second `civitas up --self-governed` is refused naming the holder, and a start afterwards serves."""
 
 from __future__ import annotations
@@ -128,6 +129,35 @@ def test_the_new_supervisor_killed_holding_the_lock_the_old_one_serves_again(tmp
     out = site.stop()
     assert "did not take over: it stopped before it served" in out and "this one serves again" in out, out
     assert processes_of(home) == []
+    serves_again_after_a_start(home, commit, self_governed)
+
+
+def test_the_old_supervisor_killed_after_go_the_new_one_serves_on_the_port_it_was_passed(tmp_path, host_build_cache,
+                                                                                          self_governed):
+    home = tmp_path / "home"
+    site, deployment = handing_over(home, tmp_path, host_build_cache, self_governed, "handed_over")
+    assert deployment["phase"] == "applied"  # go comes after the round that applied it
+    commit = deployment["commit"]
+    deadline = time.monotonic() + 60
+    while lock_holder(home) == site.process.pid:  # the old one let go before go; the new one takes it
+        assert time.monotonic() < deadline, "the new supervisor did not take the lock"
+        time.sleep(0.05)
+    new = lock_holder(home)
+    site.process.kill()  # SIGKILL while the new one starts: its release and its connections go with it
+    site.process.communicate()
+    try:
+        answers = []
+        while not (home / "deployer" / "supervisor.json").exists() or status(home)["pid"] != new:
+            answer = httpx.get(site.base + "/", timeout=60)  # waits in the backlog until the new one accepts
+            answers.append(answer.status_code)
+            assert answer.status_code == 200, answers
+            assert _Alive(new).poll() is None and time.monotonic() < deadline + 120
+        assert answers and status(home)["version"] == "0.1.1"  # visitors came while the new one was starting
+        assert httpx.get(site.base + "/", timeout=10).headers["civitas-release"] == commit
+        assert supervisors(home) and all(commit in p for p in processes_of(home))
+        a_second_is_refused(home, new)
+    finally:
+        stop_all(home, [new])
     serves_again_after_a_start(home, commit, self_governed)
 
 

@@ -61,11 +61,12 @@ class Successor:
     def __init__(self, process: subprocess.Popen, conn: socket.socket, commit: str, said: dict, log: Path) -> None:
         self.process, self.conn, self.commit, self.said, self.log = process, conn, commit, said, log
 
-    def go(self, window_s: float, port_fd: int | None = None) -> str | None:
+    def go(self, window_s: float, port_fd: int | None = None, sent=lambda: None) -> str | None:
         """Tell it to take over (this supervisor's rounds stopped, its lock let go), handing it the public port's
-        listening socket `port_fd`; None once it serves, else why it did not."""
+        listening socket `port_fd`; None once it serves, else why it did not. sent(): called once go is sent."""
         try:
             socket.send_fds(self.conn, [b"go\n"], [port_fd] if port_fd is not None else [])
+            sent()
             self.conn.settimeout(window_s)
             line = self.conn.makefile("rb").readline()
         except OSError as error:

@@ -224,7 +224,8 @@ class Supervisor:
         if self.mirrors is not None:
             self.mirrors.stop()
         self._tenure.release()
-        why = successor.go(self.config.limits.ready_timeout_s, self.runner.proxy.listening_fd())
+        why = successor.go(self.config.limits.ready_timeout_s, self.runner.proxy.listening_fd(),
+                           sent=lambda: self.deployer.hold("handed_over"))  # a test's hold: go said, serving on
         self.runner.proxy.stop(drain_s=DRAIN_S)  # the new one accepts on the same socket (or it is gone)
         self.close()
         if why is None:

@@ -12,8 +12,8 @@ from functools import cached_property
 
 from civitas_counter import CountResult, parse_count, record_store
 from civitas_deployer import (
-    DEPLOYMENT_CONTROLS, ChangeCommands, ContentRunner, DecisionRecords, Deployer, DeploymentControls, DeploymentReads,
-    LiveRepository, Maintenance, Mirrors, Releases, Runner,
+    DEPLOYMENT_CONTROLS, SUPERVISOR_BUILTINS, ChangeCommands, ContentRunner, DecisionRecords, Deployer,
+    DeploymentControls, DeploymentReads, LiveRepository, Maintenance, Mirrors, Releases, Runner,
 )
 from civitas_drafts import DraftCommands, DraftReads
 from civitas_kernel import telemetry
@@ -228,9 +228,10 @@ class Site:
 
     @property
     def offered_builtins(self) -> frozenset[str]:
-        """The maintenance built-ins this site runs: the deployment engine's only where it deploys itself, restart
-        only where a host supervisor runs it (it restarts this process)."""
-        engine = ("restart",) if self.settings.SUPERVISED else DEPLOYMENT_CONTROLS
+        """The maintenance built-ins offered here: the deployment engine's (pause, resume, roll back) always, by this
+        process where it deploys itself, by its host supervisor where one runs the engine; restart only there (it
+        restarts this process)."""
+        engine = SUPERVISOR_BUILTINS if self.settings.SUPERVISED else DEPLOYMENT_CONTROLS
         return frozenset({"compile", "vacuum", *engine})
 
     def _engine(self) -> Deployer:
@@ -241,7 +242,7 @@ class Site:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        """The voted maintenance actions, with the built-ins this site offers (restart: host mode's only)."""
+        """The voted maintenance actions this process runs (host mode: all but its supervisor's SUPERVISOR_BUILTINS)."""
         from civitas_counter import compile_all
 
         def compile_now(_run) -> str:
@@ -257,7 +258,8 @@ class Site:
         if not self.settings.SUPERVISED:  # pause, resume, roll back: this process's own deployment engine
             offered |= DeploymentControls(self._engine).builtins()
         return Maintenance(self.log, self.change, offered, lock=self.lock, releases=self.releases,
-                           claims=(lambda runs: runs != "restart") if self.settings.SUPERVISED else lambda runs: True)
+                           claims=(lambda runs: runs not in SUPERVISOR_BUILTINS) if self.settings.SUPERVISED
+                           else lambda runs: True)  # supervised: the supervisor's own are left to it
 
     def network(self, picture: bool = False) -> dict:
         """Where this site stands among its peers (civitas_sync's overview, with its SVG if `picture`)."""

@@ -17,24 +17,27 @@ SETTINGS = {"SITE": "localhost", "COMPILE_EVERY_MINUTES": 0, "DECIDE_EVERY_S": 0
 
 
 def approved_site(home: Path, tmp_path: Path, changes: list[tuple[str, dict[str, str]]], voting_hours: float = 168,
-                  **settings) -> list[str]:
+                  review_hours: float = 48, register: bool = True, **settings) -> list[str]:
     """Each (title, files) proposed by alice on the live HEAD, voted yes by the others and approved; their ids.
-    voting_hours: the window waited (336 for a constitutional change); settings: more of the site's (SUPERVISED=True
-    proposes as a host mode release's site does)."""
+    voting_hours, review_hours: the windows waited (336 for a constitutional change; 0 and 24 for a stop-only
+    maintenance request); register: the voters registered first (False: a home this made before); settings: more
+    of the site's (SUPERVISED=True proposes as a host mode release's site does)."""
     clock = Clock()
     site = Site(Settings(HOME=home, **SETTINGS | settings), clock=clock)
-    with site.lock:
-        for name in VOTERS:
-            site.registry.run(f"{name}@example.org", ["set", "residence", "1", "Elm", "St,", "Springfield", "90210"])
-            site.registry.registrar_trust(f"{name}@example.org")
-    site.compile("list")
+    if register:
+        with site.lock:
+            for name in VOTERS:
+                site.registry.run(f"{name}@example.org",
+                                  ["set", "residence", "1", "Elm", "St,", "Springfield", "90210"])
+                site.registry.registrar_trust(f"{name}@example.org")
+        site.compile("list")
     ids = []
     for number, (title, files) in enumerate(changes):
         patch = tmp_path / f"change-{number}.patch"
         patch.write_bytes(make_patch(site.live_repo.path, tmp_path, files, name=f"change-{number}"))
         reply = site.change.run("alice@example.org", ["propose", "--patch", str(patch), "--title", title], local=True)
         ids.append(reply.data["proposal"])
-    clock.hours(48)
+    clock.hours(review_hours)
     for pid in ids:
         for name in VOTERS[1:]:
             site.change.run(f"{name}@example.org", ["vote", pid, "yes"])

@@ -5,6 +5,7 @@ first start made (hard-linked into each new home, so a release builds in seconds
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -88,6 +89,10 @@ def seed_build_cache(home: Path, cache: Path) -> None:
 
 def processes_of(home: Path) -> list[str]:
     """The command lines of running processes that name this home (a supervisor, a release's bubblewrap)."""
+    return [argv for _, argv in _named(home)]
+
+
+def _named(home: Path) -> list[tuple[int, str]]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -98,7 +103,7 @@ def processes_of(home: Path) -> list[str]:
         except OSError:
             continue
         if state != "Z" and any(str(home).encode() in a for a in argv):
-            found.append(" ".join(a.decode(errors="replace") for a in argv))
+            found.append((int(entry.name), " ".join(a.decode(errors="replace") for a in argv)))
     return found
 
 
@@ -116,6 +121,12 @@ def self_governed():
         if site.process.poll() is None:
             site.process.kill()  # its releases end with it (bubblewrap's --die-with-parent)
             site.process.communicate()
+        for pid, argv in _named(site.home):  # a supervisor handed over to, in a session of its own
+            if "--self-governed" in argv:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 @pytest.fixture(scope="session")

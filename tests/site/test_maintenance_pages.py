@@ -27,6 +27,17 @@ def test_the_maintenance_page_lists_the_actions_of_the_verified_release(tmp_path
     assert "No run has been asked for" in page.text and "No action has run" in page.text
 
 
+def test_under_a_host_supervisor_the_page_offers_restart_pause_resume_and_roll_back(tmp_path, smtp):
+    site, app = app_of(tmp_path, smtp, SUPERVISED=True)  # a release's site in host mode: its supervisor runs them
+    with ServerThread().serving(app) as url:
+        site.deployer(url).recover()  # the first release laid out and verified, as the supervisor leaves it
+        page = httpx.get(url + "/maintenance", headers=HTML, timeout=10)
+    assert page.status_code == 200
+    for action in ("restart", "pause-deployments", "resume-deployments", "roll-back", "compile", "vacuum"):
+        row = page.text.split(f'data-action="{action}"')[1].split("</tr>")[0]
+        assert "not offered on this site" not in row, action
+
+
 def test_the_operators_token_after_the_lock_out_is_refused_recorded_and_shown(tmp_path, smtp):
     site, app = app_of(tmp_path, smtp)
     with ServerThread().serving(app) as url:

@@ -6,7 +6,7 @@ from civitas_deployer.decision_record import COMPILERS
 from civitas_deployer.deploying import (
     Candidate, ContentRunner, Deployer, DeploymentReads, DeployScheduler, ReleaseFailed, Releases, Runner,
 )
-from civitas_deployer.deploying.controls import DEPLOYMENT_CONTROLS, DeploymentControls
+from civitas_deployer.deploying.controls import DEPLOYMENT_CONTROLS, SUPERVISOR_BUILTINS, DeploymentControls
 from civitas_deployer.live_repo import LiveRepository
 from civitas_deployer.maintenance import Maintenance
 from civitas_deployer.mirror import Mirrors
@@ -18,4 +18,4 @@ from civitas_deployer.tag_signing import allowed_signers_line
 __all__ = ["CHANGE_STREAMS", "COMPILERS", "DEPLOYMENT_CONTROLS", "Candidate", "ChangeCommands", "ChangeSettings",
            "ContentRunner", "DecideScheduler", "DecisionRecords", "DeployScheduler", "Deployer", "DeploymentControls",
            "DeploymentReads", "LiveRepository", "Maintenance", "Mirrors", "ReleaseFailed", "Releases", "Runner",
-           "allowed_signers_line"]
+           "SUPERVISOR_BUILTINS", "allowed_signers_line"]

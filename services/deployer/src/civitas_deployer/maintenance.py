@@ -4,8 +4,8 @@ Built-ins are the deployer's own code (given by the composition root: compile, v
 maintenance.toml runs in the sandbox (maintenance_sandbox.py). A built-in this site does not offer is recorded as
 not available (127); a request that no longer reads is recorded with why (2). Nothing is ever run twice: a run
 cut short by a stop is recorded as interrupted at the next start, and asking again is a new request.
-In host mode two processes run maintenance on one log: the site runs every action but `restart`, which its
-supervisor runs (`claims` says which actions a process takes, by what they run).
+In host mode two processes run maintenance on one log: the site runs every action but restart, pause, resume and
+roll back, which its supervisor runs (`claims` says which actions a process takes, by what they run).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Maintenance:
                 found = asked.get(path)
                 action = found[1] if found else None
                 if not self.claims(action.runs if action else ""):
-                    continue  # another process's to run (host mode: the supervisor's restart)
+                    continue  # another process's to run (host mode: the supervisor's restart, pause, ...)
                 if self.folder.append("maintenance", lambda: decide_start(
                         self.journal, summary.record, summary.proposal, summary.content_hash, path,
                         action.name if action else "", action.runs if action else "")) is None:

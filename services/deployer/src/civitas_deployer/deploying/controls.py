@@ -5,7 +5,8 @@ Pause: the engine deploys no approved change until a later decision resumes (the
 maintenance round, still run: that is how a resume comes). Roll back: the deployment whose release serves is
 undone as a failed one is: the release before it serves again, verified, and main gets a revert commit to
 that release's tree. The event is written before main and the release move; moving them again is harmless, so a
-stop in between is finished by the next control, or by `settle()` at start.
+stop in between is finished by the next control, or by `settle()` at start. In host mode the supervisor, which owns
+the engine, runs them (host/supervisor.py); the site, which does not, leaves them to it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from civitas_deployer.domain.deployments import APPLIED_PHASE, control_key, reco
 
 PAUSE, RESUME, ROLL_BACK = "pause-deployments", "resume-deployments", "roll-back"
 DEPLOYMENT_CONTROLS = (PAUSE, RESUME, ROLL_BACK)
+# In host mode the supervisor runs these (it owns the engine and the release's process); its site every other one.
+SUPERVISOR_BUILTINS = ("restart", *DEPLOYMENT_CONTROLS)
 
 
 class NothingToRollBack(RuntimeError):
@@ -54,12 +57,16 @@ class DeploymentControls:
         return self._once(run, self._revert, "")
 
     def settle(self) -> None:
-        """Finish a roll-back a stop left between its event and moving main and the release."""
+        """Finish a roll-back a stop left between its event and moving main and the release. Only the last one, and
+        only while main is still where it left it (before it, or on its revert): once a later deployment moved main
+        on, that roll-back was finished long ago, and pointing the release back would undo what came after."""
         d = self.deployer
         with d._exclusive():
             d._catch_up()
             if d.state.reverts:
-                self._move(d.state.reverts[-1])
+                event = d.state.reverts[-1]
+                if main_of(d.repo.git) in (event.main, event.revert):
+                    self._move(event)
 
     def _once(self, run, act, said: str) -> str:
         d, name = self.deployer, record_name(run.decision)
@@ -91,6 +98,7 @@ class DeploymentControls:
         event = pb.DeploymentReverted(deployment=current.id, decision=name, request=run.request, revert=revert,
                                       release=back_to, main=main, at_us=at_us)
         d._append(event)
+        d.hold("reverting")  # a test's hold, to stop it here: settle() at the next start finishes it
         self._move(event)
         return (f"rolled back deployment {current.id} (proposal {current.proposal}, {current.decision}): release "
                 f"{back_to[:12]} serves again, and main is on the revert commit {revert[:12]}")

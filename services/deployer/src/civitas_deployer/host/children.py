@@ -1,7 +1,8 @@
 """A release's site as a child process: started in its sandbox on a port of its own, watched, and stopped.
 
-Each child is recorded in CIVITAS_HOME/deployer/host/children/ (pid and its start time) so that a supervisor
-started after a crash stops what an earlier one left (bubblewrap's --die-with-parent normally has already).
+Each child is recorded in CIVITAS_HOME/deployer/host/children/ (pid and its start time, and its supervisor's) so
+that a supervisor started after a crash stops what an earlier one left (bubblewrap's --die-with-parent normally has
+already); one whose supervisor still runs (handing over to this one, serving until this one serves) is left to it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class Children:
                                        start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         record = self.records / f"{process.pid}.json"
         record.write_text(json.dumps({"pid": process.pid, "started_at": _started_at(process.pid),
-                                      "commit": commit, "port": port}))
+                                      "commit": commit, "port": port, "supervisor": os.getpid(),
+                                      "supervisor_started_at": _started_at(os.getpid())}))
         return Child(commit, port, log, process, record)
 
     def stop(self, child: Child) -> None:
@@ -82,6 +84,9 @@ class Children:
             except (OSError, ValueError):
                 path.unlink(missing_ok=True)
                 continue
+            keeper = info.get("supervisor")
+            if keeper not in (None, os.getpid()) and _started_at(keeper) == info.get("supervisor_started_at"):
+                continue  # a supervisor handing over to this one still runs it, and stops it itself
             if info.get("started_at") is not None and _started_at(info["pid"]) == info["started_at"]:
                 _kill_group(info["pid"], signal.SIGKILL)
                 found.append(info)

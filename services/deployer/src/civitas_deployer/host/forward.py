@@ -97,10 +97,12 @@ class Exchange:
         self.supervisor_pass = supervisor_pass
         self.idle_s, self.head_s, self.max_head, self.unavailable = idle_s, head_s, max_head, unavailable
         self.release: Release | None = None
+        self.busy = False  # a request read and not yet answered (what a stopping proxy waits for)
 
     async def serve(self) -> None:
         try:
             while await self._one():
+                self.busy = False
                 self.visitor.conn.start_next_cycle()
         except (ConnectionError, OSError, h11.LocalProtocolError):
             self.visitor.writer.transport.abort()
@@ -124,6 +126,7 @@ class Exchange:
             return False
         if not isinstance(request, h11.Request):
             return False  # the visitor closed
+        self.busy = True
         if not has_body(request) and not isinstance(await v.next_event(), h11.EndOfMessage):
             return False  # a bodiless request ends at once (h11 says so in an event of its own)
         port = self.target()  # read once per request: this request goes wholly to one release

@@ -6,11 +6,14 @@ of its own, CIVITAS_HANDOVER_SOCKET naming a socket only the old one listens on)
 taking anything: it reads the site's key, reads the deployment journal to its head and reaches the key socket, then
 says ready with its version. Not ready within the window, or exited: it is stopped, the deployment fails at phase
 `handover` and is rolled back, the old supervisor serving on. Ready: the deployment goes on (switch, applied), the
-old one stops serving (rounds, release, port, key socket, lock) and says go; the new one takes the lock
-(tenure.py), starts as any supervisor does and says serving; the old one exits. A new one that is not serving
-within the window is killed and the old one serves again. The lock makes the one supervisor whoever holds it, so a
-SIGKILL of either at any point leaves at most one serving, and a start afterwards exactly one: a new one whose old
-one died (the socket closed) takes over as after a go.
+old one stops its rounds, lets go of the lock and says go, passing the public port's listening socket with it
+(SCM_RIGHTS); the new one takes the lock (tenure.py), starts as any supervisor does, but accepts on that socket
+only once its own process of the live release serves, and says serving; the old one, which answered visitors all
+along, stops accepting, finishes the requests it is answering, stops its release and exits. A new one that is not
+serving within the window is killed and the old one serves again. The lock makes the one supervisor whoever holds
+it (the old one, between go and serving, only answers on the port: it deploys nothing), so a SIGKILL of either at
+any point leaves at most one holding it, and a start afterwards exactly one: a new one whose old one died (the
+socket closed, no port passed) binds the port and takes over as after a go.
 """
 
 from __future__ import annotations
@@ -58,10 +61,12 @@ class Successor:
     def __init__(self, process: subprocess.Popen, conn: socket.socket, commit: str, said: dict, log: Path) -> None:
         self.process, self.conn, self.commit, self.said, self.log = process, conn, commit, said, log
 
-    def go(self, window_s: float) -> str | None:
-        """Tell it to take over (this supervisor has stopped serving); None once it serves, else why it did not."""
+    def go(self, window_s: float, port_fd: int | None = None, sent=lambda: None) -> str | None:
+        """Tell it to take over (this supervisor's rounds stopped, its lock let go), handing it the public port's
+        listening socket `port_fd`; None once it serves, else why it did not. sent(): called once go is sent."""
         try:
-            self.conn.sendall(b"go\n")
+            socket.send_fds(self.conn, [b"go\n"], [port_fd] if port_fd is not None else [])
+            sent()
             self.conn.settimeout(window_s)
             line = self.conn.makefile("rb").readline()
         except OSError as error:
@@ -133,15 +138,19 @@ def _ready(server: socket.socket, process: subprocess.Popen, window_s: float) ->
                                         "before it serves on")
 
 
-def prove(path: str, checks: dict) -> socket.socket:
-    """The new side: say ready with what was checked, then wait for go (or the old one's end); the connection."""
+def prove(path: str, checks: dict) -> tuple[socket.socket, socket.socket | None]:
+    """The new side: say ready with what was checked, then wait for go (or the old one's end); the connection, and
+    the public port's listening socket when the old one passed it (none: it died, and this one binds the port)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with short_path(Path(path)) as where:
         conn.connect(where)
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid(), "version": version(), **checks}).encode() + b"\n")
     conn.settimeout(GO_WAIT_S)
-    conn.makefile("rb").readline()  # b"go", or b"" when the old one died: the lock decides either way
-    return conn
+    try:  # b"go" with the socket, or b"" when the old one died: the lock decides either way
+        _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+    except OSError:
+        fds = []
+    return conn, (socket.socket(fileno=fds[0]) if fds else None)
 
 
 def served(conn: socket.socket | None) -> None:

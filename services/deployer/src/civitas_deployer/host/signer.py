@@ -34,14 +34,18 @@ class KeySocket:
         finally:
             os.umask(old)
         server.listen(16)
-        self._server = server
+        self._server, self._inode = server, self.path.stat().st_ino
         threading.Thread(target=self._accept, name="key-socket", daemon=True).start()
 
     def stop(self) -> None:
         self._closed.set()
         if self._server is not None:
             self._server.close()
-        self.path.unlink(missing_ok=True)
+        try:  # only our own: at a handover the new supervisor's socket is at the same path by now
+            if self.path.stat().st_ino == self._inode:
+                self.path.unlink()
+        except (OSError, AttributeError):
+            pass
 
     def _accept(self) -> None:
         while not self._closed.is_set():

@@ -4,8 +4,9 @@ but writes only the proposals repository (proposals.py), whose proposals each ro
 
 At its first start the live repository is given the civitas source (source.py), so that the site's code, like its
 rules, changes only by a decision. Each round it deploys what was approved and not yet deployed, then makes sure the
-live release is the one serving (started again if it died). It runs the maintenance built-in `restart` (the
-site runs the other actions): the serving release started again beside itself, health-checked, then switched to.
+live release is the one serving (started again if it died). It runs the maintenance built-ins that act on what it
+owns (the site runs the other actions): `restart`, the serving release started again beside itself, health-checked,
+then switched to; and the engine's pause, resume and roll back (deploying/controls.py).
 A release that changes the safety kernel is switched to only once a supervisor of its own code is ready to take
 over (handover.py); this one then stops and that one serves.
 """
@@ -28,6 +29,8 @@ from civitas_kernel.sql import open_log
 
 from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.deploying import Deployer, DeployScheduler, Releases
+from civitas_deployer.deploying.controls import SUPERVISOR_BUILTINS, DeploymentControls
+from civitas_deployer.deploying.hold import hold_from_env
 from civitas_deployer.deploying.runner import ReleaseFailed
 from civitas_deployer.host.handover import (HANDOVER_ENV, RELEASE_ENV, Successor, kernel_changes, prove, served,
                                             start_successor, version)
@@ -65,6 +68,7 @@ class SupervisorConfig:
 
 
 RESTART = "restart"
+DRAIN_S = 10.0  # at a handover, how long the old supervisor's port finishes the requests it is answering
 
 
 class _NoLists:
@@ -112,15 +116,17 @@ class Supervisor:
         state = home / "deployer"
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
         handover = self.environ.pop(HANDOVER_ENV, None)  # started by the supervisor before, to take over from it
-        told = prove(handover, self._self_check(home, state)) if handover else None
-        tenure = Tenure(state / "supervisor.lock")
+        told, port = prove(handover, self._self_check(home, state)) if handover else (None, None)
+        tenure = self._tenure = Tenure(state / "supervisor.lock")
         tenure.take(wait_s=60.0 if handover else 0.0)  # refused while another supervisor serves this home
         self._closers.append(tenure.release)
+        if handover:
+            hold_from_env(home / "releases")("taking_over")  # a test's hold: the lock taken, nothing served yet
         signer = KeySocket(state / "key-socket" / "signer.sock", key)
         signer.start()
         self._closers.append(signer.stop)
-        proxy = PublicProxy(c.host, c.port)
-        proxy.start()
+        proxy = PublicProxy(c.host, c.port, sock=port)  # a port handed over is accepted on once the release serves
+        proxy.start(serving=port is None)
         self._closers.append(proxy.stop)
         repo = LiveRepository.open_or_create(c.live_repo, self.clock())
         releases = Releases(home / "releases", repo.git)  # where the sandbox hides all but a release's own
@@ -146,16 +152,20 @@ class Supervisor:
         self.deployer = Deployer(site_log, repo, records, releases, _HandingOver(self.runner, self._prove),
                                  clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
+        controls = DeploymentControls(lambda: self.deployer)
+        controls.settle()  # a roll-back a killed supervisor left between its event and the refs is finished
         change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
-        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart}, claims=lambda runs: runs == RESTART)
-        self.maintenance.recover()  # a restart a killed supervisor cut short is recorded so, never run again
-        self.deployer.ready = self.maintenance.settled  # a restart decided meanwhile runs before anything deploys
+        self.maintenance = Maintenance(site_log, change, {RESTART: self._restart, **controls.builtins()},
+                                       claims=lambda runs: runs in SUPERVISOR_BUILTINS)
+        self.maintenance.recover()  # a run of its own a killed supervisor cut short is recorded so, never run again
+        self.deployer.ready = self.maintenance.settled  # a control decided meanwhile runs before anything deploys
         self.proposals.follow_main()
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
                  f"deployed every {c.deploy_every_s:g} s, each release built into {home / 'releases'} and "
                  f"health-checked for {c.health_s:g} s")
-        scheduler = DeployScheduler(self.round, c.deploy_every_s)
+        proxy.open()  # the supervisor before answers on a handed-over port until here
+        scheduler = self._rounds = DeployScheduler(self.round, c.deploy_every_s)
         scheduler.start()
         self._closers.append(scheduler.stop)
         (state / "supervisor.json").write_text(json.dumps({"pid": os.getpid(), "version": version(),
@@ -166,6 +176,7 @@ class Supervisor:
         """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
         self.proposals.import_proposals()
         self.maintenance.run_due()  # before deploying, as the site's round does
+        self._serve_live()  # a roll-back just run: the release it returned to serves before anything is deployed
         self.deployer.run()
         if self.successor is not None:  # the main thread stops this supervisor and tells the new one to go
             self.handing_over = True
@@ -202,6 +213,7 @@ class Supervisor:
         self.successor = start_successor(self.runner.releases.root / commit / "venv", commit, self.environ,
                                          Path(c.home).resolve() / "deployer", c.host, self._port(),
                                          c.limits.ready_timeout_s)
+        self.deployer.hold("handing_over")  # a test's hold: the new one ready, waiting for go
 
     def _port(self) -> int:
         return self.runner.proxy.port
@@ -209,8 +221,14 @@ class Supervisor:
     def _hand_over(self) -> bool:
         """This supervisor stopped; True once the new one serves, else it was killed (and this one serves again)."""
         successor, self.successor, self.handing_over = self.successor, None, False
+        self._rounds.stop()  # no more deploying here; the port, the release and the key socket serve on
+        if self.mirrors is not None:
+            self.mirrors.stop()
+        self._tenure.release()
+        why = successor.go(self.config.limits.ready_timeout_s, self.runner.proxy.listening_fd(),
+                           sent=lambda: self.deployer.hold("handed_over"))  # a test's hold: go said, serving on
+        self.runner.proxy.stop(drain_s=DRAIN_S)  # the new one accepts on the same socket (or it is gone)
         self.close()
-        why = successor.go(self.config.limits.ready_timeout_s)
         if why is None:
             self.say(f"supervisor pid {successor.said.get('pid')} of release {successor.commit[:12]} (deployer "
                      f"{successor.said.get('version')}) serves now; this one stops")

@@ -83,6 +83,23 @@ static int spans_inside(const Py_buffer *data, const Py_buffer *starts, const Py
     return 1;
 }
 
+/* The buffers of a call over spans (data, starts, ends), parsed and checked: 0 with the exception set when they are
+ * not (and nothing left to release). */
+static void release_spans(Py_buffer *data, Py_buffer *starts, Py_buffer *stops) {
+    PyBuffer_Release(data);
+    PyBuffer_Release(starts);
+    PyBuffer_Release(stops);
+}
+
+static int spans_args(PyObject *args, Py_buffer *data, Py_buffer *starts, Py_buffer *stops) {
+    if (!PyArg_ParseTuple(args, "y*y*y*", data, starts, stops))
+        return 0;
+    if (spans_inside(data, starts, stops))
+        return 1;
+    release_spans(data, starts, stops);
+    return 0;
+}
+
 struct hash_job {
     const unsigned char *data;
     const int64_t *starts, *stops;
@@ -195,11 +212,9 @@ static PyObject *envelope_fields(PyObject *self, PyObject *args) {
     static const int wire[9] = {2, 2, 0, 2, 2, 2, 0, 2, 2}; /* site stream seq event_id type actor recorded_at body
                                                                prev_hash: 2 a length and bytes, 0 a varint */
     Py_buffer data, starts, stops;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+    if (!spans_args(args, &data, &starts, &stops))
         return NULL;
     PyObject *out = NULL;
-    if (!spans_inside(&data, &starts, &stops))
-        goto done;
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     out = PyBytes_FromStringAndSize(NULL, rows * ENVELOPE_COLUMNS * (Py_ssize_t)sizeof(int64_t));
     if (!out)
@@ -255,20 +270,16 @@ static PyObject *envelope_fields(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
 done:
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&stops);
+    release_spans(&data, &starts, &stops);
     return out;
 }
 
 /* gather_spans(data, starts, ends) -> bytes: the spans' bytes one after another (a cut's bodies in one buffer). */
 static PyObject *gather_spans(PyObject *self, PyObject *args) {
     Py_buffer data, starts, stops;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+    if (!spans_args(args, &data, &starts, &stops))
         return NULL;
     PyObject *out = NULL;
-    if (!spans_inside(&data, &starts, &stops))
-        goto done;
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t), size = 0;
     const int64_t *a = starts.buf, *b = stops.buf;
     for (Py_ssize_t i = 0; i < rows; i++)
@@ -285,9 +296,7 @@ static PyObject *gather_spans(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
 done:
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&stops);
+    release_spans(&data, &starts, &stops);
     return out;
 }
 
@@ -319,11 +328,9 @@ done:
 /* not_ascii(data, starts, ends) -> bytes: per span 1 when it holds a byte of 0x80 or more (text to decode). */
 static PyObject *not_ascii(PyObject *self, PyObject *args) {
     Py_buffer data, starts, stops;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+    if (!spans_args(args, &data, &starts, &stops))
         return NULL;
     PyObject *out = NULL;
-    if (!spans_inside(&data, &starts, &stops))
-        goto done;
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     out = PyBytes_FromStringAndSize(NULL, rows);
     if (!out)
@@ -338,9 +345,7 @@ static PyObject *not_ascii(PyObject *self, PyObject *args) {
         high[i] = (any & 0x80) != 0;
     }
 done:
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&stops);
+    release_spans(&data, &starts, &stops);
     return out;
 }
 
@@ -521,15 +526,13 @@ static inline size_t groups_find(const struct groups *t, uint64_t h, const unsig
  * that span's row. Exact: spans are compared byte for byte, the hash only finds where to look. */
 static PyObject *group_spans(PyObject *self, PyObject *args) {
     Py_buffer data, starts, stops;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops))
+    if (!spans_args(args, &data, &starts, &stops))
         return NULL;
     PyObject *group = NULL, *first = NULL, *result = NULL;
     struct groups t = {0};
     Py_ssize_t rows = starts.len / (Py_ssize_t)sizeof(int64_t);
     const int64_t *a = starts.buf, *b = stops.buf;
     const unsigned char *bytes = data.buf;
-    if (!spans_inside(&data, &starts, &stops))
-        goto done;
     size_t most = 0; /* the arena's most: every span a group of its own */
     for (Py_ssize_t i = 0; i < rows; i++)
         most += sizeof(struct entry) + (((size_t)(b[i] - a[i]) + 7) & ~(size_t)7);
@@ -594,9 +597,7 @@ done:
         munmap(t.slots, (t.mask + 1) * sizeof(uint64_t));
     if (t.arena)
         munmap(t.arena, t.arena_size);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&starts);
-    PyBuffer_Release(&stops);
+    release_spans(&data, &starts, &stops);
     return result;
 }
 

@@ -4,6 +4,7 @@ release before it serves again."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -41,4 +42,5 @@ def test_a_template_with_a_huge_loop_fails_its_page_visibly_and_is_rolled_back_q
     assert after.status_code == 200 and after.headers["civitas-release"] == good.commit  # the good one serves again
     assert page.status_code == 503 and "home.html" in page.text and "Traceback" not in page.text
     assert problem.json()["type"] == "urn:civitas:problem:release-too-costly"
-    assert "was stopped: it took more than 1,000,000 steps" in problem.json()["detail"]
+    detail = problem.json()["detail"]  # whichever bound a loaded machine reaches first: steps or processor time
+    assert re.search(r"was stopped: it took more than (1,000,000 steps|2 s of processor time)", detail), detail

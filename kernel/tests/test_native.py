@@ -212,3 +212,48 @@ def test_sealed_frames_are_what_protobuf_writes(pairs):
     assert native.sealed_frames(hashes, raws) == (want if plain else None)
     assert export_pages.sealed_frames(hashes, raws) == want
     assert export_pages.plain_sealed_frames(hashes, raws) == want
+
+
+class _Trickle(io.RawIOBase):
+    """A reader that reads at most `most` bytes a call, into the buffer it is given."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self._data, self._most, self._pos = data, most, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        k = min(len(buffer), self._most, len(self._data) - self._pos)
+        buffer[:k] = self._data[self._pos:self._pos + k]
+        self._pos += k
+        return k
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=50), st.binary(max_size=300), st.integers(0, 400), st.integers(1, 64), st.integers(0, 40))
+def test_a_block_read_after_its_tail_is_the_tail_what_was_read_and_zeros(tail, data, n, most, pad):
+    expected = tail + data[:n] + bytes(pad)
+    assert native.read_after(tail, _Trickle(data, most), n, pad) == expected
+    assert native.read_after(tail, io.BytesIO(data), n, pad) == expected
+    assert native.read_after(tail, _ReadOnly(data), n, pad) == expected  # no readinto of its own: read, then joined
+
+
+class _ReadOnly(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return self._data[:n]
+
+
+def test_a_reader_that_claims_more_than_its_room_is_refused():
+    class Boasting(_Trickle):
+        def readinto(self, buffer) -> int:
+            return len(buffer) + 1
+
+    with pytest.raises(ValueError, match="more than it was given room for"):
+        native.read_after(b"", Boasting(b"abc", 3), 3, 0)

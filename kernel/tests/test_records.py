@@ -280,7 +280,7 @@ def test_an_export_that_breaks_off_is_the_error_raised_and_leaves_no_archive(sto
     # but what the operator must hear is the log's error.
     from civitas_kernel import export_pages
 
-    pages = export_pages._sealed_pages
+    pages = export_pages._frame_pages
 
     def breaking(*args):
         for n, page in enumerate(pages(*args)):
@@ -289,11 +289,12 @@ def test_an_export_that_breaks_off_is_the_error_raised_and_leaves_no_archive(sto
             yield page
 
     monkeypatch.setattr(export_pages, "EXPORT_PAGE", 3)
-    monkeypatch.setattr(export_pages, "_sealed_pages", breaking)
+    monkeypatch.setattr(export_pages, "SQLITE_PAGE", 3)
+    monkeypatch.setattr(export_pages, "_frame_pages", breaking)
     store.log.append("vote", votes(20))
     store.snap("roll")
     with pytest.raises(OSError, match="the disk went away"):
         store.ready("roll")
     assert not store.get("roll").ready and not list(store.archive_path("roll", 1).parent.glob("archive.tar*"))
-    monkeypatch.setattr(export_pages, "_sealed_pages", pages)
+    monkeypatch.setattr(export_pages, "_frame_pages", pages)
     assert store.ready("roll").ready and store.result("roll", 1) == b"20 voters\n"

@@ -601,6 +601,63 @@ done:
     return result;
 }
 
+/* read_after(tail, readinto, n, pad) -> bytes: tail, then up to n bytes read by calling readinto with writable
+ * views of the result itself (looping until n or the end), then pad zero bytes: a block of frames in one bytes
+ * object, without joining the carried tail to a freshly read chunk (a copy of every block otherwise). */
+static PyObject *read_after(PyObject *self, PyObject *args) {
+    Py_buffer tail;
+    PyObject *readinto;
+    Py_ssize_t n, pad;
+    if (!PyArg_ParseTuple(args, "y*Onn", &tail, &readinto, &n, &pad))
+        return NULL;
+    if (n < 0 || pad < 0 || tail.len > PY_SSIZE_T_MAX - n - pad) {
+        PyBuffer_Release(&tail);
+        PyErr_SetString(PyExc_ValueError, "n and pad must be at least 0");
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, tail.len + n + pad);
+    if (!out) {
+        PyBuffer_Release(&tail);
+        return NULL;
+    }
+    char *to = PyBytes_AS_STRING(out);
+    memcpy(to, tail.buf, (size_t)tail.len);
+    Py_ssize_t got = 0, start = tail.len;
+    PyBuffer_Release(&tail);
+    while (got < n) {
+        PyObject *view = PyMemoryView_FromMemory(to + start + got, n - got, PyBUF_WRITE);
+        if (!view)
+            goto failed;
+        PyObject *r = PyObject_CallOneArg(readinto, view);
+        PyObject *released = PyObject_CallMethod(view, "release", NULL);  // the reader must not keep the view
+        Py_DECREF(view);
+        if (!r || !released) {
+            Py_XDECREF(r);
+            Py_XDECREF(released);
+            goto failed;
+        }
+        Py_DECREF(released);
+        Py_ssize_t k = r == Py_None ? 0 : PyLong_AsSsize_t(r);
+        Py_DECREF(r);
+        if (k == -1 && PyErr_Occurred())
+            goto failed;
+        if (k < 0 || k > n - got) {
+            PyErr_SetString(PyExc_ValueError, "readinto returned more than it was given room for");
+            goto failed;
+        }
+        if (k == 0)
+            break;  // the end (or, for a non-blocking reader, nothing now: the caller reads on)
+        got += k;
+    }
+    memset(to + start + got, 0, (size_t)pad);
+    if (got < n && _PyBytes_Resize(&out, start + got + pad) < 0)
+        return NULL;
+    return out;
+failed:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"walk_frames", walk_frames, METH_VARARGS, "The whole frames' starts from pos, and where they end."},
     {"hash_spans", hash_spans, METH_VARARGS, "SHA-256 of a prefix and each span of a buffer."},
@@ -611,6 +668,7 @@ static PyMethodDef methods[] = {
     {"chain_holds", chain_holds, METH_VARARGS, "Whether a run's hashes are computed and linked."},
     {"sealed_frames", sealed_frames, METH_VARARGS, "The frames of sealed events, as protobuf writes them."},
     {"group_spans", group_spans, METH_VARARGS, "Spans grouped by their bytes, groups in order of first sight."},
+    {"read_after", read_after, METH_VARARGS, "A carried tail, then what a reader reads into the same bytes."},
     {NULL, NULL, 0, NULL},
 };
 

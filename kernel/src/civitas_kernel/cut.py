@@ -125,6 +125,15 @@ class _Window(io.RawIOBase):
         self._left -= len(data)
         return data
 
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._left is not None:
+            view = view[:self._left]
+        got = self._file.readinto(view)
+        if self._left is not None:
+            self._left -= got
+        return got
+
     def close(self) -> None:
         self._file.close()
         super().close()

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from civitas_kernel.native import envelope_fields, not_ascii, spans_are, walk_frames
+from civitas_kernel.native import envelope_fields, not_ascii, read_after, spans_are, walk_frames
 
 BLOCK = 16 << 20  # bytes read at a time: whole frames, the rest carried into the next block
 PAD = 24  # bytes a block's data holds past its frames, so that bulk reads a few bytes ahead stay inside it
@@ -55,20 +55,20 @@ def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterat
     """
     tail = b""
     while True:
-        chunk = stream.read(block)
-        data = tail + chunk if tail else chunk
-        starts, end = walk_frames(data, 0, len(data))
+        data = read_after(tail, stream, block, PAD + 8)  # the carried tail, a block read after it, zeros
+        whole = len(data) - PAD - 8
+        starts, end = walk_frames(data, 0, whole)
         while not len(starts):  # nothing whole yet: a frame longer than a block, or the end of the stream
-            if not data:
+            if not whole:
                 return
-            claimed = _LENGTH.unpack_from(data, 0)[0] if len(data) >= 4 else 0
+            claimed = _LENGTH.unpack_from(data, 0)[0] if whole >= 4 else 0
             if claimed > max_frame:
                 raise ValueError(f"claims {claimed} bytes")
-            more = stream.read(max(block, claimed + 4 - len(data)))
-            if not more:
+            longer = read_after(data[:whole], stream, max(block, claimed + 4 - whole), PAD + 8)
+            if len(longer) == len(data):
                 raise Truncated
-            data += more
-            starts, end = walk_frames(data, 0, len(data))
+            data, whole = longer, len(longer) - PAD - 8
+            starts, end = walk_frames(data, 0, whole)
         begin = starts
         stop = np.empty_like(begin)
         stop[:-1] = begin[1:]
@@ -76,9 +76,7 @@ def frame_blocks(stream: BinaryIO, max_frame: int, block: int = BLOCK) -> Iterat
         longest = int((stop - begin).max()) - 4
         if longest > max_frame:
             raise ValueError(f"claims {longest} bytes")
-        tail = data[end:]
-        if len(data) - end < PAD + 8:
-            data += bytes(PAD + 8)
+        tail = data[end:whole]
         yield Block(data, end, begin + 4, stop)
 
 

@@ -105,6 +105,18 @@ class _Following(io.RawIOBase):
             left -= len(chunk)
         return b"".join(chunks)
 
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        available = self._growing.wait(self._pos + len(view)) - self._pos
+        got = 0
+        while got < min(len(view), available):
+            k = os.preadv(self._fd, [view[got:min(len(view), available)]], self._growing.offset + self._pos)
+            if not k:
+                break
+            got += k
+            self._pos += k
+        return got
+
     def close(self) -> None:
         if not self.closed:
             os.close(self._fd)

@@ -4,6 +4,7 @@ in plain Python with the same results. `BUILT` says which; the kernel's tests ho
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 
@@ -18,6 +19,14 @@ BUILT = _native is not None
 # Hashing threads: both cores of a small machine by default (CIVITAS_HASH_THREADS=1 keeps it to one).
 THREADS = max(1, int(os.environ.get("CIVITAS_HASH_THREADS") or min(os.cpu_count() or 1, 4)))
 _LENGTH = struct.Struct(">I")
+
+
+def read_after(tail: bytes, stream, n: int, pad: int) -> bytes:
+    """tail, then up to n bytes of stream (fewer only at its end), then pad zero bytes, as one bytes object: read
+    straight into it in C where the stream can read into a buffer, so no block is copied to join it to a tail."""
+    if _native is not None and type(stream).readinto is not io.RawIOBase.readinto:
+        return _native.read_after(tail, stream.readinto, n, pad)
+    return b"".join((tail, stream.read(n), bytes(pad)))
 
 
 def walk_frames(data: bytes, pos: int, limit: int) -> tuple[np.ndarray, int]:

@@ -136,7 +136,7 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     runner = (FluxRunner.of(gitops, releases, settings.HOME) if gitops.DEPLOY_MODE == "kubernetes"  # Flux runs it
               else ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings)))
     controls = DeploymentControls(lambda: deployer)
-    maintenance = service_maintenance(owner, releases, controls, offered)
+    maintenance = service_maintenance(owner, releases, controls, offered, gitops)  # on Kubernetes: commands as Jobs
     deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us, health_s=settings.DEPLOY_HEALTH_S,
                         mirrors=mirrors, lock=owner.lock, ready=maintenance.settled)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body

@@ -257,14 +257,16 @@ def test_the_deployers_git_service_serves_its_home_read_only_to_the_site_release
 
 def test_the_deployer_may_read_and_annotate_the_one_helmrelease_and_gitrepository_and_nothing_else():
     docs = render(ON)
-    (role,) = [d for d in docs if d["kind"] == "Role"]
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Role"} == {
+        "civitas-deployer-flux", "civitas-deployer-maintenance"}  # the second: test_maintenance_jobs.py
+    role = named(docs, "Role", "civitas-deployer-flux")
     assert role["rules"] == [
         {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"],
          "resourceNames": ["civitas-site", "civitas-deployer"],
          "verbs": ["get", "watch", "patch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
          "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch", "patch"]}]  # patch: the reconcile request
-    (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
+    binding = named(docs, "RoleBinding", "civitas-deployer-flux")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "civitas-deployer", "namespace": "civitas"}]
 
 

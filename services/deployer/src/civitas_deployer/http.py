@@ -150,7 +150,9 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     add_service_maintenance_routes(app, maintenance, offered, refusals, CallerPass.of_settings(settings))
     scheduler = DecideScheduler(decide, settings.DECIDE_EVERY_S)
     # as the embedded site's round: maintenance first, so a pause or a roll-back acts before a later decision deploys
-    deploying = DeployScheduler(lambda: (maintenance.run_due(), deployer.run()), settings.DEPLOY_EVERY_S)
+    # on Kubernetes the first round also gives Flux the site's first release, which the first vote needs to be served
+    first = getattr(runner, "first_release", lambda: None)
+    deploying = DeployScheduler(lambda: (maintenance.run_due(), first(), deployer.run()), settings.DEPLOY_EVERY_S)
     owners_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

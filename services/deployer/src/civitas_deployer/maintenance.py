@@ -148,8 +148,7 @@ class Maintenance:
                 LOG.warning("the run of %s (decision %s) cannot be looked up yet: %s", run.request, run.decision, error)
                 continue
             if outcome is None:
-                self.folder.append("maintenance", lambda: decide_interrupted(
-                    self.journal, lambda runs, r=run: runs == r.runs, only=key))
+                self.folder.append("maintenance", lambda: decide_interrupted(self.journal, only=key))
             else:
                 code, output, took = outcome
                 self.folder.append("maintenance", lambda: decide_finish(self.journal, *key, code, output, took))

@@ -40,6 +40,7 @@ class FluxRunner:
         self.deployer = deployer
         self._images: dict[str, dict[str, str]] = {}
         self._first_known = False  # whether the GitOps repository is known to hold the site's values
+        self._first_said = ""
 
     @classmethod
     def of(cls, settings, releases: Releases, home: Path) -> FluxRunner:
@@ -163,7 +164,9 @@ class FluxRunner:
             made = self.repository.commit(head, values, message, int(self.clock()))
             self.repository.push(made)
         except GitOpsUnavailable as error:
-            log.warning("the site's first release is not in the GitOps repository yet: %s", error)
+            said = f"the site's first release is not in the GitOps repository yet: {error}"
+            (log.debug if said == self._first_said else log.warning)(said)  # said once, not every round
+            self._first_said = said
             return None
         self._first_known = True
         log.info("the site's first release %s committed to the GitOps repository as %s", commit[:12], made[:12])

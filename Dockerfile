@@ -8,7 +8,8 @@ COPY constraints.txt ./
 COPY deploy deploy
 COPY kernel kernel
 COPY services services
-# The deployer drives the real git binary on the live repository; no other service needs it.
+# The deployer drives the real git binary on the live repository; no other service needs it. No bubblewrap: a pod
+# cannot make its namespaces, so on Kubernetes a voted maintenance command runs as a Job of its own instead.
 RUN if [ "$SERVICE" = deployer ]; then apt-get update && apt-get install -y --no-install-recommends git \
     && rm -rf /var/lib/apt/lists/*; fi
 RUN PIP_NO_CACHE_DIR=1 deploy/install-service "$SERVICE" /tmp/wheels . \

@@ -257,14 +257,16 @@ def test_the_deployers_git_service_serves_its_home_read_only_to_the_site_release
 
 def test_the_deployer_may_read_and_annotate_the_one_helmrelease_and_gitrepository_and_nothing_else():
     docs = render(ON)
-    (role,) = [d for d in docs if d["kind"] == "Role"]
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Role"} == {
+        "civitas-deployer-flux", "civitas-deployer-maintenance"}  # the second: test_maintenance_jobs.py
+    role = named(docs, "Role", "civitas-deployer-flux")
     assert role["rules"] == [
         {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"],
          "resourceNames": ["civitas-site", "civitas-deployer"],
          "verbs": ["get", "watch", "patch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"],
          "resourceNames": ["civitas-gitops"], "verbs": ["get", "watch", "patch"]}]  # patch: the reconcile request
-    (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
+    binding = named(docs, "RoleBinding", "civitas-deployer-flux")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "civitas-deployer", "namespace": "civitas"}]
 
 
@@ -322,9 +324,14 @@ def test_each_site_pod_that_reads_the_release_lays_out_the_commit_its_values_nam
     # the values file names the image of the deployer that wrote it: the fetcher follows a handover
     handed = deployments(site_release(render(ON), {"release": {"commit": commit}, "siteFiles": {"image": DEPLOYER}}))
     assert [c["image"] for c in handed["polls"]["spec"]["template"]["spec"]["initContainers"]] == [DEPLOYER]
-    # a new release is a new pod template, so every reader's pods are replaced by ones with the new files
-    newer = deployments(site_release(render(ON), {"release": {"commit": "ef" * 20, "decision": "decision 5"}}))
-    assert newer["gateway"]["spec"]["template"] != found["gateway"]["spec"]["template"]
+    # a new release is a new pod template, so every reader's pods are replaced by ones with the new files; the
+    # services that read no release file keep theirs (ARCHITECTURE.md, "The site's files": why the readers restart)
+    synced = {**ON, "services": {"sync": {"enabled": True}}}
+    before = deployments(site_release(render(synced), {"release": {"commit": commit, "decision": "decision 4"}}))
+    newer = deployments(site_release(render(synced), {"release": {"commit": "ef" * 20, "decision": "decision 5"}}))
+    assert {name for name in newer if newer[name]["spec"]["template"] != before[name]["spec"]["template"]} == {
+        "gateway", "registry", "polls", "counter"}
+    assert {"drafts", "sync"} <= set(newer)
 
 
 def test_a_site_release_without_a_commit_is_refused_saying_the_deployer_writes_it():

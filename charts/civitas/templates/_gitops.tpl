@@ -64,6 +64,7 @@ by digest), else the operator's (before its first handover). */}}
 - {name: CIVITAS_GITOPS_DEPLOYER_HELMRELEASE, value: {{ printf "%s-deployer" $operators | quote }}}  # its own
 - {name: CIVITAS_GITOPS_DEPLOYER_VALUES_FILE, value: {{ $root.Values.gitops.deployerValuesFile | quote }}}
 - {name: CIVITAS_DEPLOYER_IMAGE, value: {{ include "civitas.deployerImage" $root | quote }}}  # the image it runs
+- {name: CIVITAS_MAINTENANCE_NETWORK_POLICY, value: {{ printf "%s-maintenance-runs" $operators | quote }}}  # flux.yaml
 {{- end -}}
 
 {{/* What the site release gets as spec.values: these values, but no image (the GitOps repository's values file

@@ -136,7 +136,7 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     runner = (FluxRunner.of(gitops, releases, settings.HOME) if gitops.DEPLOY_MODE == "kubernetes"  # Flux runs it
               else ContentRunner(releases, settings.GATEWAY_URL, smoke=SmokePass.of_settings(settings)))
     controls = DeploymentControls(lambda: deployer)
-    maintenance = service_maintenance(owner, releases, controls, offered)
+    maintenance = service_maintenance(owner, releases, controls, offered, gitops)  # on Kubernetes: commands as Jobs
     deployer = Deployer(log, repo, decisions, releases, runner, clock=_now_us, health_s=settings.DEPLOY_HEALTH_S,
                         mirrors=mirrors, lock=owner.lock, ready=maintenance.settled)
     # a proposal's patch arrives whole in its JSON, escaped (at most twice its size) with the rest of the body
@@ -150,7 +150,9 @@ def create_deployer_app(settings: DeployerSettings, kafka: KafkaSettings | None 
     add_service_maintenance_routes(app, maintenance, offered, refusals, CallerPass.of_settings(settings))
     scheduler = DecideScheduler(decide, settings.DECIDE_EVERY_S)
     # as the embedded site's round: maintenance first, so a pause or a roll-back acts before a later decision deploys
-    deploying = DeployScheduler(lambda: (maintenance.run_due(), deployer.run()), settings.DEPLOY_EVERY_S)
+    # on Kubernetes the first round also gives Flux the site's first release, which the first vote needs to be served
+    first = getattr(runner, "first_release", lambda: None)
+    deploying = DeployScheduler(lambda: (maintenance.run_due(), first(), deployer.run()), settings.DEPLOY_EVERY_S)
     owners_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -1,15 +1,18 @@
 """Voted maintenance actions run: each approved request once, keyed by its decision, its output in the log.
 
 Built-ins are the deployer's own code (given by the composition root: compile, vacuum, ...); a command named in
-maintenance.toml runs in the sandbox (maintenance_sandbox.py). A built-in this site does not offer is recorded as
-not available (127); a request that no longer reads is recorded with why (2). Nothing is ever run twice: a run
-cut short by a stop is recorded as interrupted at the next start, and asking again is a new request.
+maintenance.toml runs in the sandbox: bubblewrap on a host (maintenance_sandbox.py), a Job of its own on Kubernetes
+(gitops/maintenance_jobs.py), whose run outlives a stop of the deployer and is taken up again at its start. A
+built-in this site does not offer is recorded as not available (127); a request that no longer reads is recorded
+with why (2). Nothing is ever run twice: a run cut short by a stop is recorded as interrupted at the next start, and
+asking again is a new request.
 In host mode two processes run maintenance on one log: the site runs every action but restart, pause, resume and
 roll back, which its supervisor runs (`claims` says which actions a process takes, by what they run).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -19,27 +22,29 @@ from civitas_kernel.log import EventLog
 
 from civitas_deployer.commands import ChangeCommands
 from civitas_deployer.domain.maintenance import ACTIONS_FILE, Action, check_requests, parse_actions, request_paths
-from civitas_deployer.domain.maintenance_journal import (MaintenanceJournal, Run, decide_finish,
+from civitas_deployer.domain.maintenance_journal import (RUNNING, MaintenanceJournal, Run, decide_finish,
                                                          decide_interrupted, decide_start)
 from civitas_deployer.domain.rules import RulesError
-from civitas_deployer.maintenance_sandbox import NOT_AVAILABLE, run_sandboxed
+from civitas_deployer.maintenance_sandbox import BUBBLEWRAP, NOT_AVAILABLE, CommandSandbox, is_command
 
 MAINTENANCE_STREAMS = ("maintenance",)
 # Does the work for a run (its decision and request, a Run of the journal), returns what to record as its output;
 # raising is a failure, recorded with why.
 Builtin = Callable[[Run], str]
+LOG = logging.getLogger("civitas.deployer.maintenance")
 
 
 class Maintenance:
     def __init__(self, log: EventLog, change: ChangeCommands | Callable[[], ChangeCommands],
                  builtins: Mapping[str, Builtin] | None = None,
-                 sandbox: Callable[[tuple[str, ...], int], tuple[int, str, int]] = run_sandboxed,
+                 sandbox: CommandSandbox = BUBBLEWRAP,
                  lock: AbstractContextManager | None = None, releases=None,
                  claims: Callable[[str], bool] = lambda runs: True) -> None:
         """change: the change commands, or where to find them at each use (a service's owner may fold them anew);
         releases: where the verified release's maintenance.toml is read for the page (none: not shown);
         claims: whether this process runs an action, by what it runs (a built-in's name, a command's words, or ""
-        for a request that does not read), the others left to the process that does."""
+        for a request that does not read), the others left to the process that does;
+        sandbox: where a command runs (bubblewrap here, or a Job of its own on Kubernetes)."""
         self._change = change if callable(change) else (lambda: change)
         self.log, self.builtins, self.sandbox = log, dict(builtins or {}), sandbox
         self.claims = claims
@@ -47,14 +52,24 @@ class Maintenance:
         self.lock = lock or nullcontext()  # the site's: the change commands' state is read under it, never beside it
         self.journal = MaintenanceJournal()
         self.folder = StreamFolder(log, MAINTENANCE_STREAMS, self.journal.evolve)
+        self._taken_up: list[tuple[int, str]] = []  # runs begun before a stop whose sandbox outlived it (a Job)
 
     @property
     def change(self) -> ChangeCommands:
         return self._change()
 
     def recover(self) -> None:
-        """At start: a run begun before a stop and never finished is recorded as interrupted, not run again."""
-        self.folder.append("maintenance", lambda: decide_interrupted(self.journal, self.claims))
+        """At start: a run begun before a stop and never finished is recorded as interrupted, not run again; a
+        command whose sandbox outlives the deployer (a Job) is taken up by the next round instead: its outcome read
+        from where it ran, or recorded interrupted when it never began there."""
+        outlives = self.sandbox.outlives_process
+
+        def cut_short(runs: str) -> bool:
+            return self.claims(runs) and not (outlives and is_command(runs))
+
+        self.folder.append("maintenance", lambda: decide_interrupted(self.journal, cut_short))
+        self._taken_up = [key for key, r in sorted(self.journal.runs.items())
+                          if r.state == RUNNING and self.claims(r.runs) and outlives and is_command(r.runs)]
 
     def runs(self) -> list[dict]:
         self.folder.catch_up()
@@ -99,7 +114,7 @@ class Maintenance:
 
     def run_due(self) -> list[dict]:
         """Run every approved request not begun yet, in decision order; what was run (the actions outside the lock)."""
-        done = []
+        done = self._take_up()
         for summary, revision, paths, asked, refusal in self._due():
             for path in paths:
                 found = asked.get(path)
@@ -114,7 +129,32 @@ class Maintenance:
                 code, output, took = self._run(action, run) if action else (2, refusal, 0)
                 self.folder.append("maintenance", lambda: decide_finish(self.journal, summary.record, path, code,
                                                                         output, took))
+                if action is not None and action.builtin is None:
+                    self.sandbox.forget(run)  # recorded: what it ran in may go
                 done.append(self.journal.runs[(summary.record, path)].as_dict())
+        return done
+
+    def _take_up(self) -> list[dict]:
+        """The runs begun before a stop that still ran where the sandbox put them: each one's outcome, once."""
+        done = []
+        for key in list(self._taken_up):
+            run = self.journal.runs.get(key)
+            if run is None or run.state != RUNNING:
+                self._taken_up.remove(key)
+                continue
+            try:
+                outcome = self.sandbox.resume(run)
+            except Exception as error:  # the cluster unreadable now: asked again at the next round, never run again
+                LOG.warning("the run of %s (decision %s) cannot be looked up yet: %s", run.request, run.decision, error)
+                continue
+            if outcome is None:
+                self.folder.append("maintenance", lambda: decide_interrupted(self.journal, only=key))
+            else:
+                code, output, took = outcome
+                self.folder.append("maintenance", lambda: decide_finish(self.journal, *key, code, output, took))
+                self.sandbox.forget(run)
+            self._taken_up.remove(key)
+            done.append(self.journal.runs[key].as_dict())
         return done
 
     def settled(self, summary) -> bool:
@@ -160,7 +200,7 @@ class Maintenance:
 
     def _run(self, action: Action, run: Run) -> tuple[int, str, int]:
         if action.builtin is None:
-            return self.sandbox(action.command, action.timeout_s)
+            return self.sandbox.run(action.command, action.timeout_s, run)
         work = self.builtins.get(action.builtin)
         if work is None:
             return NOT_AVAILABLE, f"the built-in {action.builtin} is not offered on this site; nothing was run", 0

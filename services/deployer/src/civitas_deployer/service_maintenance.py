@@ -18,7 +18,9 @@ from civitas_kernel.lockdown_refusals import KINDS, STREAM, RefusedAttempts
 from civitas_kernel.service.callers import CallerPass, caller_required
 
 from civitas_deployer.deploying.controls import PAUSE, RESUME, ROLL_BACK, DeploymentControls
+from civitas_deployer.gitops import GitOpsSettings, MaintenanceJobs
 from civitas_deployer.maintenance import Maintenance
+from civitas_deployer.maintenance_sandbox import BUBBLEWRAP
 
 
 def offered_in_service(deploy_mode: str) -> frozenset[str]:
@@ -27,10 +29,14 @@ def offered_in_service(deploy_mode: str) -> frozenset[str]:
     return frozenset({PAUSE, RESUME} if deploy_mode == "kubernetes" else {PAUSE, RESUME, ROLL_BACK})
 
 
-def service_maintenance(owner, releases, controls: DeploymentControls, offered: frozenset[str]) -> Maintenance:
-    """The maintenance actions over the owner's log and change commands, under its lock, with the offered built-ins."""
+def service_maintenance(owner, releases, controls: DeploymentControls, offered: frozenset[str],
+                        gitops: GitOpsSettings | None = None) -> Maintenance:
+    """The maintenance actions over the owner's log and change commands, under its lock, with the offered built-ins;
+    a command in bubblewrap, or on Kubernetes (gitops in kubernetes mode) as a Job of its own."""
     builtins = {name: work for name, work in controls.builtins().items() if name in offered}
-    return Maintenance(owner.log, lambda: owner.commands, builtins, lock=owner.lock, releases=releases)
+    sandbox = MaintenanceJobs.of(gitops) if gitops is not None and gitops.DEPLOY_MODE == "kubernetes" else BUBBLEWRAP
+    return Maintenance(owner.log, lambda: owner.commands, builtins, sandbox=sandbox, lock=owner.lock,
+                       releases=releases)
 
 
 class Refused(BaseModel):

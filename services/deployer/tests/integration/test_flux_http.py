@@ -59,6 +59,29 @@ def test_the_service_commits_an_approved_release_and_reports_what_flux_said(
     pushed = json.loads(subprocess.run(["git", "--git-dir", str(bare), "show", "main^:civitas/release.json"],
                                        capture_output=True, check=True, text=True).stdout)
     assert pushed["release"] == {"commit": deployment["commit"], "decision": "decision 1"}
-    assert subprocess.run(["git", "--git-dir", str(bare), "cat-file", "-e", "main:civitas/release.json"],
-                          capture_output=True).returncode != 0  # reverted to before the first release: no values
+    first = json.loads(subprocess.run(["git", "--git-dir", str(bare), "show", "main:civitas/release.json"],
+                                      capture_output=True, check=True, text=True).stdout)
+    assert first["release"]["commit"] != deployment["commit"]  # reverted to the site's first release
+    assert first["release"] == json.loads(subprocess.run(
+        ["git", "--git-dir", str(bare), "show", "main~2:civitas/release.json"], capture_output=True, check=True,
+        text=True).stdout)["release"]
     assert TOKEN not in httpx.get(url + "/deployments").text
+
+
+@pytest.mark.parametrize("deployer", [{"DEPLOY_EVERY_S": 0.1}], indirect=True)
+def test_the_service_gives_flux_the_sites_first_release_so_the_first_vote_is_served(
+        kubernetes_mode, deployer):  # noqa: F811
+    bare, api = kubernetes_mode
+    url, settings, later = deployer
+    deadline = time.monotonic() + 30
+    while head(bare) is None:  # an empty GitOps repository: Flux could not render the site, no gateway would run
+        assert time.monotonic() < deadline, "the first release never reached the GitOps repository"
+        time.sleep(0.1)
+    live = httpx.get(url + "/deployments").json()["live"]["commit"]
+    values = json.loads(subprocess.run(["git", "--git-dir", str(bare), "show", "main:civitas/release.json"],
+                                       capture_output=True, check=True, text=True).stdout)
+    assert values["release"] == {"commit": live, "decision": ""} and values["services"] == {}
+    assert head(bare, "main^") is None  # one commit, once: later rounds find the values there
+    time.sleep(0.5)
+    assert head(bare, "main^") is None and head(bare) is not None
+    assert [p["path"].rsplit("/", 2)[1] for p in api.patches[:2]] == ["gitrepositories", "helmreleases"]

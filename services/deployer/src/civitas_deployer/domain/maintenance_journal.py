@@ -74,8 +74,10 @@ def decide_finish(journal: MaintenanceJournal, decision: int, request: str, exit
                                                             output=tail, took_ms=took_ms), ACTOR)]
 
 
-def decide_interrupted(journal: MaintenanceJournal, mine=lambda runs: True) -> list[NewEvent]:
-    """Every run begun and never finished: the deployer stopped while it ran. It is not run again by itself.
-    mine: whether a run's action (what it runs) is this process's to run (another may be running it now)."""
+def decide_interrupted(journal: MaintenanceJournal, mine=lambda runs: True,
+                       only: tuple[int, str] | None = None) -> list[NewEvent]:
+    """Every run begun and never finished (or the one `only` names): the deployer stopped while it ran. It is not run
+    again by itself. mine: whether a run's action (what it runs) is this process's to run (another may be running it
+    now)."""
     return [NewEvent.of(maintenance_pb2.MaintenanceInterrupted(decision=r.decision, request=r.request), ACTOR)
-            for r in journal.runs.values() if r.state == RUNNING and mine(r.runs)]
+            for key, r in journal.runs.items() if r.state == RUNNING and mine(r.runs) and only in (None, key)]

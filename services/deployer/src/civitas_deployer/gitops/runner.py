@@ -39,6 +39,8 @@ class FluxRunner:
         self.timeout_s, self.poll_s, self.clock = timeout_s, poll_s, clock
         self.deployer = deployer
         self._images: dict[str, dict[str, str]] = {}
+        self._first_known = False  # whether the GitOps repository is known to hold the site's values
+        self._first_said = ""
 
     @classmethod
     def of(cls, settings, releases: Releases, home: Path) -> FluxRunner:
@@ -141,6 +143,35 @@ class FluxRunner:
         that failed after the new deployer took over (Flux put this one back) is reverted (handover.py)."""
         if self.deployer is not None:
             self.deployer.recover(int(self.clock()), lambda done: self._request_reconcile(done, handover=True))
+
+    def first_release(self) -> str | None:
+        """The release that serves (the live HEAD at the very first start) committed as the site's values when the
+        GitOps repository holds none yet: without them Flux cannot render the site (its pods need release.commit), so
+        no gateway would serve the first vote. The GitOps commit made, or None (there already, or unreachable now:
+        tried again at the next round). Once known to be there, never looked at again by this process."""
+        commit = self.releases.live()
+        if self._first_known or commit is None:
+            return None
+        try:
+            head = self.repository.fetch()
+            if self.repository.values_at(head) is not None:
+                self._first_known = True
+                return None
+            values = release_values(None, commit, self._decision(commit), {},
+                                    self.deployer.running if self.deployer else None)
+            message = (f"Deploy civitas {commit[:12]}, the site's first release\n\n"
+                       f"Civitas-Release: {commit}\n")
+            made = self.repository.commit(head, values, message, int(self.clock()))
+            self.repository.push(made)
+        except GitOpsUnavailable as error:
+            said = f"the site's first release is not in the GitOps repository yet: {error}"
+            (log.debug if said == self._first_said else log.warning)(said)  # said once, not every round
+            self._first_said = said
+            return None
+        self._first_known = True
+        log.info("the site's first release %s committed to the GitOps repository as %s", commit[:12], made[:12])
+        self._request_reconcile(made)
+        return made
 
     def revert(self, commit: str, previous_release: str) -> None:
         """When the GitOps repository holds `commit`'s values, commit the values before it on top; else nothing

@@ -39,6 +39,9 @@ class GitOpsSettings(BaseSettings):
     GITOPS_DEPLOYER_HELMRELEASE: str = ""
     GITOPS_DEPLOYER_VALUES_FILE: str = Field("civitas/deployer.json", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
     DEPLOYER_IMAGE: str = ""  # the image this deployer runs (the chart sets it): what a handover replaces
+    # The chart's deny-all NetworkPolicy for voted maintenance commands, each a Job (maintenance_jobs.py); none named:
+    # no command runs.
+    MAINTENANCE_NETWORK_POLICY: str = Field("", pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$")
     KUBE_API: str = Field(default_factory=_in_cluster_api)  # the API server; in a pod, KUBERNETES_SERVICE_HOST
     KUBE_TOKEN_FILE: Path = SERVICE_ACCOUNT / "token"  # the deployer's service account token, read at each request
     KUBE_CA_FILE: Path | None = SERVICE_ACCOUNT / "ca.crt"

@@ -21,8 +21,19 @@ def test_columns_lay_out_as_joined_strings(rows):
     choices = ("0", "1", "trust level 2 below")
     codes = np.array([choices.index(r[2]) for r in rows], dtype=np.int64)
     named = tsv.strings(names)
-    laid_out = tsv.rows([named, tsv.numbers(numbers), tsv.words(codes, choices), named], header=b"h\n")
+    columns = [named, tsv.numbers(numbers), tsv.words(codes, choices), named]
+    laid_out = tsv.rows(columns, header=b"h\n")
     assert laid_out == ("h\n" + "".join(f"{a}\t{b}\t{c}\t{a}\n" for a, b, c in rows)).encode()
+    assert tsv.plain_rows(columns, header=b"h\n") == laid_out  # numpy's layout where the kernel has no C
+
+
+def test_a_field_outside_its_columns_data_is_refused():
+    import pytest
+
+    named = tsv.strings(["ab", "c"])
+    outside = tsv.Spans(named.data, named.starts, named.ends + 5)
+    with pytest.raises(ValueError, match="not inside the data"):
+        tsv.rows([named, outside])
 
 
 def test_no_rows_is_the_header_alone():

@@ -21,6 +21,14 @@ THREADS = max(1, int(os.environ.get("CIVITAS_HASH_THREADS") or min(os.cpu_count(
 _LENGTH = struct.Struct(">I")
 
 
+def tsv_rows(header: bytes, columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bytes | None:
+    """tsv.rows' bytes from (data, starts, ends) columns, in C; None where the extension is not built."""
+    if _native is None:
+        return None
+    return _native.tsv_rows(header, [(np.ascontiguousarray(d), np.ascontiguousarray(a, dtype=np.int64),
+                                      np.ascontiguousarray(b, dtype=np.int64)) for d, a, b in columns])
+
+
 def read_after(tail: bytes, stream, n: int, pad: int) -> bytes:
     """tail, then up to n bytes of stream (fewer only at its end), then pad zero bytes, as one bytes object: read
     straight into it in C where the stream can read into a buffer, so no block is copied to join it to a tail."""

@@ -6,6 +6,8 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from civitas_kernel import frames
@@ -91,6 +93,14 @@ def test_a_segment_that_cannot_be_read_says_so(segment, tmp_path):
         broken.write_bytes(data)
         with pytest.raises(SegmentError, match=words), open(broken, "rb") as f:
             read_columns(f)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=60), st.sampled_from([31, 1 << 40, 1 << 58]))
+def test_the_last_of_each_key_is_where_each_key_last_occurs(keys, scale):
+    key = np.array(keys, dtype=np.int64) * (scale // 31 if scale > 31 else 1)
+    last = {k: i for i, k in enumerate(key.tolist())}
+    assert last_of_each(key, scale if scale > 31 else 31).tolist() == sorted(last.values())
 
 
 def test_the_last_of_each_key_and_distinct_values():

@@ -147,21 +147,23 @@ def open_window(path, offset: int = 0, size: int | None = None) -> BinaryIO:
 def last_of_each(key: np.ndarray, keys: int) -> np.ndarray:
     """Positions (ascending) of the rows that are the last of their key: what stands when later changes win.
 
-    key: int64 in 0..keys-1. When key and position fit one int64 together, a plain sort of the two
+    key: int64 in 0..keys-1. When key and position fit one uint64 together, a plain sort of the two
     packed (far faster than a stable argsort) finds the last of each key.
     """
     rows = len(key)
     if rows == 0:
         return np.zeros(0, dtype=np.int64)
-    if keys * rows < 1 << 62:
-        packed = np.sort(key * rows + np.arange(rows, dtype=np.int64))
-        sorted_key, order = np.divmod(packed, rows)
+    if keys * rows < 1 << 64:  # unsigned: a million voters' pairs by five million rows still fit
+        packed = np.sort(key.astype(np.uint64) * np.uint64(rows) + np.arange(rows, dtype=np.uint64))
+        sorted_key, order = np.divmod(packed, np.uint64(rows))
     else:
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
     last = np.ones(rows, dtype=bool)
     np.not_equal(sorted_key[1:], sorted_key[:-1], out=last[:-1])
-    return np.sort(order[last])
+    standing = np.zeros(rows, dtype=bool)  # marked, then read in order: no second sort
+    standing[order[last]] = True
+    return np.flatnonzero(standing)
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

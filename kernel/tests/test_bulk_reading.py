@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from civitas_kernel import fields, interning, native
 from civitas_kernel.cut import Columns
@@ -27,6 +29,15 @@ def read(types, bodies, names, texts=()):
     return [reader.text(s, e) for s, e in spans], reader
 
 
+@pytest.fixture(params=["native", "plain"])
+def grouping(request, monkeypatch):
+    """Reading fields and grouping equal addresses in C (native.py), and as installed without it (numpy)."""
+    if request.param == "plain":
+        monkeypatch.setattr(native, "_native", None)
+    return request.param
+
+
+@pytest.mark.usefixtures("grouping")
 def test_string_fields_are_read_as_the_generated_class_reads_them():
     messages = [
         registration_pb2.AttributeSet(voter="a@x.org", attribute="name", value="Alice"),
@@ -43,6 +54,22 @@ def test_string_fields_are_read_as_the_generated_class_reads_them():
     assert values == [getattr(m, "value", "") for m in messages]
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(0, 20000), st.booleans()), min_size=1, max_size=12))
+def test_fields_of_any_length_are_read_alike_in_c_and_numpy(shapes):
+    messages = [registration_pb2.AttributeSet(voter="v" * v, attribute="note", value="x" * n) if keep
+                else registration_pb2.AttributeUnset(voter="v" * v, attribute="link") for v, n, keep in shapes]
+    types = [m.DESCRIPTOR.full_name for m in messages]
+    bodies = [m.SerializeToString() for m in messages]
+    in_c, _ = read(types, bodies, ("voter", "attribute", "value"))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(native, "_native", None)
+        plain, _ = read(types, bodies, ("voter", "attribute", "value"))
+    assert in_c == plain == [[x.voter for x in messages], [x.attribute for x in messages],
+                             [getattr(x, "value", "") for x in messages]]
+
+
+@pytest.mark.usefixtures("grouping")
 def test_bodies_in_another_shape_are_read_slowly_but_alike():
     plain = trust_pb2.TrustExtended(truster="a@x.org", trustee="b@x.org").SerializeToString()
     reordered = b"\x12\x07b@x.org\x0a\x07a@x.org"  # field 2 first: valid protobuf, not deterministic encoding
@@ -53,12 +80,6 @@ def test_bodies_in_another_shape_are_read_slowly_but_alike():
     assert reader.text(*reader.text_spans) == ["z@x.org"]
 
 
-@pytest.fixture(params=["native", "plain"])
-def grouping(request, monkeypatch):
-    """Interning's grouping of equal addresses in C (native.py), and as installed without it (numpy)."""
-    if request.param == "plain":
-        monkeypatch.setattr(native, "_native", None)
-    return request.param
 
 
 @pytest.mark.usefixtures("grouping")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from civitas_kernel import native
 from civitas_kernel.cut import Columns
 from civitas_kernel.events import decode_body
 
@@ -46,6 +47,9 @@ class BodyReader:
 
         names: the fields' names, used only to read a body the slow way (absent names read as "").
         """
+        found = native.string_fields(self._data, self.starts, self.ends, which, len(names)) if names else None
+        if found is not None:  # in C, where built
+            return self._read_slowly(which, names, found[0], np.flatnonzero(~found[1]).tolist())
         buf = np.frombuffer(self._data, dtype=np.uint8)
         spans = [(np.empty(len(which), dtype=np.int64), np.empty(len(which), dtype=np.int64)) for _ in names]
         slow = []
@@ -69,6 +73,10 @@ class BodyReader:
             ok &= pos == ends
             if not ok.all():
                 slow.extend((c + np.flatnonzero(~ok)).tolist())
+        return self._read_slowly(which, names, spans, slow)
+
+    def _read_slowly(self, which: np.ndarray, names: Sequence[str], spans: list, slow: list[int]) -> list:
+        """The spans, with the rows in `slow` decoded by their generated class and their fields appended."""
         for row in slow:
             event = int(which[row])
             decoded = decode_body(self._columns.type_of(event), self._columns.body(event))

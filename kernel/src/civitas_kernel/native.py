@@ -21,6 +21,21 @@ THREADS = max(1, int(os.environ.get("CIVITAS_HASH_THREADS") or min(os.cpu_count(
 _LENGTH = struct.Struct(">I")
 
 
+def string_fields(data: bytes, starts: np.ndarray, ends: np.ndarray, which: np.ndarray,
+                  k: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray] | None:
+    """Spans of string fields 1..k of the bodies at `which`, and whether each body is in the plain shape (fields.py),
+    in C; None where the extension is not built."""
+    if _native is None:
+        return None
+    found = _native.string_fields(data, np.ascontiguousarray(starts, dtype=np.int64),
+                                  np.ascontiguousarray(ends, dtype=np.int64),
+                                  np.ascontiguousarray(which, dtype=np.int64), k)
+    rows = len(which)
+    columns = np.frombuffer(found, dtype=np.int64, count=2 * k * rows).reshape(2 * k, rows)
+    plain = np.frombuffer(found, dtype=np.bool_, offset=2 * k * rows * 8)
+    return [(columns[2 * f], columns[2 * f + 1]) for f in range(k)], plain
+
+
 def tsv_rows(header: bytes, columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bytes | None:
     """tsv.rows' bytes from (data, starts, ends) columns, in C; None where the extension is not built."""
     if _native is None:

@@ -13,6 +13,7 @@ from civitas_kernel.kafka import KafkaSettings, StreamConsumer
 
 from civitas_sync.config import read_network
 from civitas_sync.domain.flows import PUBLIC, UPWARD
+from civitas_sync.heads_moved import HeadsMoved
 from civitas_sync.mirrored import mirrored_consumer
 
 log = logging.getLogger("civitas.sync.mirrored")
@@ -27,8 +28,10 @@ class MirrorFollowers:
     """One consumer loop per mirrored peer: connects (retrying while the broker is away), polls, and says how it
     stands (`status`)."""
 
-    def __init__(self, log_, home: Path, origins: frozenset[str], kafka: KafkaSettings | None = None) -> None:
+    def __init__(self, log_, home: Path, origins: frozenset[str], kafka: KafkaSettings | None = None,
+                 moved: HeadsMoved | None = None) -> None:
         self.log, self.home, self.origins, self.kafka = log_, home, origins, kafka or KafkaSettings()
+        self.moved = moved  # told when a round added: a reader holding the heads hears of it
         self.consumers: dict[str, StreamConsumer] = {}
         self.errors: dict[str, str | None] = {}
         self.last_success: dict[str, float] = {}
@@ -77,8 +80,10 @@ class MirrorFollowers:
                 await asyncio.sleep(1.0)
         while not self._stop.is_set():
             try:
-                await consumer.poll(timeout_ms=200)
+                applied = await consumer.poll(timeout_ms=200)
                 self.last_success[origin], self.errors[origin] = time.time(), None
+                if applied and self.moved is not None:
+                    self.moved.moved()
             except Exception as error:  # noqa: BLE001 - the round was rolled back; keep consuming
                 self.errors[origin] = repr(error)
                 log.warning("mirrored round for %s failed, retrying: %r", origin, error)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from types import SimpleNamespace
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from civitas_kernel.events import NewEvent
 from civitas_kernel.kafka import codec
+from civitas_kernel.signing import SiteKey
+from civitas_kernel.sql import open_log
 from civitas_kernel.testing.events import trust
 from civitas_schema.v1 import trust_pb2
 
@@ -20,7 +24,7 @@ from civitas_sync.domain.anchors import DeclaredAnchor
 from civitas_sync.mirror_worker import MirrorFollowers
 from civitas_sync.mirrored import checked_anchors, mirrored_consumer
 from civitas_sync.pulling import Puller
-from civitas_sync.serving import signed_at
+from civitas_sync.serving import heads, signed_at
 
 
 def mirror(settings, origin, streams) -> None:
@@ -118,8 +122,11 @@ def produce(settings, origin_name: str, stream: str, log) -> None:
     asyncio.run(run())
 
 
-def test_a_mirrored_link_declared_at_an_anchor_starts_there_and_refuses_what_came_before(kafka_broker, make_site):
-    town, county = make_site("town.example"), make_site("county.example")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])  # the sync service keeps a PostgreSQL log as a service
+def test_a_mirrored_link_declared_at_an_anchor_starts_there_and_refuses_what_came_before(kafka_broker, make_site,
+                                                                                          make_database_url, backend):
+    town = make_site("town.example")
+    county = SimpleNamespace(log=open_log(make_database_url(backend), "county.example", SiteKey.generate()))
     forked = make_site("town.example", serve=False, key_from=town, folder="town-forked")  # another history, signed
     forked.log.append("trust", [trust(f"f{i}@example.org", "u@example.org") for i in range(100)])
     for start in range(0, 200, 50):
@@ -142,7 +149,7 @@ def test_a_mirrored_link_declared_at_an_anchor_starts_there_and_refuses_what_cam
     (conflict,) = [p for p in consumer.parked.values() if p.seq == 100]  # another event at the anchor: refused
     assert "conflict" in conflict.reason
     assert county.log.verify(site=town.name).events == 100  # checked from the anchor the town signed
-    served = {(s["origin"], s["stream"]): s for s in httpx.get(county.url + "/sync/v1/heads").json()["streams"]}
+    served = {(s["origin"], s["stream"]): s for s in heads(county.log)["streams"]}
     assert served[town.name, "trust"]["first"] == 101  # served on only from the anchor, as over HTTP
 
     town.log.append("trust", [trust("late@example.org", "u@example.org")])

@@ -208,6 +208,7 @@ def test_what_the_sync_service_pulls_is_in_the_counters_replica_within_a_second_
             reaches(sync.log, TOWN, n, within_s=10)
             assert reaches(replica, TOWN, n, within_s=1.0) < 1.0
         assert reader.errors[TOWN] is None and replica.verify(site=TOWN).events == 200
+        assert reader.status()[TOWN]["held"]  # said in the counter's /ready
     finally:
         reader.stop()
 
@@ -248,7 +249,7 @@ def test_the_counter_still_reads_what_it_was_not_told_of_at_its_poll(sync_servic
     polled.start()
     try:
         reaches(fresh, TOWN, 100, within_s=10)
-        assert polled._seen is None
+        assert polled.status()[TOWN]["held"] is False
         fill(town, 100, 50)
         pull(sync, town, served(serve, town))
         reaches(fresh, TOWN, 150, within_s=5)

@@ -138,7 +138,8 @@ class SyncedOrigins:
 
     def status(self) -> dict:
         return {origin: {"sync": self.url, "heads": {s: self.replica.head(s, site=origin).seq for s in ORIGIN_STREAMS},
-                         "last_contact": self.last_contact, "last_error": self.errors.get(origin)}
+                         "last_contact": self.last_contact, "last_error": self.errors.get(origin),
+                         "held": self._seen is not None}  # the sync service holds its heads for us, else polled
                 for origin in self.origins}
 
     def start(self) -> None:

@@ -5,6 +5,8 @@ nothing."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -163,3 +165,93 @@ def test_the_synced_origins_setting_says_what_to_do(tmp_path):
         synced_origins("hamlet.example", "http://sync", {}, tmp_path, COUNTY)
     with pytest.raises(ValueError, match="CIVITAS_COUNTER_SYNCED_ORIGINS names this site"):
         synced_origins(COUNTY, "http://sync", {}, tmp_path, COUNTY)
+
+
+@pytest.fixture
+def sync_service(tmp_path, serve, make_database_url):
+    """The county's sync service as it runs (its worker pulling the town every 0.2 s, the routes served with the
+    worker's mark of moved heads), over real HTTP; the counter's replica on PostgreSQL."""
+    from civitas_sync import SyncOptions, SyncWorker, attach_peer
+
+    town, sync = Site(TOWN, tmp_path), Site(COUNTY, tmp_path)
+    fill(town, 0, 50)
+    attach_peer(sync.home, COUNTY, Peer(TOWN, "sub", served(serve, town), town.key.public_key))
+    worker = SyncWorker(sync.log, sync.home, SyncOptions(SYNC_EVERY_S=0.2))
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(sync_router(lambda: sync.log, sync.home, page_events=PAGE, moved=worker.moved))
+    url = serve(app)
+    worker.start()
+    yield town, sync, url, open_log(make_database_url("postgres"), COUNTY, sync.key), worker
+    worker.stop()
+
+
+def reaches(log, origin: str, seq: int, within_s: float) -> float:
+    """Seconds until `log` holds origin's trust up to `seq` (AssertionError past within_s)."""
+    import time
+
+    started = time.monotonic()
+    while log.head("trust", site=origin).seq < seq:
+        assert time.monotonic() - started < within_s, f"{origin}/trust not at {seq} within {within_s} s"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def test_what_the_sync_service_pulls_is_in_the_counters_replica_within_a_second_not_at_its_next_poll(sync_service):
+    town, sync, url, replica, _ = sync_service
+    reader = SyncedOrigins(replica, url, {TOWN: town.key.public_key}, every_s=20)  # a poll alone: seconds late
+    reader.start()
+    try:
+        reaches(replica, TOWN, 50, within_s=10)
+        for n in (100, 150, 200):  # each time the sync service pulls, its held heads answer the counter at once
+            fill(town, n - 50, 50)
+            reaches(sync.log, TOWN, n, within_s=10)
+            assert reaches(replica, TOWN, n, within_s=1.0) < 1.0
+        assert reader.errors[TOWN] is None and replica.verify(site=TOWN).events == 200
+        assert reader.status()[TOWN]["held"]  # said in the counter's /ready
+    finally:
+        reader.stop()
+
+
+def test_the_counter_still_reads_what_it_was_not_told_of_at_its_poll(sync_service, serve, tmp_path):
+    """Correctness never depends on being told: events added to the sync service's log by another process move no
+    mark there, and a sync service that does not hold the heads is polled; either way the counter comes as far."""
+    town, sync, url, replica, worker = sync_service
+    reader = SyncedOrigins(replica, url, {TOWN: town.key.public_key}, every_s=1)
+    reader.start()
+    try:
+        reaches(replica, TOWN, 50, within_s=10)
+        worker.stop()  # nothing in the sync service's process adds now: its mark stands still
+        mark = httpx.get(url + "/sync/v1/heads", timeout=10).json()["moved"]
+        other = open_log(f"sqlite:///{sync.home / 'log.sqlite'}", COUNTY, sync.key)  # as `civitas sync pull` would
+        fill(town, 50, 50)
+        with httpx.Client(timeout=10) as client:
+            Puller(other, Peer(TOWN, "sub", served(serve, town), town.key.public_key), {}, client).run()
+        assert sync.log.head("trust", site=TOWN).seq == 100
+        assert reaches(replica, TOWN, 100, within_s=5) > 0  # at the bounded wait's end, at the latest
+        assert httpx.get(url + "/sync/v1/heads", timeout=10).json()["moved"] == mark  # it was never told
+    finally:
+        reader.stop()
+
+    stripped = FastAPI()  # a sync service of before the held heads: no mark, so it is polled every every_s
+
+    @stripped.get("/{path:path}")
+    def plain(path: str, request: Request) -> Response:
+        answer = httpx.get(f"{url}/{path}", params=dict(request.query_params), timeout=10)
+        if path.endswith("heads"):
+            body = answer.json()
+            body.pop("moved")
+            return Response(json.dumps(body), media_type="application/json")
+        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"))
+
+    fresh = open_log(f"sqlite:///{tmp_path / 'replica.sqlite'}", COUNTY, sync.key)
+    polled = SyncedOrigins(fresh, serve(stripped), {TOWN: town.key.public_key}, every_s=0.5)
+    polled.start()
+    try:
+        reaches(fresh, TOWN, 100, within_s=10)
+        assert polled.status()[TOWN]["held"] is False
+        fill(town, 100, 50)
+        pull(sync, town, served(serve, town))
+        reaches(fresh, TOWN, 150, within_s=5)
+    finally:
+        polled.stop()

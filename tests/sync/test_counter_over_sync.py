@@ -3,12 +3,15 @@ under a town (`civitas serve sync`, `civitas up`), the county's sync service (`c
 of its own) pulling the town and, relayed through it, the village; the county's counter (`civitas serve counter` on
 PostgreSQL and Kafka) reading both from the sync service, with the rules folder shared. Its list@town, list@village
 and merged list are byte for byte what an embedded county (`civitas sync pull`, `civitas list`) compiles from the
-same streams, and `civitas audit` recounts its list."""
+same streams, and `civitas audit` recounts its list. A voter registered at the town afterwards is in the counter's
+replica within a second of the sync service pulling it (the counter holds the sync service's heads until one moves,
+its own poll set to 30 s), so the next list@town has them."""
 
 from __future__ import annotations
 
 import json
 import tarfile
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -92,7 +95,7 @@ def test_the_counter_service_lists_the_voters_the_sync_service_holds_as_the_embe
             "CIVITAS_HOME": str(counter_home), "CIVITAS_PORT": str(free_port()),
             "CIVITAS_LOG_URL": make_database_url("postgres"), "CIVITAS_KEY_FILE": str(sync.home / "site-key.pem"),
             "CIVITAS_SYNC_URL": sync.url, "CIVITAS_COUNTER_SYNCED_ORIGINS": f"{TOWN},{VILLAGE}",
-            "CIVITAS_COUNTER_SYNCED_EVERY_S": "0.3",
+            "CIVITAS_COUNTER_SYNCED_EVERY_S": "30",  # a poll alone comes seconds late: told, it comes at once
             "CIVITAS_REGISTRY_URL": "http://127.0.0.1:9", "CIVITAS_POLLS_URL": "http://127.0.0.1:9"}
         with serving_process("counter", env, tmp_path / "counter.log") as counter:
             def caught_up() -> bool:
@@ -104,6 +107,21 @@ def test_the_counter_service_lists_the_voters_the_sync_service_holds_as_the_embe
             records = httpx.post(counter + "/records/list", timeout=60).json()
             listed = [r for r in records if r["kind"] == "list"][-1]
             assert set(listed["depends"]) >= {f"list@{TOWN}", f"list@{VILLAGE}"}
+
+            before = sync_heads()[TOWN, "registration"]
+            town.civitas("voter", stdin="t1@town.example register trust late@town.example\n"
+                                        "late@town.example register set residence 7 Main St, Town T1000\n")
+            deadline = time.monotonic() + 30
+            while sync_heads()[TOWN, "registration"] == before:  # the sync service's own schedule
+                assert time.monotonic() < deadline, "the sync service did not pull the new voter"
+                time.sleep(0.02)
+            pulled_at = time.monotonic()
+            while not caught_up():
+                assert time.monotonic() - pulled_at < 1.0, "the counter's replica did not follow within a second"
+                time.sleep(0.02)
+            httpx.post(counter + "/records/list", timeout=60).raise_for_status()
+            assert b"late@town.example" in archive_member(reported(counter_home, f"list@{TOWN}") / "archive.tar",
+                                                          "result.tsv")
 
         embedded.civitas("sync", "pull")
         embedded.civitas("list")

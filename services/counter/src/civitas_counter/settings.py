@@ -30,4 +30,6 @@ class CounterSettings(ServiceSettings, ListRules, CompileSchedule):
     # from a sub-site, or relayed through one): read from its pages at CIVITAS_SYNC_URL, verified with the keys in
     # known-sites.toml, compiled into list@SITE records the same way. Names separated by commas.
     COUNTER_SYNCED_ORIGINS: str = ""
-    COUNTER_SYNCED_EVERY_S: float = Field(2.0, gt=0)  # how often the sync service's heads are read
+    # The sync service's heads are read at least this often (and at least every 5 s); it answers sooner, holding the
+    # request until one moves. A sync service that does not hold them is polled this often.
+    COUNTER_SYNCED_EVERY_S: float = Field(2.0, gt=0)

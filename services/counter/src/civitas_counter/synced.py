@@ -2,7 +2,11 @@
 sub-site, or relayed through one) into its own log, and serves them with its signed heads and pages
 (GET /sync/v1/heads, /sync/v1/pages/ORIGIN/STREAM/PAGE). The counter reads those routes for each origin named in
 CIVITAS_COUNTER_SYNCED_ORIGINS and adds each page with the kernel's ingest, checked against the origin's key
-pinned in known-sites.toml: the sync service only carries the events, nothing it says is taken unsigned."""
+pinned in known-sites.toml: the sync service only carries the events, nothing it says is taken unsigned.
+
+The heads are long-polled: asked with the mark of the last answer, the sync service holds the request until one of
+its heads moves (a pull added), so what it pulls is here within a moment; it answers after `every_s` (at most HOLD_S)
+in any case, so nothing depends on being told. A sync service that does not hold (no mark) is polled every `every_s`."""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from civitas_kernel.sql.base import SqlEventLog
 from civitas_counter.network_lists import ORIGIN_STREAMS
 
 log = logging.getLogger("civitas.counter.synced")
+MIN_ROUND_S = 0.1  # a sync service whose heads move all the time is still read at most this often
+HOLD_S = 5.0  # the longest the counter lets the sync service hold a heads request: it stops within that
 
 
 class SyncUnreachable(Exception):
@@ -42,6 +48,7 @@ class SyncedOrigins:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one round at a time
+        self._seen: str | None = None  # the sync service's mark of the heads last read; None: it does not hold
         for origin, key in origins.items():
             replica._record_site_key(origin, key)  # refused at the start if the replica holds another key for it
 
@@ -54,12 +61,15 @@ class SyncedOrigins:
             raise SyncUnreachable(f"the sync service answered {response.status_code} to {path}: {response.text[:300]}")
         return response
 
-    def run_once(self) -> dict[str, int]:
-        """One round: per origin, how many events were added; what went wrong is kept in `errors`."""
-        with self._lock, httpx.Client(timeout=self.timeout_s) as client:
+    def run_once(self, wait_s: float = 0) -> dict[str, int]:
+        """One round: per origin, how many events were added; what went wrong is kept in `errors`. wait_s: let the
+        sync service hold the heads up to this long, until one moves past what was last read."""
+        wait_s = min(wait_s, HOLD_S)
+        held = {"wait": wait_s, "seen": self._seen} if wait_s and self._seen else None
+        with self._lock, httpx.Client(timeout=self.timeout_s + (wait_s if held else 0)) as client:
             added = {origin: 0 for origin in self.origins}
             try:
-                body = self._get(client, "/sync/v1/heads").json()
+                body = self._get(client, "/sync/v1/heads", held).json()
                 if not isinstance(body, dict) or body.get("site") != self.replica.site:
                     raise SyncUnreachable(f"{self.url} is not this site's sync service: it is "
                                           f"{body.get('site') if isinstance(body, dict) else body!r}")
@@ -67,10 +77,13 @@ class SyncedOrigins:
                 if page_events < 1:
                     raise SyncUnreachable(f"{self.url} names no page size")
             except (SyncUnreachable, ValueError) as e:
+                self._seen = None  # asked again after every_s, not held at once
                 for origin in self.origins:
                     self.errors[origin] = str(e)
                 return added
             self.last_contact = time.time()
+            mark = body.get("moved")
+            self._seen = mark if isinstance(mark, str) and 0 < len(mark) <= 64 else None
             entries = {(str(e.get("origin")), str(e.get("stream"))): e for e in body.get("streams") or []
                        if isinstance(e, dict)}
             for origin in self.origins:
@@ -125,7 +138,8 @@ class SyncedOrigins:
 
     def status(self) -> dict:
         return {origin: {"sync": self.url, "heads": {s: self.replica.head(s, site=origin).seq for s in ORIGIN_STREAMS},
-                         "last_contact": self.last_contact, "last_error": self.errors.get(origin)}
+                         "last_contact": self.last_contact, "last_error": self.errors.get(origin),
+                         "held": self._seen is not None}  # the sync service holds its heads for us, else polled
                 for origin in self.origins}
 
     def start(self) -> None:
@@ -135,14 +149,18 @@ class SyncedOrigins:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
-                self.run_once()
+                self.run_once(self.every_s)  # held there until a head moves, at most every_s
             except Exception:  # a database error must not end the loop: said, then tried again
                 log.exception("reading the synced origins failed")
-            self._stop.wait(self.every_s)
+                self._seen = None
+            # not held (an error, or a sync service that does not hold): the plain poll; else at most 10 rounds a second
+            self._stop.wait(max(0.0, (self.every_s if self._seen is None else MIN_ROUND_S)
+                                - (time.monotonic() - started)))
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.timeout_s + 5)
+            self._thread.join(timeout=self.timeout_s + HOLD_S + 5)
             self._thread = None

@@ -1,6 +1,7 @@
 """The sync pages over HTTP, and the sync service on its own.
 
-GET /sync/v1/heads: every (site, stream) held but doubt, with its origin's latest signed checkpoint.
+GET /sync/v1/heads: every (site, stream) held but doubt, with its origin's latest signed checkpoint; with
+?wait=S&seen=MARK held until a head moves past the `moved` mark of an earlier answer, or S seconds (heads_moved.py).
 GET /sync/v1/pages/{origin}/{stream}/{page}[?after=N]: page `page` (positions (page-1)·P+1..page·P) of a stream
 as a segment; a sealed page asked whole is immutable (cacheable forever), anything else is not cached.
 GET /sync/v1/network(.svg): where this site stands among its peers, which the gateway draws as the network page.
@@ -17,6 +18,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, Field
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from civitas_kernel.log import EventLog
 from civitas_kernel.service.problems import Problem, install_problem_handlers
@@ -27,6 +29,7 @@ from civitas_kernel.sql import open_log
 from civitas_sync.config import read_network
 from civitas_sync.domain.pages import PAGE_EVENTS
 from civitas_sync.domain.picture import network_svg
+from civitas_sync.heads_moved import MAX_WAIT_S, HeadsMoved
 from civitas_sync.mirror_worker import MirrorFollowers, mirrored_origins
 from civitas_sync.overview import network_overview
 from civitas_sync.prompts import PromptGate, PromptRefused
@@ -48,23 +51,35 @@ PAGES_DIR = Path("sync") / "pages"
 
 
 def sync_router(log_of: Callable[[], EventLog], home: Path, page_events: int = PAGE_EVENTS,
-                prompt: Callable[[], None] | None = None, rules: Callable[[], dict] | None = None) -> APIRouter:
+                prompt: Callable[[], None] | None = None, rules: Callable[[], dict] | None = None,
+                moved: HeadsMoved | None = None) -> APIRouter:
     """The routes a site's peers pull from, over the log `log_of()` returns, sealed pages cached under home;
     prompt: what a peer's POST /sync/v1/prompt calls (the worker's), to pull sooner; rules: the site's voter-list
-    rules, served signed with its heads so a receiver compiles this site's list by them."""
+    rules, served signed with its heads so a receiver compiles this site's list by them; moved: what those adding
+    to the log move (the worker's), so a held heads request is answered when a head moves."""
     router = APIRouter(prefix="/sync/v1", tags=["sync"])
     pages: dict[str, Pages] = {}
+    moved = moved or HeadsMoved()
 
     def pages_of() -> Pages:
         if "pages" not in pages:
             pages["pages"] = Pages(log_of(), home / PAGES_DIR, page_events)
         return pages["pages"]
 
-    @router.get("/heads")
-    def sync_heads() -> dict:
-        """Every stream this site serves, where it stands, and its origin's signed checkpoint there."""
+    def read_heads(mark: str) -> dict:
         log = log_of()
-        return heads(log, page_events) | {"rules": served_rules(home, log.site, log.key, rules() if rules else None)}
+        moved.watch(log)  # this process's own appends move the heads too
+        return heads(log, page_events) | {"rules": served_rules(home, log.site, log.key, rules() if rules else None),
+                                          "moved": mark}
+
+    @router.get("/heads")
+    async def sync_heads(wait: float = Query(0, ge=0, le=MAX_WAIT_S), seen: str | None = Query(None, max_length=64)
+                         ) -> dict:
+        """Every stream this site serves, where it stands, and its origin's signed checkpoint there; `moved` marks
+        the answer: asked again with seen=that mark and wait=S, the answer waits until a head moves (at most S s)."""
+        if wait and seen is not None:
+            await moved.after(seen, wait)
+        return await run_in_threadpool(read_heads, moved.mark)  # the mark first: a move while reading is not missed
 
     @router.get("/pages/{origin}/{stream}/{page}", response_class=Response,
                 responses={200: {"content": {SEGMENT_MEDIA_TYPE: {}}}})
@@ -113,7 +128,7 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
     log = open_log(settings.log_url, settings.SITE, SiteKey.load_or_create(settings.key_file))
     worker = SyncWorker(log, settings.HOME, settings)
     origins = mirrored_origins(settings.SYNC_MIRRORED)
-    mirrors = MirrorFollowers(log, settings.HOME, origins) if origins else None
+    mirrors = MirrorFollowers(log, settings.HOME, origins, moved=worker.moved) if origins else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -129,7 +144,8 @@ def create_sync_app(settings: SyncSettings) -> FastAPI:
 
     app = FastAPI(title="civitas sync", lifespan=lifespan)
     install_problem_handlers(app)
-    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt, rules=settings.list_rules))
+    app.include_router(sync_router(lambda: log, settings.HOME, prompt=worker.prompt, rules=settings.list_rules,
+                                   moved=worker.moved))
 
     @app.get("/health")
     def health() -> dict:

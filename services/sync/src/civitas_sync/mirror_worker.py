@@ -13,7 +13,8 @@ from civitas_kernel.kafka import KafkaSettings, StreamConsumer
 
 from civitas_sync.config import read_network
 from civitas_sync.domain.flows import PUBLIC, UPWARD
-from civitas_sync.mirrored import mirrored_consumer
+from civitas_sync.heads_moved import HeadsMoved
+from civitas_sync.mirrored import checked_anchors, mirrored_consumer
 
 log = logging.getLogger("civitas.sync.mirrored")
 
@@ -27,10 +28,13 @@ class MirrorFollowers:
     """One consumer loop per mirrored peer: connects (retrying while the broker is away), polls, and says how it
     stands (`status`)."""
 
-    def __init__(self, log_, home: Path, origins: frozenset[str], kafka: KafkaSettings | None = None) -> None:
+    def __init__(self, log_, home: Path, origins: frozenset[str], kafka: KafkaSettings | None = None,
+                 moved: HeadsMoved | None = None) -> None:
         self.log, self.home, self.origins, self.kafka = log_, home, origins, kafka or KafkaSettings()
+        self.moved = moved  # told when a round added: a reader holding the heads hears of it
         self.consumers: dict[str, StreamConsumer] = {}
         self.errors: dict[str, str | None] = {}
+        self.refused: dict[str, dict[str, str]] = {}  # per origin, the streams whose declared anchor is refused
         self.last_success: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -43,8 +47,16 @@ class MirrorFollowers:
             if peer is None or not peer.pulled:
                 raise ValueError(f"CIVITAS_SYNC_MIRRORED names {origin}, which is not a sub-site or source of this "
                                  f"site; attach it first (`civitas sync attach {origin} --role sub ...`)")
-            made[origin] = mirrored_consumer(self.log, self.kafka, origin, peer.public_key, peer.role,
-                                             UPWARD if peer.role == "sub" else PUBLIC)
+            # a link declared at an anchor starts there, as over HTTP; a refused declaration leaves its stream alone
+            anchors, refused = checked_anchors(peer.anchors, origin, peer.public_key)
+            for stream, problem in refused.items():
+                log.warning("not consuming %s/%s from the mirrored topics: %s", origin, stream, problem)
+            self.refused[origin] = refused
+            streams = [s for s in (UPWARD if peer.role == "sub" else PUBLIC) if s not in refused]
+            if not streams:
+                continue  # every stream's anchor refused: nothing to consume, said in `status`
+            made[origin] = mirrored_consumer(self.log, self.kafka, origin, peer.public_key, peer.role, streams,
+                                             anchors)
         return made
 
     async def start(self) -> None:
@@ -61,8 +73,12 @@ class MirrorFollowers:
 
     def status(self) -> dict:
         return {origin: {"topics": [self.consumers[origin].settings.topic(s) for s in self.consumers[origin].streams],
-                         "last_success": self.last_success.get(origin), "error": self.errors.get(origin)}
-                for origin in self.consumers}
+                         "last_success": self.last_success.get(origin),
+                         "error": self.errors.get(origin) or "; ".join(self.refused.get(origin, {}).values()) or None,
+                         "anchors": {s: a.seq for s, a in self.consumers[origin].projector.anchors.items()}}
+                for origin in self.consumers} | {
+            origin: {"topics": [], "last_success": None, "error": "; ".join(refused.values()), "anchors": {}}
+            for origin, refused in self.refused.items() if refused and origin not in self.consumers}
 
     async def _run(self, origin: str, consumer: StreamConsumer) -> None:
         started = False
@@ -77,8 +93,10 @@ class MirrorFollowers:
                 await asyncio.sleep(1.0)
         while not self._stop.is_set():
             try:
-                await consumer.poll(timeout_ms=200)
+                applied = await consumer.poll(timeout_ms=200)
                 self.last_success[origin], self.errors[origin] = time.time(), None
+                if applied and self.moved is not None:
+                    self.moved.moved()
             except Exception as error:  # noqa: BLE001 - the round was rolled back; keep consuming
                 self.errors[origin] = repr(error)
                 log.warning("mirrored round for %s failed, retrying: %r", origin, error)

@@ -14,6 +14,7 @@ from civitas_kernel.log import EventLog
 
 from civitas_sync.config import pinned_keys, read_network
 from civitas_sync.domain.retries import retry_delay
+from civitas_sync.heads_moved import HeadsMoved
 from civitas_sync.pulling import PeerUnreachable, Puller, PullReport
 from civitas_sync.mirror_worker import mirrored_origins
 from civitas_sync.prompts import signed_prompt
@@ -33,6 +34,7 @@ class SyncWorker:
         self._stop, self._prompted, self._news = threading.Event(), threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one round at a time, whoever asks
+        self.moved = HeadsMoved()  # what a held GET /sync/v1/heads waits on: moved after each pull that added
 
     def run_once(self, *, force: bool = False) -> list[PullReport | str]:
         """One round over the peers that are due (every one, with force): pull from sub-sites and sources, compare
@@ -57,13 +59,14 @@ class SyncWorker:
                     except PeerUnreachable as e:
                         entry.failures += 1
                         entry.last_error = str(e)
-                        entry.next_attempt = self.clock() + retry_delay(entry.failures, self.options.SYNC_BACKOFF_BASE_S,
-                                                                        self.options.SYNC_BACKOFF_CAP_S)
+                        entry.next_attempt = self.clock() + retry_delay(
+                            entry.failures, self.options.SYNC_BACKOFF_BASE_S, self.options.SYNC_BACKOFF_CAP_S)
                         results.append(str(e))
                         save_state(self.home, state)
                         continue
                     entry.failures, entry.next_attempt, entry.last_contact = 0, 0.0, self.clock()
-                    entry.last_error = "; ".join(report.errors + [r for r in report.refused if "split view" in r]) or None
+                    split = [r for r in report.refused if "split view" in r]
+                    entry.last_error = "; ".join(report.errors + split) or None
                     for s in report.streams:
                         entry.remote[f"{s.origin}/{s.stream}"] = {"seq": s.remote, "hash": s.remote_hash,
                                                                   "error": s.error, "gap": s.gap}
@@ -79,6 +82,8 @@ class SyncWorker:
                         log.warning("list rules from %s refused: %s", peer.site, problem)
                     results.append(report)
                     save_state(self.home, state)
+                    if report.added:
+                        self.moved.moved()  # a reader holding the heads (the counter) hears of it now
                     if report.added or report.errors:
                         log.info("sync from %s: %d new events%s", peer.site, report.added,
                                  "".join(f"; {e}" for e in report.errors))

@@ -119,18 +119,20 @@ def step(home: Path, what: str) -> dict:
         kind = what.removeprefix("audit-")
         with Timer() as t:
             report = audit_archive(site.records.archive_path(kind, site.records.reported_id(kind)), COMPILERS)
+        cpu = _cpu_s() - cpu
         assert report.matches, report.difference
         facts["events"] = report.events
     else:
         with Timer() as t:
             site.compile(what)
+        cpu = _cpu_s() - cpu  # the step's alone: not the reading of its result below, for the facts
         result = site.records.reported_result(what)
         if what == "count":
             facts["turnout"] = parse_count(result).polls["bench"].turnout
         else:
             facts["registrants"] = len(decode_voter_list(result))
     worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": t.seconds, "cpu_s": _cpu_s() - cpu, "peak_mib": peak_rss_mib(), "worker_peak_mib": worker_mib,
+    return {"seconds": t.seconds, "cpu_s": cpu, "peak_mib": peak_rss_mib(), "worker_peak_mib": worker_mib,
             **facts}
 
 

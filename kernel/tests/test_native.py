@@ -257,3 +257,15 @@ def test_a_reader_that_claims_more_than_its_room_is_refused():
 
     with pytest.raises(ValueError, match="more than it was given room for"):
         native.read_after(b"", Boasting(b"abc", 3), 3, 0)
+
+
+def test_a_cascade_over_malformed_edges_is_refused_before_it_reads_them():
+    primary, member = np.zeros(3, dtype=np.int32), np.ones(3, dtype=bool)
+    good = np.array([0, 1, 2, 2], dtype=np.int64)
+    assert native.cascade(1, primary + [1, 0, 0], member, good, np.array([1, 2], dtype=np.int32)).tolist() == \
+        [True, True, True]  # 0 has its primary edge; 1 and 2 each need one source, and get it in turn
+    for indptr, targets in [(good, np.array([1, 3], dtype=np.int32)),  # a target past the voters
+                            (np.array([0, 2, 1, 2], dtype=np.int64), np.array([1, 2], dtype=np.int32)),  # backwards
+                            (good[:3], np.array([1, 2], dtype=np.int32))]:  # too short
+        with pytest.raises(ValueError, match="cascade wants"):
+            native.cascade(1, primary, member, indptr, targets)

@@ -36,6 +36,18 @@ def string_fields(data: bytes, starts: np.ndarray, ends: np.ndarray, which: np.n
     return [(columns[2 * f], columns[2 * f + 1]) for f in range(k)], plain
 
 
+def cascade(threshold: int, primary: np.ndarray, member: np.ndarray, indptr: np.ndarray,
+            targets: np.ndarray) -> np.ndarray | None:
+    """The voters a threshold cascade over out-edges (CSR by source) reaches, as a bool array (the registry's
+    trust.py), in C; None where the extension is not built."""
+    if _native is None:
+        return None
+    joined = _native.cascade(int(threshold), np.ascontiguousarray(primary, dtype=np.int32),
+                             np.ascontiguousarray(member, dtype=np.bool_), np.ascontiguousarray(indptr, dtype=np.int64),
+                             np.ascontiguousarray(targets, dtype=np.int32))
+    return np.frombuffer(joined, dtype=np.bool_)
+
+
 def tsv_rows(header: bytes, columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bytes | None:
     """tsv.rows' bytes from (data, starts, ends) columns, in C; None where the extension is not built."""
     if _native is None:

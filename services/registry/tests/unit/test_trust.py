@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from civitas_kernel import native
 from civitas_registry.domain import trust
 from civitas_registry.domain.trust import (
     check_edges,
@@ -23,13 +24,14 @@ from civitas_registry.domain.trust import (
 
 @contextmanager
 def small_round(edges: int):
-    """Set how small a cascade round must be to run one voter at a time (0: always numpy; huge: never numpy)."""
-    before = trust._SMALL_ROUND
-    trust._SMALL_ROUND = edges
+    """Without the kernel's C cascade, set how small a cascade round must be to run one voter at a time (0: always
+    numpy; huge: never numpy)."""
+    before, built = trust._SMALL_ROUND, native._native
+    trust._SMALL_ROUND, native._native = edges, None
     try:
         yield
     finally:
-        trust._SMALL_ROUND = before
+        trust._SMALL_ROUND, native._native = before, built
 
 
 def numpy_rounds_only(*args):
@@ -42,7 +44,12 @@ def by_hand_only(*args):
         return trust_levels(*args)
 
 
-FAST = [trust_levels, numpy_rounds_only, by_hand_only]
+def in_c(*args):
+    assert native.BUILT, "the kernel's C cascade is not built"
+    return trust_levels(*args)
+
+
+FAST = [in_c, numpy_rounds_only, by_hand_only]
 IMPLEMENTATIONS = [*FAST, trust_levels_naive]
 
 

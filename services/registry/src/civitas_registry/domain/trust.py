@@ -39,6 +39,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from civitas_kernel import native
+
 __all__ = [
     "check_edges",
     "doubt_counts",
@@ -220,7 +222,10 @@ def _cascade(
     least ``T - p`` sources in the set. ``indptr``/``targets_by_source`` are the out-edges (CSR by source).
 
     Every joiner pushes its out-edges exactly once; the order does not matter (the set is a least fixed point),
-    so rounds are only a way to batch the work for numpy."""
+    so rounds are only a way to batch the work for numpy (or, where the kernel has its C loops, a plain queue)."""
+    reached = native.cascade(threshold, primary, member, indptr, targets_by_source)
+    if reached is not None:
+        return reached
     n = primary.size
     joined = primary >= threshold  # already inside M_{T-1}, since a level is never below p
     waiting = member & ~joined  # may still join, once enough of their sources have

@@ -96,11 +96,17 @@ def start_successor(venv: Path, commit: str, environ: dict[str, str], state: Pat
     os.chmod(path, 0o600)
     server.listen(1)
     log = state / f"handover-{commit[:12]}.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(venv / "bin" / "civitas"), "up", "--self-governed", "--host", host, "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env=environ | {HANDOVER_ENV: str(path), RELEASE_ENV: commit})
+    try:
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [str(venv / "bin" / "civitas"), "up", "--self-governed", "--host", host, "--port", str(port)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=environ | {HANDOVER_ENV: str(path), RELEASE_ENV: commit})
+    except OSError as error:  # its environment has no civitas to run (a release never built, or damaged)
+        server.close()
+        path.unlink(missing_ok=True)
+        raise ReleaseFailed("handover", f"the new supervisor could not be started ({error}); the supervisor "
+                                        "before it serves on") from None
     try:
         conn, said = _ready(server, process, window_s)
     except ReleaseFailed as failure:

@@ -17,7 +17,7 @@ import pytest
 
 from civitas_deployer import LiveRepository
 
-from .deploying_site import approved_site, deployments_of, wait_for_ended
+from .deploying_site import approved_site, deployments_of, wait_for_ended, wait_for_file, wait_for_release
 from .host_site import host_build_cache, processes_of, seed_build_cache, self_governed, source_file  # noqa: F401
 from .test_host_controls import journal, runs_of
 
@@ -66,10 +66,11 @@ def stop(home: Path, pid: int) -> None:
 
 
 def a_roll_back_asked_of_the_newer_supervisor(home: Path, tmp_path: Path, cache: Path, self_governed,
-                                               broken: bool = False):
+                                               broken: bool = False, **env: str):
     """The first release (deployer 0.1.0), a new deployer version (0.1.1) deployed and handed over to, then a
     roll-back approved and that version's own supervisor started again (as the handover started it); broken: the
-    first release's civitas no longer starts. The first commit, the deployment, the running supervisor."""
+    first release's civitas no longer starts; env: more of that supervisor's environment. The first commit, the
+    deployment, the running supervisor."""
     seed_build_cache(home, cache)
     self_governed(home).stop()  # the first start commits the source: the release rolled back to
     first = LiveRepository(home / "live.git").head()
@@ -88,7 +89,7 @@ def a_roll_back_asked_of_the_newer_supervisor(home: Path, tmp_path: Path, cache:
     approved_site(home, later, [BACK], register=False, SUPERVISED=True, **STOP_ONLY)
     commit = applied["commit"]
     site = self_governed(home, program=str(home / "releases" / commit / "venv" / "bin" / "civitas"),
-                         CIVITAS_SUPERVISOR_RELEASE=commit)
+                         CIVITAS_SUPERVISOR_RELEASE=commit, **env)
     assert status(home)["version"] == "0.1.1" and status(home)["pid"] == site.process.pid
     return first, applied, site
 
@@ -119,6 +120,38 @@ def test_a_roll_back_past_a_new_safety_kernel_hands_over_to_the_older_releases_o
         stop(home, older["pid"])
     assert journal(home).count("DeploymentReverted") == 1
     assert sorted(runs_of(home)) == ["roll-back"] and runs_of(home)["roll-back"]["exit_code"] == 0
+
+
+def test_the_newer_supervisor_killed_once_the_roll_back_is_journalled_the_older_one_finishes_it_and_serves(
+        tmp_path, host_build_cache, self_governed):
+    home = tmp_path / "home"
+    first, applied, site = a_roll_back_asked_of_the_newer_supervisor(home, tmp_path, host_build_cache, self_governed,
+                                                                     CIVITAS_DEPLOY_HOLD_AT="reverting")
+    wait_for_file(home / "releases" / "held-at-reverting", site.process, timeout_s=120)
+    repo = LiveRepository(home / "live.git")
+    assert repo.head() == applied["commit"]  # DeploymentReverted written; main and the release not moved yet
+    assert len([p for p in processes_of(home) if f"{first}/venv/bin/civitas" in p]) == 1  # the older one, ready
+    site.process.kill()  # SIGKILL: no go, no port passed; the handover socket closes
+    site.process.communicate()
+    deadline = time.monotonic() + 120
+    while status(home)["pid"] == site.process.pid:
+        assert time.monotonic() < deadline, "the older supervisor did not take over"
+        time.sleep(0.2)
+    older = status(home)
+    try:
+        assert older["version"] == "0.1.0" and older["release"] == first and older["pid"] == lock_holder(home)
+        newest, undone = wait_for_ended(home, 2, _Alive(older["pid"]), timeout_s=120)  # its settle(), then its round
+        assert undone["phase"] == "reverted" and newest["phase"] == "applied"
+        revert = undone["revert"]
+        assert repo.git.out("rev-parse", f"{revert}^{{tree}}") == repo.git.out("rev-parse", f"{first}^{{tree}}")
+        assert repo.git.out("rev-parse", f"{newest['commit']}^1") == revert and repo.head() == newest["commit"]
+        wait_for_release(site.base, newest["commit"], _Alive(older["pid"]))  # it bound the port itself
+        assert runs_of(home)["roll-back"]["state"] == "interrupted"  # cut short: recorded so, never run again
+        assert len([p for p in processes_of(home) if "--self-governed" in p]) == 1
+        assert status(home)["pid"] == older["pid"]  # its kernel is the live one's: no handover after it
+    finally:
+        stop(home, older["pid"])
+    assert journal(home).count("DeploymentReverted") == 1
 
 
 class _Alive:

@@ -154,6 +154,38 @@ def test_the_newer_supervisor_killed_once_the_roll_back_is_journalled_the_older_
     assert journal(home).count("DeploymentReverted") == 1
 
 
+def test_the_newer_supervisor_killed_before_the_roll_back_is_journalled_its_own_serves_again(
+        tmp_path, host_build_cache, self_governed):
+    home = tmp_path / "home"
+    first, applied, site = a_roll_back_asked_of_the_newer_supervisor(home, tmp_path, host_build_cache, self_governed,
+                                                                     CIVITAS_DEPLOY_HOLD_AT="returning")
+    wait_for_file(home / "releases" / "held-at-returning", site.process, timeout_s=120)
+    repo, commit = LiveRepository(home / "live.git"), applied["commit"]
+    assert repo.head() == commit and "DeploymentReverted" not in journal(home)  # the older one ready, nothing else
+    site.process.kill()  # SIGKILL: the older one takes over when the socket closes, over the newer live release
+    site.process.communicate()
+    deadline = time.monotonic() + 240
+    while status(home)["pid"] == site.process.pid or status(home)["release"] != commit:
+        assert time.monotonic() < deadline, status(home)  # the older one, then the newer release's own again
+        time.sleep(0.2)
+    newer = status(home)
+    try:
+        assert newer["version"] == "0.1.1" and newer["pid"] == lock_holder(home)
+        deadline = time.monotonic() + 60
+        while [p for p in processes_of(home) if f"{first}/venv/bin/civitas" in p]:  # the older one handed over
+            assert time.monotonic() < deadline, processes_of(home)
+            time.sleep(0.2)
+        newest, kept = wait_for_ended(home, 2, _Alive(newer["pid"]), timeout_s=120)  # the request's own file
+        assert kept["phase"] == "applied" and newest["phase"] == "applied"  # nothing was rolled back
+        assert repo.git.out("rev-parse", f"{newest['commit']}^1") == commit and repo.head() == newest["commit"]
+        wait_for_release(site.base, newest["commit"], _Alive(newer["pid"]))
+        assert runs_of(home)["roll-back"]["state"] == "interrupted"  # cut short: recorded so, never run again
+        assert len([p for p in processes_of(home) if "--self-governed" in p]) == 1
+    finally:
+        stop(home, newer["pid"])
+    assert "DeploymentReverted" not in journal(home)
+
+
 class _Alive:
     """A process known by its pid only, as wait_for_ended asks of one (poll: None while it runs)."""
 

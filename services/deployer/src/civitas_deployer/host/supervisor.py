@@ -226,7 +226,7 @@ class Supervisor:
             return ""
         try:
             self.runner.prepare(commit, self.runner.releases.tree(commit))  # built when it served: at once
-            self._ready(commit, changed)
+            self._ready(commit, changed, hold="returning")
         except ReleaseFailed as failure:
             raise RuntimeError(
                 f"release {commit[:12]} has another safety kernel ({', '.join(changed[:5])}), so it is served only "
@@ -251,7 +251,7 @@ class Supervisor:
             self.say(f"the supervisor of the live release {live[:12]} did not take over ({failure.reason}); this "
                      "one serves it")
 
-    def _ready(self, commit: str, changed: list[str]) -> None:
+    def _ready(self, commit: str, changed: list[str], hold: str = "handing_over") -> None:
         self._abandon()  # one readied before (an earlier release in the round) is not the one that takes over
         c = self.config
         self.say(f"release {commit[:12]} changes the safety kernel ({', '.join(changed[:5])}): starting its "
@@ -259,7 +259,7 @@ class Supervisor:
         self.successor = start_successor(self.runner.releases.root / commit / "venv", commit, self.environ,
                                          Path(c.home).resolve() / "deployer", c.host, self._port(),
                                          c.limits.ready_timeout_s)
-        self.deployer.hold("handing_over")  # a test's hold: the new one ready, waiting for go
+        self.deployer.hold(hold)  # a test's hold: the new one ready, waiting for go (a roll-back: before its event)
 
     def _abandon(self) -> None:
         if self.successor is not None:

@@ -13,7 +13,8 @@ along, stops accepting, finishes the requests it is answering, stops its release
 serving within the window is killed and the old one serves again. The lock makes the one supervisor whoever holds
 it (the old one, between go and serving, only answers on the port: it deploys nothing), so a SIGKILL of either at
 any point leaves at most one holding it, and a start afterwards exactly one: a new one whose old one died (the
-socket closed, no port passed) binds the port and takes over as after a go.
+socket closed, no port passed) binds the port and takes over as after a go. A voted roll-back to a release of
+another safety kernel hands over to that release's own supervisor the same way, ready before anything is rolled back.
 """
 
 from __future__ import annotations

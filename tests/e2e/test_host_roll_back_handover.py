@@ -90,7 +90,11 @@ def a_roll_back_asked_of_the_newer_supervisor(home: Path, tmp_path: Path, cache:
     commit = applied["commit"]
     site = self_governed(home, program=str(home / "releases" / commit / "venv" / "bin" / "civitas"),
                          CIVITAS_SUPERVISOR_RELEASE=commit, **env)
-    assert status(home)["version"] == "0.1.1" and status(home)["pid"] == site.process.pid
+    deadline = time.monotonic() + 30
+    while status(home)["pid"] != site.process.pid:  # written just after its port opens
+        assert site.process.poll() is None and time.monotonic() < deadline, status(home)
+        time.sleep(0.05)
+    assert status(home)["version"] == "0.1.1"
     return first, applied, site
 
 

@@ -172,8 +172,10 @@ class Supervisor:
         scheduler = self._rounds = DeployScheduler(self.round, c.deploy_every_s)
         scheduler.start()
         self._closers.append(scheduler.stop)
-        (state / "supervisor.json").write_text(json.dumps({"pid": os.getpid(), "version": version(),
-                                                           "release": self.environ.get(RELEASE_ENV, "")}))
+        said = state / "supervisor.json.new"  # renamed whole: a reader never sees it half written
+        said.write_text(json.dumps({"pid": os.getpid(), "version": version(),
+                                    "release": self.environ.get(RELEASE_ENV, "")}))
+        os.replace(said, state / "supervisor.json")
         served(told)
 
     def round(self) -> None:

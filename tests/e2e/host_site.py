@@ -54,13 +54,14 @@ def home_with_source(tmp_path, cache):
     return home, repo
 
 
-def start_self_governed(home: Path, *, port: int | None = None, **env: str) -> Up:
-    """`civitas up --self-governed` on `home`, once its public port answers /ready from the live release."""
+def start_self_governed(home: Path, *, port: int | None = None, program: str = CIVITAS, **env: str) -> Up:
+    """`civitas up --self-governed` on `home`, once its public port answers /ready from the live release; program:
+    which civitas (a release's own, releases/COMMIT/venv/bin/civitas, runs that release's supervisor)."""
     port = port or free_port()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_")}
     env = base_env | {"CIVITAS_HOME": str(home), "CIVITAS_SITE": "localhost", "CIVITAS_PORT": str(port),
                       "CIVITAS_COMPILE_EVERY_MINUTES": "0"} | HOST_ENV | env
-    process = subprocess.Popen([CIVITAS, "up", "--self-governed"], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([program, "up", "--self-governed"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -112,8 +113,8 @@ def self_governed():
     """self_governed(home, **env) -> a running supervisor; killed at the end if the test did not stop it."""
     started: list[Up] = []
 
-    def start(home: Path, **env: str) -> Up:
-        started.append(start_self_governed(home, **env))
+    def start(home: Path, program: str = CIVITAS, **env: str) -> Up:
+        started.append(start_self_governed(home, program=program, **env))
         return started[-1]
 
     yield start

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from civitas_deployer import LiveRepository
+
 from .conftest import CIVITAS
 from .deploying_site import approved_site, deployments_of, wait_for_file, wait_for_release
 from .host_site import (HOST_ENV, host_build_cache, processes_of, seed_build_cache, self_governed,  # noqa: F401
@@ -46,12 +48,17 @@ def a_second_is_refused(home: Path, holder: int) -> None:
     assert done.returncode != 0 and f"another supervisor (pid {holder})" in done.stdout + done.stderr, done
 
 
-def handing_over(home: Path, tmp_path: Path, cache: Path, self_governed, hold: str):
-    """A home whose voters approved a new deployer version, its supervisor running until it holds at `hold`."""
+def a_new_version_approved(home: Path, tmp_path: Path, cache: Path, self_governed) -> None:
+    """A home whose voters approved a new deployer version (0.1.1), its supervisor not running."""
     seed_build_cache(home, cache)
     self_governed(home).stop()  # the first start commits the source
     bumped = source_file(home, DEPLOYER_PYPROJECT).replace('version = "0.1.0"', 'version = "0.1.1"', 1)
     approved_site(home, tmp_path, [("A new deployer version", {DEPLOYER_PYPROJECT: bumped})], voting_hours=336)
+
+
+def handing_over(home: Path, tmp_path: Path, cache: Path, self_governed, hold: str):
+    """A home whose voters approved a new deployer version, its supervisor running until it holds at `hold`."""
+    a_new_version_approved(home, tmp_path, cache, self_governed)
     site = self_governed(home, CIVITAS_DEPLOY_HOLD_AT=hold)
     wait_for_file(home / "releases" / f"held-at-{hold}", site.process, timeout_s=240)
     (deployment,) = deployments_of(home)["deployments"]
@@ -159,6 +166,40 @@ def test_the_old_supervisor_killed_after_go_the_new_one_serves_on_the_port_it_wa
     finally:
         stop_all(home, [new])
     serves_again_after_a_start(home, commit, self_governed)
+
+
+def test_the_new_supervisor_killed_after_it_serves_nothing_is_left_and_a_start_serves_the_release(
+        tmp_path, host_build_cache, self_governed):
+    home = tmp_path / "home"
+    a_new_version_approved(home, tmp_path, host_build_cache, self_governed)
+    site = self_governed(home)
+    deadline = time.monotonic() + 240
+    while status(home)["pid"] == site.process.pid or site.process.poll() is None:  # handed over, the old one gone
+        assert time.monotonic() < deadline, deployments_of(home)
+        time.sleep(0.2)
+    assert site.process.returncode == 0
+    new = status(home)["pid"]
+    (deployment,) = deployments_of(home)["deployments"]
+    commit = deployment["commit"]
+    assert deployment["phase"] == "applied" and lock_holder(home) == new
+    wait_for_release(site.base, commit, _Alive(new))
+    os.kill(new, signal.SIGKILL)  # the one supervisor, serving: nothing hands over to anyone
+    deadline = time.monotonic() + 30
+    while processes_of(home):  # its release goes with it (--die-with-parent), nothing is started in its place
+        assert time.monotonic() < deadline, processes_of(home)
+        time.sleep(0.2)
+    with pytest.raises(httpx.ConnectError):  # the port went with it: refused, not answered by a half supervisor
+        httpx.get(site.base + "/", timeout=10)
+    assert deployments_of(home)["deployments"] == [deployment]  # nothing in the journal was left in between
+    assert LiveRepository(home / "live.git").head() == commit
+    a_second = self_governed(home)  # the lock went with the process: the operator's start takes it at once
+    try:
+        assert httpx.get(a_second.base + "/", timeout=10).headers["civitas-release"] == commit
+        assert status(home)["pid"] == a_second.process.pid == lock_holder(home)
+        assert deployments_of(home)["deployments"] == [deployment]  # the release is served as applied, not redeployed
+    finally:
+        a_second.stop()
+    assert processes_of(home) == []
 
 
 class _Alive:

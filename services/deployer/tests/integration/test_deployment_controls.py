@@ -113,3 +113,32 @@ def test_a_pause_decided_after_the_maintenance_step_still_acts_before_anything_d
     (paused,) = maintenance.run_due()  # the next round
     assert paused["exit_code"] == 0 and "paused" in paused["output"]
     assert deployer.run() == [] and front(site_url) == "<p>one\n</p>"  # paused: Two is not deployed
+
+
+def test_a_roll_back_is_proved_before_anything_is_written_and_one_refused_changes_nothing(
+        change, deployer, live, clone, tmp_path, clock, home, site_url):
+    approve(change, clone, tmp_path, clock, {"site/front.md": "one\n"}, "One")
+    (one,) = deployer.run()
+    approve(change, clone, tmp_path, clock, {"site/front.md": "two\n"}, "Two")
+    (two,) = deployer.run()
+    head, asked = live.head(), []
+
+    def refuse(commit: str) -> str:  # host mode: the supervisor of the release returned to, not ready
+        asked.append((commit, live.head(), deployer.releases.verified()))
+        raise RuntimeError(f"release {commit[:12]} is served only by its own supervisor, which did not take over")
+
+    ask(change, clone, tmp_path, clock, "back", "roll-back", 24)
+    refused = Maintenance(change.log, change, DeploymentControls(lambda: deployer, prove=refuse).builtins())
+    (ran,) = refused.run_due()
+    assert ran["exit_code"] == 1 and "which did not take over" in ran["output"], ran
+    assert asked == [(one.commit, head, two.commit)]  # asked about the release before, while nothing had moved
+    assert live.head() == head and deployer.releases.verified() == two.commit and front(site_url) == "<p>two\n</p>"
+    assert not [e for e in change.log.read("deployment") if "Reverted" in e.type]
+    assert refused.run_due() == []  # recorded failed, and not run again by itself: asking again is a new vote
+
+    ask(change, clone, tmp_path, clock, "again", "roll-back", 24)
+    proved = Maintenance(change.log, change, DeploymentControls(
+        lambda: deployer, prove=lambda commit: f"; release {commit[:12]}'s supervisor takes over").builtins())
+    (ran,) = proved.run_due()
+    assert ran["exit_code"] == 0 and ran["output"].endswith(f"; release {one.commit[:12]}'s supervisor takes over")
+    assert front(site_url) == "<p>one\n</p>" and deployer.releases.verified() == one.commit

@@ -6,7 +6,9 @@ maintenance round, still run: that is how a resume comes). Roll back: the deploy
 undone as a failed one is: the release before it serves again, verified, and main gets a revert commit to
 that release's tree. The event is written before main and the release move; moving them again is harmless, so a
 stop in between is finished by the next control, or by `settle()` at start. In host mode the supervisor, which owns
-the engine, runs them (host/supervisor.py); the site, which does not, leaves them to it.
+the engine, runs them (host/supervisor.py); the site, which does not, leaves them to it. Before a roll-back writes
+anything, `prove` is asked about the release it returns to (host mode: a release of another safety kernel has its
+own supervisor started and ready to take over), and a refusal there is the run's failure with nothing changed.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ class NothingToRollBack(RuntimeError):
 
 
 class DeploymentControls:
-    def __init__(self, deployer: Callable[[], Deployer]) -> None:
-        """deployer: the engine, asked for at each use (a site makes it once it knows where its gateway listens)."""
+    def __init__(self, deployer: Callable[[], Deployer], prove: Callable[[str], str] | None = None) -> None:
+        """deployer: the engine, asked for at each use (a site makes it once it knows where its gateway listens);
+        prove: called with the release a roll-back returns to before anything is written, what it returns added to
+        the run's output; raising refuses the roll-back, nothing written or moved."""
         self._deployer = deployer
+        self._prove = prove or (lambda commit: "")
 
     @property
     def deployer(self) -> Deployer:
@@ -88,6 +93,7 @@ class DeploymentControls:
         if not back_to or not d.releases.exists(back_to):
             raise NothingToRollBack(f"deployment {current.id} has no release before it on this machine; "
                                     "nothing was changed")
+        proved = self._prove(back_to)  # host mode: the supervisor of its code ready, when that differs from ours
         git, main, at_us = d.repo.git, main_of(d.repo.git), d.clock()
         message = (f"Roll back proposal {current.proposal}, revision {current.revision} ({current.decision}), "
                    f"as {name} decided\n\nReverts: {current.commit}\nDeployment: {current.id}\n"
@@ -101,7 +107,7 @@ class DeploymentControls:
         d.hold("reverting")  # a test's hold, to stop it here: settle() at the next start finishes it
         self._move(event)
         return (f"rolled back deployment {current.id} (proposal {current.proposal}, {current.decision}): release "
-                f"{back_to[:12]} serves again, and main is on the revert commit {revert[:12]}")
+                f"{back_to[:12]} serves again, and main is on the revert commit {revert[:12]}{proved}")
 
     def _move(self, event) -> None:
         d = self.deployer

@@ -10,10 +10,11 @@ from pathlib import Path
 
 HOLD_ENV = "CIVITAS_DEPLOY_HOLD_AT"
 # reverting: a voted roll-back's DeploymentReverted written, main and the release not moved yet (controls.py);
+# returning: the supervisor of the release a roll-back returns to ready, nothing written yet (host/supervisor.py);
 # handing_over: a new supervisor ready, before the switch; handed_over: the old one has said go (and passed the
 # port), serving on; taking_over: the new one holding the lock, before it serves.
-HOLDABLE = ("building", "starting", "health", "switching", "rolling_back", "reverting", "handing_over",
-            "handed_over", "taking_over")
+HOLDABLE = ("building", "starting", "health", "switching", "rolling_back", "reverting", "returning",
+            "handing_over", "handed_over", "taking_over")
 
 
 def hold_from_env(root: Path) -> Callable[[str], None]:

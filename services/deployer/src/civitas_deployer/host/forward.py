@@ -98,6 +98,7 @@ class Exchange:
         self.idle_s, self.head_s, self.max_head, self.unavailable = idle_s, head_s, max_head, unavailable
         self.release: Release | None = None
         self.busy = False  # a request read and not yet answered (what a stopping proxy waits for)
+        self.forwarding: int | None = None  # the release port a request is on its way to (what a switch waits for)
 
     async def serve(self) -> None:
         try:
@@ -133,7 +134,11 @@ class Exchange:
         if port is None:
             await self._answer(*problem(503, self.unavailable))
             return False
-        await self._forward(request, port)
+        self.forwarding = port
+        try:
+            await self._forward(request, port)
+        finally:
+            self.forwarding = None
         return v.conn.our_state is h11.DONE and v.conn.their_state is h11.DONE
 
     async def _answer(self, response: h11.Response, body: h11.Data) -> None:

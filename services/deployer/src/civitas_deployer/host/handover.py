@@ -13,7 +13,8 @@ along, stops accepting, finishes the requests it is answering, stops its release
 serving within the window is killed and the old one serves again. The lock makes the one supervisor whoever holds
 it (the old one, between go and serving, only answers on the port: it deploys nothing), so a SIGKILL of either at
 any point leaves at most one holding it, and a start afterwards exactly one: a new one whose old one died (the
-socket closed, no port passed) binds the port and takes over as after a go.
+socket closed, no port passed) binds the port and takes over as after a go. A voted roll-back to a release of
+another safety kernel hands over to that release's own supervisor the same way, ready before anything is rolled back.
 """
 
 from __future__ import annotations
@@ -96,11 +97,17 @@ def start_successor(venv: Path, commit: str, environ: dict[str, str], state: Pat
     os.chmod(path, 0o600)
     server.listen(1)
     log = state / f"handover-{commit[:12]}.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(venv / "bin" / "civitas"), "up", "--self-governed", "--host", host, "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            env=environ | {HANDOVER_ENV: str(path), RELEASE_ENV: commit})
+    try:
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [str(venv / "bin" / "civitas"), "up", "--self-governed", "--host", host, "--port", str(port)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=environ | {HANDOVER_ENV: str(path), RELEASE_ENV: commit})
+    except OSError as error:  # its environment has no civitas to run (a release never built, or damaged)
+        server.close()
+        path.unlink(missing_ok=True)
+        raise ReleaseFailed("handover", f"the new supervisor could not be started ({error}); the supervisor "
+                                        "before it serves on") from None
     try:
         conn, said = _ready(server, process, window_s)
     except ReleaseFailed as failure:

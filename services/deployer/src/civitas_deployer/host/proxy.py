@@ -62,6 +62,18 @@ class PublicProxy:
         """From now on, requests go to `port` (None: answer 503)."""
         self.target = port
 
+    def quiet(self, port: int, within_s: float) -> None:
+        """Wait up to within_s until no request is on its way to `port` (switched away from): a release stopped
+        with one just connected would close it unanswered (a 502 to its visitor)."""
+        deadline = time.monotonic() + within_s
+        while self._loop is not None and self._server is not None and time.monotonic() < deadline:
+            if not asyncio.run_coroutine_threadsafe(self._forwarding(port), self._loop).result(10):
+                return
+            time.sleep(0.02)
+
+    async def _forwarding(self, port: int) -> bool:
+        return any(exchange.forwarding == port for exchange in self._exchanges)
+
     def start(self, serving: bool = True) -> None:
         """Listen on the public port in a thread of its own; raises OSError if the port is taken. serving=False:
         bound, but nothing accepted until open() (connections wait in the backlog, or another holder takes them)."""

@@ -75,6 +75,7 @@ class HostRunner:
             self.releases.point(candidate.commit)
             before, self.serving = self.serving, candidate
         if before is not None and before is not candidate:
+            self.proxy.quiet(before.details["port"], self.children.stop_grace_s)  # what was sent to it, answered
             self.stop(before)
         log.info("release %s serves", candidate.commit[:12])
 

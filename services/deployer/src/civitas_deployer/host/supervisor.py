@@ -8,7 +8,8 @@ live release is the one serving (started again if it died). It runs the maintena
 owns (the site runs the other actions): `restart`, the serving release started again beside itself, health-checked,
 then switched to; and the engine's pause, resume and roll back (deploying/controls.py).
 A release that changes the safety kernel is switched to only once a supervisor of its own code is ready to take
-over (handover.py); this one then stops and that one serves.
+over (handover.py); this one then stops and that one serves. A voted roll-back to a release of another safety kernel
+is made the same way: its supervisor ready first (else nothing is rolled back), then the roll-back, then the handover.
 """
 
 from __future__ import annotations
@@ -106,9 +107,11 @@ class Supervisor:
         self.code: str | None = None  # the release whose safety kernel this process runs (None: not known yet)
         self.successor: Successor | None = None  # a supervisor of a new release's code, ready to take over
         self.handing_over = False
+        self._kernel_due = False  # the first round asks whether the live release's safety kernel is this one's
 
-    def start(self) -> None:
-        """Everything up, the live release serving (or the public port answering 503 while it cannot)."""
+    def start(self, again: bool = False) -> None:
+        """Everything up, the live release serving (or the public port answering 503 while it cannot); again: this
+        supervisor serving on after a new one did not take over (which it does not try twice)."""
         c = self.config
         bwrap()  # refuse to run any release unsandboxed
         home = Path(c.home).resolve()
@@ -152,7 +155,7 @@ class Supervisor:
         self.deployer = Deployer(site_log, repo, records, releases, _HandingOver(self.runner, self._prove),
                                  clock=self.clock, health_s=c.health_s, mirrors=self.mirrors)
         self.deployer.recover()  # a deployment a killed supervisor left in between ends, applied or rolled back
-        controls = DeploymentControls(lambda: self.deployer)
+        controls = DeploymentControls(lambda: self.deployer, prove=self._return_to)
         controls.settle()  # a roll-back a killed supervisor left between its event and the refs is finished
         change = ChangeCommands(site_log, repo, _NoLists(), clock=self.clock, decisions=records)
         self.maintenance = Maintenance(site_log, change, {RESTART: self._restart, **controls.builtins()},
@@ -160,6 +163,7 @@ class Supervisor:
         self.maintenance.recover()  # a run of its own a killed supervisor cut short is recorded so, never run again
         self.deployer.ready = self.maintenance.settled  # a control decided meanwhile runs before anything deploys
         self.proposals.follow_main()
+        self._kernel_due = not again and self.environ.get(RELEASE_ENV) is not None
         self._serve_live()
         self.say(f"serving release {releases.live()} on http://{c.host}:{proxy.port}; approved decisions are "
                  f"deployed every {c.deploy_every_s:g} s, each release built into {home / 'releases'} and "
@@ -168,16 +172,26 @@ class Supervisor:
         scheduler = self._rounds = DeployScheduler(self.round, c.deploy_every_s)
         scheduler.start()
         self._closers.append(scheduler.stop)
-        (state / "supervisor.json").write_text(json.dumps({"pid": os.getpid(), "version": version(),
-                                                           "release": self.environ.get(RELEASE_ENV, "")}))
+        said = state / "supervisor.json.new"  # renamed whole: a reader never sees it half written
+        said.write_text(json.dumps({"pid": os.getpid(), "version": version(),
+                                    "release": self.environ.get(RELEASE_ENV, "")}))
+        os.replace(said, state / "supervisor.json")
         served(told)
 
     def round(self) -> None:
-        """Take the voters' new proposals, deploy what was approved, then keep the live release serving."""
-        self.proposals.import_proposals()
-        self.maintenance.run_due()  # before deploying, as the site's round does
-        self._serve_live()  # a roll-back just run: the release it returned to serves before anything is deployed
-        self.deployer.run()
+        """Take the voters' new proposals, deploy what was approved, then keep the live release serving; once a new
+        supervisor is ready to take over, nothing more (it does what comes next)."""
+        if self.successor is not None:
+            return  # handing over: the main thread is about to stop this supervisor
+        if self._kernel_due:
+            self._kernel_due = False
+            self._take_up_live_kernel()
+        if self.successor is None:
+            self.proposals.import_proposals()
+            self.maintenance.run_due()  # before deploying, as the site's round does
+            self._serve_live()  # a roll-back just run: the release it returned to serves before anything is deployed
+        if self.successor is None:  # a roll-back to another safety kernel: its own supervisor deploys what follows
+            self.deployer.run()
         if self.successor is not None:  # the main thread stops this supervisor and tells the new one to go
             self.handing_over = True
             self.stopped.set()
@@ -202,26 +216,65 @@ class Supervisor:
     def _prove(self, commit: str) -> None:
         """Before switching to a release that changes the safety kernel: its supervisor started and ready."""
         changed = kernel_changes(self.runner.releases.git, self.code, commit)
+        if changed:
+            self._ready(commit, changed)
+
+    def _return_to(self, commit: str) -> str:
+        """Before a voted roll-back to `commit` is journalled: when its safety kernel is not the one this process
+        runs, a supervisor of its code started and ready to take over; one that is not refuses the roll-back."""
+        changed = kernel_changes(self.runner.releases.git, self.code, commit)
+        self._abandon()  # one readied for a release after it would run code the live repository no longer holds
+        if not changed:
+            return ""
+        try:
+            self.runner.prepare(commit, self.runner.releases.tree(commit))  # built when it served: at once
+            self._ready(commit, changed, hold="returning")
+        except ReleaseFailed as failure:
+            raise RuntimeError(
+                f"release {commit[:12]} has another safety kernel ({', '.join(changed[:5])}), so it is served only "
+                f"by its own supervisor, which did not take over: {failure.reason}; nothing was rolled back (main "
+                f"and the release serving are as they were){_said(failure.log_tail)}") from None
+        said = self.successor.said
+        return (f"; its safety kernel is not this supervisor's, so its own supervisor (pid {said.get('pid')}, "
+                f"deployer {said.get('version')}) was ready and takes over from this one")
+
+    def _take_up_live_kernel(self) -> None:
+        """A supervisor handed over to, whose code is not the live release's safety kernel once it recovered (its
+        predecessor stopped between readying it and a roll-back), readies the live release's own; once a start."""
+        live = self.runner.releases.live()
+        changed = kernel_changes(self.runner.releases.git, self.code, live) if live else []
         if not changed:
             return
-        if self.successor is not None:  # a later release changes it again: its supervisor takes over instead
-            self.successor.abandon()
-            self.successor = None
+        try:
+            self.runner.prepare(live, self.runner.releases.tree(live))
+            self._ready(live, changed)
+        except ReleaseFailed as failure:
+            log.error("the live release's supervisor was not ready: %s", failure.reason)
+            self.say(f"the supervisor of the live release {live[:12]} did not take over ({failure.reason}); this "
+                     "one serves it")
+
+    def _ready(self, commit: str, changed: list[str], hold: str = "handing_over") -> None:
+        self._abandon()  # one readied before (an earlier release in the round) is not the one that takes over
         c = self.config
         self.say(f"release {commit[:12]} changes the safety kernel ({', '.join(changed[:5])}): starting its "
                  "supervisor to take over")
         self.successor = start_successor(self.runner.releases.root / commit / "venv", commit, self.environ,
                                          Path(c.home).resolve() / "deployer", c.host, self._port(),
                                          c.limits.ready_timeout_s)
-        self.deployer.hold("handing_over")  # a test's hold: the new one ready, waiting for go
+        self.deployer.hold(hold)  # a test's hold: the new one ready, waiting for go (a roll-back: before its event)
+
+    def _abandon(self) -> None:
+        if self.successor is not None:
+            self.successor.abandon()
+            self.successor = None
 
     def _port(self) -> int:
         return self.runner.proxy.port
 
     def _hand_over(self) -> bool:
         """This supervisor stopped; True once the new one serves, else it was killed (and this one serves again)."""
-        successor, self.successor, self.handing_over = self.successor, None, False
         self._rounds.stop()  # no more deploying here; the port, the release and the key socket serve on
+        successor, self.successor, self.handing_over = self.successor, None, False
         if self.mirrors is not None:
             self.mirrors.stop()
         self._tenure.release()
@@ -237,7 +290,7 @@ class Supervisor:
         self.say(f"the supervisor of release {successor.commit[:12]} did not take over: {why}; this one serves "
                  "again")
         self.stopped.clear()
-        self.start()
+        self.start(again=True)
         return False
 
     def _restart(self, _run) -> str:
@@ -273,7 +326,9 @@ class Supervisor:
                 if not self.handing_over or self._hand_over():
                     break
         finally:
-            if self.successor is not None:  # stopped by a signal with one ready: it does not take over
-                self.successor.abandon()
-                self.successor = None
-            self.close()
+            self.close()  # the rounds first: one readying a new supervisor as the signal came ends before this
+            self._abandon()  # stopped by a signal with one ready: it does not take over
+
+
+def _said(log_tail: str) -> str:
+    return f"; it wrote:\n{log_tail[-2000:]}" if log_tail else ""

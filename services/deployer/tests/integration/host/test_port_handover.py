@@ -97,3 +97,27 @@ def test_a_proxy_stopped_twice_does_nothing_the_second_time():
     started = time.monotonic()
     proxy.stop()  # at a handover the port is stopped before the rest, then again with them
     assert time.monotonic() - started < 1 and proxy.listening_fd() is None
+
+
+def test_a_switch_waits_for_the_request_on_its_way_to_the_release_before_it_is_stopped(releases):
+    old, new = releases
+    proxy = PublicProxy("127.0.0.1", 0)
+    proxy.start()
+    try:
+        proxy.switch(old.server_address[1])
+        base, answered = f"http://127.0.0.1:{proxy.port}", []
+        slow = threading.Thread(target=lambda: answered.append(httpx.get(base + "/slow", timeout=10).text))
+        slow.start()
+        assert old.slow.wait(5)  # the old release has it, and answers in 1.5 s
+        proxy.switch(new.server_address[1])
+        assert httpx.get(base + "/", timeout=10).text == "new"  # what comes after the switch goes to the new one
+        started = time.monotonic()
+        proxy.quiet(old.server_address[1], within_s=10)  # what HostRunner.switch waits for before stopping it
+        assert time.monotonic() - started > 0.5  # until the old release answered it
+        slow.join(10)
+        assert answered == ["old"]
+        started = time.monotonic()
+        proxy.quiet(old.server_address[1], within_s=10)  # nothing on its way: at once
+        assert time.monotonic() - started < 0.5
+    finally:
+        proxy.stop()

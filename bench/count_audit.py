@@ -10,7 +10,8 @@ its peak resident set, and that of any worker it forked, 0 when none):
   neighbourhood network with organisers holding primary edges. Figures: the list record and its audit.
 
 The floor is the time, in the same run, to read the archive's events.seg bytes and SHA-256 them once; cpu s is the
-step's CPU time (every thread), steadier than its wall time on a machine shared with other work.
+step's CPU time (every thread), steadier than its wall time on a machine shared with other work; user s is the
+part of it spent in the program itself, steadier still where the kernel's page faults and writes swing.
 Run: .venv/bin/python bench/count_audit.py [--quick | --size N] [--cases count,list] [--sites DIR]
 (--sites keeps the built sites in DIR and reuses them on the next run; building a million-voter site takes minutes.)
 """
@@ -114,25 +115,25 @@ def step(home: Path, what: str) -> dict:
     """One timed step, in this (fresh) process: `list`, `count`, `audit-list` or `audit-count`."""
     site = open_site(home)
     facts: dict = {}
-    cpu = _cpu_s()
+    cpu, user = _cpu_s(), _user_s()
     if what.startswith("audit-"):
         kind = what.removeprefix("audit-")
         with Timer() as t:
             report = audit_archive(site.records.archive_path(kind, site.records.reported_id(kind)), COMPILERS)
-        cpu = _cpu_s() - cpu
+        cpu, user = _cpu_s() - cpu, _user_s() - user
         assert report.matches, report.difference
         facts["events"] = report.events
     else:
         with Timer() as t:
             site.compile(what)
-        cpu = _cpu_s() - cpu  # the step's alone: not the reading of its result below, for the facts
+        cpu, user = _cpu_s() - cpu, _user_s() - user  # the step's alone, not the reading of its result below
         result = site.records.reported_result(what)
         if what == "count":
             facts["turnout"] = parse_count(result).polls["bench"].turnout
         else:
             facts["registrants"] = len(decode_voter_list(result))
     worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": t.seconds, "cpu_s": cpu, "peak_mib": peak_rss_mib(), "worker_peak_mib": worker_mib,
+    return {"seconds": t.seconds, "cpu_s": cpu, "user_s": user, "peak_mib": peak_rss_mib(), "worker_peak_mib": worker_mib,
             **facts}
 
 
@@ -140,6 +141,13 @@ def _cpu_s() -> float:
     """CPU seconds (user and system, every thread and worker) so far: on a shared machine, steadier than the wall."""
     own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def _user_s() -> float:
+    """CPU seconds in the program itself so far (without the kernel's share: page faults, reads and writes, which
+    on a virtual machine swing with the host's memory and disk)."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + workers.ru_utime
 
 
 def in_child(home: Path, what: str) -> dict:
@@ -197,10 +205,10 @@ def main() -> None:
         for what, f in steps.items():
             if what != "built":
                 rows.append([case, what, f"{f['segment_bytes'] / 2**20:,.0f}", f"{f['seconds']:.2f}",
-                             f"{f['cpu_s']:.2f}", f"{f['floor_s']:.2f}", f"{f['seconds'] / f['floor_s']:.1f}",
+                             f"{f['cpu_s']:.2f}", f"{f.get('user_s', 0):.2f}", f"{f['floor_s']:.2f}", f"{f['seconds'] / f['floor_s']:.1f}",
                              f"{f['peak_mib']:,.0f}", f"{f['worker_peak_mib']:,.0f}"])
     show(f"records and audits, {size:,} voters",
-         ["site", "figure", "cut MiB", "seconds", "cpu s", "floor s", "x floor", "peak MiB", "worker peak MiB"], rows)
+         ["site", "figure", "cut MiB", "seconds", "cpu s", "user s", "floor s", "x floor", "peak MiB", "worker peak MiB"], rows)
     save("count_audit", {"size": size, **figures})
 
 

@@ -67,14 +67,7 @@ class FluxStatus:
 
     def _call(self, method: str, path: str, kind: str, body: bytes | None = None) -> httpx.Response | None:
         """The API's 200 answer, or None for a 404; ClusterUnreadable for anything else."""
-        try:
-            token = self.token_file.read_text().strip()
-        except OSError as error:
-            raise ClusterUnreadable(f"the service account token {self.token_file} cannot be read: "
-                                    f"{error.strerror}") from None
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = MERGE_PATCH
+        headers = api_headers(self.token_file, MERGE_PATCH if body is not None else None)
         try:
             with httpx.Client(timeout=self.timeout_s, verify=self.verify) as client:
                 answer = client.request(method, self.api + path, headers=headers, content=body)
@@ -103,3 +96,15 @@ class FluxStatus:
         if not isinstance(found, dict):
             raise ClusterUnreadable(f"the Kubernetes API's answer for {kind} is not an object")
         return found
+
+
+def api_headers(token_file: Path, content_type: str | None = None) -> dict:
+    """A call's headers: the service account's token, read afresh (the kubelet rotates it), and JSON asked for."""
+    try:
+        token = token_file.read_text().strip()
+    except OSError as error:
+        raise ClusterUnreadable(f"the service account token {token_file} cannot be read: {error.strerror}") from None
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers

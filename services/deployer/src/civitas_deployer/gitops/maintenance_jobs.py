@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from civitas_deployer.gitops.cluster import ClusterUnreadable
+from civitas_deployer.gitops.cluster import ClusterUnreadable, api_headers
 from civitas_deployer.gitops.maintenance_job_spec import (CONTAINER, TIMED_OUT, exit_code, finished, is_deny_all,
                                                           is_the_runs, job_manifest, job_name)
 from civitas_deployer.maintenance_sandbox import MAX_OUTPUT, NOT_AVAILABLE
@@ -182,15 +182,7 @@ class MaintenanceJobs:
         return bytes(read[:MAX_LOG_BYTES])[-MAX_OUTPUT:].decode("utf-8", "replace")
 
     def _headers(self, content_type: str | None = None) -> dict:
-        try:
-            token = self.token_file.read_text().strip()
-        except OSError as error:
-            raise ClusterUnreadable(f"the service account token {self.token_file} cannot be read: "
-                                    f"{error.strerror}") from None
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        return headers
+        return api_headers(self.token_file, content_type)
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, object]:
         """(status, the answer's JSON or None); ClusterUnreadable when there is no answer."""

@@ -103,7 +103,12 @@ def serve_flux_api(api: FluxApi) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    yield from served(Handler)
+
+
+def served(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """The handler answering on a loopback port of its own, in a thread, until the caller is done: its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

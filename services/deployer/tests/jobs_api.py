@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from .flux_api import served
 
 FOLDER = Path(__file__).parent / "kube_jobs"
 NAMESPACE, POLICY = "civitas", "civitas-maintenance-runs"
@@ -137,12 +138,4 @@ def serve_jobs_api(api: JobsApi) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    yield from served(Handler)

@@ -136,3 +136,21 @@ def host_build_cache(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("host-cache") / "home"
     start_self_governed(home).stop()
     return home / "deployer"
+
+
+class Alive:
+    """A process known by its pid only, as wait_for_release and wait_for_ended ask of one (poll: None while it runs)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self):
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1
+        return None
+
+    @property
+    def stderr(self):
+        raise AssertionError(f"the supervisor pid {self.pid} ended")

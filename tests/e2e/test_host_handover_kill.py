@@ -20,7 +20,7 @@ from civitas_deployer import LiveRepository
 
 from .conftest import CIVITAS
 from .deploying_site import approved_site, deployments_of, wait_for_file, wait_for_release
-from .host_site import (HOST_ENV, host_build_cache, processes_of, seed_build_cache, self_governed,  # noqa: F401
+from .host_site import (HOST_ENV, Alive, host_build_cache, processes_of, seed_build_cache, self_governed,  # noqa: F401
                         source_file)
 
 pytestmark = pytest.mark.slow  # three supervisors, two releases built and started each: about two minutes each
@@ -104,7 +104,7 @@ def test_the_old_supervisor_killed_once_the_new_one_is_ready_the_new_one_takes_o
     said = status(home)
     try:
         assert said["version"] == "0.1.1" and said["release"] == commit and said["pid"] == lock_holder(home)
-        wait_for_release(site.base, commit, _Alive(said["pid"]))
+        wait_for_release(site.base, commit, Alive(said["pid"]))
         (ended,) = deployments_of(home)["deployments"]  # its recover(): healthy, stopped while switching
         assert ended["phase"] == "applied"
         assert all(commit in p for p in processes_of(home))  # one supervisor, one release: the new ones
@@ -158,7 +158,7 @@ def test_the_old_supervisor_killed_after_go_the_new_one_serves_on_the_port_it_wa
             answer = httpx.get(site.base + "/", timeout=60)  # waits in the backlog until the new one accepts
             answers.append(answer.status_code)
             assert answer.status_code == 200, answers
-            assert _Alive(new).poll() is None and time.monotonic() < deadline + 120
+            assert Alive(new).poll() is None and time.monotonic() < deadline + 120
         assert answers and status(home)["version"] == "0.1.1"  # visitors came while the new one was starting
         assert httpx.get(site.base + "/", timeout=10).headers["civitas-release"] == commit
         assert supervisors(home) and all(commit in p for p in processes_of(home))
@@ -182,7 +182,7 @@ def test_the_new_supervisor_killed_after_it_serves_nothing_is_left_and_a_start_s
     (deployment,) = deployments_of(home)["deployments"]
     commit = deployment["commit"]
     assert deployment["phase"] == "applied" and lock_holder(home) == new
-    wait_for_release(site.base, commit, _Alive(new))
+    wait_for_release(site.base, commit, Alive(new))
     os.kill(new, signal.SIGKILL)  # the one supervisor, serving: nothing hands over to anyone
     deadline = time.monotonic() + 30
     while processes_of(home):  # its release goes with it (--die-with-parent), nothing is started in its place
@@ -200,21 +200,3 @@ def test_the_new_supervisor_killed_after_it_serves_nothing_is_left_and_a_start_s
     finally:
         a_second.stop()
     assert processes_of(home) == []
-
-
-class _Alive:
-    """A process known by its pid only, as wait_for_release asks of one (poll: None while it runs)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-
-    def poll(self):
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return -1
-        return None
-
-    @property
-    def stderr(self):
-        raise AssertionError(f"the supervisor pid {self.pid} ended")

@@ -18,7 +18,7 @@ import pytest
 from civitas_deployer import LiveRepository
 
 from .deploying_site import approved_site, deployments_of, wait_for_ended, wait_for_file, wait_for_release
-from .host_site import host_build_cache, processes_of, seed_build_cache, self_governed, source_file  # noqa: F401
+from .host_site import Alive, host_build_cache, processes_of, seed_build_cache, self_governed, source_file  # noqa: F401
 from .test_host_controls import journal, runs_of
 
 pytestmark = pytest.mark.slow  # four supervisors, three releases built and started: about two minutes
@@ -111,7 +111,7 @@ def test_a_roll_back_past_a_new_safety_kernel_hands_over_to_the_older_releases_o
         assert rolled["exit_code"] == 0 and f"rolled back deployment {applied['id']}" in rolled["output"], rolled
         assert f"release {first[:12]} serves again" in rolled["output"], rolled
         assert f"its own supervisor (pid {older['pid']}, deployer 0.1.0) was ready" in rolled["output"], rolled
-        newest, undone = wait_for_ended(home, 2, _Alive(older["pid"]), timeout_s=120)  # the request's own file
+        newest, undone = wait_for_ended(home, 2, Alive(older["pid"]), timeout_s=120)  # the request's own file
         assert undone["phase"] == "reverted" and newest["phase"] == "applied"  # deployed by the older one
         revert = undone["revert"]
         assert repo.git.out("rev-parse", f"{revert}^{{tree}}") == repo.git.out("rev-parse", f"{first}^{{tree}}")
@@ -144,12 +144,12 @@ def test_the_newer_supervisor_killed_once_the_roll_back_is_journalled_the_older_
     older = status(home)
     try:
         assert older["version"] == "0.1.0" and older["release"] == first and older["pid"] == lock_holder(home)
-        newest, undone = wait_for_ended(home, 2, _Alive(older["pid"]), timeout_s=120)  # its settle(), then its round
+        newest, undone = wait_for_ended(home, 2, Alive(older["pid"]), timeout_s=120)  # its settle(), then its round
         assert undone["phase"] == "reverted" and newest["phase"] == "applied"
         revert = undone["revert"]
         assert repo.git.out("rev-parse", f"{revert}^{{tree}}") == repo.git.out("rev-parse", f"{first}^{{tree}}")
         assert repo.git.out("rev-parse", f"{newest['commit']}^1") == revert and repo.head() == newest["commit"]
-        wait_for_release(site.base, newest["commit"], _Alive(older["pid"]))  # it bound the port itself
+        wait_for_release(site.base, newest["commit"], Alive(older["pid"]))  # it bound the port itself
         assert runs_of(home)["roll-back"]["state"] == "interrupted"  # cut short: recorded so, never run again
         assert len([p for p in processes_of(home) if "--self-governed" in p]) == 1
         assert status(home)["pid"] == older["pid"]  # its kernel is the live one's: no handover after it
@@ -179,33 +179,15 @@ def test_the_newer_supervisor_killed_before_the_roll_back_is_journalled_its_own_
         while [p for p in processes_of(home) if f"{first}/venv/bin/civitas" in p]:  # the older one handed over
             assert time.monotonic() < deadline, processes_of(home)
             time.sleep(0.2)
-        newest, kept = wait_for_ended(home, 2, _Alive(newer["pid"]), timeout_s=120)  # the request's own file
+        newest, kept = wait_for_ended(home, 2, Alive(newer["pid"]), timeout_s=120)  # the request's own file
         assert kept["phase"] == "applied" and newest["phase"] == "applied"  # nothing was rolled back
         assert repo.git.out("rev-parse", f"{newest['commit']}^1") == commit and repo.head() == newest["commit"]
-        wait_for_release(site.base, newest["commit"], _Alive(newer["pid"]))
+        wait_for_release(site.base, newest["commit"], Alive(newer["pid"]))
         assert runs_of(home)["roll-back"]["state"] == "interrupted"  # cut short: recorded so, never run again
         assert len([p for p in processes_of(home) if "--self-governed" in p]) == 1
     finally:
         stop(home, newer["pid"])
     assert "DeploymentReverted" not in journal(home)
-
-
-class _Alive:
-    """A process known by its pid only, as wait_for_ended asks of one (poll: None while it runs)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-
-    def poll(self):
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return -1
-        return None
-
-    @property
-    def stderr(self):
-        raise AssertionError(f"the supervisor pid {self.pid} ended")
 
 
 def test_a_roll_back_whose_older_supervisor_does_not_start_changes_nothing_and_says_why(

@@ -10,8 +10,8 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Reinstall whenever a project's metadata changes; pins live in those files and constraints.txt.
-$(STAMP): pyproject.toml constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) kernel/src/civitas_kernel/_native.c \
-		kernel/src/civitas_kernel/_sqlite_frames.c
+$(STAMP): pyproject.toml constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) $(wildcard kernel/csrc/native/*) \
+		kernel/csrc/sqlite_frames.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e 'kernel[service]' $(addprefix -e ,$(filter-out kernel,$(PACKAGES))) -e '.[test]'
 	touch $(STAMP)

@@ -269,3 +269,69 @@ def test_a_cascade_over_malformed_edges_is_refused_before_it_reads_them():
                             (good[:3], np.array([1, 2], dtype=np.int32))]:  # too short
         with pytest.raises(ValueError, match="cascade wants"):
             native.cascade(1, primary, member, indptr, targets)
+
+
+def _in_python(monkeypatch):
+    monkeypatch.setattr(native, "_native", None)
+
+
+_FIELD = st.text(alphabet="ab\té\n", max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="abé", max_size=3), min_size=1, max_size=4), max_size=6),
+       st.integers(1, 4), st.lists(st.integers(0, 3), max_size=4, unique=True), st.sampled_from(["", "\n", "x", "\t"]))
+def test_tsv_columns_are_found_as_numpy_finds_them(lines, width, wanted, tail):
+    # Lines of random widths (only some are `width` wide) with something after: both paths agree, or both refuse.
+    text = ("".join("\t".join(line) + "\n" for line in lines) + tail).encode()
+    wanted = tuple(c for c in wanted if c < width)
+    expected = None
+    if all(len(line) == width for line in lines) and tail in ("", "\n" if width == 1 else ""):
+        rows = [[f.encode() for f in line] for line in lines] + ([[b""]] if tail == "\n" else [])
+        expected = [[row[c] for row in rows] for c in wanted]
+    for path in ("c", "numpy"):
+        with pytest.MonkeyPatch.context() as m:
+            if path == "numpy":
+                _in_python(m)
+            found = native.tsv_columns(text, 0, width, wanted)
+        if expected is None:
+            assert found is None, path
+        else:
+            assert [[text[s:e] for s, e in zip(a.tolist(), b.tolist())] for a, b in found] == expected, path
+
+
+def test_tsv_columns_start_where_told_and_refuse_a_text_cut_inside_a_line():
+    text = b"HEAD\na\t1\nbb\t22\n"
+    (voter_starts, voter_ends), (level_starts, level_ends) = native.tsv_columns(text, 5, 2, (0, 1))
+    assert (voter_starts.tolist(), voter_ends.tolist()) == ([5, 9], [6, 11])
+    assert (level_starts.tolist(), level_ends.tolist()) == ([7, 12], [8, 14])
+    assert native.tsv_columns(text[:-1], 5, 2, (0,)) is None
+    assert native.tsv_columns(b"HEAD\n", 5, 2, (0,))[0][0].tolist() == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=4), max_size=20), st.lists(st.binary(max_size=4), max_size=20))
+def test_sorted_spans_find_their_rows_by_one_merge_as_a_dictionary_does(sought, table):
+    sought, table = sorted(set(sought)), sorted(set(table))
+    q, t = b"".join(sought), b"".join(table)
+    q_lengths, t_lengths = [len(s) for s in sought], [len(s) for s in table]
+    q_ends, t_ends = np.cumsum(q_lengths, dtype=np.int64), np.cumsum(t_lengths, dtype=np.int64)
+    q_starts, t_starts = q_ends - q_lengths, t_ends - t_lengths
+    expected = [table.index(s) if s in table else -1 for s in sought]
+    assert native.rows_in_sorted(q, q_starts, q_ends, t, t_starts, t_ends).tolist() == expected
+    with pytest.MonkeyPatch.context() as m:
+        _in_python(m)
+        assert native.rows_in_sorted(q, q_starts, q_ends, t, t_starts, t_ends).tolist() == expected
+
+
+@pytest.mark.parametrize("path", ["c", "python"])
+def test_spans_out_of_order_are_refused_not_merged_wrongly(monkeypatch, path):
+    if path == "python":
+        _in_python(monkeypatch)
+    data = b"bab"
+    two = (np.array([0, 1], dtype=np.int64), np.array([1, 2], dtype=np.int64))  # "b", "a": descending
+    one = (np.array([1], dtype=np.int64), np.array([2], dtype=np.int64))
+    with pytest.raises(ValueError, match="the table are not in strictly ascending order"):
+        native.rows_in_sorted(data, *one, data, *two)
+    with pytest.raises(ValueError, match="the spans sought are not"):
+        native.rows_in_sorted(data, *two, data, *one)

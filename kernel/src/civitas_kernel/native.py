@@ -1,5 +1,5 @@
-"""The per-event loops of reading a cut: in C when the kernel was built with its extension (_native.c), otherwise
-in plain Python with the same results. `BUILT` says which; the kernel's tests hold the two to the same answers."""
+"""The per-event loops of reading a cut: in C when the kernel was built with its extension (kernel/csrc/native/),
+otherwise in plain Python with the same results. `BUILT` says which; the kernel's tests hold the two to the same answers."""
 
 from __future__ import annotations
 
@@ -54,6 +54,46 @@ def tsv_rows(header: bytes, columns: list[tuple[np.ndarray, np.ndarray, np.ndarr
         return None
     return _native.tsv_rows(header, [(np.ascontiguousarray(d), np.ascontiguousarray(a, dtype=np.int64),
                                       np.ascontiguousarray(b, dtype=np.int64)) for d, a, b in columns])
+
+
+def tsv_columns(data: bytes, start: int, width: int,
+                wanted: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Spans (starts, ends) of columns `wanted` of the lines of data[start:], each line holding `width` fields;
+    None when a line does not (or the text ends inside one). In C where built, else numpy over every break."""
+    if _native is not None:
+        found = _native.tsv_columns(data, start, width, bytes(wanted))
+        if found is None:
+            return None
+        columns = np.frombuffer(found, dtype=np.int64).reshape(2 * len(wanted), -1) if wanted else None
+        return [(columns[2 * c], columns[2 * c + 1]) for c in range(len(wanted))]
+    u = np.frombuffer(data, dtype=np.uint8)
+    breaks = start + np.flatnonzero((u[start:] == 9) | (u[start:] == 10))
+    if breaks.size % width or (breaks.size and not (
+            (u[breaks].reshape(-1, width)[:, :-1] == 9).all() and (u[breaks[width - 1::width]] == 10).all()
+            and breaks[-1] == len(data) - 1)) or (not breaks.size and start != len(data)):
+        return None
+    ends = breaks.reshape(-1, width)
+    starts = np.empty_like(ends)
+    starts[:, 1:] = ends[:, :-1] + 1
+    starts[1:, 0] = ends[:-1, -1] + 1
+    starts[:1, 0] = start
+    return [(starts[:, c], ends[:, c]) for c in wanted]
+
+
+def rows_in_sorted(data: bytes, starts: np.ndarray, ends: np.ndarray, table: bytes, table_starts: np.ndarray,
+                   table_ends: np.ndarray) -> np.ndarray:
+    """Per span of data, its row among the table's spans (-1 when absent); both strictly ascending byte by byte,
+    else a ValueError. In C by one merge where built; else by a dictionary of the table."""
+    if _native is not None:
+        c = [np.ascontiguousarray(x, dtype=np.int64) for x in (starts, ends, table_starts, table_ends)]
+        return np.frombuffer(_native.rows_in_sorted(data, c[0], c[1], table, c[2], c[3]), dtype=np.int64)
+    sought = [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    rows = [table[s:e] for s, e in zip(table_starts.tolist(), table_ends.tolist())]
+    for name, spans in (("the spans sought", sought), ("the table", rows)):
+        if any(a >= b for a, b in zip(spans, spans[1:])):
+            raise ValueError(f"{name} are not in strictly ascending order")
+    at = {span: i for i, span in enumerate(rows)}
+    return np.array([at.get(span, -1) for span in sought], dtype=np.int64)
 
 
 def read_after(tail: bytes, stream, n: int, pad: int) -> bytes:

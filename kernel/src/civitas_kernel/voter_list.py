@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from civitas_kernel import native
+
 COLUMNS = ("voter", "trust_level", "bar", "doubts", "neighbourhood", "name", "residence", "link", "note")
 HEADER = "\t".join(COLUMNS)
 
@@ -102,7 +104,7 @@ def decode_voter_list(data: bytes) -> VoterList:
 class ListColumns:
     """A voter list's lines as spans of its bytes: each registrant's address, bar and neighbourhood, and levels.
 
-    data is the list's bytes with zeros after; rows are in the list's (address) order.
+    data is the list's bytes as they are (not copied); rows are in the list's (address) order.
     """
 
     data: bytes
@@ -116,22 +118,16 @@ class ListColumns:
 
     @classmethod
     def of(cls, data: bytes) -> ListColumns:
-        u = np.frombuffer(data, dtype=np.uint8)
         body = len(HEADER) + 1
-        breaks = body + np.flatnonzero((u[body:] == 9) | (u[body:] == 10))
-        width = len(COLUMNS)
-        if breaks.size % width or (breaks.size and not (
-                (u[breaks].reshape(-1, width)[:, :-1] == 9).all() and (u[breaks[width - 1::width]] == 10).all()
-                and breaks[-1] == len(data) - 1)):
-            raise ValueError(f"not a civitas voter list (a line without its {width} columns)")
-        ends = breaks.reshape(-1, width)
-        starts = np.empty_like(ends)
-        starts[:, 1:] = ends[:, :-1] + 1
-        starts[1:, 0] = ends[:-1, -1] + 1
-        starts[:1, 0] = body
-        at = {name: (starts[:, i], ends[:, i]) for i, name in enumerate(COLUMNS)}
-        padded = data + bytes(-len(data) % 8 + 16)
-        return cls(padded, at["voter"], _whole_numbers(data, *at["trust_level"]), at["bar"], at["neighbourhood"])
+        wanted = tuple(COLUMNS.index(name) for name in _READ)
+        found = native.tsv_columns(data, body, len(COLUMNS), wanted) if len(data) >= body else None
+        if found is None:
+            raise ValueError(f"not a civitas voter list (a line without its {len(COLUMNS)} columns)")
+        at = dict(zip(_READ, found))
+        return cls(data, at["voter"], _whole_numbers(data, *at["trust_level"]), at["bar"], at["neighbourhood"])
+
+
+_READ = ("voter", "trust_level", "bar", "neighbourhood")  # the columns a count reads
 
 
 def _whole_numbers(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from civitas_kernel import tsv
+from civitas_kernel import native, tsv
 from civitas_kernel.count_result import NODE_HEADER, SECTION
 from civitas_kernel.cut import Columns, columns_of, distinct, last_of_each
 from civitas_kernel.events import RecordedEvent, decode_body
@@ -75,31 +75,24 @@ class _Ballots:
         data, words = reader.data()
         named_polls = intern_spans(data, words, poll_start, poll_end)
         self.poll_names = {name: i for i, name in enumerate(named_polls.texts())}
-        # One buffer for the ballots' addresses and the list's, so that both are numbered alike, and the words of bars.
-        self.words = _Words(len(data) + len(listing.data), polls, distinct(listing.trust_level))
-        joined = data + listing.data + self.words.data
-        shift = len(data)
+        self.words = _Words(polls, distinct(listing.trust_level))
         voted_for = np.flatnonzero(cast)
-        spans = [voter, (candidate[0][voted_for], candidate[1][voted_for]),
-                 (listing.voter[0] + shift, listing.voter[1] + shift)]
-        self.addresses = intern_spans(joined, np.frombuffer(joined, dtype="<u8"),
-                                      np.concatenate([s for s, _ in spans]), np.concatenate([e for _, e in spans]))
+        # The ballots' addresses numbered in address order; each one then found in the list (also in address order).
+        self.addresses = intern_spans(data, words, np.concatenate([voter[0], candidate[0][voted_for]]),
+                                      np.concatenate([voter[1], candidate[1][voted_for]]))
+        a = self.addresses
+        self.row = native.rows_in_sorted(data, a.starts, a.ends, listing.data, *listing.voter)  # -1: not listed
         n, b = len(self.addresses), len(rows)
         voter_id = self.addresses.ids[:b].astype(np.int64)
         chosen = np.full(b, -1, dtype=np.int64)
-        chosen[voted_for] = self.addresses.ids[b:b + len(voted_for)]
-        listed = self.addresses.ids[b + len(voted_for):]
+        chosen[voted_for] = self.addresses.ids[b:]
         poll_id = named_polls.ids.astype(np.int64)
         last = last_of_each(poll_id * max(n, 1) + voter_id, max(n, 1) * max(len(named_polls), 1))
         standing = last[cast[last]]
         self.poll_of, self.voter, self.chosen = poll_id[standing], voter_id[standing], chosen[standing]
-        # Per address: its row in the list (-1 when not listed), and whether it names a voter at all.
-        self.row = np.full(n, -1, dtype=np.int64)
-        self.row[listed] = np.arange(len(listed))
-        self.listing, self.shift = listing, shift
-        a = self.addresses
-        self.is_voter = holds_byte(np.frombuffer(joined, dtype="<u8"), a.starts, a.ends, ord("@"))
-        self.buffer = np.frombuffer(joined, dtype=np.uint8)
+        self.listing = listing
+        self.is_voter = holds_byte(words, a.starts, a.ends, ord("@"))  # a voter's address, not a proposal's name
+        self.buffer = np.frombuffer(data, dtype=np.uint8)
         self.position = np.full(n, -1, dtype=np.int64)  # each address's node in the poll being laid out
 
     def section(self, poll: poll_pb2.PollConfigured) -> bytes:
@@ -116,14 +109,12 @@ class _Ballots:
         cascade = count_cascade(len(nodes), candidate, cast)
         a, u = self.addresses, self.buffer
         named = nodes[np.maximum(candidate, 0)]
-        empty = self.words.at("")
         head = f"{SECTION}{poll.name}\nturnout\t{cascade.turnout}\n{NODE_HEADER}\n".encode()
         return tsv.rows([
             tsv.Spans(u, a.starts[nodes], a.ends[nodes]),
             tsv.numbers(cascade.receive), tsv.numbers(cascade.hold), tsv.numbers(cascade.carry),
             self._flags(cast),
-            tsv.Spans(u, np.where(candidate >= 0, a.starts[named], empty[0]),
-                      np.where(candidate >= 0, a.ends[named], empty[1])),
+            tsv.Spans(u, np.where(candidate >= 0, a.starts[named], 0), np.where(candidate >= 0, a.ends[named], 0)),
             self._bar_column(why, level, nodes, poll),
             self._flags(cascade.cycler),
         ], header=head)
@@ -132,7 +123,7 @@ class _Ballots:
         """0 or 1 per row (spans of the one buffer)."""
         spans = np.array([self.words.at("0"), self.words.at("1")], dtype=np.int64)
         codes = flags.astype(np.int64)
-        return tsv.Spans(self.buffer, spans[codes, 0], spans[codes, 1])
+        return tsv.Spans(self.words.buffer, spans[codes, 0], spans[codes, 1])
 
     def _bars(self, nodes: np.ndarray, poll: poll_pb2.PollConfigured) -> tuple[np.ndarray, np.ndarray]:
         """Why each node's vote is not cast in this poll (a code above), and its trust level where listed."""
@@ -154,7 +145,7 @@ class _Ballots:
         return why, level
 
     def _bar_column(self, why: np.ndarray, level: np.ndarray, nodes: np.ndarray, poll) -> tsv.Spans:
-        """The bar column: fixed words, or the list's own words (spans of the list, inside the one buffer)."""
+        """The bar column: fixed words, or the list's own words."""
         words = self.words
         starts, ends = np.full(len(nodes), words.at("")[0]), np.full(len(nodes), words.at("")[1])
         for kind, text in ((ABSENT, NOT_LISTED), (OUTSIDE, words.outside(poll))):
@@ -164,27 +155,32 @@ class _Ballots:
             starts[below & (level == lv)], ends[below & (level == lv)] = words.at(words.below(poll, lv))
         own = why == LISTED_BAR
         at = self.row[nodes][own]
-        starts[own] = self.listing.bar[0][at] + self.shift
-        ends[own] = self.listing.bar[1][at] + self.shift
-        return tsv.Spans(self.buffer, starts, ends)
+        # The list's own words of the few barred: gathered after the fixed words, so the column is one small buffer.
+        bar_starts, bar_ends = self.listing.bar[0][at], self.listing.bar[1][at]
+        lengths = bar_ends - bar_starts
+        ends[own] = len(words.data) + np.cumsum(lengths)
+        starts[own] = ends[own] - lengths
+        buffer = words.data + native.gather_spans(self.listing.data, bar_starts, bar_ends)
+        return tsv.Spans(np.frombuffer(buffer, dtype=np.uint8), starts, ends)
 
 
 class _Words:
-    """The few words bars and flags are written with, in a buffer of their own placed at `offset`."""
+    """The few words bars and flags are written with, in a buffer of their own."""
 
-    def __init__(self, offset: int, polls: list[poll_pb2.PollConfigured], levels: np.ndarray) -> None:
+    def __init__(self, polls: list[poll_pb2.PollConfigured], levels: np.ndarray) -> None:
         texts = {"", "0", "1", NOT_LISTED}
         for poll in polls:
             texts.add(self.outside(poll))
             texts.update(self.below(poll, lv) for lv in levels.tolist() if lv < poll.min_trust)
         self.spans: dict[str, tuple[int, int]] = {}
-        parts, at = [], offset
+        parts, at = [], 0
         for text in sorted(texts):
             encoded = text.encode()
             self.spans[text] = (at, at + len(encoded))
             parts.append(encoded)
             at += len(encoded)
-        self.data = b"".join(parts) + bytes(-(at - offset) % 8 + 16)
+        self.data = b"".join(parts)
+        self.buffer = np.frombuffer(self.data, dtype=np.uint8)
 
     @staticmethod
     def outside(poll) -> str:

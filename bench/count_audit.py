@@ -40,6 +40,7 @@ from civitas_counter import COMPILERS, parse_count  # noqa: E402
 
 from civitas.site import Site  # noqa: E402
 from civitas_kernel.audit import audit_archive  # noqa: E402
+from civitas_kernel.huge_pages import run_again_on_huge_pages  # noqa: E402
 from civitas_kernel.events import NewEvent  # noqa: E402
 from civitas_kernel.voter_list import decode_voter_list  # noqa: E402
 from civitas_schema.v1 import registration_pb2, trust_pb2, vote_pb2  # noqa: E402
@@ -194,6 +195,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
+        run_again_on_huge_pages()  # as `civitas list`, `count` and `audit` start (civitas.entry)
         print(json.dumps(step(args.home, args.step)))
         return
     size = args.size or (20_000 if args.quick else 1_000_000)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from civitas_kernel.huge_pages import TUNABLE, thp_mode
 from civitas_kernel.testing.ports import free_port
 
 CIVITAS = str(Path(sys.executable).with_name("civitas"))
@@ -55,5 +56,17 @@ def test_up_serves_stops_on_ctrl_c_and_resumes_from_its_log(tmp_path):
     site = start(home, port)  # the same home: the poll is still there, from the log
     try:
         assert [p["name"] for p in httpx.get(f"http://127.0.0.1:{port}/api/polls").json()] == ["test-poll"]
+    finally:
+        interrupt(site)
+
+
+def test_up_runs_with_the_heap_on_huge_pages_where_the_system_has_them(tmp_path):
+    site = start(tmp_path / "home", free_port())
+    try:
+        # The very process started (it ran itself again in place, same id) holds the tunable glibc read at its start.
+        environ = Path(f"/proc/{site.pid}/environ").read_bytes().split(b"\0")
+        tunables = next((v.partition(b"=")[2].decode() for v in environ if v.startswith(b"GLIBC_TUNABLES=")), "")
+        on = f"{TUNABLE}=1" in tunables.split(":")
+        assert on == (thp_mode() in ("always", "madvise") or TUNABLE in os.environ.get("GLIBC_TUNABLES", "")), tunables
     finally:
         interrupt(site)

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -2, -3, -4
 _LARGEST = 32 << 20  # arrays up to this size come from the heap, not fresh mappings (glibc's largest threshold)
 _KEEP, _PAD = 2**31 - 1, 256 << 20  # never trim inside; grow the heap by at least this much at a time
 _DEFAULT = 128 << 10  # glibc's trim threshold, top pad and mapping threshold
+_MAPPINGS = 65536  # glibc's most mappings at once
 
 _lock = threading.Lock()
 _depth = 0
@@ -44,6 +45,7 @@ def heap_kept() -> Iterator[None]:
             _LIBC.mallopt(_M_TRIM_THRESHOLD, _KEEP)
             _LIBC.mallopt(_M_TOP_PAD, _PAD)
             _LIBC.mallopt(_M_MMAP_THRESHOLD, _LARGEST)
+            _LIBC.mallopt(_M_MMAP_MAX, 0)
         _depth += 1
     try:
         yield
@@ -54,4 +56,5 @@ def heap_kept() -> Iterator[None]:
                 _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT)
                 _LIBC.mallopt(_M_TOP_PAD, _DEFAULT)
                 _LIBC.mallopt(_M_MMAP_THRESHOLD, _DEFAULT)
+                _LIBC.mallopt(_M_MMAP_MAX, _MAPPINGS)
                 _LIBC.malloc_trim(0)

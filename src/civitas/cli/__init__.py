@@ -92,15 +92,5 @@ def main(args: list[str] | None = None) -> ExitStatus:
 
 
 def run() -> None:
+    """The command line in this process as it is (civitas.entry is the console scripts' entry)."""
     sys.exit(main())
-
-
-def _alias(command: str):
-    def run_alias() -> None:
-        sys.exit(main([command, *sys.argv[1:]]))
-
-    return run_alias
-
-
-# Votorola's names for the same commands.
-run_list, run_count, run_voter = _alias("list"), _alias("count"), _alias("voter")

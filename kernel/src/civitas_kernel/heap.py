@@ -2,7 +2,8 @@
 
 A compile makes and frees arrays of millions of rows again and again; by default glibc returns the freed top of the
 heap to the system each time, and the next array faults every page in afresh (a third of a recount's system time).
-Inside `heap_kept()` the heap is not trimmed; when the outermost one ends, what is free goes back at once
+Inside `heap_kept()` the heap is not trimmed and every block comes from it, however large (glibc would map a block
+of more than 32 MiB afresh and unmap it when freed); when the outermost one ends, what is free goes back at once
 (malloc_trim), so a long-running site keeps nothing after a compile. Elsewhere than glibc this does nothing.
 """
 

@@ -171,6 +171,30 @@ def floor(archive: Path) -> tuple[float, int]:
     return t.seconds, member.size
 
 
+def write_floor(archive: Path, size: int) -> float:
+    """Seconds to write `size` bytes into a new file beside the archive through the page cache, a MiB at a time,
+    as the export writes the cut (the file is removed after)."""
+    chunk, path = bytes(range(256)) * 4096, archive.with_name("write-floor.tmp")
+    try:
+        with Timer() as t, open(path, "wb", buffering=0) as f:
+            for at in range(0, size, len(chunk)):
+                f.write(chunk[: min(len(chunk), size - at)])
+    finally:
+        path.unlink(missing_ok=True)
+    return t.seconds
+
+
+def fresh_memory_s_per_gib() -> float:
+    """Seconds per GiB to touch memory fresh from the system (a byte per page): what each new page of a step
+    costs here, beside the program's own work (on some virtual machines many times a bare machine's)."""
+    size = 512 << 20
+    with Timer() as t:
+        block = bytearray(size)  # calloc: mapped, not yet touched
+        block[::4096] = b"\1" * (size // 4096)
+    del block
+    return t.seconds * (1 << 30) / size
+
+
 def run_case(base: Path, case: str, size: int) -> dict:
     home = built(base, case, size)
     steps = ["list", "count", "audit-count"] if case == "count" else ["list", "audit-list"]
@@ -182,6 +206,8 @@ def run_case(base: Path, case: str, size: int) -> dict:
         site = open_site(home)
         archive = site.records.archive_path(kind, site.records.reported_id(kind))
         figures[what]["floor_s"], figures[what]["segment_bytes"] = floor(archive)
+        if not what.startswith("audit-"):
+            figures[what]["write_s"] = write_floor(archive, figures[what]["segment_bytes"])
     return figures
 
 
@@ -193,7 +219,11 @@ def main() -> None:
     parser.add_argument("--sites", type=Path, help="keep the built sites here and reuse them")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fresh-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fresh_memory:
+        print(fresh_memory_s_per_gib())
+        return
     if args.step:
         run_again_on_huge_pages()  # as `civitas list`, `count` and `audit` start (civitas.entry)
         print(json.dumps(step(args.home, args.step)))
@@ -207,11 +237,16 @@ def main() -> None:
         for what, f in steps.items():
             if what != "built":
                 rows.append([case, what, f"{f['segment_bytes'] / 2**20:,.0f}", f"{f['seconds']:.2f}",
-                             f"{f['cpu_s']:.2f}", f"{f.get('user_s', 0):.2f}", f"{f['floor_s']:.2f}", f"{f['seconds'] / f['floor_s']:.1f}",
+                             f"{f['cpu_s']:.2f}", f"{f.get('user_s', 0):.2f}", f"{f['floor_s']:.2f}",
+                             f"{f['seconds'] / f['floor_s']:.1f}", f"{f['write_s']:.2f}" if "write_s" in f else "—",
                              f"{f['peak_mib']:,.0f}", f"{f['worker_peak_mib']:,.0f}"])
     show(f"records and audits, {size:,} voters",
-         ["site", "figure", "cut MiB", "seconds", "cpu s", "user s", "floor s", "x floor", "peak MiB", "worker peak MiB"], rows)
-    save("count_audit", {"size": size, **figures})
+         ["site", "figure", "cut MiB", "seconds", "cpu s", "user s", "floor s", "x floor", "write s", "peak MiB",
+          "worker peak MiB"], rows)
+    memory = float(subprocess.run([sys.executable, __file__, "--fresh-memory"], check=True, capture_output=True,
+                                  text=True).stdout)  # in a fresh process, as each step runs
+    console.print(f"fresh memory on this machine: {memory:.2f} s per GiB touched (a step's peak is paid at this rate)")
+    save("count_audit", {"size": size, "fresh_memory_s_per_gib": memory, **figures})
 
 
 if __name__ == "__main__":

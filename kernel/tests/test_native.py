@@ -335,3 +335,14 @@ def test_spans_out_of_order_are_refused_not_merged_wrongly(monkeypatch, path):
         native.rows_in_sorted(data, *one, data, *two)
     with pytest.raises(ValueError, match="the spans sought are not"):
         native.rows_in_sorted(data, *two, data, *one)
+
+
+@pytest.mark.parametrize("path", ["c", "python"])
+def test_parts_are_joined_with_zeros_after_and_let_go(monkeypatch, path):
+    if path == "python":
+        _in_python(monkeypatch)
+    parts = [b"ab", b"", b"cde", bytes(range(200, 256))]
+    expected = b"".join(parts) + bytes(5)
+    assert native.join_emptying(parts, 5) == expected
+    assert parts == []  # nothing left held twice
+    assert native.join_emptying([], 0) == b""

@@ -8,6 +8,7 @@ static PyMethodDef methods[] = {
     {"hash_spans", hash_spans, METH_VARARGS, "SHA-256 of a prefix and each span of a buffer."},
     {"envelope_fields", envelope_fields, METH_VARARGS, "Where the fields of many sealed envelopes lie."},
     {"gather_spans", gather_spans, METH_VARARGS, "The spans' bytes one after another."},
+    {"join_emptying", join_emptying, METH_VARARGS, "Parts joined, then zeros, each emptied from its list once copied."},
     {"spans_are", spans_are, METH_VARARGS, "Per span, whether its bytes are the value."},
     {"not_ascii", not_ascii, METH_VARARGS, "Per span, whether it holds a byte of 0x80 or more."},
     {"chain_holds", chain_holds, METH_VARARGS, "Whether a run's hashes are computed and linked."},

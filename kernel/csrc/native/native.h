@@ -37,6 +37,7 @@ PyObject *read_after(PyObject *self, PyObject *args);
 PyObject *envelope_fields(PyObject *self, PyObject *args);
 PyObject *sealed_frames(PyObject *self, PyObject *args);
 PyObject *gather_spans(PyObject *self, PyObject *args);
+PyObject *join_emptying(PyObject *self, PyObject *args);
 PyObject *spans_are(PyObject *self, PyObject *args);
 PyObject *not_ascii(PyObject *self, PyObject *args);
 PyObject *hash_spans(PyObject *self, PyObject *args);

@@ -22,6 +22,7 @@ from civitas_schema.v1 import envelope_pb2, segment_pb2
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.frames import Envelopes, Truncated, envelopes, frame_blocks, spans_equal
 from civitas_kernel.log import Progress
+from civitas_kernel import native
 from civitas_kernel.native import gather_spans
 
 PADDING = 16  # zero bytes after the last body: bulk readers look a few bytes ahead, eight at a time
@@ -257,9 +258,12 @@ class ColumnReader:
         self.codes: list[np.ndarray] = []
         self.bodies: list[bytes] = []
         self.lengths: list[np.ndarray] = []
+        self._done: Columns | None = None
 
     def add(self, block, frames: np.ndarray, found: Envelopes | None = None) -> None:
         """The block's event frames at these positions (found: their fields, when already read)."""
+        if self._done is not None:
+            raise RuntimeError("the columns were already made")
         if not len(frames):
             return
         found = found or envelopes(block, block.starts[frames], block.ends[frames])
@@ -295,8 +299,14 @@ class ColumnReader:
         return self.types.setdefault(name, len(self.types))
 
     def columns(self) -> Columns:
+        """The columns of what was added; once asked for, they are what this reader holds (no more can be added)."""
+        if self._done is not None:
+            return self._done
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
         ends = np.cumsum(lengths)
         size = int(ends[-1]) if len(ends) else 0
         codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int32)
-        return Columns(tuple(self.types), codes, _padded(self.bodies, size), ends - lengths, ends)
+        data = native.join_emptying(self.bodies, -size % 8 + PADDING)  # the blocks' bodies let go as they are joined
+        self.codes, self.lengths = [], []
+        self._done = Columns(tuple(self.types), codes, data, ends - lengths, ends)
+        return self._done

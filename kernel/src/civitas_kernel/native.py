@@ -179,6 +179,17 @@ def gather_spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
     return b"".join(map(data.__getitem__, map(slice, starts.tolist(), ends.tolist())))
 
 
+def join_emptying(parts: list[bytes], pad: int) -> bytes:
+    """The parts joined, then pad zero bytes; `parts` is left empty (in C each part is let go once copied, so the
+    whole is never held twice)."""
+    if _native is not None:
+        joined = _native.join_emptying(parts, pad)
+    else:
+        joined = b"".join([*parts, bytes(pad)])
+    parts.clear()
+    return joined
+
+
 def spans_are(data: bytes, starts: np.ndarray, ends: np.ndarray, value: bytes) -> np.ndarray | None:
     """Per span (bool): are its bytes exactly `value`? None where not built (frames.spans_equal then reads words)."""
     if _native is None:

@@ -23,6 +23,7 @@ def run() -> None:
     _start(sys.argv[1:])
 
 
+# Votorola's names for the same commands.
 def run_list() -> None:
     _start(["list", *sys.argv[1:]])
 

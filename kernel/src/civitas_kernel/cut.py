@@ -19,10 +19,10 @@ import numpy as np
 
 from civitas_schema.v1 import envelope_pb2, segment_pb2
 
+from civitas_kernel import native
 from civitas_kernel.errors import SegmentError
 from civitas_kernel.frames import Envelopes, Truncated, envelopes, frame_blocks, spans_equal
 from civitas_kernel.log import Progress
-from civitas_kernel import native
 from civitas_kernel.native import gather_spans
 
 PADDING = 16  # zero bytes after the last body: bulk readers look a few bytes ahead, eight at a time

@@ -1,5 +1,6 @@
 """The per-event loops of reading a cut: in C when the kernel was built with its extension (kernel/csrc/native/),
-otherwise in plain Python with the same results. `BUILT` says which; the kernel's tests hold the two to the same answers."""
+otherwise in plain Python with the same results. `BUILT` says which; the kernel's tests hold the two to the same
+answers."""
 
 from __future__ import annotations
 

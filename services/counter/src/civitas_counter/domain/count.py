@@ -10,9 +10,9 @@ The result's canonical bytes (UTF-8 text) hold one section per poll, in name ord
 `cast` and `cycler` are 0 or 1; `candidate` and `bar` are empty when there is none.
 
 A million votes are compiled in columns, without a Python object per vote: the cut's bodies are read in bulk
-(civitas_kernel.fields), every address, the voter list's included, is numbered once in address order
-(civitas_kernel.interning), the last ballot of each voter in each poll is found by sorting, bars are settled
-over arrays, and the lines are laid out by civitas_kernel.tsv. `count_plainly` (plain.py) is the same rule
+(civitas_kernel.fields), every ballot's address is numbered once in address order (civitas_kernel.interning)
+and found in the voter list, which is in address order too, by one merge; the last ballot of each voter in each
+poll is found by sorting, bars are settled over arrays, and the lines are laid out by civitas_kernel.tsv. `count_plainly` (plain.py) is the same rule
 one vote at a time, kept as the reference the tests hold this to.
 """
 
@@ -120,7 +120,7 @@ class _Ballots:
         ], header=head)
 
     def _flags(self, flags: np.ndarray) -> tsv.Spans:
-        """0 or 1 per row (spans of the one buffer)."""
+        """0 or 1 per row (spans of the words' buffer)."""
         spans = np.array([self.words.at("0"), self.words.at("1")], dtype=np.int64)
         codes = flags.astype(np.int64)
         return tsv.Spans(self.words.buffer, spans[codes, 0], spans[codes, 1])

@@ -12,8 +12,8 @@ The result's canonical bytes (UTF-8 text) hold one section per poll, in name ord
 A million votes are compiled in columns, without a Python object per vote: the cut's bodies are read in bulk
 (civitas_kernel.fields), every ballot's address is numbered once in address order (civitas_kernel.interning)
 and found in the voter list, which is in address order too, by one merge; the last ballot of each voter in each
-poll is found by sorting, bars are settled over arrays, and the lines are laid out by civitas_kernel.tsv. `count_plainly` (plain.py) is the same rule
-one vote at a time, kept as the reference the tests hold this to.
+poll is found by sorting, bars are settled over arrays, and the lines are laid out by civitas_kernel.tsv.
+`count_plainly` (plain.py) is the same rule one vote at a time, kept as the reference the tests hold this to.
 """
 
 from __future__ import annotations

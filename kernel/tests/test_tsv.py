@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +29,6 @@ def test_columns_lay_out_as_joined_strings(rows):
 
 
 def test_a_field_outside_its_columns_data_is_refused():
-    import pytest
-
     named = tsv.strings(["ab", "c"])
     outside = tsv.Spans(named.data, named.starts, named.ends + 5)
     with pytest.raises(ValueError, match="not inside the data"):
@@ -53,9 +52,15 @@ def test_a_voter_list_in_columns_is_its_lines():
 
 
 def test_a_damaged_voter_list_is_refused_when_read_in_columns():
-    import pytest
-
     with pytest.raises(ValueError, match="columns"):
         ListColumns.of((HEADER + "\na@x.org\t1\n").encode())
     with pytest.raises(ValueError):
         ListColumns.of((HEADER + "\na@x.org\tx\t\t0\t\t\t\t\t\n").encode())  # a level that is no number
+
+
+def test_a_list_is_known_by_its_header_line():
+    assert len(decode_voter_list((HEADER + "\n").encode())) == 0
+    assert len(decode_voter_list(HEADER.encode())) == 0  # an empty list written without its last newline
+    for other in (b"", b"voter\ttrust_level\n", (HEADER + "\tmore\n").encode(), b"\n" + HEADER.encode()):
+        with pytest.raises(ValueError, match="not a civitas voter list"):
+            decode_voter_list(other)

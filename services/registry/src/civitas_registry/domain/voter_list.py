@@ -22,7 +22,7 @@ from civitas_kernel.collector import collector_paused
 from civitas_kernel.cut import Columns, columns_of, last_of_each
 from civitas_kernel.events import RecordedEvent, decode_body
 from civitas_kernel.fields import BodyReader
-from civitas_kernel import tsv
+from civitas_kernel import native, tsv
 from civitas_kernel.interning import Interned, intern_spans
 from civitas_kernel.voter_list import COLUMNS, HEADER
 
@@ -113,14 +113,22 @@ def _fold(cut: Columns) -> FoldedCut:
     lookup = np.fromiter((_CODES.get(t, -1) for t in cut.types), dtype=np.int8, count=len(cut.types))
     codes = lookup[cut.type_codes] if len(cut) else np.zeros(0, dtype=np.int8)
     primary_edges: dict[str, int] = {}  # the registrar's few events, folded one by one
+    primary_at: dict[str, int] = {}  # and the event that last set each
     for i in np.flatnonzero((codes == 4) | (codes == 5)).tolist():
         m = decode_body(cut.type_of(i), cut.body(i))
         primary_edges[m.voter] = m.edges if codes[i] == 4 else 0
+        primary_at[m.voter] = i
     moved: dict[str, str] = {}  # the few moves, folded one by one: the last of each voter's stands
     for i in np.flatnonzero((codes == 8) | (codes == 9)).tolist():
         m = decode_body(cut.type_of(i), cut.body(i))
         moved[m.voter] = m.to_site if codes[i] == 8 else ""
-    reader = BodyReader(cut, list(primary_edges))
+    # Each such voter's address as a span of the bodies: its event holds it verbatim, as protobuf writes every string
+    # (so the bodies are not copied to append a few addresses after them).
+    found = np.array([cut.data.find(v.encode(), int(cut.starts[i]), int(cut.ends[i])) for v, i in primary_at.items()],
+                     dtype=np.int64)
+    lengths = np.fromiter((len(v.encode()) for v in primary_at), dtype=np.int64, count=len(primary_at))
+    primary_spans = (found, found + lengths)
+    reader = BodyReader(cut)
 
     trust = np.flatnonzero((codes == 2) | (codes == 3))
     (truster, trustee) = reader.fields(trust, ("truster", "trustee"))
@@ -130,7 +138,7 @@ def _fold(cut: Columns) -> FoldedCut:
     (doubter, doubted, _) = reader.fields(doubt, ("doubter", "doubted", "reason"))
 
     data, words64 = reader.data()
-    parts = [truster, trustee, voter, doubter, doubted, reader.text_spans]
+    parts = [truster, trustee, voter, doubter, doubted, primary_spans]
     registrants = intern_spans(data, words64, np.concatenate([p[0] for p in parts]),
                                np.concatenate([p[1] for p in parts]))
     ids = registrants.ids
@@ -143,8 +151,7 @@ def _fold(cut: Columns) -> FoldedCut:
     primary = np.zeros(n, dtype=np.int32)
     primary[p_voter] = np.fromiter(primary_edges.values(), dtype=np.int64, count=len(primary_edges))
 
-    names = [data[s:e] for s, e in zip(attribute[0].tolist(), attribute[1].tolist())]
-    attribute_code = np.fromiter(map(_ATTRIBUTE_CODES.get, names, repeat(-1)), dtype=np.int32, count=len(names))
+    attribute_code = _attribute_codes(data, attribute)
     known = attribute_code >= 0
     owner, field, is_set = a_voter[known], attribute_code[known], codes[registration][known] == 0
     keep = _last_of_each(owner.astype(np.int64) * len(ATTRIBUTES) + field, is_set, n * len(ATTRIBUTES))
@@ -157,6 +164,18 @@ def _fold(cut: Columns) -> FoldedCut:
         values[name] = (starts, ends)
     return FoldedCut(registrants, values, data, primary, trust_src, trust_dst, doubt_src, doubt_dst,
                      {voter: to for voter, to in moved.items() if to})
+
+
+def _attribute_codes(data: bytes, spans: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per span, the code of the attribute it names (-1: none known): compared in C a name at a time, where built."""
+    codes = np.full(len(spans[0]), -1, dtype=np.int32)
+    for name, code in _ATTRIBUTE_CODES.items():
+        same = native.spans_are(data, *spans, name)
+        if same is None:  # plain Python: each name looked up
+            names = [data[s:e] for s, e in zip(spans[0].tolist(), spans[1].tolist())]
+            return np.fromiter(map(_ATTRIBUTE_CODES.get, names, repeat(-1)), dtype=np.int32, count=len(names))
+        codes[same] = code
+    return codes
 
 
 def _last_of_each(key: np.ndarray, extended: np.ndarray, keys: int) -> np.ndarray:
